@@ -1,0 +1,1 @@
+"""Channel adapters: convert platform events to InboundMessage and Reply to platform calls."""

@@ -1,0 +1,1 @@
+"""OmniDesk core: message types, router, knowledge base, matcher, config and CLI."""

@@ -1,0 +1,184 @@
+"""OmniDesk configuration: `config.yaml` with `${ENV_VAR}` substitution, validated at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A bad configuration: the message names the key and what is wrong with it."""
+
+
+class _Section(BaseModel):
+    # A misspelt key is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalizedText(_Section):
+    """A short text in each supported language."""
+
+    en: str
+    zh: str
+
+
+class BrandConfig(_Section):
+    """Who the bot speaks for; substituted into FAQ answers and warnings."""
+
+    name: str = "ExampleX"
+    official_domains: tuple[str, ...] = ("example.com",)
+    official_handles: tuple[str, ...] = ("@ExampleX_Support on Telegram", "@ExampleX on X")
+    support_email: str = "support@example.com"
+    reply_time: LocalizedText = LocalizedText(en="within 24 hours", zh="24 小时内")
+
+    @model_validator(mode="after")
+    def _has_domain(self) -> BrandConfig:
+        if not self.official_domains:
+            raise ValueError("official_domains needs at least one domain")
+        return self
+
+
+class MatcherConfig(_Section):
+    """Confidence thresholds: answer at or above `answer`, offer choices at or above `clarify`."""
+
+    answer: float = Field(0.6, ge=0.0, le=1.0)
+    clarify: float = Field(0.3, ge=0.0, le=1.0)
+    max_suggestions: int = Field(3, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatcherConfig:
+        if self.clarify > self.answer:
+            raise ValueError("clarify must not be above answer")
+        return self
+
+
+class StoreConfig(_Section):
+    """Where conversations and tickets live."""
+
+    path: str = "./omnidesk.db"
+
+
+class WebchatConfig(_Section):
+    """The embedded web server and chat widget."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8080", "http://localhost:8080")
+
+
+class TelegramConfig(_Section):
+    """Telegram bot: enabled when a token is present."""
+
+    token: str = ""
+    base_url: str = "https://api.telegram.org/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_secret: str = ""
+
+
+class TwitterConfig(_Section):
+    """X (Twitter) direct messages: enabled when the OAuth 1.0a keys are present."""
+
+    consumer_key: str = ""
+    consumer_secret: str = ""
+    access_token: str = ""
+    access_token_secret: str = ""
+    api_base_url: str = "https://api.x.com"
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_interval_seconds: float = Field(60.0, gt=0)
+
+
+class ChannelsConfig(_Section):
+    """All user-facing channels."""
+
+    webchat: WebchatConfig = WebchatConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    twitter: TwitterConfig = TwitterConfig()
+
+
+class SlackConfig(_Section):
+    """Slack agent desk: enabled when a bot token is present."""
+
+    bot_token: str = ""
+    signing_secret: str = ""
+    app_token: str = ""
+    channel: str = ""
+    api_base_url: str = "https://slack.com/api/"
+    socket_mode: bool = False
+    reannounce_after_minutes: float = Field(15.0, gt=0)
+
+
+class AgentsConfig(_Section):
+    """Where human agents pick up escalations."""
+
+    slack: SlackConfig = SlackConfig()
+
+
+class Config(_Section):
+    """The whole configuration."""
+
+    brand: BrandConfig = BrandConfig()
+    languages: tuple[Literal["en", "zh"], ...] = ("en", "zh")
+    default_language: Literal["en", "zh"] = "en"
+    faq_path: str | None = None  # None: the knowledge base shipped in the package
+    matcher: MatcherConfig = MatcherConfig()
+    store: StoreConfig = StoreConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    agents: AgentsConfig = AgentsConfig()
+
+
+def substitute_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in every string of a parsed YAML tree."""
+    if isinstance(value, dict):
+        return {k: substitute_env(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"config key '{path}': environment variable {name} is not set")
+
+    return _ENV_REF.sub(replace, value)
+
+
+def parse_config(raw: Mapping[str, Any] | None, env: Mapping[str, str]) -> Config:
+    """Validate a parsed config mapping; raise ConfigError naming the first bad key."""
+    data = substitute_env(dict(raw or {}), env)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(root)"
+        raise ConfigError(f"config key '{key}': {first['msg']}") from None
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Load `path` (or defaults when None), substituting from `env` (default: os.environ)."""
+    environ = os.environ if env is None else env
+    if path is None:
+        return parse_config({}, environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"config file {path}: the top level must be a mapping of keys")
+    return parse_config(raw, environ)

@@ -1,0 +1,84 @@
+"""The one entry point every channel calls: a message in, the decision and replies out."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.conversation import ConversationState, ConversationStates
+from bot.language import detect_language
+from bot.messages import Decision, InboundMessage, Lang, Reply
+from handlers.base import Handler, Outcome, Turn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RouterResult:
+    """What the router did with one message."""
+
+    decision: Decision
+    replies: tuple[Reply, ...]
+    redacted_text: str  # the message as it may be stored and logged
+    secret_kinds: frozenset[str]
+
+    @property
+    def secret_detected(self) -> bool:
+        """True when the guard redacted something."""
+        return bool(self.secret_kinds)
+
+
+class Router:
+    """Runs each message through the handlers in order until one decides."""
+
+    def __init__(self, handlers: Sequence[Handler[Any]], states: ConversationStates, default_lang: Lang = "en") -> None:
+        if not handlers:
+            raise ValueError("the router needs at least one handler")
+        self._handlers = tuple(handlers)
+        self._states = states
+        self._default_lang: Lang = default_lang
+
+    def with_states(self, states: ConversationStates) -> Router:
+        """The same steps keeping conversation state elsewhere (e.g. one message on its own)."""
+        return Router(self._handlers, states, self._default_lang)
+
+    async def route(self, message: InboundMessage) -> RouterResult:
+        """Decide and reply; the conversation's state is updated."""
+        key = (message.channel, message.conversation_id)
+        state = await self._states.get(key)
+        outcome, last_turn = await self._run(self._start(message, state))
+        await self._states.put(key, outcome.state)
+        redacted = last_turn.redacted_text if last_turn.redacted_text is not None else message.text
+        result = RouterResult(outcome.decision, outcome.replies, redacted, last_turn.secret_kinds)
+        log.info(
+            "routed channel=%s conversation=%s action=%s faq=%s confidence=%.2f reason=%s secret=%s",
+            message.channel,
+            message.conversation_id,
+            result.decision.action.value,
+            result.decision.faq_id,
+            result.decision.confidence,
+            result.decision.reason,
+            ",".join(sorted(result.secret_kinds)) or "-",
+        )
+        return result
+
+    def _start(self, message: InboundMessage, state: ConversationState) -> Turn:
+        detected = detect_language(message.text)
+        text_lang = detected or state.last_lang or message.lang_hint or self._default_lang
+        lang = state.lang_choice or text_lang
+        return Turn(message=message, lang=lang, text_lang=text_lang, state=dataclasses.replace(state, last_lang=lang))
+
+    async def _run(self, turn: Turn) -> tuple[Outcome, Turn]:
+        """The deciding step's outcome, and the turn as that step saw it (redacted)."""
+        for handler in self._handlers:
+            match = handler.check(turn)
+            if match is None:
+                continue
+            result = await handler.handle(turn, match)
+            if isinstance(result, Outcome):
+                return result, turn
+            turn = result
+        raise RuntimeError("no handler decided; the last handler must always apply")

@@ -1,0 +1,105 @@
+"""Everything the bot says that is not an FAQ answer, in English and Chinese, with the brand filled in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from bot.config import BrandConfig
+from bot.messages import Lang
+
+_TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
+    "standing_warning": {
+        "en": "Stay safe: {brand} staff will never ask for your password, 2FA codes, seed phrase or private key. "
+        "Our only official channels are {domains} and {handles}.",
+        "zh": "安全提醒：{brand} 工作人员绝不会向你索要密码、两步验证码、助记词或私钥。"
+        "我们的官方渠道只有 {domains} 以及 {handles}。",
+    },
+    "greeting": {
+        "en": "Hi, I'm the {brand} support assistant. Ask me anything about your account, deposits, withdrawals or "
+        "trading, in English or Chinese, or pick a topic below.",
+        "zh": "你好，我是 {brand} 客服助手。账户、充值提现、交易相关的问题都可以直接问我（中文或英文），也可以选择下面的主题。",
+    },
+    "help": {
+        "en": "Pick a topic, or just type your question. Commands: /human to talk to a person, /lang en|zh to change "
+        "the language.",
+        "zh": "请选择主题，或直接输入你的问题。命令：/human 转人工客服，/lang en|zh 切换语言。",
+    },
+    "category": {"en": "Questions about {title}:", "zh": "关于“{title}”的常见问题："},
+    "clarify": {"en": "Did you mean one of these?", "zh": "你想问的是下面哪个问题？"},
+    "not_understood": {
+        "en": "Sorry, I didn't understand that. Could you rephrase it, pick a topic, or talk to a person?",
+        "zh": "抱歉，我没有理解你的问题。可以换个说法、选择一个主题，或者转人工客服。",
+    },
+    "handoff": {
+        "en": "I'm passing your conversation to a {brand} support agent. They usually reply {reply_time}.",
+        "zh": "正在为你转接 {brand} 人工客服，通常会在{reply_time}回复。",
+    },
+    "handoff_security": {
+        "en": "This is urgent, so I've flagged it for our security team right away. Do this now: 1. Change your "
+        "password. 2. Reset your 2FA. 3. Freeze your account from the app (Profile > Security) if you can. "
+        "An agent will contact you here {reply_time} at the latest.",
+        "zh": "这是紧急情况，已立即转交安全团队。请马上：1. 修改登录密码；2. 重置两步验证；"
+        "3. 如可以，请在 App 中冻结账户（个人中心 > 安全）。客服最迟会在{reply_time}在此联系你。",
+    },
+    "lang_set": {"en": "OK, I'll reply in English.", "zh": "好的，之后我会用中文回复。"},
+    "lang_usage": {"en": "Usage: /lang en or /lang zh", "zh": "用法：/lang en 或 /lang zh"},
+    "unknown_command": {
+        "en": "I don't know that command. Type /help to see what I can do.",
+        "zh": "无法识别该命令。输入 /help 查看可用功能。",
+    },
+    "unknown_entry": {
+        "en": "That topic is no longer available. Type /help to browse the topics.",
+        "zh": "该主题已不存在，输入 /help 浏览全部主题。",
+    },
+    "human_button": {"en": "Talk to a human", "zh": "转人工客服"},
+    "secret_intro": {
+        "en": "I removed the sensitive information from your message and did not store it. Never share it with "
+        "anyone: {brand} staff will never ask for it.",
+        "zh": "你的消息中包含敏感信息，我已将其删除且不会保存。请勿向任何人透露这些信息，{brand} 工作人员绝不会索要。",
+    },
+    "secret_seed_phrase": {
+        "en": "A seed phrase that has been shared must be treated as compromised: create a new wallet and move "
+        "your funds to it now.",
+        "zh": "已泄露的助记词应视为不再安全：请立即创建新钱包并把资产转移过去。",
+    },
+    "secret_private_key": {
+        "en": "A private key that has been shared must be treated as compromised: move your funds to a new wallet now.",
+        "zh": "已泄露的私钥应视为不再安全：请立即把资产转移到新钱包。",
+    },
+    "secret_password": {
+        "en": "Change that password now (Profile > Security > Password), and anywhere else you use it.",
+        "zh": "请立即修改该密码（个人中心 > 安全 > 登录密码），其他使用相同密码的地方也要修改。",
+    },
+    "secret_otp": {
+        "en": "Do not share 2FA codes with anyone. If you think someone has your authenticator, reset and re-bind "
+        "your 2FA now.",
+        "zh": "两步验证码不要告诉任何人。如果怀疑验证器已泄露，请立即重置并重新绑定两步验证。",
+    },
+    "secret_api_secret": {
+        "en": "Delete that API key now (Profile > API Management) and create a new one.",
+        "zh": "请立即删除该 API 密钥（个人中心 > API 管理）并重新创建。",
+    },
+}
+
+
+class ReplyTexts:
+    """Renders the bot's own messages for one brand."""
+
+    def __init__(self, brand: BrandConfig) -> None:
+        self._brand = brand
+
+    def render(self, key: str, lang: Lang, **values: str) -> str:
+        """The text `key` in `lang` with the brand and `values` filled in."""
+        brand = self._brand
+        fields = {
+            "brand": brand.name,
+            "domains": ", ".join(brand.official_domains),
+            "handles": ", ".join(brand.official_handles),
+            "reply_time": getattr(brand.reply_time, lang),
+            **values,
+        }
+        return _TEMPLATES[key][lang].format_map(fields)
+
+    def join(self, keys: Iterable[str], lang: Lang) -> str:
+        """Several texts as one message, a line apart."""
+        return "\n\n".join(self.render(key, lang) for key in keys)

@@ -1,0 +1,1 @@
+"""The FAQ knowledge base shipped with OmniDesk: one YAML file per category."""

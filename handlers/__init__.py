@@ -1,0 +1,1 @@
+"""The router's steps: secret guard, commands, escalation, FAQ answer, fallback."""

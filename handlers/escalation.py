@@ -1,0 +1,93 @@
+"""Recognises messages that must reach a person at once: requests for a human, security incidents, refunds."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from bot.messages import Action, Decision, Priority
+from handlers.base import Handler, Outcome, Turn
+from handlers.replies import ReplyBuilder
+
+_FLAGS = re.IGNORECASE
+_HUMAN = re.compile(
+    r"\b(talk|speak|chat|connect|transfer|put)\b[^.?!]{0,25}\b(human|person|agent|someone|somebody|representative|rep|"
+    r"staff|operator|people)\b"
+    r"|\b(real|live|actual)\s+(person|human|agent|people|support)\b"
+    r"|\b(human|live)\s+(agent|support|help|chat)\b"
+    r"|^\W*(human|agent|operator|representative|support agent)\W*$"
+    r"|\b(need|want|get)\s+(a\s+)?(human|person|agent)\b"
+    r"|转人工|人工客服|人工服务|找人工|真人客服|接人工|要人工|人工坐席|^\W*人工\W*$|真人|活人",
+    _FLAGS,
+)
+_SECURITY = re.compile(
+    r"\b(i|i've|ive|i\s+have|i\s+got|i\s+was|we|we've|we\s+were|my\s+(account|wallet|funds|coins|money|balance|"
+    r"crypto|assets|usdt|btc|eth|portfolio))\b[^.?!]{0,40}\b(hacked|stolen|drained|compromised|emptied|wiped|"
+    r"taken\s+over|hijacked|scammed)\b"
+    r"|\b(someone|somebody|hacker|hackers|scammer|scammers|thief|stranger|they)\b[^.?!]{0,40}\b(withdrew|stole|took|"
+    r"logged\s+in(to)?|transferred|accessed|changed\s+my|drained|emptied|hacked|sent\s+(out|away)|has\s+access)\b"
+    r"|\bunauthori[sz]ed\s+(withdrawal|login|log\s*in|transaction|transfer|access|trade|trading|order|activity)s?\b"
+    r"|\b(did\s*n[o']?t|never|didnt)\s+(make|made|authori[sz]e|do|did|request|requested|place|placed|initiate)\b"
+    r"[^.?!]{0,30}\b(withdrawal|transfer|transaction|trade|order|login|these|this|that|it)s?\b"
+    r"|\b(all\s+)?(my\s+)?(funds|money|coins|balance|assets|crypto|usdt|btc|eth|savings)\b[^.?!]{0,20}\b(is|are|was|were|"
+    r"have|has|just)?\s*(gone|disappeared|vanished|missing|empty|zero|0)\b"
+    r"|\bbalance\s+(is|went\s+to|shows?)\s+(zero|0|empty)\b|\b(login|log\s*in|sign\s*in)\s+from\s+(an?\s+)?"
+    r"(unknown|another|different|strange|foreign)\s+(country|device|ip|location)\b|\bwasn'?t\s+me\b|\bnot\s+me\s+who\b"
+    r"|被盗|盗号|被黑|黑客|被人盗|被转走|被提走|被提现|被偷|被骗|不是我操作|非本人操作|不是本人操作|不是我本人|我没有操作|我没有提"
+    r"|资金不见|资产不见|币不见了|钱不见了|钱没了|币没了|余额.{0,4}(变成|成了|清)?(0|零|空)|被清空|被人登录|陌生设备登录"
+    r"|异地登录|账户被.{0,4}控制|被人改了?(密码|邮箱|手机)",
+    _FLAGS,
+)
+_REFUND = re.compile(
+    r"\b(refund|refunded|compensat\w*|reimburs\w*|money\s+back|pay\s+me\s+back|owe\s+me)\b"
+    r"|退款|赔偿|补偿|退钱|赔钱|把钱退|返还",
+    _FLAGS,
+)
+# How-to questions about security are FAQ material, not incidents.
+_HOW_TO = re.compile(
+    r"^\W*(how|what)\s+(do|can|should|to)\b[^.?!]*\b(prevent|protect|avoid|secure|keep)\b|如何防止|怎么防止|怎样防止|如何保护|怎么保护",
+    _FLAGS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationMatch:
+    """Why the message goes to a person, and how urgently."""
+
+    reason: str
+    priority: Priority
+
+
+def detect_escalation(text: str) -> EscalationMatch | None:
+    """The escalation a message asks for, if any; security incidents first, since they are urgent."""
+    if _SECURITY.search(text) and not _HOW_TO.search(text):
+        return EscalationMatch("security_incident", Priority.URGENT)
+    if _REFUND.search(text):
+        return EscalationMatch("refund_request", Priority.HIGH)
+    if _HUMAN.search(text):
+        return EscalationMatch("human_request", Priority.NORMAL)
+    return None
+
+
+class EscalationHandler(Handler[EscalationMatch]):
+    """Hands the conversation to a person when the user asks or the situation demands it."""
+
+    def __init__(self, replies: ReplyBuilder) -> None:
+        self._replies = replies
+
+    def check(self, turn: Turn) -> EscalationMatch | None:
+        """The escalation this message asks for, if any."""
+        return detect_escalation(turn.message.text)
+
+    async def handle(self, turn: Turn, match: EscalationMatch) -> Outcome:
+        """Decide to escalate and tell the user what happens next."""
+        return escalate(turn, match, self._replies)
+
+
+def escalate(turn: Turn, match: EscalationMatch, replies: ReplyBuilder) -> Outcome:
+    """The outcome of handing a turn to a person."""
+    decision = Decision(Action.ESCALATE, turn.lang, confidence=1.0, priority=match.priority, reason=match.reason)
+    reply = replies.handoff(turn.lang, security=match.priority is Priority.URGENT)
+    state = dataclasses.replace(turn.state, misses=0, last_suggestions=())
+    return Outcome(decision, (*turn.notices, reply), state)

@@ -1,0 +1,33 @@
+"""The last step: the bot did not understand. Offer topics and a person; the second miss in a row escalates."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot.messages import Action, Decision, Priority
+from handlers.base import Handler, Outcome, Turn
+from handlers.escalation import EscalationMatch, escalate
+from handlers.replies import ReplyBuilder
+
+MISSES_BEFORE_ESCALATION = 2
+
+
+class FallbackHandler(Handler[bool]):
+    """Always applies; runs last."""
+
+    def __init__(self, replies: ReplyBuilder) -> None:
+        self._replies = replies
+
+    def check(self, turn: Turn) -> bool:
+        """Every turn that reaches this step is a miss."""
+        return True
+
+    async def handle(self, turn: Turn, match: bool) -> Outcome:
+        """Say so and offer the topics, or hand over after repeated misses."""
+        misses = turn.state.misses + 1
+        if misses >= MISSES_BEFORE_ESCALATION:
+            return escalate(turn, EscalationMatch("not_understood", Priority.NORMAL), self._replies)
+        reply = self._replies.categories(self._replies.texts.render("not_understood", turn.lang), turn.lang)
+        decision = Decision(Action.DECLINE, turn.lang, reason="not_understood")
+        state = dataclasses.replace(turn.state, misses=misses, last_suggestions=reply.suggestions)
+        return Outcome(decision, (*turn.notices, reply), state)

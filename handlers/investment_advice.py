@@ -1,0 +1,52 @@
+"""Declines requests for investment advice and price predictions, politely and in the user's language."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bot.knowledge_base import KnowledgeBase
+from bot.messages import Action, Decision
+from handlers.base import Handler, Outcome, Turn
+from handlers.replies import ReplyBuilder
+
+ADVICE_ENTRY_ID = "investment-advice"
+_COIN = r"(btc|bitcoin|eth|ether|ethereum|sol|solana|xrp|doge|dogecoin|bnb|ada|crypto|it|this\s+coin|the\s+price|price|market|\w+coin)"
+_ADVICE = re.compile(
+    r"\bshould\s+i\s+(buy|sell|invest|hold|short|long|ape|dump|hodl)\b"
+    r"|\b(price|market)\s+(prediction|predictions|target|forecast|outlook)\b"
+    rf"|\bwill\s+{_COIN}\s+(go\s+up|go\s+down|rise|fall|pump|dump|moon|hit|reach|crash|recover|rally|drop|go\s+to)\b"
+    r"|\b(good|great|best|smart|safe)\s+(investment|time\s+to\s+(buy|sell|invest))\b"
+    r"|\b(worth|wise)\s+(buying|investing|to\s+buy|to\s+invest)\b"
+    r"|\bwhich\s+(coin|coins|token|tokens|crypto|altcoin|altcoins|memecoin)\b[^.?!]{0,40}\b(buy|invest|pump|moon|\d+x)\b"
+    r"|\b(financial|investment|trading)\s+advice\b|\bwhat\s+(should|to)\s+i\s+(buy|invest)\b|\b(100|10|1000)x\b"
+    r"|会涨|会跌|还能涨|能涨到|要涨|要跌|涨到多少|跌到多少|该买|该卖|能买吗|可以买吗|值得买|值得投资|抄底|买什么币|买哪个币"
+    r"|哪个币.{0,6}(涨|好|值得|翻倍)|价格预测|预测.{0,6}(价格|走势|行情)|走势如何|行情怎么看|投资建议|梭哈|该不该(买|卖)|翻倍币",
+    re.IGNORECASE,
+)
+
+
+def asks_for_advice(text: str) -> bool:
+    """True when the message asks what to buy or where a price is going."""
+    return _ADVICE.search(text) is not None
+
+
+class InvestmentAdviceHandler(Handler[bool]):
+    """Runs before FAQ matching so "should I buy BTC after my deposit arrives" is never answered with an FAQ entry."""
+
+    def __init__(self, kb: KnowledgeBase, replies: ReplyBuilder) -> None:
+        entry = kb.entry(ADVICE_ENTRY_ID)
+        if entry is None:
+            raise ValueError(f"the knowledge base needs a '{ADVICE_ENTRY_ID}' entry to decline investment advice")
+        self._entry = entry
+        self._replies = replies
+
+    def check(self, turn: Turn) -> bool | None:
+        """True for an investment-advice question."""
+        return True if asks_for_advice(turn.message.text) else None
+
+    async def handle(self, turn: Turn, match: bool) -> Outcome:
+        """Decline with the knowledge base's wording."""
+        decision = Decision(Action.DECLINE, turn.lang, faq_id=None, confidence=1.0, reason="investment_advice")
+        state = dataclasses.replace(turn.state, misses=0, last_suggestions=())
+        return Outcome(decision, (*turn.notices, self._replies.answer(self._entry, turn.lang)), state)

@@ -1,0 +1,28 @@
+"""Shared fixtures: the shipped knowledge base and a router built from the shipped config, both built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import Core, build_core
+from bot.config import Config, load_config
+from bot.knowledge_base import KnowledgeBase
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config(ROOT / "config.yaml", env={})
+
+
+@pytest.fixture(scope="session")
+def core(config: Config) -> Core:
+    return build_core(config)
+
+
+@pytest.fixture(scope="session")
+def kb(core: Core) -> KnowledgeBase:
+    return core.kb

@@ -1,0 +1,75 @@
+"""The `omnidesk` command as a user runs it: a real subprocess of the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {
+    "action",
+    "faq_id",
+    "suggestions",
+    "confidence",
+    "lang",
+    "secret_detected",
+    "redacted_text",
+    "priority",
+    "reply",
+}
+
+
+def omnidesk(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    script = shutil.which("omnidesk", path=str(Path(sys.executable).parent)) or "omnidesk"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "X_"))}
+    return subprocess.run([script, *args], input=stdin, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def test_classify_writes_one_stable_json_line_per_input_and_reports_bad_lines() -> None:
+    lines = [
+        json.dumps({"text": "How do I reset my 2FA?"}),
+        "{not json",
+        json.dumps({"text": "我的充值还没到账", "lang": "zh"}),
+        json.dumps({"text": "my seed is " + " ".join(["abandon"] * 11 + ["about"])}),
+        json.dumps({"text": "I want a human"}),
+        json.dumps({"nope": 1}),
+        json.dumps({"text": "How do I reset my 2FA?", "lang": "zh"}),
+    ]
+    done = omnidesk("classify", stdin="\n".join(lines) + "\n")
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(out) == len(lines)
+    assert done.returncode == 1  # some lines were bad
+    good = [o for o in out if "error" not in o]
+    assert all(set(o) == FIELDS for o in good)
+    assert out[0]["action"] == "answer" and out[0]["faq_id"] == "reset-2fa" and out[0]["lang"] == "en"
+    assert "line 2" in out[1]["error"]
+    assert out[2]["faq_id"] == "deposit-not-credited" and out[2]["lang"] == "zh"
+    assert out[3]["secret_detected"] is True and "abandon" not in json.dumps(out[3])
+    assert out[4]["action"] == "escalate" and out[4]["priority"] == "normal"
+    assert "error" in out[5]
+    # No state is carried between lines: the same question gets the same entry, in the language asked for.
+    assert out[6]["faq_id"] == "reset-2fa" and out[6]["lang"] == "zh"
+
+
+def test_ask_prints_the_reply_and_the_decision() -> None:
+    done = omnidesk("ask", "where can I find my UID?")
+    assert done.returncode == 0, done.stderr
+    assert "action=answer faq=find-uid" in done.stdout
+
+
+def test_a_bad_config_fails_at_start_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("matcher:\n  answer: 7\n", encoding="utf-8")
+    done = omnidesk("ask", "hi", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "config key 'matcher.answer'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_faq_lint_reports_on_the_shipped_knowledge_base() -> None:
+    done = omnidesk("faq", "lint")
+    assert done.returncode in (0, 1), done.stderr
+    assert "phrasings" in done.stdout.splitlines()[-1]

@@ -1,0 +1,155 @@
+"""The router end to end, with the shipped knowledge base and config."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bot.app import Core
+from bot.conversation import InMemoryConversationStates
+from bot.messages import Action, InboundMessage, Priority
+from bot.router import Router, RouterResult
+
+_ids = itertools.count()
+
+
+@pytest.fixture
+def router(core: Core) -> Router:
+    """The shared router with fresh conversation state."""
+    return core.router.with_states(InMemoryConversationStates())
+
+
+async def say(router: Router, text: str, conversation: str = "c1") -> RouterResult:
+    return await router.route(InboundMessage("test", "u1", conversation, str(next(_ids)), text))
+
+
+def all_text(result: RouterResult) -> str:
+    return "\n".join(
+        [result.redacted_text]
+        + [r.text for r in result.replies]
+        + [s.label + s.payload for r in result.replies for s in r.suggestions]
+    )
+
+
+async def test_start_greets_with_the_standing_warning_and_topics(router: Router) -> None:
+    result = await say(router, "/start")
+    text = result.replies[-1].text
+    assert "never ask for your password" in text and "example.com" in text
+    payloads = [s.payload for s in result.replies[-1].suggestions]
+    assert "/category deposits-withdrawals" in payloads and "/human" in payloads
+    assert "/category off-topic" not in payloads
+
+
+async def test_help_lists_categories_in_chinese_when_asked_in_chinese(router: Router) -> None:
+    await say(router, "/lang zh")
+    result = await say(router, "/help")
+    assert result.decision.lang == "zh"
+    assert "充值与提现" in [s.label for s in result.replies[-1].suggestions]
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("How do I reset my Google Authenticator?", "reset-2fa"),
+        ("my deposit has not arrived yet", "deposit-not-credited"),
+        ("我的充值还没到账", "deposit-not-credited"),
+        ("谷歌验证器丢了怎么重置", "reset-2fa"),
+        ("what is the funding rate", "funding-rate"),
+    ],
+)
+async def test_clear_questions_are_answered_from_the_right_entry(router: Router, text: str, faq_id: str) -> None:
+    result = await say(router, text)
+    assert result.decision.action is Action.ANSWER
+    assert result.decision.faq_id == faq_id
+    assert result.decision.confidence >= 0.6
+    assert result.replies[-1].offer_human
+
+
+async def test_reply_language_follows_the_message(router: Router) -> None:
+    assert (await say(router, "how do I find my UID", "a")).decision.lang == "en"
+    assert (await say(router, "我的UID在哪里看", "b")).decision.lang == "zh"
+
+
+async def test_lang_choice_is_remembered_by_the_conversation(router: Router) -> None:
+    await say(router, "/lang zh")
+    result = await say(router, "how do I find my UID")
+    assert result.decision.lang == "zh"
+    assert result.decision.faq_id == "find-uid"
+
+
+async def test_a_chosen_entry_is_answered_and_a_number_picks_a_choice(router: Router) -> None:
+    result = await say(router, "/category trading")
+    assert result.decision.action is Action.CLARIFY
+    offered = result.replies[-1].suggestions
+    picked = await say(router, "2")
+    assert picked.decision.action is Action.ANSWER
+    assert f"/faq {picked.decision.faq_id}" == offered[1].payload
+
+
+async def test_the_second_miss_in_a_row_escalates(router: Router) -> None:
+    first = await say(router, "qwzx vbnm plokij")
+    assert first.decision.action is Action.DECLINE and first.decision.reason == "not_understood"
+    assert "/human" in [s.payload for s in first.replies[-1].suggestions]
+    second = await say(router, "zzkq mmpt")
+    assert second.decision.action is Action.ESCALATE
+    assert "never ask for your password" in second.replies[-1].text
+
+
+@pytest.mark.parametrize(
+    ("text", "priority", "reason"),
+    [
+        ("I want to talk to a real person", Priority.NORMAL, "human_request"),
+        ("转人工", Priority.NORMAL, "human_request"),
+        ("/human", Priority.NORMAL, "human_request"),
+        ("my account was hacked and all my USDT is gone", Priority.URGENT, "security_incident"),
+        ("someone withdrew my BTC, I did not make this withdrawal", Priority.URGENT, "security_incident"),
+        ("我的账户被盗了，资产被转走了", Priority.URGENT, "security_incident"),
+        ("I demand a refund of the fee", Priority.HIGH, "refund_request"),
+        ("你们系统宕机导致我爆仓，要求赔偿", Priority.HIGH, "refund_request"),
+    ],
+)
+async def test_escalations(router: Router, text: str, priority: Priority, reason: str) -> None:
+    result = await say(router, text)
+    assert result.decision.action is Action.ESCALATE
+    assert result.decision.priority is priority
+    assert result.decision.reason == reason
+
+
+async def test_a_security_incident_gets_the_immediate_safety_steps(router: Router) -> None:
+    result = await say(router, "help my account got hacked")
+    assert "Change your password" in result.replies[-1].text and "Freeze" in result.replies[-1].text
+
+
+@pytest.mark.parametrize(
+    "text", ["should I buy bitcoin now?", "will ETH go up next week", "现在适合抄底吗", "比特币还会涨吗"]
+)
+async def test_investment_advice_is_declined(router: Router, text: str) -> None:
+    result = await say(router, text)
+    assert result.decision.action is Action.DECLINE
+    assert result.decision.faq_id is None
+    assert "advice" in result.replies[-1].text or "投资建议" in result.replies[-1].text
+
+
+@pytest.mark.parametrize("text", ["what's the weather in Paris today", "tell me a joke", "讲个笑话吧"])
+async def test_small_talk_is_never_answered_with_an_entry(router: Router, text: str) -> None:
+    result = await say(router, text)
+    assert result.decision.action is not Action.ANSWER
+
+
+async def test_a_secret_is_redacted_warned_about_and_the_question_still_answered(router: Router) -> None:
+    result = await say(router, "my password is Hunter2!xyz, how do I reset my 2FA?")
+    assert result.secret_detected and "password" in result.secret_kinds
+    assert "Hunter2!xyz" not in all_text(result)
+    assert "[REDACTED" in result.redacted_text
+    assert "Change that password" in result.replies[0].text
+    assert result.decision.action is Action.ANSWER and result.decision.faq_id == "reset-2fa"
+
+
+async def test_a_seed_phrase_alone_gets_only_the_warning_in_chinese(router: Router) -> None:
+    phrase = "的 一 是 在 不 了 有 和 人 这 中 大"
+    result = await say(router, f"助记词：{phrase}")
+    assert result.secret_detected
+    assert "的 一 是 在" not in all_text(result)
+    assert "助记词" in result.replies[0].text
+    assert result.decision.action is Action.DECLINE and result.decision.reason == "secret_redacted"
