@@ -479,10 +479,7 @@ class _Wordlists:
 
     def chinese_checksum_ok(self, chars: str) -> bool:
         """True when the characters are a valid phrase in one of the Chinese lists."""
-        for table in self.chinese:
-            if all(c in table for c in chars) and _checksum_ok([table[c] for c in chars]):
-                return True
-        return False
+        return any(all(c in table for c in chars) and _checksum_ok([table[c] for c in chars]) for table in self.chinese)
 
 
 def _load_wordlists() -> _Wordlists:

@@ -15,7 +15,7 @@ _HUMAN = re.compile(
     r"\b(talk|speak|chat|connect|transfer|put)\b[^.?!]{0,25}\b(human|person|agent|someone|somebody|representative|rep|"
     r"staff|operator|people)\b"
     r"|\b(real|live|actual)\s+(person|human|agent|people|support)\b"
-    r"|\b(human|live)\s+(agent|support|help|chat)\b"
+    r"|\blive\s+(agent|person)\b|\bhuman\s+(agent|support|help|chat)\b"
     r"|^\W*(human|agent|operator|representative|support agent)\W*$"
     r"|\b(need|want|get)\s+(a\s+)?(human|person|agent)\b"
     r"|转人工|人工客服|人工服务|找人工|真人客服|接人工|要人工|人工坐席|^\W*人工\W*$|真人|活人",
@@ -31,11 +31,11 @@ _SECURITY = re.compile(
     r"|\b(did\s*n[o']?t|never|didnt)\s+(make|made|authori[sz]e|do|did|request|requested|place|placed|initiate)\b"
     r"[^.?!]{0,30}\b(withdrawal|transfer|transaction|trade|order|login|these|this|that|it)s?\b"
     r"|\b(all\s+)?(my\s+)?(funds|money|coins|balance|assets|crypto|usdt|btc|eth|savings)\b[^.?!]{0,20}\b(is|are|was|were|"
-    r"have|has|just)?\s*(gone|disappeared|vanished|missing|empty|zero|0)\b"
-    r"|\bbalance\s+(is|went\s+to|shows?)\s+(zero|0|empty)\b|\b(login|log\s*in|sign\s*in)\s+from\s+(an?\s+)?"
+    r"have|has|just)?\s*(gone|disappeared|vanished|stolen)\b"
+    r"|\b(login|log\s*in|sign\s*in)\s+from\s+(an?\s+)?"
     r"(unknown|another|different|strange|foreign)\s+(country|device|ip|location)\b|\bwasn'?t\s+me\b|\bnot\s+me\s+who\b"
-    r"|被盗|盗号|被黑|黑客|被人盗|被转走|被提走|被提现|被偷|被骗|不是我操作|非本人操作|不是本人操作|不是我本人|我没有操作|我没有提"
-    r"|资金不见|资产不见|币不见了|钱不见了|钱没了|币没了|余额.{0,4}(变成|成了|清)?(0|零|空)|被清空|被人登录|陌生设备登录"
+    r"|被盗|盗号|被黑|黑客|被人盗|被转走|被提走|被提现|被偷|不是我操作|非本人操作|不是本人操作|不是我本人|我没有操作|我没有提"
+    r"|资金不见|资产不见|币不见了|钱不见了|钱没了|币没了|被清空|被人登录|陌生设备登录"
     r"|异地登录|账户被.{0,4}控制|被人改了?(密码|邮箱|手机)",
     _FLAGS,
 )
@@ -46,7 +46,8 @@ _REFUND = re.compile(
 )
 # How-to questions about security are FAQ material, not incidents.
 _HOW_TO = re.compile(
-    r"^\W*(how|what)\s+(do|can|should|to)\b[^.?!]*\b(prevent|protect|avoid|secure|keep)\b|如何防止|怎么防止|怎样防止|如何保护|怎么保护",
+    r"^\W*(how|what)\s+(do|can|should|to)\b[^.?!]*\b(prevent|protect|avoid|secure|keep)\b"
+    r"|^\W*(what\s+(should|do|can)\s+i\s+do|what\s+to\s+do|how\s+(can|do)\s+i\s+(tell|know|check))\s+(if|when|whether)\b|如何防止|怎么防止|怎样防止|如何保护|怎么保护",
     _FLAGS,
 )
 
