@@ -564,9 +564,12 @@ class SecretScanner:
             starts = {context.end(), after.end() if after else context.end()}
             for start in starts:
                 chars = _HAN_RUN.match(s, start)
-                if chars is not None and len(chars.group()) in _VALID_LENGTHS:
-                    if self._words.chinese_checksum_ok(chars.group()):
-                        spans.append(chars.span())
+                if (
+                    chars is not None
+                    and len(chars.group()) in _VALID_LENGTHS
+                    and self._words.chinese_checksum_ok(chars.group())
+                ):
+                    spans.append(chars.span())
         return spans
 
     def _run_spans(self, s: str, run: Sequence[_Token], is_han: bool) -> list[_Span]:
