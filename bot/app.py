@@ -4,21 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from adapters.base import Channel
+from bot.agents import AgentNotifier
 from bot.config import Config
 from bot.conversation import ConversationStates, InMemoryConversationStates
+from bot.desk import Desk
 from bot.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.matcher import FaqMatcher
+from bot.messages import Lang
+from bot.outbox import Outbox
 from bot.router import Router
 from bot.secret_scanner import SecretScanner
+from bot.store import SqliteConversationStates, Store
 from bot.texts import ReplyTexts
+from bot.tickets import TicketDesk
+from handlers.base import Handler
 from handlers.commands import CommandHandler
-from handlers.escalation import EscalationHandler
+from handlers.escalation import Categorizer, EscalationHandler, Escalator
 from handlers.fallback import FallbackHandler
 from handlers.faq_answer import FaqAnswerHandler
 from handlers.investment_advice import InvestmentAdviceHandler
 from handlers.replies import ReplyBuilder
 from handlers.secret_guard import SecretGuard, SecretOnlyHandler
+from handlers.tickets import IntakeHandler, RatingHandler, TicketCommandsHandler, TicketRelayHandler
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +48,88 @@ def build_core(
     matcher: FaqMatcher | None = None,
     scanner: SecretScanner | None = None,
     states: ConversationStates | None = None,
+    tickets: TicketDesk | None = None,
 ) -> Core:
-    """Build the router with its steps in order: guard, commands, escalation, advice, FAQ, fallback."""
+    """Build the router. Without a TicketDesk an escalation is a decision only (as `omnidesk classify` wants)."""
     kb = kb or load_knowledge_base(Path(config.faq_path) if config.faq_path else None)
     matcher = matcher or FaqMatcher.from_knowledge_base(kb)
     scanner = scanner or SecretScanner()
     texts = ReplyTexts(config.brand)
     replies = ReplyBuilder(kb, config.brand, texts)
-    handlers = (
-        SecretGuard(scanner, texts),
-        SecretOnlyHandler(),
-        CommandHandler(kb, replies),
-        EscalationHandler(replies),
+    escalator = Escalator(replies, tickets, faq_categorizer(kb, matcher, config.matcher.clarify))
+    steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
+    if tickets is not None:
+        steps += [
+            TicketCommandsHandler(tickets, texts),
+            RatingHandler(tickets, texts),
+            TicketRelayHandler(tickets, texts),
+        ]
+    steps.append(SecretOnlyHandler())
+    if tickets is not None:
+        steps.append(IntakeHandler(escalator, texts))
+    steps += [
+        CommandHandler(kb, replies, escalator),
+        EscalationHandler(escalator),
         InvestmentAdviceHandler(kb, replies),
         FaqAnswerHandler(kb, matcher, config.matcher, replies),
-        FallbackHandler(replies),
-    )
-    router = Router(handlers, states or InMemoryConversationStates(), config.default_language)
+        FallbackHandler(replies, escalator),
+    ]
+    router = Router(steps, states or InMemoryConversationStates(), config.default_language)
     return Core(config, kb, matcher, scanner, router)
+
+
+def faq_categorizer(kb: KnowledgeBase, matcher: FaqMatcher, min_confidence: float) -> Categorizer:
+    """The category of the entry a message is most likely about, to choose the questions for its ticket."""
+
+    def categorize(text: str, lang: Lang) -> str | None:
+        candidates = matcher.match(text, lang, limit=1)
+        if not candidates or candidates[0].confidence < min_confidence:
+            return None
+        entry = kb.entry(candidates[0].entry_id)
+        return entry.category if entry is not None and entry.kind == "answer" else None
+
+    return categorize
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """A running OmniDesk: the core, its store, and the services around them."""
+
+    core: Core
+    store: Store
+    outbox: Outbox
+    tickets: TicketDesk
+    desk: Desk
+    channels: dict[str, Channel]
+
+    async def close(self) -> None:
+        """Close the store."""
+        await self.store.close()
+
+
+async def open_runtime(
+    config: Config,
+    channels: dict[str, Channel] | None = None,
+    notifiers: list[AgentNotifier] | None = None,
+    core_parts: Core | None = None,
+) -> Runtime:
+    """Open the store at `config.store.path` and wire tickets, delivery and the router around it.
+
+    `channels` may be filled in later (adapters often need the desk first); `core_parts` reuses a built
+    knowledge base, matcher and scanner.
+    """
+    store = await Store.open(config.store.path)
+    channels = channels if channels is not None else {}
+    outbox = Outbox(store, channels)
+    states = SqliteConversationStates(store)
+    tickets = TicketDesk(store, outbox, ReplyTexts(config.brand), states, notifiers or [])
+    parts = core_parts
+    core = build_core(
+        config,
+        kb=parts.kb if parts else None,
+        matcher=parts.matcher if parts else None,
+        scanner=parts.scanner if parts else None,
+        states=states,
+        tickets=tickets,
+    )
+    return Runtime(core, store, outbox, tickets, Desk(core.router, store, outbox, tickets), channels)

@@ -5,19 +5,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.messages import Lang, Suggestion
+from bot.messages import Lang, Priority, Suggestion
 
 ConversationKey = tuple[str, str]  # (channel, conversation id)
 
 
 @dataclass(frozen=True, slots=True)
+class Intake:
+    """An escalation collecting details before its ticket opens: at most two short, skippable questions."""
+
+    reason: str
+    priority: Priority
+    category: str | None  # the knowledge-base category the questions are chosen for
+    summary: str  # the (redacted) message that asked for a person
+    questions: tuple[str, ...]  # keys of the questions still to ask, next first
+    answers: tuple[str, ...] = ()  # redacted answers so far
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationState:
-    """The user's language choice, how many messages in a row were not understood, and the last choices offered."""
+    """The user's language, misses in a row, the last choices offered, and where an escalation stands."""
 
     lang_choice: Lang | None = None  # set by /lang; wins over detection
     last_lang: Lang | None = None
     misses: int = 0
     last_suggestions: tuple[Suggestion, ...] = ()
+    intake: Intake | None = None  # set while details for a new ticket are being asked
+    ticket: int | None = None  # the open ticket messages are relayed to; FAQ answers pause meanwhile
+    rating_for: int | None = None  # a resolved ticket whose 1-5 rating is awaited
 
 
 class ConversationStates(Protocol):

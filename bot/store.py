@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import sqlite3
 import statistics
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.conversation import ConversationKey, ConversationState
+from bot.conversation import ConversationKey, ConversationState, Intake
 from bot.messages import Lang, Priority, Suggestion
 
 Direction = Literal["in", "out"]
@@ -125,6 +126,10 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
+    """,
+    """
+    ALTER TABLE conversations ADD COLUMN flow TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX tickets_slack_ts ON tickets (slack_ts);
     """,
 )
 
@@ -363,7 +368,7 @@ class Store:
     async def load_conversation_state(self, key: ConversationKey) -> ConversationState:
         """The router's memory of a conversation (a fresh state if unknown)."""
         row = await self._read_one(
-            "SELECT lang, lang_choice, misses, last_suggestions FROM conversations "
+            "SELECT lang, lang_choice, misses, last_suggestions, flow FROM conversations "
             "WHERE channel = ? AND conversation_id = ?",
             key,
         )
@@ -373,11 +378,15 @@ class Store:
             Suggestion(label=str(item["label"]), payload=str(item["payload"]))
             for item in json.loads(row["last_suggestions"])
         )
+        flow = json.loads(row["flow"])
         return ConversationState(
             lang_choice=_lang_or_none(row["lang_choice"]),
             last_lang=_lang_or_none(row["lang"]),
             misses=int(row["misses"]),
             last_suggestions=suggestions,
+            intake=_intake_from_json(flow.get("intake")),
+            ticket=flow.get("ticket"),
+            rating_for=flow.get("rating_for"),
         )
 
     async def save_conversation_state(self, key: ConversationKey, state: ConversationState) -> None:
@@ -385,21 +394,30 @@ class Store:
         suggestions = json.dumps(
             [{"label": s.label, "payload": s.payload} for s in state.last_suggestions], ensure_ascii=False
         )
+        flow = json.dumps(
+            {
+                "intake": dataclasses.asdict(state.intake) if state.intake else None,
+                "ticket": state.ticket,
+                "rating_for": state.rating_for,
+            },
+            ensure_ascii=False,
+        )
         async with self._transaction():
             now = self._now()
             await self._db.execute(
                 """
                 INSERT INTO conversations
-                    (channel, conversation_id, lang, lang_choice, misses, last_suggestions, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    (channel, conversation_id, lang, lang_choice, misses, last_suggestions, flow, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (channel, conversation_id) DO UPDATE SET
                     lang = excluded.lang,
                     lang_choice = excluded.lang_choice,
                     misses = excluded.misses,
                     last_suggestions = excluded.last_suggestions,
+                    flow = excluded.flow,
                     updated_at = excluded.updated_at
                 """,
-                (key[0], key[1], state.last_lang, state.lang_choice, state.misses, suggestions, now, now),
+                (key[0], key[1], state.last_lang, state.lang_choice, state.misses, suggestions, flow, now, now),
             )
 
     # -- transcripts ------------------------------------------------------------------------------------------
@@ -597,6 +615,29 @@ class Store:
             await self._event(number, "slack_ts", "bot", ts, now)
             return await self._ticket(number)
 
+    async def unclaimed_since(self, before: datetime) -> list[Ticket]:
+        """Open tickets created before `before` that nobody claimed and that were not reminded about yet."""
+        rows = await self._read_all(
+            """
+            SELECT * FROM tickets WHERE status = 'open' AND created_at < ?
+            AND NOT EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket = tickets.number AND e.kind = 'reminded')
+            ORDER BY number
+            """,
+            (_iso(before),),
+        )
+        return [_ticket_from_row(row) for row in rows]
+
+    async def mark_reminded(self, number: int) -> None:
+        """Record that agents were reminded of the ticket (so they are reminded once)."""
+        async with self._transaction():
+            await self._ticket(number)
+            await self._event(number, "reminded", "bot", None, self._now())
+
+    async def ticket_by_slack_ts(self, ts: str) -> Ticket | None:
+        """The ticket mirrored by this Slack message, or None."""
+        row = await self._read_one("SELECT * FROM tickets WHERE slack_ts = ?", (ts,))
+        return None if row is None else _ticket_from_row(row)
+
     async def ticket_events(self, number: int) -> list[TicketEvent]:
         """The ticket's audit log, oldest first."""
         rows = await self._read_all(
@@ -788,6 +829,19 @@ _TICKET_SELECT = """
         t.summary, t.assignee, t.lang, t.created_at, t.claimed_at, t.first_reply_at, t.resolved_at, t.slack_ts
     FROM tickets t JOIN conversations c ON c.id = t.conversation
 """
+
+
+def _intake_from_json(value: Any) -> Intake | None:
+    if not value:
+        return None
+    return Intake(
+        reason=str(value["reason"]),
+        priority=Priority(value["priority"]),
+        category=value.get("category"),
+        summary=str(value["summary"]),
+        questions=tuple(value.get("questions", ())),
+        answers=tuple(value.get("answers", ())),
+    )
 
 
 def _ticket_from_row(row: sqlite3.Row) -> Ticket:

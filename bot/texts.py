@@ -79,6 +79,63 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "en": "Delete that API key now (Profile > API Management) and create a new one.",
         "zh": "请立即删除该 API 密钥（个人中心 > API 管理）并重新创建。",
     },
+    "intake_intro": {
+        "en": "I'll pass this to a {brand} agent. A couple of details help them answer faster (type 'skip' to skip).",
+        "zh": "我会把问题转给 {brand} 人工客服。补充几个信息能让客服更快处理（可输入“跳过”）。",
+    },
+    "intake_coin_network": {
+        "en": "Which coin and network was it (for example USDT on TRC20)?",
+        "zh": "是哪个币种、哪个网络（例如 USDT TRC20）？",
+    },
+    "intake_txid": {
+        "en": "Do you have the transaction hash (TxID)? Paste it here.",
+        "zh": "有交易哈希（TxID）吗？请直接粘贴。",
+    },
+    "intake_pair": {"en": "Which trading pair (for example BTC/USDT)?", "zh": "是哪个交易对（例如 BTC/USDT）？"},
+    "intake_order_id": {"en": "What is the order ID?", "zh": "订单号是多少？"},
+    "intake_uid": {
+        "en": "What is your UID (Profile > UID)? Never send your password or a 2FA code.",
+        "zh": "你的 UID 是多少（个人中心 > UID）？请勿发送密码或验证码。",
+    },
+    "ticket_opened": {
+        "en": "Your ticket #{number} is open. A {brand} agent usually replies {reply_time}, right here in this chat. "
+        "Type /ticket for its status or /cancel to close it.",
+        "zh": "已为你创建工单 #{number}。{brand} 客服通常会在{reply_time}在此对话中回复。"
+        "输入 /ticket 查看进度，输入 /cancel 关闭工单。",
+    },
+    "ticket_followup": {
+        "en": "Added to your ticket #{number}. The agent will reply here.",
+        "zh": "已补充到工单 #{number}，客服会在此回复。",
+    },
+    "ticket_status": {
+        "en": "Ticket #{number}: {status}.",
+        "zh": "工单 #{number}：{status}。",
+    },
+    "ticket_none": {"en": "You have no open ticket.", "zh": "你当前没有处理中的工单。"},
+    "ticket_cancelled": {
+        "en": "Ticket #{number} is closed. Ask me anything else, or type /human if you need a person again.",
+        "zh": "工单 #{number} 已关闭。还有其他问题可以继续问我，需要人工时输入 /human。",
+    },
+    "intake_cancelled": {"en": "OK, no ticket was opened.", "zh": "好的，未创建工单。"},
+    "ticket_resolved": {
+        "en": "Ticket #{number} has been resolved. How did we do? Reply with a rating from 1 (poor) to 5 (excellent).",
+        "zh": "工单 #{number} 已处理完毕。请为本次服务打分：回复 1（很差）到 5（很好）。",
+    },
+    "rating_thanks": {"en": "Thank you for your feedback!", "zh": "感谢你的评价！"},
+    "agent_reply": {"en": "{agent} ({brand} support): {text}", "zh": "{agent}（{brand} 客服）：{text}"},
+    "attachment_needs_ticket": {
+        "en": "You can attach screenshots once a ticket is open. Type /human to open one.",
+        "zh": "创建工单后才能上传截图。输入 /human 创建工单。",
+    },
+    "attachment_added": {
+        "en": "Screenshot added to ticket #{number}.",
+        "zh": "截图已添加到工单 #{number}。",
+    },
+    "status_open": {"en": "waiting for an agent", "zh": "等待客服处理"},
+    "status_claimed": {"en": "an agent is on it", "zh": "客服处理中"},
+    "status_waiting_user": {"en": "the agent is waiting for your answer", "zh": "客服在等你的回复"},
+    "status_resolved": {"en": "resolved", "zh": "已解决"},
+    "status_cancelled": {"en": "cancelled", "zh": "已取消"},
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.knowledge_base import KnowledgeBase
 from bot.messages import Action, Decision, Lang, Priority, Reply
 from handlers.base import Handler, Outcome, Turn
-from handlers.escalation import EscalationMatch, escalate
+from handlers.escalation import EscalationMatch, Escalator
 from handlers.replies import ReplyBuilder
 
 # "/lang@OmniDeskBot zh" in Telegram groups carries the bot's name.
@@ -36,9 +36,10 @@ def parse_command(text: str) -> Command | None:
 class CommandHandler(Handler[Command]):
     """Handles /start, /help, /human, /lang, and the /faq and /category choices."""
 
-    def __init__(self, kb: KnowledgeBase, replies: ReplyBuilder) -> None:
+    def __init__(self, kb: KnowledgeBase, replies: ReplyBuilder, escalator: Escalator) -> None:
         self._kb = kb
         self._replies = replies
+        self._escalator = escalator
 
     def check(self, turn: Turn) -> Command | None:
         """A command, or a number picking one of the choices offered last."""
@@ -63,7 +64,7 @@ class CommandHandler(Handler[Command]):
                 turn, Decision(Action.ANSWER, lang, reason=match.name), self._replies.categories(intro, lang)
             )
         if match.name == "human":
-            return escalate(turn, EscalationMatch("human_request", Priority.NORMAL), self._replies)
+            return await self._escalator.escalate(turn, EscalationMatch("human_request", Priority.NORMAL))
         if match.name == "lang":
             return self._set_language(turn, match.argument.lower())
         if match.name == "faq":

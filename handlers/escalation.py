@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.messages import Action, Decision, Priority
+from bot.conversation import ConversationState, Intake
+from bot.messages import Action, Decision, Lang, Priority, Reply
+from bot.tickets import TicketDesk
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 
@@ -71,24 +74,74 @@ def detect_escalation(text: str) -> EscalationMatch | None:
     return None
 
 
+# At most two short questions per category, so the agent can act on the first read; each can be skipped.
+INTAKE_QUESTIONS: Mapping[str, tuple[str, ...]] = {
+    "deposits-withdrawals": ("intake_coin_network", "intake_txid"),
+    "trading": ("intake_pair", "intake_order_id"),
+    "fiat-p2p": ("intake_order_id",),
+    "account-security": ("intake_uid",),
+}
+DEFAULT_INTAKE_QUESTIONS: tuple[str, ...] = ("intake_uid",)
+Categorizer = Callable[[str, Lang], str | None]
+
+
+class Escalator:
+    """Hands a conversation to a person: a decision only, or, with a TicketDesk, questions and then a ticket."""
+
+    def __init__(
+        self, replies: ReplyBuilder, tickets: TicketDesk | None = None, categorize: Categorizer | None = None
+    ) -> None:
+        self._replies = replies
+        self._tickets = tickets
+        self._categorize = categorize
+
+    async def escalate(self, turn: Turn, match: EscalationMatch) -> Outcome:
+        """Decide to escalate; ask for details first unless it is urgent."""
+        if self._tickets is None:
+            reply = self._replies.handoff(turn.lang, security=match.priority is Priority.URGENT)
+            return _outcome(turn, match, (reply,), dataclasses.replace(turn.state, misses=0, last_suggestions=()))
+        category = self._categorize(turn.message.text, turn.text_lang) if self._categorize else None
+        urgent = match.priority is Priority.URGENT
+        questions = () if urgent else INTAKE_QUESTIONS.get(category or "", DEFAULT_INTAKE_QUESTIONS)
+        intake = Intake(match.reason, match.priority, category, turn.message.text, questions)
+        if not questions:
+            return await self.open_ticket(turn, intake)
+        texts = self._replies.texts
+        reply = Reply(texts.render("intake_intro", turn.lang) + "\n\n" + texts.render(questions[0], turn.lang))
+        state = dataclasses.replace(turn.state, intake=intake, misses=0, last_suggestions=())
+        return _outcome(turn, match, (reply,), state)
+
+    async def open_ticket(self, turn: Turn, intake: Intake) -> Outcome:
+        """Open the ticket and tell the user its number and when to expect an answer."""
+        assert self._tickets is not None, "tickets are only opened when a TicketDesk is configured"
+        message = turn.message
+        ticket = await self._tickets.open(message.channel, message.conversation_id, message.user_id, turn.lang, intake)
+        texts = self._replies.texts
+        keys = ("handoff_security",) if intake.priority is Priority.URGENT else ()
+        opened = texts.render("ticket_opened", turn.lang, number=str(ticket.number))
+        text = "\n\n".join(
+            [*(texts.render(k, turn.lang) for k in keys), opened, texts.render("standing_warning", turn.lang)]
+        )
+        state = dataclasses.replace(turn.state, intake=None, ticket=ticket.number, misses=0, last_suggestions=())
+        match = EscalationMatch(intake.reason, intake.priority)
+        return _outcome(turn, match, (Reply(text),), state)
+
+
+def _outcome(turn: Turn, match: EscalationMatch, replies: tuple[Reply, ...], state: ConversationState) -> Outcome:
+    decision = Decision(Action.ESCALATE, turn.lang, confidence=1.0, priority=match.priority, reason=match.reason)
+    return Outcome(decision, (*turn.notices, *replies), state)
+
+
 class EscalationHandler(Handler[EscalationMatch]):
     """Hands the conversation to a person when the user asks or the situation demands it."""
 
-    def __init__(self, replies: ReplyBuilder) -> None:
-        self._replies = replies
+    def __init__(self, escalator: Escalator) -> None:
+        self._escalator = escalator
 
     def check(self, turn: Turn) -> EscalationMatch | None:
         """The escalation this message asks for, if any."""
         return detect_escalation(turn.message.text)
 
     async def handle(self, turn: Turn, match: EscalationMatch) -> Outcome:
-        """Decide to escalate and tell the user what happens next."""
-        return escalate(turn, match, self._replies)
-
-
-def escalate(turn: Turn, match: EscalationMatch, replies: ReplyBuilder) -> Outcome:
-    """The outcome of handing a turn to a person."""
-    decision = Decision(Action.ESCALATE, turn.lang, confidence=1.0, priority=match.priority, reason=match.reason)
-    reply = replies.handoff(turn.lang, security=match.priority is Priority.URGENT)
-    state = dataclasses.replace(turn.state, misses=0, last_suggestions=())
-    return Outcome(decision, (*turn.notices, reply), state)
+        """Escalate."""
+        return await self._escalator.escalate(turn, match)

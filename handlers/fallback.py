@@ -6,7 +6,7 @@ import dataclasses
 
 from bot.messages import Action, Decision, Priority
 from handlers.base import Handler, Outcome, Turn
-from handlers.escalation import EscalationMatch, escalate
+from handlers.escalation import EscalationMatch, Escalator
 from handlers.replies import ReplyBuilder
 
 MISSES_BEFORE_ESCALATION = 2
@@ -15,8 +15,9 @@ MISSES_BEFORE_ESCALATION = 2
 class FallbackHandler(Handler[bool]):
     """Always applies; runs last."""
 
-    def __init__(self, replies: ReplyBuilder) -> None:
+    def __init__(self, replies: ReplyBuilder, escalator: Escalator) -> None:
         self._replies = replies
+        self._escalator = escalator
 
     def check(self, turn: Turn) -> bool:
         """Every turn that reaches this step is a miss."""
@@ -26,7 +27,7 @@ class FallbackHandler(Handler[bool]):
         """Say so and offer the topics, or hand over after repeated misses."""
         misses = turn.state.misses + 1
         if misses >= MISSES_BEFORE_ESCALATION:
-            return escalate(turn, EscalationMatch("not_understood", Priority.NORMAL), self._replies)
+            return await self._escalator.escalate(turn, EscalationMatch("not_understood", Priority.NORMAL))
         reply = self._replies.categories(self._replies.texts.render("not_understood", turn.lang), turn.lang)
         decision = Decision(Action.DECLINE, turn.lang, reason="not_understood")
         state = dataclasses.replace(turn.state, misses=misses, last_suggestions=reply.suggestions)

@@ -1,0 +1,59 @@
+"""The agent side, seen from the core: where tickets are announced, and what agents can do to them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.store import StoredMessage, Ticket
+
+
+class AgentNotifier(Protocol):
+    """Where agents see tickets (Slack, or nothing for CLI-only teams). Texts passed here are already redacted."""
+
+    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
+        """Announce a new ticket with its transcript."""
+        ...
+
+    async def user_message(self, ticket: Ticket, text: str) -> None:
+        """A follow-up from the user on an open ticket."""
+        ...
+
+    async def ticket_updated(self, ticket: Ticket) -> None:
+        """The ticket's status or assignee changed (claimed, resolved, cancelled)."""
+        ...
+
+    async def remind_unclaimed(self, ticket: Ticket) -> None:
+        """The ticket has waited unclaimed past the configured time: announce it again, once."""
+        ...
+
+
+class AgentActions(Protocol):
+    """What an agent can do, from Slack or the CLI: both go through the same calls."""
+
+    async def claim(self, number: int, agent: str) -> Ticket:
+        """Take the ticket."""
+        ...
+
+    async def reply(self, number: int, agent: str, text: str) -> Ticket:
+        """Answer the user on their channel."""
+        ...
+
+    async def resolve(self, number: int, agent: str) -> Ticket:
+        """Close the ticket and ask the user for a rating."""
+        ...
+
+
+class NoAgentNotifier:
+    """For teams without Slack: tickets are worked from the CLI only."""
+
+    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
+        """Nothing to announce."""
+
+    async def user_message(self, ticket: Ticket, text: str) -> None:
+        """Nothing to announce."""
+
+    async def ticket_updated(self, ticket: Ticket) -> None:
+        """Nothing to announce."""
+
+    async def remind_unclaimed(self, ticket: Ticket) -> None:
+        """Nothing to announce."""

@@ -1,0 +1,52 @@
+"""Desk: everything between the channels and the router: de-duplication, transcripts, delivery, agents' replies.
+
+Build one with `bot.app.open_runtime(config, channels)`; channels call `desk.handle(message)` for each message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.messages import InboundMessage
+from bot.outbox import Outbox
+from bot.router import Router, RouterResult
+from bot.store import Store, StoredMessage, Ticket
+from bot.tickets import TicketDesk
+
+log = logging.getLogger(__name__)
+
+
+class Desk:
+    """Handles each inbound message once: route it, keep the redacted transcript, send the replies."""
+
+    def __init__(self, router: Router, store: Store, outbox: Outbox, tickets: TicketDesk) -> None:
+        self._router = router
+        self._store = store
+        self._outbox = outbox
+        self._tickets = tickets
+
+    async def handle(self, message: InboundMessage) -> RouterResult | None:
+        """Route and answer a message; None when this platform message was already handled."""
+        # Only ids go into the inbox: the raw text may hold a secret until the router's guard has seen it.
+        fresh = await self._store.inbox_add(message.channel, message.message_id, {"user": message.user_id})
+        if not fresh:
+            log.info("duplicate %s message %s skipped", message.channel, message.message_id)
+            return None
+        result = await self._router.route(message)
+        attachments = " ".join(f"[{a.kind}: {a.ref}]" for a in message.attachments)
+        text = f"{result.redacted_text} {attachments}".strip()
+        await self._store.record_message(
+            message.channel, message.conversation_id, "in", text, message.message_id, message.user_id
+        )
+        for reply in result.replies:
+            await self._outbox.send(message.channel, message.conversation_id, reply)
+        await self._store.inbox_mark_handled(message.channel, message.message_id)
+        return result
+
+    async def history(self, channel: str, conversation_id: str, limit: int = 200) -> list[StoredMessage]:
+        """The conversation's redacted transcript, oldest first."""
+        return await self._store.transcript((channel, conversation_id), limit=limit)
+
+    async def agent_reply(self, number: int, agent: str, text: str) -> Ticket:
+        """An agent's answer, delivered on the user's channel (as from Slack or the CLI)."""
+        return await self._tickets.reply(number, agent, text)

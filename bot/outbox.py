@@ -1,0 +1,75 @@
+"""Delivery of replies: written to the store's outbox first, then sent through the user's channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from adapters.base import Channel, DeliveryError
+from bot.messages import Reply, Suggestion
+from bot.store import OutboxItem, Store
+
+log = logging.getLogger(__name__)
+RETRY_BASE_SECONDS = 2.0
+RETRY_MAX_SECONDS = 300.0
+
+
+def reply_to_payload(reply: Reply) -> dict[str, Any]:
+    """A reply as stored in the outbox."""
+    return asdict(reply)
+
+
+def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
+    """A stored reply back as a Reply."""
+    suggestions = tuple(Suggestion(str(s["label"]), str(s["payload"])) for s in payload.get("suggestions", ()))
+    return Reply(str(payload["text"]), suggestions, bool(payload.get("offer_human", False)))
+
+
+class Outbox:
+    """Sends replies to users; a reply that cannot be sent now stays pending for `flush` to retry."""
+
+    def __init__(
+        self, store: Store, channels: Mapping[str, Channel], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._store = store
+        self._channels = channels
+        self._clock = clock
+
+    async def send(self, channel: str, conversation_id: str, reply: Reply) -> bool:
+        """Store, record in the transcript, and try to deliver one reply; True when delivered now."""
+        await self._store.record_message(channel, conversation_id, "out", reply.text)
+        item = await self._store.outbox_add(channel, conversation_id, reply_to_payload(reply))
+        return await self._deliver(item)
+
+    async def flush(self, limit: int = 100) -> int:
+        """Retry the replies that are due; returns how many were delivered."""
+        delivered = 0
+        for item in await self._store.outbox_pending(limit):
+            delivered += await self._deliver(item)
+        return delivered
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        channel = self._channels.get(item.channel)
+        if channel is None:
+            await self._store.outbox_mark_failed(item.id, permanent=True, error=f"no channel '{item.channel}' running")
+            log.warning("reply %s dropped: channel %s is not running", item.id, item.channel)
+            return False
+        try:
+            await channel.send(item.conversation_id, reply_from_payload(item.payload))
+        except DeliveryError as exc:
+            delay = exc.retry_after or min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**item.attempts)
+            retry_at = None if exc.permanent else self._clock() + timedelta(seconds=delay)
+            await self._store.outbox_mark_failed(item.id, permanent=exc.permanent, error=str(exc), retry_at=retry_at)
+            log.warning(
+                "reply %s to %s not delivered (%s): %s",
+                item.id,
+                item.channel,
+                "permanent" if exc.permanent else "will retry",
+                exc,
+            )
+            return False
+        await self._store.outbox_mark_sent(item.id)
+        return True

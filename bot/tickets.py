@@ -1,0 +1,131 @@
+"""TicketDesk: opens tickets for escalations, relays follow-ups to agents, and carries agents' actions to users."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Sequence
+from datetime import datetime
+
+from bot.agents import AgentNotifier
+from bot.conversation import ConversationStates, Intake
+from bot.messages import Lang, Reply
+from bot.outbox import Outbox
+from bot.store import Store, Ticket, TicketStatus
+from bot.texts import ReplyTexts
+
+log = logging.getLogger(__name__)
+TRANSCRIPT_FOR_AGENTS = 50  # messages of context posted with a new ticket
+
+
+class TicketDesk:
+    """The one place tickets change: the router's steps, Slack and the CLI all come through here."""
+
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        texts: ReplyTexts,
+        states: ConversationStates,
+        notifiers: Sequence[AgentNotifier] = (),
+    ) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._texts = texts
+        self._states = states
+        # Slack needs this desk to act on, so it is added after both exist.
+        self.notifiers: list[AgentNotifier] = list(notifiers)
+
+    @property
+    def store(self) -> Store:
+        """The store tickets live in."""
+        return self._store
+
+    # -- the user's side (called from router steps) ---------------------------------------------------------------
+
+    async def open(self, channel: str, conversation_id: str, user_id: str, lang: Lang, intake: Intake) -> Ticket:
+        """Open a ticket for a finished intake and announce it to agents."""
+        details = "\n".join(answer for answer in intake.answers if answer)
+        summary = intake.summary + (f"\n{details}" if details else "")
+        ticket = await self._store.open_ticket(
+            channel, conversation_id, user_id, lang, intake.priority, intake.category, intake.reason, summary
+        )
+        transcript = await self._store.transcript((channel, conversation_id), limit=TRANSCRIPT_FOR_AGENTS)
+        for notifier in self.notifiers:
+            await _quietly(notifier.ticket_opened(ticket, transcript), f"announce ticket #{ticket.number}")
+        return ticket
+
+    async def follow_up(self, number: int, text: str) -> Ticket:
+        """A user's message on an open ticket: to the agents, and back to `claimed` if the agent was waiting."""
+        ticket = await self._store.get_ticket(number)
+        if ticket.status is TicketStatus.WAITING_USER:
+            ticket = await self._store.set_status(number, TicketStatus.CLAIMED, "user")
+        for notifier in self.notifiers:
+            await _quietly(notifier.user_message(ticket, text), f"relay to ticket #{number}")
+        return ticket
+
+    async def get(self, number: int) -> Ticket:
+        """The ticket as stored."""
+        return await self._store.get_ticket(number)
+
+    async def cancel_by_user(self, number: int) -> Ticket:
+        """The user closes their own ticket."""
+        ticket = await self._store.cancel(number, "user")
+        await self._announce(ticket)
+        return ticket
+
+    async def rate(self, number: int, rating: int) -> None:
+        """Store the user's 1-5 rating of a resolved ticket."""
+        await self._store.rate(number, rating)
+
+    # -- the agent's side (AgentActions: Slack and the CLI) ------------------------------------------------------
+
+    async def claim(self, number: int, agent: str) -> Ticket:
+        """Take the ticket."""
+        ticket = await self._store.claim(number, agent)
+        await self._announce(ticket)
+        return ticket
+
+    async def reply(self, number: int, agent: str, text: str) -> Ticket:
+        """Deliver an agent's answer on the user's channel; a question to the user makes the ticket wait for them."""
+        ticket = await self._store.get_ticket(number)
+        if ticket.status is TicketStatus.OPEN:
+            ticket = await self._store.claim(number, agent)
+        ticket = await self._store.add_agent_reply(number, agent, text)
+        message = self._texts.render("agent_reply", ticket.lang, agent=agent, text=text)
+        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(message))
+        if text.rstrip().endswith(("?", "？")) and ticket.status is TicketStatus.CLAIMED:
+            ticket = await self._store.set_status(number, TicketStatus.WAITING_USER, agent)
+        return ticket
+
+    async def resolve(self, number: int, agent: str) -> Ticket:
+        """Close the ticket, tell the user, and ask for a rating."""
+        ticket = await self._store.resolve(number, agent)
+        key = ticket.conversation_key
+        state = await self._states.get(key)
+        await self._states.put(key, dataclasses.replace(state, ticket=None, rating_for=number, last_suggestions=()))
+        text = self._texts.render("ticket_resolved", ticket.lang, number=str(number))
+        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(text))
+        await self._announce(ticket)
+        return ticket
+
+    async def remind_unclaimed(self, older_than: datetime) -> list[Ticket]:
+        """Announce again, once, the open tickets nobody claimed since before `older_than`."""
+        due = await self._store.unclaimed_since(older_than)
+        for ticket in due:
+            for notifier in self.notifiers:
+                await _quietly(notifier.remind_unclaimed(ticket), f"remind ticket #{ticket.number}")
+            await self._store.mark_reminded(ticket.number)
+        return due
+
+    async def _announce(self, ticket: Ticket) -> None:
+        for notifier in self.notifiers:
+            await _quietly(notifier.ticket_updated(ticket), f"update ticket #{ticket.number}")
+
+
+async def _quietly(call: Awaitable[None], what: str) -> None:
+    """Agents' tools failing must not lose the user's message: log and go on (the ticket is in the store)."""
+    try:
+        await call
+    except Exception:
+        log.exception("could not %s", what)

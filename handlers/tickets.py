@@ -1,0 +1,172 @@
+"""Steps for conversations with a ticket in progress: /ticket and /cancel, the intake questions, follow-ups, rating."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bot.conversation import ConversationState
+from bot.messages import Action, Decision, Reply
+from bot.store import StoreError, TicketStatus
+from bot.texts import ReplyTexts
+from bot.tickets import TicketDesk
+from handlers.base import Handler, Outcome, Turn
+from handlers.commands import Command, parse_command
+from handlers.escalation import Escalator
+
+_SKIP = re.compile(r"^\W*(skip|no|none|n/?a|don'?t know|dont know|idk|跳过|没有|不知道|无)\W*$", re.IGNORECASE)
+_RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?\s*$|^\s*(⭐{1,5})\s*$")
+
+
+def _done(turn: Turn, decision: Decision, reply: Reply, state: ConversationState | None = None) -> Outcome:
+    """End the turn with one reply; choices offered earlier no longer apply."""
+    new_state = dataclasses.replace(state or turn.state, last_suggestions=())
+    return Outcome(decision, (*turn.notices, reply), new_state)
+
+
+class TicketCommandsHandler(Handler[Command]):
+    """/ticket shows the status of the user's ticket; /cancel closes it (or stops the intake questions)."""
+
+    def __init__(self, tickets: TicketDesk, texts: ReplyTexts) -> None:
+        self._tickets = tickets
+        self._texts = texts
+
+    def check(self, turn: Turn) -> Command | None:
+        """The /ticket or /cancel command."""
+        command = parse_command(turn.message.text)
+        return command if command is not None and command.name in ("ticket", "cancel") else None
+
+    async def handle(self, turn: Turn, match: Command) -> Outcome:
+        """Answer with the status, or cancel."""
+        lang, state = turn.lang, turn.state
+        if match.name == "cancel" and state.intake is not None:
+            decision = Decision(Action.DECLINE, lang, reason="intake_cancelled")
+            return _done(
+                turn,
+                decision,
+                Reply(self._texts.render("intake_cancelled", lang)),
+                dataclasses.replace(turn.state, intake=None),
+            )
+        if state.ticket is None:
+            return _done(
+                turn, Decision(Action.ANSWER, lang, reason="no_ticket"), Reply(self._texts.render("ticket_none", lang))
+            )
+        number = str(state.ticket)
+        if match.name == "cancel":
+            await self._tickets.cancel_by_user(state.ticket)
+            reply = Reply(self._texts.render("ticket_cancelled", lang, number=number))
+            return _done(
+                turn,
+                Decision(Action.ANSWER, lang, reason="ticket_cancelled"),
+                reply,
+                dataclasses.replace(turn.state, ticket=None),
+            )
+        ticket = await self._tickets.get(state.ticket)
+        status = self._texts.render(f"status_{ticket.status.value}", lang)
+        reply = Reply(self._texts.render("ticket_status", lang, number=number, status=status))
+        return _done(turn, Decision(Action.ANSWER, lang, reason="ticket_status"), reply)
+
+
+class RatingHandler(Handler[int]):
+    """After a ticket is resolved, a reply of 1-5 is its rating; anything else is handled as usual."""
+
+    def __init__(self, tickets: TicketDesk, texts: ReplyTexts) -> None:
+        self._tickets = tickets
+        self._texts = texts
+
+    def check(self, turn: Turn) -> int | None:
+        """The rating given (0 when the awaited rating was not given)."""
+        if turn.state.rating_for is None:
+            return None
+        found = _RATING.match(turn.message.text)
+        if found is None:
+            return 0
+        return int(found.group(1)) if found.group(1) else len(found.group(2))
+
+    async def handle(self, turn: Turn, match: int) -> Turn | Outcome:
+        """Store the rating and thank the user, or stop waiting for one."""
+        number = turn.state.rating_for
+        assert number is not None
+        if not match:
+            return dataclasses.replace(turn, state=dataclasses.replace(turn.state, rating_for=None))
+        try:
+            await self._tickets.rate(number, match)
+        except StoreError:  # rated already: thank them anyway
+            pass
+        decision = Decision(Action.ANSWER, turn.lang, reason="rating")
+        return _done(
+            turn,
+            decision,
+            Reply(self._texts.render("rating_thanks", turn.lang)),
+            dataclasses.replace(turn.state, rating_for=None),
+        )
+
+
+class TicketRelayHandler(Handler[int]):
+    """While a ticket is open, messages go to its agent instead of the FAQ; attachments need a ticket."""
+
+    def __init__(self, tickets: TicketDesk, texts: ReplyTexts) -> None:
+        self._tickets = tickets
+        self._texts = texts
+
+    def check(self, turn: Turn) -> int | None:
+        """The open ticket's number (0 for an attachment sent without a ticket)."""
+        if turn.state.ticket is not None:
+            return turn.state.ticket
+        return 0 if turn.message.attachments else None
+
+    async def handle(self, turn: Turn, match: int) -> Turn | Outcome:
+        """Relay to the agent and confirm, or explain that attachments need a ticket."""
+        lang = turn.lang
+        if not match:
+            reply = Reply(self._texts.render("attachment_needs_ticket", lang))
+            return _done(turn, Decision(Action.DECLINE, lang, reason="attachment_without_ticket"), reply)
+        ticket = await self._tickets.get(match)
+        if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CANCELLED):
+            return dataclasses.replace(turn, state=dataclasses.replace(turn.state, ticket=None))
+        attachments = [
+            f"[{a.kind}: {a.ref}]" + (f" {a.caption}" if a.caption else "") for a in turn.message.attachments
+        ]
+        text = "\n".join([turn.message.text, *attachments]).strip()
+        if text:
+            ticket = await self._tickets.follow_up(match, text)
+        key = "attachment_added" if attachments else "ticket_followup"
+        reply = Reply(self._texts.render(key, lang, number=str(match)))
+        decision = Decision(Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0)
+        return _done(turn, decision, reply)
+
+
+class IntakeHandler(Handler[str]):
+    """Collects the answers to the intake questions, then opens the ticket."""
+
+    def __init__(self, escalator: Escalator, texts: ReplyTexts) -> None:
+        self._escalator = escalator
+        self._texts = texts
+
+    def check(self, turn: Turn) -> str | None:
+        """The user's answer (empty when skipped) while questions are pending."""
+        intake = turn.state.intake
+        if intake is None or not intake.questions:
+            return None
+        return "" if _SKIP.match(turn.message.text) else turn.message.text.strip()
+
+    async def handle(self, turn: Turn, match: str) -> Outcome:
+        """Ask the next question or open the ticket."""
+        intake = turn.state.intake
+        assert intake is not None
+        asked, remaining = intake.questions[0], intake.questions[1:]
+        label = self._texts.render(asked, "en").split("?")[0]
+        answered = dataclasses.replace(
+            intake, questions=remaining, answers=(*intake.answers, f"{label}? {match}" if match else "")
+        )
+        if remaining:
+            decision = Decision(
+                Action.ESCALATE, turn.lang, priority=intake.priority, reason=intake.reason, confidence=1.0
+            )
+            return _done(
+                turn,
+                decision,
+                Reply(self._texts.render(remaining[0], turn.lang)),
+                dataclasses.replace(turn.state, intake=answered),
+            )
+        return await self._escalator.open_ticket(turn, answered)
