@@ -30,10 +30,10 @@ class Channel(ABC):
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """Deliver one reply to a conversation; raise DeliveryError when it cannot be delivered."""
 
-    async def start(self, inbound: InboundSink) -> None:
+    async def start(self, inbound: InboundSink) -> None:  # noqa: B027 - optional hook: send-only channels need none
         """Begin receiving messages (polling, webhooks, sockets), handing each to `inbound`."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027 - optional hook
         """Stop receiving; finish what is in flight."""
 
 

@@ -112,15 +112,16 @@ async def open_runtime(
     channels: dict[str, Channel] | None = None,
     notifiers: list[AgentNotifier] | None = None,
     core_parts: Core | None = None,
+    deliver_now: bool = True,
 ) -> Runtime:
     """Open the store at `config.store.path` and wire tickets, delivery and the router around it.
 
     `channels` may be filled in later (adapters often need the desk first); `core_parts` reuses a built
-    knowledge base, matcher and scanner.
+    knowledge base, matcher and scanner; without `deliver_now` replies are only queued for a running OmniDesk.
     """
     store = await Store.open(config.store.path)
     channels = channels if channels is not None else {}
-    outbox = Outbox(store, channels)
+    outbox = Outbox(store, channels, deliver_now=deliver_now)
     states = SqliteConversationStates(store)
     tickets = TicketDesk(store, outbox, ReplyTexts(config.brand), states, notifiers or [])
     parts = core_parts

@@ -6,19 +6,23 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from bot.app import Core, build_core
+from bot.app import Core, Runtime, build_core, open_runtime
 from bot.config import Config, ConfigError, load_config
 from bot.conversation import ConversationState, InMemoryConversationStates
 from bot.faq_lint import lint_knowledge_base
 from bot.knowledge_base import KnowledgeBaseError
 from bot.log_redaction import install_log_redaction
 from bot.messages import InboundMessage, Lang
+from bot.report import build_report, format_report
 from bot.router import RouterResult
+from bot.store import Store, StoreError, Ticket, TicketStatus
 
 DEFAULT_CONFIG = Path("config.yaml")
 MAX_CLASSIFY_LINE = 100_000
@@ -31,9 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config if args.config else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
-        handler = _COMMANDS[args.command if args.command != "faq" else "faq " + args.faq_command]
-        return handler(config, args)
-    except (ConfigError, KnowledgeBaseError) as exc:
+        name = {"faq": f"faq {getattr(args, 'faq_command', '')}", "tickets": "tickets"}.get(args.command, args.command)
+        return _COMMANDS[name](config, args)
+    except (ConfigError, KnowledgeBaseError, StoreError) as exc:
         print(f"omnidesk: {exc}", file=sys.stderr)
         return 2
 
@@ -49,7 +53,32 @@ def _parser() -> argparse.ArgumentParser:
     faq = commands.add_parser("faq", help="knowledge-base tools")
     faq_commands = faq.add_subparsers(dest="faq_command", required=True)
     faq_commands.add_parser("lint", help="misrouted phrasings, near-duplicate entries, missing translations")
+    tickets = commands.add_parser("tickets", help="work tickets without Slack")
+    ticket_commands = tickets.add_subparsers(dest="tickets_command", required=True)
+    listing = ticket_commands.add_parser("list", help="tickets, newest last")
+    listing.add_argument("--status", choices=[s.value for s in TicketStatus])
+    ticket_commands.add_parser("show", help="one ticket with its transcript and events").add_argument("number", type=int)
+    claim = ticket_commands.add_parser("claim", help="take a ticket")
+    claim.add_argument("number", type=int)
+    claim.add_argument("--agent", required=True)
+    reply = ticket_commands.add_parser("reply", help="answer the user on their channel")
+    reply.add_argument("number", type=int)
+    reply.add_argument("text")
+    reply.add_argument("--agent", default=os.environ.get("USER", "agent"))
+    resolve = ticket_commands.add_parser("resolve", help="close a ticket and ask the user for a rating")
+    resolve.add_argument("number", type=int)
+    resolve.add_argument("--agent", default=os.environ.get("USER", "agent"))
+    report = commands.add_parser("report", help="the support lead's report")
+    report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
     return parser
+
+
+def _duration(text: str) -> timedelta:
+    """'7d', '12h' or '30m' as a timedelta."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 7d, 12h or 30m")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
 def _build(config: Config) -> Core:
@@ -151,4 +180,71 @@ def _faq_lint(config: Config, args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-_COMMANDS = {"ask": _ask, "classify": _classify, "faq lint": _faq_lint}
+def _tickets(config: Config, args: argparse.Namespace) -> int:
+    async def run() -> int:
+        runtime = await open_runtime(config, deliver_now=False)
+        try:
+            return await _ticket_command(runtime, args)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(run())
+
+
+async def _ticket_command(runtime: Runtime, args: argparse.Namespace) -> int:
+    tickets, store = runtime.tickets, runtime.store
+    command = args.tickets_command
+    if command == "list":
+        status = TicketStatus(args.status) if args.status else None
+        for ticket in await store.list_tickets(status):
+            print(_ticket_line(ticket))
+        return 0
+    if command == "show":
+        ticket = await store.get_ticket(args.number)
+        print(_ticket_line(ticket))
+        print(f"  reason: {ticket.reason or '-'}  category: {ticket.category or '-'}  lang: {ticket.lang}")
+        print(f"  summary: {ticket.summary}")
+        print("  transcript:")
+        for message in await store.transcript(ticket.conversation_key, limit=100):
+            who = "user" if message.direction == "in" else "bot "
+            print(f"    {message.created_at:%Y-%m-%d %H:%M} {who} {message.text}")
+        print("  events:")
+        for event in await store.ticket_events(ticket.number):
+            print(f"    {event.created_at:%Y-%m-%d %H:%M} {event.kind} by {event.actor} {event.detail or ''}".rstrip())
+        return 0
+    if command == "claim":
+        print(_ticket_line(await tickets.claim(args.number, args.agent)))
+    elif command == "reply":
+        ticket = await tickets.reply(args.number, args.agent, args.text)
+        print(f"{_ticket_line(ticket)}\n  reply queued: the running OmniDesk delivers it on {ticket.channel}")
+    elif command == "resolve":
+        print(_ticket_line(await tickets.resolve(args.number, args.agent)))
+    return 0
+
+
+def _ticket_line(ticket: Ticket) -> str:
+    return (
+        f"#{ticket.number} {ticket.status.value:12s} {ticket.priority.value:7s} {ticket.channel:8s} "
+        f"{ticket.assignee or '-':12s} {ticket.created_at:%Y-%m-%d %H:%M} {ticket.summary.splitlines()[0][:60]}"
+    )
+
+
+def _report(config: Config, args: argparse.Namespace) -> int:
+    async def run() -> str:
+        store = await Store.open(config.store.path)
+        try:
+            return format_report(await build_report(store, datetime.now(UTC) - args.since))
+        finally:
+            await store.close()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+_COMMANDS = {
+    "ask": _ask,
+    "classify": _classify,
+    "faq lint": _faq_lint,
+    "tickets": _tickets,
+    "report": _report,
+}

@@ -36,7 +36,7 @@ class Desk:
         attachments = " ".join(f"[{a.kind}: {a.ref}]" for a in message.attachments)
         text = f"{result.redacted_text} {attachments}".strip()
         await self._store.record_message(
-            message.channel, message.conversation_id, "in", text, message.message_id, message.user_id
+            message.channel, message.conversation_id, "in", text, message.message_id, message.user_id, result.decision
         )
         for reply in result.replies:
             await self._outbox.send(message.channel, message.conversation_id, reply)

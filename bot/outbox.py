@@ -32,17 +32,23 @@ class Outbox:
     """Sends replies to users; a reply that cannot be sent now stays pending for `flush` to retry."""
 
     def __init__(
-        self, store: Store, channels: Mapping[str, Channel], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        store: Store,
+        channels: Mapping[str, Channel],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        deliver_now: bool = True,
     ) -> None:
         self._store = store
         self._channels = channels
         self._clock = clock
+        # The agent CLI runs apart from the channels: it only queues, and the running OmniDesk delivers.
+        self._deliver_now = deliver_now
 
     async def send(self, channel: str, conversation_id: str, reply: Reply) -> bool:
         """Store, record in the transcript, and try to deliver one reply; True when delivered now."""
         await self._store.record_message(channel, conversation_id, "out", reply.text)
         item = await self._store.outbox_add(channel, conversation_id, reply_to_payload(reply))
-        return await self._deliver(item)
+        return await self._deliver(item) if self._deliver_now else False
 
     async def flush(self, limit: int = 100) -> int:
         """Retry the replies that are due; returns how many were delivered."""

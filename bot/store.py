@@ -20,7 +20,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from bot.conversation import ConversationKey, ConversationState, Intake
-from bot.messages import Lang, Priority, Suggestion
+from bot.messages import Decision, Lang, Priority, Suggestion
 
 Direction = Literal["in", "out"]
 Clock = Callable[[], datetime]
@@ -130,6 +130,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE conversations ADD COLUMN flow TEXT NOT NULL DEFAULT '{}';
     CREATE INDEX tickets_slack_ts ON tickets (slack_ts);
+    """,
+    """
+    ALTER TABLE messages ADD COLUMN action TEXT;
+    ALTER TABLE messages ADD COLUMN reason TEXT;
+    ALTER TABLE messages ADD COLUMN faq_id TEXT;
+    CREATE INDEX messages_by_time ON messages (created_at);
     """,
 )
 
@@ -430,17 +436,30 @@ class Store:
         text: str,
         platform_message_id: str | None = None,
         channel_user_id: str | None = None,
+        decision: Decision | None = None,
     ) -> StoredMessage:
-        """Append a message (text ALREADY REDACTED) to the transcript; a user's message is logged on an open ticket."""
+        """Append a message (text ALREADY REDACTED) to the transcript; a user's message is logged on an open ticket.
+
+        The router's decision on an inbound message is kept with it for `omnidesk report`.
+        """
         if direction not in ("in", "out"):
             raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
         async with self._transaction():
             now = self._now()
             conversation = await self._conversation_row_id((channel, conversation_id), now, channel_user_id)
             row = await self._one(
-                "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (conversation, direction, text, platform_message_id, now),
+                "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason, "
+                "faq_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    conversation,
+                    direction,
+                    text,
+                    platform_message_id,
+                    now,
+                    decision.action.value if decision else None,
+                    decision.reason if decision else None,
+                    decision.faq_id if decision else None,
+                ),
             )
             assert row is not None
             if direction == "in":
@@ -615,14 +634,39 @@ class Store:
             await self._event(number, "slack_ts", "bot", ts, now)
             return await self._ticket(number)
 
+    async def message_counts(self, since: datetime) -> dict[tuple[str, str], int]:
+        """(channel, direction) -> number of messages since `since`."""
+        rows = await self._read_all(
+            "SELECT c.channel, m.direction, COUNT(*) AS n FROM messages m JOIN conversations c ON c.id = m.conversation "
+            "WHERE m.created_at >= ? GROUP BY c.channel, m.direction",
+            (_iso(since),),
+        )
+        return {(str(r["channel"]), str(r["direction"])): int(r["n"]) for r in rows}
+
+    async def decision_counts(self, since: datetime) -> dict[str, int]:
+        """Router action -> number of inbound messages since `since`."""
+        rows = await self._read_all(
+            "SELECT action, COUNT(*) AS n FROM messages WHERE direction = 'in' AND action IS NOT NULL "
+            "AND created_at >= ? GROUP BY action",
+            (_iso(since),),
+        )
+        return {str(r["action"]): int(r["n"]) for r in rows}
+
+    async def not_understood(self, since: datetime, limit: int = 5000) -> list[str]:
+        """Redacted texts of inbound messages the bot did not understand or was unsure of, newest first."""
+        rows = await self._read_all(
+            "SELECT text FROM messages WHERE direction = 'in' AND created_at >= ? AND "
+            "(action = 'clarify' OR reason = 'not_understood') AND text NOT LIKE '/%' ORDER BY id DESC LIMIT ?",
+            (_iso(since), limit),
+        )
+        return [str(r["text"]) for r in rows]
+
     async def unclaimed_since(self, before: datetime) -> list[Ticket]:
         """Open tickets created before `before` that nobody claimed and that were not reminded about yet."""
         rows = await self._read_all(
-            """
-            SELECT * FROM tickets WHERE status = 'open' AND created_at < ?
-            AND NOT EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket = tickets.number AND e.kind = 'reminded')
-            ORDER BY number
-            """,
+            _TICKET_SELECT
+            + " WHERE t.status = 'open' AND t.created_at < ? AND NOT EXISTS "
+            "(SELECT 1 FROM ticket_events e WHERE e.ticket = t.number AND e.kind = 'reminded') ORDER BY t.number",
             (_iso(before),),
         )
         return [_ticket_from_row(row) for row in rows]
@@ -635,7 +679,7 @@ class Store:
 
     async def ticket_by_slack_ts(self, ts: str) -> Ticket | None:
         """The ticket mirrored by this Slack message, or None."""
-        row = await self._read_one("SELECT * FROM tickets WHERE slack_ts = ?", (ts,))
+        row = await self._read_one(_TICKET_SELECT + " WHERE t.slack_ts = ?", (ts,))
         return None if row is None else _ticket_from_row(row)
 
     async def ticket_events(self, number: int) -> list[TicketEvent]:

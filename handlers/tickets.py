@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 
@@ -89,10 +90,8 @@ class RatingHandler(Handler[int]):
         assert number is not None
         if not match:
             return dataclasses.replace(turn, state=dataclasses.replace(turn.state, rating_for=None))
-        try:
+        with contextlib.suppress(StoreError):  # rated already: thank them anyway
             await self._tickets.rate(number, match)
-        except StoreError:  # rated already: thank them anyway
-            pass
         decision = Decision(Action.ANSWER, turn.lang, reason="rating")
         return _done(
             turn,

@@ -1,0 +1,204 @@
+"""Escalation to a person end to end: a real SQLite file, the real router and desk, an in-memory channel."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.base import InMemoryChannel
+from bot.app import Core, Runtime, open_runtime
+from bot.config import Config
+from bot.messages import Action, InboundMessage, Priority
+from bot.store import StoredMessage, Ticket, TicketStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+_ids = itertools.count(1)
+
+
+class RecordingNotifier:
+    """Stands in for the agents' screen (Slack has its own tests against a fake Slack API)."""
+
+    def __init__(self) -> None:
+        self.opened: list[tuple[Ticket, list[StoredMessage]]] = []
+        self.follow_ups: list[tuple[int, str]] = []
+        self.updates: list[tuple[int, TicketStatus]] = []
+        self.reminded: list[int] = []
+
+    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
+        self.opened.append((ticket, transcript))
+
+    async def user_message(self, ticket: Ticket, text: str) -> None:
+        self.follow_ups.append((ticket.number, text))
+
+    async def ticket_updated(self, ticket: Ticket) -> None:
+        self.updates.append((ticket.number, ticket.status))
+
+    async def remind_unclaimed(self, ticket: Ticket) -> None:
+        self.reminded.append(ticket.number)
+
+
+@pytest.fixture
+def db_config(config: Config, tmp_path: Path) -> Config:
+    return config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "omnidesk.db")})})
+
+
+@pytest.fixture
+async def runtime(db_config: Config, core: Core) -> AsyncIterator[tuple[Runtime, InMemoryChannel, RecordingNotifier]]:
+    channel = InMemoryChannel(name="telegram")
+    notifier = RecordingNotifier()
+    rt = await open_runtime(db_config, {"telegram": channel}, [notifier], core_parts=core)
+    yield rt, channel, notifier
+    await rt.close()
+
+
+async def say(rt: Runtime, text: str, conversation: str = "chat-1", message_id: str | None = None) -> Action | None:
+    message = InboundMessage("telegram", "user-1", conversation, message_id or str(next(_ids)), text)
+    result = await rt.desk.handle(message)
+    return None if result is None else result.decision.action
+
+
+async def test_deposit_escalation_asks_two_skippable_questions_then_opens_a_ticket(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, notifier = runtime
+    assert await say(rt, "my USDT deposit never arrived, I want to talk to a real person") is Action.ESCALATE
+    assert "coin and network" in channel.texts()[-1]
+    assert await rt.store.open_ticket_for("telegram", "chat-1") is None  # not before the questions
+    await say(rt, "USDT on TRC20")
+    assert "TxID" in channel.texts()[-1]
+    await say(rt, "skip")
+    ticket = await rt.store.open_ticket_for("telegram", "chat-1")
+    assert ticket is not None and ticket.status is TicketStatus.OPEN
+    assert ticket.category == "deposits-withdrawals" and ticket.priority is Priority.NORMAL
+    assert "USDT on TRC20" in ticket.summary
+    assert f"#{ticket.number}" in channel.texts()[-1] and "within 24 hours" in channel.texts()[-1]
+    assert "never ask for your password" in channel.texts()[-1]
+    assert notifier.opened and notifier.opened[0][0].number == ticket.number
+    assert ticket.number >= 1001
+
+
+async def test_a_security_incident_opens_an_urgent_ticket_at_once(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, _ = runtime
+    await say(rt, "我的账户被盗了，资产被转走了")
+    ticket = await rt.store.open_ticket_for("telegram", "chat-1")
+    assert ticket is not None and ticket.priority is Priority.URGENT and ticket.lang == "zh"
+    assert f"#{ticket.number}" in channel.texts()[-1] and "冻结" in channel.texts()[-1]
+
+
+async def test_while_a_ticket_is_open_messages_go_to_the_agent_and_secrets_stay_redacted(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, notifier = runtime
+    await say(rt, "my account was hacked!")
+    ticket = await rt.store.open_ticket_for("telegram", "chat-1")
+    assert ticket is not None
+    assert await say(rt, "how do I reset my 2FA?") is Action.ESCALATE  # relayed, not answered from the FAQ
+    assert notifier.follow_ups[-1] == (ticket.number, "how do I reset my 2FA?")
+    await say(rt, "my password is Sup3rS3cret!")
+    assert "Sup3rS3cret" not in notifier.follow_ups[-1][1]
+    assert "Change that password" in "\n".join(channel.texts())
+    await say(rt, "/ticket")
+    assert f"#{ticket.number}: waiting for an agent" in channel.texts()[-1]
+    for message in await rt.store.transcript(("telegram", "chat-1")):
+        assert "Sup3rS3cret" not in message.text
+    second = await say(rt, "I want a human")
+    assert second is Action.ESCALATE
+    assert [t.number for t in await rt.store.list_tickets()] == [ticket.number]  # appended, not a second ticket
+
+
+async def test_agent_reply_resolve_and_rating(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, notifier = runtime
+    await say(rt, "someone withdrew my BTC, it wasn't me")
+    ticket = await rt.store.open_ticket_for("telegram", "chat-1")
+    assert ticket is not None
+    await rt.tickets.claim(ticket.number, "alice")
+    await rt.desk.agent_reply(ticket.number, "alice", "Can you send the TxID?")
+    assert channel.texts()[-1].startswith("alice (ExampleX support): Can you send the TxID?")
+    assert (await rt.store.get_ticket(ticket.number)).status is TicketStatus.WAITING_USER
+    await say(rt, "it is 0xabc, thanks")
+    assert (await rt.store.get_ticket(ticket.number)).status is TicketStatus.CLAIMED
+    await rt.tickets.resolve(ticket.number, "alice")
+    assert "rating from 1" in channel.texts()[-1]
+    await say(rt, "5")
+    assert await rt.store.rating(ticket.number) == 5
+    assert "Thank you" in channel.texts()[-1]
+    assert await say(rt, "how do I reset my 2FA?") is Action.ANSWER  # the FAQ answers again
+    kinds = [e.kind for e in await rt.store.ticket_events(ticket.number)]
+    assert {"opened", "claimed", "agent_reply", "resolved", "rated"} <= set(kinds)
+    assert (ticket.number, TicketStatus.RESOLVED) in notifier.updates
+
+
+async def test_cancel_closes_the_users_own_ticket(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, _ = runtime
+    await say(rt, "I want a refund of the withdrawal fee")
+    await say(rt, "skip")
+    await say(rt, "skip")
+    ticket = (await rt.store.list_tickets())[0]
+    await say(rt, "/cancel")
+    assert (await rt.store.get_ticket(ticket.number)).status is TicketStatus.CANCELLED
+    assert "closed" in channel.texts()[-1]
+
+
+async def test_the_same_platform_message_is_handled_once(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, _ = runtime
+    assert await say(rt, "where is my UID", message_id="m-1") is Action.ANSWER
+    assert await say(rt, "where is my UID", message_id="m-1") is None
+    assert len(channel.sent) == 1
+
+
+async def test_unclaimed_tickets_are_announced_again_once(runtime) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    rt, _, notifier = runtime
+    await say(rt, "my account was hacked")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert len(await rt.tickets.remind_unclaimed(later)) == 1
+    assert len(await rt.tickets.remind_unclaimed(later)) == 0
+    assert len(notifier.reminded) == 1
+
+
+def omnidesk(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    script = shutil.which("omnidesk", path=str(Path(sys.executable).parent)) or "omnidesk"
+    env = {**os.environ, "OMNIDESK_DB": str(db)}
+    return subprocess.run([script, *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+
+async def test_the_agent_cli_works_a_ticket_and_its_reply_reaches_the_user(runtime, db_config: Config) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, _ = runtime
+    db = Path(db_config.store.path)
+    await say(rt, "my account was hacked")
+    ticket = (await rt.store.list_tickets())[0]
+    listed = omnidesk(db, "tickets", "list", "--status", "open")
+    assert listed.returncode == 0, listed.stderr
+    assert f"#{ticket.number} open" in listed.stdout
+    assert omnidesk(db, "tickets", "claim", str(ticket.number), "--agent", "bob").returncode == 0
+    done = omnidesk(db, "tickets", "reply", str(ticket.number), "We froze your account.", "--agent", "bob")
+    assert done.returncode == 0, done.stderr
+    assert await rt.outbox.flush() == 1  # the running OmniDesk delivers what the CLI queued
+    assert channel.texts()[-1] == "bob (ExampleX support): We froze your account."
+    assert omnidesk(db, "tickets", "resolve", str(ticket.number), "--agent", "bob").returncode == 0
+    await rt.outbox.flush()
+    assert "rating from 1" in channel.texts()[-1]
+    shown = omnidesk(db, "tickets", "show", str(ticket.number))
+    assert "resolved" in shown.stdout and "agent_reply by bob" in shown.stdout
+    await say(rt, "4")
+    assert await rt.store.rating(ticket.number) == 4
+    missing = omnidesk(db, "tickets", "claim", "999999", "--agent", "bob")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+async def test_report_counts_decisions_and_groups_what_was_not_understood(runtime, db_config: Config) -> None:  # type: ignore[no-untyped-def]
+    rt, _, _ = runtime
+    await say(rt, "how do I reset my 2FA?", conversation="a")
+    await say(rt, "qwzx vbnm plokij", conversation="b")
+    await say(rt, "qwzx vbnm plokij again", conversation="c")
+    await say(rt, "my account was hacked", conversation="d")
+    out = omnidesk(Path(db_config.store.path), "report", "--since", "1d")
+    assert out.returncode == 0, out.stderr
+    assert "telegram" in out.stdout
+    assert "answer" in out.stdout and "escalate" in out.stdout
+    assert "2 x qwzx vbnm plokij" in out.stdout
+    assert "Tickets opened: 1" in out.stdout
