@@ -5,11 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.messages import InboundMessage, Reply
 
-# What an adapter calls for every message it receives; returns when the message is durably accepted.
-InboundSink = Callable[[InboundMessage], Awaitable[None]]
+if TYPE_CHECKING:
+    from bot.router import RouterResult
+
+# What an adapter calls for every message it receives (Desk.handle): returns once the message is handled,
+# with the router's result (None for a duplicate), e.g. so a group message holding a secret can be deleted.
+InboundSink = Callable[[InboundMessage], Awaitable["RouterResult | None"]]
 
 
 class DeliveryError(Exception):

@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     resolve = ticket_commands.add_parser("resolve", help="close a ticket and ask the user for a rating")
     resolve.add_argument("number", type=int)
     resolve.add_argument("--agent", default=os.environ.get("USER", "agent"))
+    commands.add_parser("run", help="serve the web widget and every configured channel")
     report = commands.add_parser("report", help="the support lead's report")
     report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
     return parser
@@ -241,7 +242,16 @@ def _report(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(config: Config, args: argparse.Namespace) -> int:
+    from bot.server import serve  # the web stack is only needed here
+
+    logging.getLogger().setLevel(logging.INFO)
+    asyncio.run(serve(config))
+    return 0
+
+
 _COMMANDS = {
+    "run": _run,
     "ask": _ask,
     "classify": _classify,
     "faq lint": _faq_lint,

@@ -6,8 +6,10 @@ Build one with `bot.app.open_runtime(config, channels)`; channels call `desk.han
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.messages import InboundMessage
+from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.router import Router, RouterResult
 from bot.store import Store, StoredMessage, Ticket
@@ -19,11 +21,14 @@ log = logging.getLogger(__name__)
 class Desk:
     """Handles each inbound message once: route it, keep the redacted transcript, send the replies."""
 
-    def __init__(self, router: Router, store: Store, outbox: Outbox, tickets: TicketDesk) -> None:
+    def __init__(
+        self, router: Router, store: Store, outbox: Outbox, tickets: TicketDesk, metrics: Metrics | None = None
+    ) -> None:
         self._router = router
         self._store = store
         self._outbox = outbox
         self._tickets = tickets
+        self.metrics = metrics or Metrics()
 
     async def handle(self, message: InboundMessage) -> RouterResult | None:
         """Route and answer a message; None when this platform message was already handled."""
@@ -32,7 +37,9 @@ class Desk:
         if not fresh:
             log.info("duplicate %s message %s skipped", message.channel, message.message_id)
             return None
+        started = time.perf_counter()
         result = await self._router.route(message)
+        self.metrics.routed(message.channel, result, time.perf_counter() - started)
         attachments = " ".join(f"[{a.kind}: {a.ref}]" for a in message.attachments)
         text = f"{result.redacted_text} {attachments}".strip()
         await self._store.record_message(
@@ -40,6 +47,7 @@ class Desk:
         )
         for reply in result.replies:
             await self._outbox.send(message.channel, message.conversation_id, reply)
+            self.metrics.messages_out.labels(message.channel).inc()
         await self._store.inbox_mark_handled(message.channel, message.message_id)
         return result
 

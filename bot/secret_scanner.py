@@ -1,9 +1,9 @@
 """Secret scanner: finds seed phrases, private keys, passwords, 2FA codes and API secrets in chat text.
 
 Every message goes through `SecretScanner.scan` before it is stored or logged. Only the secret value is
-replaced by a placeholder such as `[REDACTED:PASSWORD]`; the words around it stay so the rest of the
-question can still be answered. All patterns are linear (no nested quantifiers) and every candidate
-window is bounded, so arbitrary input is scanned in time proportional to its length.
+replaced by a placeholder such as `[REDACTED:PASSWORD]`; the words around it stay, so the rest of the
+question can still be answered. Patterns have no nested quantifiers and every window is bounded, and each
+detector first checks cheaply whether its trigger words occur at all, so a scan is linear in the text.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import accumulate
 from types import MappingProxyType
+from typing import NamedTuple
 
 from mnemonic import Mnemonic
 
@@ -31,7 +34,7 @@ class SecretKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SecretFinding:
-    """One secret, as a half-open span of the original (unnormalised) text."""
+    """One secret, as a half-open span of the original text."""
 
     kind: SecretKind
     start: int
@@ -61,14 +64,17 @@ class ScanResult:
         return frozenset(finding.kind for finding in self.findings)
 
 
-# --- shared character classes ------------------------------------------------------------------
+_Span = tuple[int, int]
+
+# --- shared ------------------------------------------------------------------------------------
 
 _HAN_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_B58 = "1-9A-HJ-NP-Za-km-z"
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_VALID_LENGTHS = frozenset({12, 15, 18, 21, 24})
-
-# When two findings overlap, the merged span takes the most specific kind (lowest number).
+_VALID_LENGTHS = (12, 15, 18, 21, 24)
+# Beyond the Basic Multilingual Plane only these blocks fold to letters, digits or ideographs.
+_COMPAT_RANGES = (range(0x80, 0x10000), range(0x1D400, 0x1D800), range(0x1F100, 0x1F200), range(0x2F800, 0x2FA20))
+# When two findings overlap, the merged span takes the most specific kind (lowest number): an API
+# secret or seed phrase is named by its label or wordlist, a private key often only by its shape.
 _PRIORITY = {
     SecretKind.SEED_PHRASE: 0,
     SecretKind.API_SECRET: 1,
@@ -76,25 +82,28 @@ _PRIORITY = {
     SecretKind.PASSWORD: 3,
     SecretKind.OTP: 4,
 }
-# Placeholders already in the text (a message redacted once and logged again) are no new secret.
+# A placeholder already in the text (a message redacted once, then logged) is no new secret.
 _PLACEHOLDER = re.compile(r"\[REDACTED(?::[A-Z_]+)?\]")
+_QUOTES = {'"': '"', "'": "'", "`": "`", "“": "”", "‘": "’", "「": "」", "『": "』"}
 
 # --- seed phrases ------------------------------------------------------------------------------
 
 _WORD = re.compile(rf"[A-Za-z\u00c0-\u024f]+|[{_HAN_CHARS}]+")
 _HAN_RUN = re.compile(rf"[{_HAN_CHARS}]+")
+_HAN_LINE = re.compile(rf"^[ \t\r]*([{_HAN_CHARS}]{{12,24}})[ \t\r]*$", re.MULTILINE)
 # A gap that still links two words of a listed phrase: separators and at most one list number
 # ("1.", "2)", "#3", "(4)", "5、"). Anything else, such as ":" or ".", ends the run.
 _GAP = re.compile(
     r"[\s,;|/、·•*-]*"
     r"(?:(?:#?(?P<n1>\d{1,2})(?!\d)[.):\]、-]?|[(\[](?P<n2>\d{1,2})[)\]])[\s,;|/、·•*-]*)?"
 )
+_LIST_SEPARATORS = "\n,;|/、·•*-"
 _GAP_SPACE, _GAP_LIST, _GAP_BREAK = 0, 1, 2
 _MAX_GAP = 24
 _MIN_SEED_WORDS = 12
 _MIN_WORDS_WITH_TYPOS = 11
 _MAX_TYPOS = 2
-# Longer runs of wordlist words are redacted whole: some 12-word window of them passes the 4-bit
+# Longer stretches of wordlist words are redacted whole: some 12-word window of them passes the 4-bit
 # checksum with near certainty anyway, and checking every window would make the scan quadratic.
 _MAX_CHECKED_RUN = 48
 _CONTEXT_BEFORE = 80
@@ -103,17 +112,18 @@ _SEED_CONTEXT = re.compile(
     r"|助记词|助記詞|助记|恢复短语|恢復短語|恢复词|种子|種子|私钥|私鑰",
     re.IGNORECASE,
 )
-# Context words that are themselves BIP-39 words, so may open a run ("seed phrase abandon ...").
+_SEED_HINTS = ("seed", "mnemonic", "recovery", "phrase", "words", "private", "助记", "助記", "恢复", "恢復", "种子", "種子", "私钥", "私鑰")
+# Context words that are BIP-39 words themselves, so may open a run ("seed phrase abandon ...").
 _LEADING_CONTEXT_WORDS = frozenset({"seed", "phrase", "word", "private", "key"})
-# What may sit between a Chinese context word and the characters ("助记词是：...").
+# What may sit between a context word and the Chinese characters ("助记词是：...").
 _ZH_CONNECTOR = re.compile(r"[\s:=\"'“”「」]*(?:(?:是|为|為|如下)[\s:=\"'“”「」]*)?")
 
 # --- private keys ------------------------------------------------------------------------------
 
-_HEX64 = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
-_WIF = re.compile(rf"(?<![0-9A-Za-z])[5KL][{_B58}]{{50,51}}(?![0-9A-Za-z])")
-_EXTENDED_KEY = re.compile(rf"(?<![0-9A-Za-z])[xyztuv]prv[{_B58}]{{20,200}}(?![0-9A-Za-z])")
-_BASE58_SECRET = re.compile(rf"(?<![0-9A-Za-z])[{_B58}]{{86,88}}(?![0-9A-Za-z])")
+_ALNUM_RUN = re.compile(r"[0-9A-Za-z]{24,}")
+_HEX64 = re.compile(r"(?:0[xX])?[0-9a-fA-F]{64}")
+_BASE58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+_EXTENDED_PREFIXES = ("xprv", "yprv", "zprv", "tprv", "uprv", "vprv")
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----")
 _KEY_WINDOW_BEFORE = 60
 _KEY_WINDOW_AFTER = 40
@@ -131,7 +141,7 @@ _TX_CONTEXT = re.compile(
 # A hash that is part of an explorer link is a transaction whatever else the message says.
 _TX_URL_TAIL = re.compile(r"(?:/tx/|/txs/|/transaction/|/transactions/|[?&#]tx(?:id|hash)?=)$", re.IGNORECASE)
 
-# --- passwords, 2FA codes, API secrets ---------------------------------------------------------
+# --- passwords and API secrets -----------------------------------------------------------------
 
 _IS = r"(?:is|was)(?:\s+now)?\b(?:\s*[:=])?"
 _PASSWORD_EN = re.compile(
@@ -139,143 +149,40 @@ _PASSWORD_EN = re.compile(
     re.IGNORECASE,
 )
 _PASSWORD_ZH = re.compile(r"(?:密码|密碼|口令)[\"']?(?:[ \t]*(?:是|为|為)[ \t]*[:=]?|[ \t]*[:=]|[ \t])[ \t]*")
-_API_LABEL = (
-    r"(?<![A-Za-z])(?:api[ _-]?(?:secret(?:[ _-]?key)?|key)|apisecret|secret[ _-]?key|client[ _-]?secret"
-    r"|access[ _-]?key(?:[ _-]?id)?|secret)(?![A-Za-z])|(?:api[ _-]?)?(?:密钥|秘钥|密鑰)"
+_PASSWORD_HINTS = ("pass", "pw", "pin", "密码", "密碼", "口令")
+_API = re.compile(
+    r"(?:(?<![A-Za-z])(?:api[ _-]?(?:secret(?:[ _-]?key)?|key)|apisecret|secret[ _-]?key|client[ _-]?secret"
+    r"|access[ _-]?key(?:[ _-]?id)?|secret)(?![A-Za-z])|(?:api[ _-]?)?(?:密钥|秘钥|密鑰))"
+    rf"[\"']?\s*(?:{_IS}|:|=>?|是|为|為)[ \t]*",
+    re.IGNORECASE,
 )
-_API = re.compile(rf"(?:{_API_LABEL})[\"']?\s*(?:{_IS}|:|=>?|是|为|為)[ \t]*", re.IGNORECASE)
+_API_HINTS = ("api", "secret", "access", "密钥", "秘钥", "密鑰")
 _API_VALUE = re.compile(r"[A-Za-z0-9+/=_.~-]{8,256}")
-_QUOTES = {'"': '"', "'": "'", "`": "`", "“": "”", "‘": "’", "「": "」", "『": "』"}
 _VALUE = re.compile(rf"[^\s{_HAN_CHARS}]{{1,128}}")
 _TRAILING_PUNCT = ",.;:?)]}>\"'`。、，；：？！”’」』"
 _MIN_PASSWORD = 4
+_MIN_BARE_API_SECRET = 16
 # Words that follow "password is" in ordinary questions ("my password is not working").
 _NOT_A_VALUE = frozenset(
-    [
-        "not",
-        "wrong",
-        "incorrect",
-        "correct",
-        "too",
-        "invalid",
-        "expired",
-        "forgotten",
-        "forgot",
-        "lost",
-        "missing",
-        "the",
-        "same",
-        "this",
-        "that",
-        "what",
-        "which",
-        "why",
-        "how",
-        "who",
-        "where",
-        "when",
-        "working",
-        "work",
-        "works",
-        "changed",
-        "reset",
-        "required",
-        "needed",
-        "locked",
-        "blocked",
-        "compromised",
-        "leaked",
-        "hacked",
-        "stolen",
-        "weak",
-        "strong",
-        "long",
-        "short",
-        "saved",
-        "stored",
-        "set",
-        "ok",
-        "okay",
-        "fine",
-        "right",
-        "different",
-        "old",
-        "new",
-        "also",
-        "still",
-        "already",
-        "just",
-        "always",
-        "never",
-        "only",
-        "definitely",
-        "probably",
-        "really",
-        "very",
-        "being",
-        "been",
-        "none",
-        "empty",
-        "blank",
-        "my",
-        "your",
-        "his",
-        "her",
-        "our",
-        "their",
-        "its",
-        "it",
-        "a",
-        "an",
-        "and",
-        "or",
-        "but",
-        "in",
-        "on",
-        "for",
-        "from",
-        "with",
-        "of",
-        "to",
-        "at",
-        "by",
-        "case-sensitive",
-        "sensitive",
-        "accepted",
-        "rejected",
-        "rejecting",
-        "denied",
-        "failing",
-        "failed",
-        "broken",
-        "disabled",
-        "enabled",
-        "unknown",
-        "hidden",
-        "visible",
-        "same?",
-        "same.",
-        "what?",
-        "correct.",
-        "wrong.",
-        "asterisks",
-        "stars",
-        "dots",
-        "characters",
-        "chars",
-        "digits",
-        "letters",
-    ]
+    """not wrong incorrect correct too invalid expired forgotten forgot lost missing the same this that what which
+    why how who where when working work works changed reset required needed locked blocked compromised leaked
+    hacked stolen weak strong long short saved stored set ok okay fine right different old new also still already
+    just always never only definitely probably really very being been none empty blank my your his her our their
+    its it a an and or but in on for from with of to at by sensitive case-sensitive accepted rejected denied
+    failing failed broken disabled enabled unknown hidden visible asterisks stars dots characters chars digits
+    letters""".split()
 )
 
-_OTP_NUMBER = re.compile(r"(?<![0-9A-Za-z.,/#$\\-])(?:\d{6,8}|\d{3} \d{3})(?![0-9A-Za-z])(?![.,/:-]\d)")
+# --- 2FA codes ---------------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"\d{3} ?\d{3}")
+_OTP_NUMBER = re.compile(r"\d{3}(?: \d{3}|\d{3,5})(?![0-9A-Za-z])(?![.,/:-]\d)")
+_NOT_BEFORE_NUMBER = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,/#$-\\")
 _OTP_STRONG_EN = (
     r"2fa|2-fa|mfa|otp|totp|g2fa|two[- ]factor(?:\s+auth\w*)?|google\s+auth\w*|authenticator(?:\s+app)?"
     r"|one[- ]time\s+pass(?:word|code)"
 )
-_OTP_STRONG_ZH = (
-    r"验证码|验證碼|驗證碼|动态码|動態碼|动态口令|動態口令|谷歌验证|谷歌驗證|身份验证器|二次验证|两步验证|双重验证"
-)
+_OTP_STRONG_ZH = r"验证码|验證碼|驗證碼|动态码|動態碼|动态口令|動態口令|谷歌验证|谷歌驗證|身份验证器|二次验证|两步验证|双重验证"
 _OTP_WEAK_EN = (
     r"sms|text|email|e-mail|verification|verify|security|auth|authentication|login|one[- ]time|ga|2-step|two[- ]step"
 )
@@ -283,24 +190,24 @@ _OTP_WEAK_ZH = r"短信|邮箱|郵箱|手机|安全"
 _CODE_WORD = r"(?:codes?\b|pin\b|token\b|码|碼)"
 _CONNECTOR = r"(?:\b(?:is|was)\b(?:\s*[:=])?|[:=]|是|为|為)"
 # A phrase naming a one-time code: "2fa", "google authenticator code", "sms code", "谷歌验证码".
-_OTP_KEY = (
+_OTP_KEYWORD = re.compile(
     rf"\b(?:{_OTP_STRONG_EN})\b(?:\s*{_CODE_WORD})?|\b(?:{_OTP_WEAK_EN})\s*{_CODE_WORD}"
-    rf"|(?:{_OTP_STRONG_ZH})(?:\s*{_CODE_WORD})?|(?:{_OTP_WEAK_ZH})\s*{_CODE_WORD}"
+    rf"|(?:{_OTP_STRONG_ZH})(?:\s*{_CODE_WORD})?|(?:{_OTP_WEAK_ZH})\s*{_CODE_WORD}",
+    re.IGNORECASE,
 )
-# "my 2fa code is" / "谷歌验证码：" directly before the number.
-_OTP_DIRECT = re.compile(rf"(?:{_OTP_KEY})\s*{_CONNECTOR}?\s*$", re.IGNORECASE)
-_OTP_ANY = re.compile(_OTP_KEY, re.IGNORECASE)
-# "... the code is" with a 2FA word earlier in the message.
+# Between "my 2fa code" and the number: nothing but "is", ":" or "是".
+_DIRECT_GAP = re.compile(rf"\s*{_CONNECTOR}?\s*", re.IGNORECASE)
+# "... the code is 482913" with a 2FA word earlier in the message.
 _CODE_IS = re.compile(rf"(?:\bcodes?\b|码|碼)\s*{_CONNECTOR}?\s*$", re.IGNORECASE)
 _CODE_BLOCKER = re.compile(
     r"(?:\b(?:error|err|referral|refer|invite|invitation|promo|promotion|coupon|voucher|discount|gift|zip|postal"
-    r"|country|area|tracking|reference|ref|bonus|status|response|http|exit|reason|product|swift|bank)"
+    r"|country|area|tracking|reference|ref|bonus|status|response|http|exit|reason|product|swift|bank|ticket|order|case)"
     r"|错误|邀请|推荐|优惠|兑换|邮编|国家|区号|返回)\s*$",
     re.IGNORECASE,
 )
-# "..., and the number is 123456" in the same clause as a 2FA word, unless it names something else.
+# "... and the one I got is 123456" in the same clause as a 2FA word, unless something else is named.
 _CLAUSE_CONNECTOR = re.compile(rf"{_CONNECTOR}\s*$", re.IGNORECASE)
-_CLAUSE_END = re.compile(r"[.,;!?。，；！？\n]")
+_CLAUSE_ENDS = ".,;!?。，；！？\n"
 _OTP_BLOCKER = re.compile(
     r"\b(?:uid|id|user\s*id|order|ticket|error|case|ref|reference|invoice|tx|txid|deposit\w*|withdraw\w*"
     r"|amount|balance|phone|mobile|tel|referral|invite|promo|zip|account\s*(?:number|no|id))\b"
@@ -308,52 +215,19 @@ _OTP_BLOCKER = re.compile(
     re.IGNORECASE,
 )
 _UNIT_AFTER = re.compile(
-    r"\s*(?:usdt|usdc|usd|busd|dai|btc|eth|bnb|trx|sol|xrp|doge|ada|cny|rmb|eur|coins?|tokens?|dollars?"
+    r"[ \t]{0,3}(?:usdt|usdc|usd|busd|dai|btc|eth|bnb|trx|sol|xrp|doge|ada|cny|rmb|eur|coins?|tokens?|dollars?"
     r"|元|块|個|个|刀|u(?![a-z]))",
     re.IGNORECASE,
 )
 _OTP_WINDOW = 120
+_CODE_TAIL = 24
 
 
-# --- normalisation -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Folded:
-    """The NFKC form every detector reads, and where each of its characters came from."""
-
-    text: str
-    origin: tuple[int, ...] | None  # None: same as the original, character for character
-
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """The original span of the folded span [start, end)."""
-        if self.origin is None:
-            return start, end
-        return self.origin[start], self.origin[end - 1] + 1
-
-
-def _fold(text: str) -> _Folded:
-    """NFKC character by character, so full-width letters and punctuation match and spans map back."""
-    if text.isascii() or unicodedata.is_normalized("NFKC", text):
-        return _Folded(text, None)
-    parts: list[str] = []
-    origin: list[int] = []
-    cache: dict[str, str] = {}
-    for index, char in enumerate(text):
-        folded = cache.get(char)
-        if folded is None:
-            folded = unicodedata.normalize("NFKC", char) or char
-            cache[char] = folded
-        parts.append(folded)
-        origin.extend([index] * len(folded))
-    return _Folded("".join(parts), tuple(origin))
-
-
-# --- small helpers -----------------------------------------------------------------------------
+# --- helpers -----------------------------------------------------------------------------------
 
 
 def _checksum_ok(indices: Sequence[int]) -> bool:
-    """BIP-39 checksum of word indices; same answer as `Mnemonic.check` without its list scans."""
+    """BIP-39 checksum of word indices: `Mnemonic.check` without its linear wordlist look-ups."""
     count = len(indices)
     if count not in _VALID_LENGTHS:
         return False
@@ -362,8 +236,7 @@ def _checksum_ok(indices: Sequence[int]) -> bool:
         bits = (bits << 11) | index
     checksum_bits = count // 3
     entropy = (bits >> checksum_bits).to_bytes(count * 4 // 3, "big")
-    digest_head = hashlib.sha256(entropy).digest()[0] >> (8 - checksum_bits)
-    return digest_head == bits & ((1 << checksum_bits) - 1)
+    return hashlib.sha256(entropy).digest()[0] >> (8 - checksum_bits) == bits & ((1 << checksum_bits) - 1)
 
 
 def _b58decode(text: str) -> bytes:
@@ -384,48 +257,47 @@ def _is_wif(text: str) -> bool:
     return payload[:1] == b"\x80" and (len(payload) == 33 or (len(payload) == 34 and payload[-1] == 1))
 
 
+def _has_any(text: str, hints: Iterable[str]) -> bool:
+    """Cheap gate before a detector's regexes: does any trigger word occur at all?"""
+    return any(hint in text for hint in hints)
+
+
 def _is_text_value(token: str) -> bool:
     """False for words that follow "password is" in ordinary questions."""
     return token.lower() not in _NOT_A_VALUE
 
 
-def _value_span(s: str, pos: int) -> tuple[int, int] | None:
-    """The value starting at pos: a quoted string, or one token without spaces and trailing punctuation."""
+def _value_span(s: str, pos: int) -> tuple[_Span, bool] | None:
+    """The value at pos, and whether it was quoted: a quoted string, or one token without trailing punctuation."""
     if pos >= len(s):
         return None
     closing = _QUOTES.get(s[pos])
     if closing is not None:
         end = s.find(closing, pos + 1, pos + 130)
         if end > pos + 1 and "\n" not in s[pos + 1 : end]:
-            return pos + 1, end
+            return (pos + 1, end), True
     match = _VALUE.match(s, pos)
-    if match is None:
-        return None
-    token = match.group().rstrip(_TRAILING_PUNCT)
-    return (pos, pos + len(token)) if token else None
+    token = match.group().rstrip(_TRAILING_PUNCT) if match else ""
+    return ((pos, pos + len(token)), False) if token else None
 
 
-def _looks_secret(value: str) -> bool:
-    """An API secret value: long, or at least mixing letters and digits."""
+def _looks_like_api_secret(value: str) -> bool:
+    """An API key or secret: long, or at least mixing letters and digits."""
     if not _is_text_value(value):
         return False
-    has_digit = any(c.isdigit() for c in value)
-    has_alpha = any(c.isalpha() for c in value)
-    return len(value) >= 16 or (has_digit and has_alpha)
-
-
-def _context(s: str, start: int, end: int) -> str:
-    """The text a key's context is read from: the whole message if short, else a window around it."""
-    if len(s) <= _SHORT_MESSAGE:
-        return s[:start] + " " + s[end:]
-    return s[max(0, start - _KEY_WINDOW_BEFORE) : start] + " " + s[end : end + _KEY_WINDOW_AFTER]
+    mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    return len(value) >= _MIN_BARE_API_SECRET or mixed
 
 
 def _is_transaction(s: str, start: int, end: int) -> bool:
-    """True when a hash-shaped string is a transaction (or block) id rather than a key."""
+    """True when a hash-shaped string is named a transaction rather than a key by the words around it."""
     if _TX_URL_TAIL.search(s, max(0, start - 16), start) is not None:
         return True
-    around = _context(s, start, end)
+    if len(s) <= _SHORT_MESSAGE:
+        around = s[:start] + " " + s[end:]
+    else:
+        around = s[max(0, start - _KEY_WINDOW_BEFORE) : start] + " " + s[end : end + _KEY_WINDOW_AFTER]
+    # The private-key words win: "I exported my private key and sent it" is still a key.
     return _TX_CONTEXT.search(around) is not None and _KEY_CONTEXT.search(around) is None
 
 
@@ -437,9 +309,20 @@ def _gap_kind(gap: str) -> tuple[int, int]:
     if match is None:
         return _GAP_BREAK, 0
     number = int(match.group("n1") or match.group("n2") or 0)
-    if number or any(c in gap for c in "\n,;|/、·•*-"):
+    if number or any(c in gap for c in _LIST_SEPARATORS):
         return _GAP_LIST, number
     return _GAP_SPACE, 0
+
+
+class _Token(NamedTuple):
+    """A word of a candidate seed run: a Latin word or a Chinese character (cluster)."""
+
+    start: int
+    end: int
+    word: str  # lower-cased
+    good: bool  # in the run's wordlist (for Chinese: a single wordlist character)
+    gap: int  # how it is linked to the previous token of its run
+    number: int  # the list number in that gap, 0 if none
 
 
 def _numbered_items(tokens: Sequence[_Token]) -> Sequence[_Token]:
@@ -448,22 +331,32 @@ def _numbered_items(tokens: Sequence[_Token]) -> Sequence[_Token]:
     if not numbered or 2 * len(numbered) < len(tokens) - 1:
         return tokens
     first, last = numbered[0], numbered[-1]
-    # The number of the first item is often before the run (at the start of the message).
+    # The "1." of the first item is usually before the run (at the start of the message).
     if tokens[first].number == 2 and first > 0:
         first -= 1
     return tokens[first : last + 1]
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    """A word of a candidate seed run: a Latin word or a single Chinese character."""
+def _dense_ranges(good: Sequence[bool]) -> list[_Span]:
+    """Token index ranges where some 13 consecutive tokens hold at least 11 wordlist words.
 
-    start: int
-    end: int
-    word: str  # lower-cased
-    good: bool  # in the run's wordlist
-    gap: int  # how it is linked to the previous token of its run
-    number: int  # the list number in that gap, 0 if none
+    Any phrase found later (12 words, or 11 with up to two typos) lies inside such a range, so the
+    costly per-token work is done there only.
+    """
+    width, need = _MIN_WORDS_WITH_TYPOS + _MAX_TYPOS, _MIN_WORDS_WITH_TYPOS
+    count = len(good)
+    totals = list(accumulate(good, initial=0))
+    if totals[-1] < need:
+        return []
+    ranges: list[_Span] = []
+    for first in range(max(1, count - width + 1)):
+        last = min(first + width, count)
+        if totals[last] - totals[first] >= need:
+            if ranges and ranges[-1][1] >= first:
+                ranges[-1] = (ranges[-1][0], last)
+            else:
+                ranges.append((first, last))
+    return ranges
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,111 +365,143 @@ class _Wordlists:
 
     english: Mapping[str, int]
     chinese: tuple[Mapping[str, int], ...]
+    chinese_chars: frozenset[str]
 
-    def is_chinese_word(self, char: str) -> bool:
-        """True for a character of either Chinese list."""
-        return any(char in table for table in self.chinese)
+    @classmethod
+    def load(cls) -> _Wordlists:
+        """Read the wordlists shipped with the `mnemonic` package."""
+        english, simplified, traditional = (
+            MappingProxyType({word: i for i, word in enumerate(Mnemonic(lang).wordlist)})
+            for lang in ("english", "chinese_simplified", "chinese_traditional")
+        )
+        return cls(english, (simplified, traditional), frozenset(simplified) | frozenset(traditional))
 
     def chinese_checksum_ok(self, chars: str) -> bool:
         """True when the characters are a valid phrase in one of the Chinese lists."""
-        return any(all(c in table for c in chars) and _checksum_ok([table[c] for c in chars]) for table in self.chinese)
+        return any(
+            all(c in table for c in chars) and _checksum_ok([table[c] for c in chars]) for table in self.chinese
+        )
 
 
-def _load_wordlists() -> _Wordlists:
-    """Read the wordlists shipped with the `mnemonic` package."""
+@dataclass(frozen=True, slots=True)
+class _CompatFold:
+    """NFKC for the characters that fold to exactly one character (full-width forms, ideographic space).
 
-    def table(lang: str) -> Mapping[str, int]:
-        return MappingProxyType({word: i for i, word in enumerate(Mnemonic(lang).wordlist)})
+    One character for one keeps every offset valid in the original text; the few characters that
+    expand (ligatures, "㍻") cannot be part of a key, a number or a wordlist word anyway.
+    """
 
-    return _Wordlists(table("english"), (table("chinese_simplified"), table("chinese_traditional")))
+    pattern: re.Pattern[str]
+    table: Mapping[str, str]
+
+    @classmethod
+    def build(cls) -> _CompatFold:
+        """Tabulate the one-to-one NFKC mappings."""
+        table: dict[str, str] = {}
+        for block in _COMPAT_RANGES:
+            for code in block:
+                char = chr(code)
+                folded = unicodedata.normalize("NFKC", char)
+                if folded != char and len(folded) == 1:
+                    table[char] = folded
+        pattern = re.compile("[" + "".join(re.escape(char) for char in table) + "]")
+        return cls(pattern, MappingProxyType(table))
+
+    def fold(self, text: str) -> str:
+        """The text with those characters replaced; same length, same offsets."""
+        if text.isascii():
+            return text
+        return self.pattern.sub(lambda match: self.table[match.group()], text)
 
 
 # --- the scanner -------------------------------------------------------------------------------
 
-_Span = tuple[int, int]
-
 
 class SecretScanner:
-    """Finds secrets in a message and redacts them; one instance is shared and safe across threads."""
+    """Finds secrets in a message and redacts them; build one and share it (it holds no per-scan state)."""
 
     def __init__(self) -> None:
-        self._words = _load_wordlists()
+        self._words = _Wordlists.load()
+        self._fold = _CompatFold.build()
 
     def scan(self, text: str) -> ScanResult:
         """Redact every secret in text; never raises."""
         if not text:
             return ScanResult(text, ())
-        folded = _fold(text)
-        s = folded.text
+        s = self._fold.fold(text)
+        lowered = s.lower()  # only for the cheap gates: lower() may change the length
         found: list[tuple[SecretKind, _Span]] = []
-        found += [(SecretKind.SEED_PHRASE, span) for span in self._seed_spans(s)]
+        found += [(SecretKind.SEED_PHRASE, span) for span in self._seed_spans(s, lowered)]
         found += [(SecretKind.PRIVATE_KEY, span) for span in _private_key_spans(s)]
-        found += [(SecretKind.PASSWORD, span) for span in _password_spans(s)]
+        if _has_any(lowered, _PASSWORD_HINTS):
+            found += [(SecretKind.PASSWORD, span) for span in _password_spans(s)]
         found += [(SecretKind.OTP, span) for span in _otp_spans(s)]
-        found += [(SecretKind.API_SECRET, span) for span in _api_spans(s)]
-        original = [SecretFinding(kind, *folded.span(*span)) for kind, span in found if span[0] < span[1]]
-        findings = _merge(_outside_placeholders(text, original))
+        if _has_any(lowered, _API_HINTS):
+            found += [(SecretKind.API_SECRET, span) for span in _api_spans(s)]
+        findings = _merge(_outside_placeholders(text, found))
         return ScanResult(_redact(text, findings), findings)
 
     # seed phrases
 
-    def _seed_spans(self, s: str) -> list[_Span]:
-        """Runs of wordlist words (English) and characters (Chinese) that make a seed phrase."""
-        spans = self._chinese_context_spans(s)
-        run: list[_Token] = []
-        good_count = 0
-        run_is_han = False
-        for match in _WORD.finditer(s):
-            start, end = match.span()
-            word = match.group()
-            is_han = word[0] >= "\u3400"
-            if is_han and len(word) in _VALID_LENGTHS and self._is_line_phrase(s, start, end):
-                spans.append((start, end))
-            gap, number = _gap_kind(s[run[-1].end : start]) if run and is_han == run_is_han else (_GAP_BREAK, 0)
-            if gap == _GAP_BREAK:
-                if good_count >= _MIN_WORDS_WITH_TYPOS:
-                    spans += self._run_spans(s, run, run_is_han)
-                run, good_count, run_is_han = [], 0, is_han
-            if is_han:
-                good = len(word) == 1 and self._words.is_chinese_word(word)
-            else:
-                word = word.lower()
-                good = word in self._words.english
-            run.append(_Token(start, end, word, good, gap, number))
-            good_count += good
-        if good_count >= _MIN_WORDS_WITH_TYPOS:
-            spans += self._run_spans(s, run, run_is_han)
+    def _seed_spans(self, s: str, lowered: str) -> list[_Span]:
+        """Seed phrases: runs of English wordlist words, Chinese wordlist characters, or whole-line phrases."""
+        spans = [m.span(1) for m in _HAN_LINE.finditer(s) if self._is_chinese_phrase(m.group(1))]
+        if _has_any(lowered, _SEED_HINTS):
+            spans += self._chinese_context_spans(s)
+        matches = list(_WORD.finditer(s))
+        english, chinese = self._words.english, self._words.chinese_chars
+        good = [
+            (len(word) == 1 and word in chinese) if word[0] >= "\u3400" else word.lower() in english
+            for word in (match.group() for match in matches)
+        ]
+        for first, last in _dense_ranges(good):
+            spans += self._range_spans(s, matches[first:last], good[first:last])
         return spans
 
-    def _is_line_phrase(self, s: str, start: int, end: int) -> bool:
-        """A line (or the message) that is nothing but a valid Chinese phrase."""
-        line_start = s.rfind("\n", 0, start) + 1
-        line_end = s.find("\n", end)
-        line_end = len(s) if line_end < 0 else line_end
-        alone = s[line_start:start].strip() == "" and s[end:line_end].strip() == ""
-        return alone and self._words.chinese_checksum_ok(s[start:end])
+    def _is_chinese_phrase(self, chars: str) -> bool:
+        """A valid 12..24-character Chinese phrase."""
+        return len(chars) in _VALID_LENGTHS and self._words.chinese_checksum_ok(chars)
 
     def _chinese_context_spans(self, s: str) -> list[_Span]:
-        """Chinese characters right after 助记词/私钥/seed... that make exactly one valid phrase."""
+        """Chinese characters right after 助记词/私钥/seed... that are exactly one valid phrase."""
         spans: list[_Span] = []
         for context in _SEED_CONTEXT.finditer(s):
             after = _ZH_CONNECTOR.match(s, context.end())
-            starts = {context.end(), after.end() if after else context.end()}
-            for start in starts:
+            # "是" is both a connector and a wordlist character: try the phrase with and without it.
+            for start in {context.end(), after.end() if after else context.end()}:
                 chars = _HAN_RUN.match(s, start)
-                if (
-                    chars is not None
-                    and len(chars.group()) in _VALID_LENGTHS
-                    and self._words.chinese_checksum_ok(chars.group())
-                ):
+                if chars is not None and self._is_chinese_phrase(chars.group()):
                     spans.append(chars.span())
         return spans
 
-    def _run_spans(self, s: str, run: Sequence[_Token], is_han: bool) -> list[_Span]:
-        """Seed phrases in one run of linked tokens: stretches of wordlist words with at most two typos."""
+    def _range_spans(self, s: str, matches: Sequence[re.Match[str]], good: Sequence[bool]) -> list[_Span]:
+        """Split a dense range of tokens into runs linked by list-like gaps, and find phrases in each."""
         spans: list[_Span] = []
-        bad = [i for i, token in enumerate(run) if not token.good]
-        bounds = [-1, *bad, len(run)]
+        run: list[_Token] = []
+        run_is_han = False
+        gap_kinds: dict[str, tuple[int, int]] = {}
+        for match, ok in zip(matches, good, strict=True):
+            start, end = match.span()
+            word = match.group()
+            is_han = word[0] >= "\u3400"
+            gap, number = _GAP_BREAK, 0
+            if run and is_han == run_is_han:
+                text = s[run[-1].end : start]
+                if text not in gap_kinds:
+                    gap_kinds[text] = _gap_kind(text)
+                gap, number = gap_kinds[text]
+            if gap == _GAP_BREAK:
+                spans += self._run_spans(s, run, run_is_han)
+                run, run_is_han = [], is_han
+            run.append(_Token(start, end, word if is_han else word.lower(), ok, gap, number))
+        return spans + self._run_spans(s, run, run_is_han)
+
+    def _run_spans(self, s: str, run: Sequence[_Token], is_han: bool) -> list[_Span]:
+        """Seed phrases in one run: stretches of wordlist words with at most two typos inside."""
+        spans: list[_Span] = []
+        if sum(token.good for token in run) < _MIN_WORDS_WITH_TYPOS:
+            return spans
+        bounds = [-1, *(i for i, token in enumerate(run) if not token.good), len(run)]
         for first in range(len(bounds) - 1):
             for typos in range(min(_MAX_TYPOS, len(bounds) - 2 - first) + 1):
                 lo, hi = bounds[first] + 1, bounds[first + typos + 1] - 1
@@ -584,7 +509,7 @@ class SecretScanner:
                     continue
                 tokens = run[lo : hi + 1]
                 if typos == 0 and not is_han and len(tokens) >= _MIN_SEED_WORDS:
-                    # A valid checksum marks exactly where the phrase starts and ends.
+                    # A valid checksum tells exactly where the phrase starts and ends.
                     windows = self._valid_windows(tokens)
                     if windows:
                         spans += windows
@@ -595,7 +520,7 @@ class SecretScanner:
         return spans
 
     def _shaped_span(self, s: str, tokens: Sequence[_Token], is_han: bool) -> _Span | None:
-        """The span of tokens when their shape or context says they are a phrase even without a checksum."""
+        """The span of tokens when their shape (a list) or context says they are a phrase, checksum or not."""
         tokens = _numbered_items(tokens)
         context = False
         while not is_han and len(tokens) > 1 and tokens[0].word in _LEADING_CONTEXT_WORDS:
@@ -607,40 +532,47 @@ class SecretScanner:
             return None
         start = tokens[0].start
         context = context or _SEED_CONTEXT.search(s, max(0, start - _CONTEXT_BEFORE), start) is not None
-        gaps = [token.gap for token in tokens[1:]]
-        listed = 2 * sum(gap == _GAP_LIST for gap in gaps) >= len(gaps)
+        listed = 2 * sum(token.gap == _GAP_LIST for token in tokens[1:]) >= len(tokens) - 1
+        # Separated Chinese characters are never prose; English words need a list shape or a context word.
         if (is_han and typos == 0) or listed or context:
             return start, tokens[-1].end
         return None
 
     def _valid_windows(self, stretch: Sequence[_Token]) -> list[_Span]:
-        """Every 12..24-word window of the stretch whose checksum is valid (all of a very long stretch)."""
+        """Every 12..24-word window of the stretch with a valid checksum (all of a very long stretch)."""
         if len(stretch) > _MAX_CHECKED_RUN:
             return [(stretch[0].start, stretch[-1].end)]
         indices = [self._words.english[token.word] for token in stretch]
-        spans: list[_Span] = []
-        for first in range(len(stretch) - _MIN_SEED_WORDS + 1):
-            for length in sorted(_VALID_LENGTHS):
-                last = first + length
-                if last <= len(stretch) and _checksum_ok(indices[first:last]):
-                    spans.append((stretch[first].start, stretch[last - 1].end))
-        return spans
+        return [
+            (stretch[first].start, stretch[first + length - 1].end)
+            for first in range(len(stretch) - _MIN_SEED_WORDS + 1)
+            for length in _VALID_LENGTHS
+            if first + length <= len(stretch) and _checksum_ok(indices[first : first + length])
+        ]
 
 
 # --- other detectors ---------------------------------------------------------------------------
 
 
 def _private_key_spans(s: str) -> list[_Span]:
-    """Hex keys (unless a transaction), WIF, extended keys, Solana secrets and PEM blocks."""
-    spans = [m.span() for m in _HEX64.finditer(s) if not _is_transaction(s, *m.span())]
-    spans += [m.span() for m in _WIF.finditer(s) if _is_wif(m.group())]
-    spans += [m.span() for m in _EXTENDED_KEY.finditer(s)]
-    spans += [
-        m.span()
-        for m in _BASE58_SECRET.finditer(s)
-        if len(_b58decode(m.group())) == 64 and not _is_transaction(s, *m.span())
-    ]
-    return spans + _pem_spans(s)
+    """Hex keys (unless named a transaction), WIF, extended keys, Solana secrets and PEM blocks."""
+    spans: list[_Span] = []
+    for match in _ALNUM_RUN.finditer(s):
+        token, (start, end) = match.group(), match.span()
+        if _HEX64.fullmatch(token):
+            key = not _is_transaction(s, start, end)
+        elif _BASE58.fullmatch(token) is None:
+            key = False
+        elif token.startswith(_EXTENDED_PREFIXES):
+            key = True
+        elif len(token) in (51, 52) and token[0] in "5KL":
+            key = _is_wif(token)
+        else:
+            # A Solana secret key and a Solana transaction signature are both 64 bytes in base58.
+            key = 86 <= len(token) <= 88 and len(_b58decode(token)) == 64 and not _is_transaction(s, start, end)
+        if key:
+            spans.append((start, end))
+    return spans + _pem_spans(s) if "-----BEGIN" in s else spans
 
 
 def _pem_spans(s: str) -> list[_Span]:
@@ -662,13 +594,12 @@ def _password_spans(s: str) -> list[_Span]:
     """Values given as a password: "password: X", "my password is X", "密码是X"."""
     spans: list[_Span] = []
     for match in [*_PASSWORD_EN.finditer(s), *_PASSWORD_ZH.finditer(s)]:
-        span = _value_span(s, match.end())
-        if span is None:
+        value = _value_span(s, match.end())
+        if value is None:
             continue
-        value = s[span[0] : span[1]]
-        quoted = span[0] == match.end() + 1
-        if quoted or (len(value) >= _MIN_PASSWORD and _is_text_value(value)):
-            spans.append(span)
+        (start, end), quoted = value
+        if quoted or (end - start >= _MIN_PASSWORD and _is_text_value(s[start:end])):
+            spans.append((start, end))
     return spans
 
 
@@ -677,50 +608,61 @@ def _api_spans(s: str) -> list[_Span]:
     spans: list[_Span] = []
     for match in _API.finditer(s):
         pos = match.end()
-        if pos < len(s) and s[pos] in _QUOTES:
+        if s[pos : pos + 1] in _QUOTES:
             pos += 1
         value = _API_VALUE.match(s, pos)
-        if value is None:
-            continue
-        token = value.group().rstrip(".")
-        if _looks_secret(token):
+        token = value.group().rstrip(".") if value else ""
+        if _looks_like_api_secret(token):
             spans.append((pos, pos + len(token)))
     return spans
 
 
 def _otp_spans(s: str) -> list[_Span]:
     """6-8 digit codes given as a 2FA/OTP/SMS/verification code."""
+    if _DIGITS.search(s) is None:
+        return []
+    keyword_ends = [match.end() for match in _OTP_KEYWORD.finditer(s)]
     spans: list[_Span] = []
-    for match in _OTP_NUMBER.finditer(s):
+    for match in _OTP_NUMBER.finditer(s) if keyword_ends else ():
         start, end = match.span()
-        if _UNIT_AFTER.match(s, end) is None and _is_otp_context(s[max(0, start - _OTP_WINDOW) : start]):
-            spans.append((start, end))
+        if (start and s[start - 1] in _NOT_BEFORE_NUMBER) or _UNIT_AFTER.match(s, end):
+            continue
+        nearest = bisect_right(keyword_ends, start) - 1
+        if nearest >= 0 and keyword_ends[nearest] >= start - _OTP_WINDOW:
+            if _is_otp_context(s, keyword_ends[nearest], start):
+                spans.append((start, end))
     return spans
 
 
-def _is_otp_context(before: str) -> bool:
-    """True when the text before a number says the number is a one-time code."""
-    if _OTP_DIRECT.search(before) is not None:
+def _is_otp_context(s: str, keyword_end: int, start: int) -> bool:
+    """Whether the words between the last 2FA keyword and a number say the number is that code."""
+    if _DIRECT_GAP.fullmatch(s, keyword_end, start):
         return True
-    code_is = _CODE_IS.search(before)
+    tail_start = max(keyword_end, start - _CODE_TAIL)
+    code_is = _CODE_IS.search(s, tail_start, start)
     if code_is is not None:
-        head = before[: code_is.start()]
-        return _CODE_BLOCKER.search(head) is None and _OTP_ANY.search(head) is not None
-    clause = before[max((m.end() for m in _CLAUSE_END.finditer(before)), default=0) :]
+        return _CODE_BLOCKER.search(s, max(0, code_is.start() - _CODE_TAIL), code_is.start()) is None
+    between = s[keyword_end:start]
     return (
-        _CLAUSE_CONNECTOR.search(clause) is not None
-        and _OTP_ANY.search(clause) is not None
-        and _OTP_BLOCKER.search(clause) is None
+        not any(c in between for c in _CLAUSE_ENDS)
+        and _CLAUSE_CONNECTOR.search(s, keyword_end, start) is not None
+        and _OTP_BLOCKER.search(s, keyword_end, start) is None
     )
 
 
 # --- merging and redaction ---------------------------------------------------------------------
 
 
-def _outside_placeholders(text: str, findings: Iterable[SecretFinding]) -> list[SecretFinding]:
-    """Drop findings that lie inside an existing placeholder (text that was redacted before)."""
+def _outside_placeholders(text: str, found: Iterable[tuple[SecretKind, _Span]]) -> list[SecretFinding]:
+    """Findings, less those that lie inside a placeholder already in the text."""
     placeholders = [m.span() for m in _PLACEHOLDER.finditer(text)] if "[REDACTED" in text else []
-    return [f for f in findings if not any(a <= f.start and f.end <= b for a, b in placeholders)]
+    starts = [start for start, _ in placeholders]
+    findings: list[SecretFinding] = []
+    for kind, (start, end) in found:
+        inside = bisect_right(starts, start) - 1
+        if start < end and not (inside >= 0 and end <= placeholders[inside][1]):
+            findings.append(SecretFinding(kind, start, end))
+    return findings
 
 
 def _merge(findings: Iterable[SecretFinding]) -> tuple[SecretFinding, ...]:

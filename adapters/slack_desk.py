@@ -1,0 +1,449 @@
+"""Slack agent desk: each ticket is a channel message with Claim/Resolve buttons; agents answer in its thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.agents import AgentActions
+from bot.config import SlackConfig
+from bot.messages import Priority
+from bot.store import Store, StoredMessage, StoreError, Ticket, TicketStatus
+
+log = logging.getLogger(__name__)
+
+CLAIM_ACTION = "omnidesk_claim"
+RESOLVE_ACTION = "omnidesk_resolve"
+INBOX_CHANNEL = "slack"  # the store's inbox key for Slack events
+MAX_MESSAGE_CHARS = 3500  # Slack folds message text past about 4,000 characters
+MAX_SECTION_CHARS = 2900  # a section block's text may not exceed 3,000 characters
+MAX_HEADER_CHARS = 150  # a header block's limit
+# Human messages: plain ones, and thread replies also sent to the channel. Edits, deletions, joins... are not replies.
+_AGENT_SUBTYPES = frozenset({"", "thread_broadcast"})
+_PRIORITY_BADGES: Mapping[Priority, str] = {
+    Priority.URGENT: ":rotating_light: *URGENT*",
+    Priority.HIGH: ":warning: High",
+    Priority.NORMAL: "Normal",
+}
+_STATUS_LABELS: Mapping[TicketStatus, str] = {
+    TicketStatus.OPEN: "Open, unclaimed",
+    TicketStatus.CLAIMED: "Claimed",
+    TicketStatus.WAITING_USER: "Waiting for the user",
+    TicketStatus.RESOLVED: ":white_check_mark: Resolved",
+    TicketStatus.CANCELLED: "Cancelled by the user",
+}
+_LANGUAGES: Mapping[str, str] = {"en": "English", "zh": "Chinese"}
+_SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+AgentAction = Callable[[int, str], Awaitable[Ticket]]
+
+
+class _SocketConnection(Protocol):
+    """What the desk uses of bolt's Socket Mode handler (whose methods are not annotated)."""
+
+    async def connect_async(self) -> None: ...
+
+    async def close_async(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadReply:
+    """An agent's message in a thread, converted out of Slack's event shape."""
+
+    event_id: str
+    channel: str
+    user_id: str
+    thread_ts: str
+    ts: str
+    text: str
+
+
+class SlackAgentDesk:
+    """Announces tickets in a Slack channel and turns agents' buttons and thread replies into `AgentActions` calls."""
+
+    def __init__(self, config: SlackConfig, store: Store, actions: AgentActions, brand_name: str = "ExampleX") -> None:
+        self._config = config
+        self._store = store
+        self._actions = actions
+        self._brand = brand_name
+        # chat.update needs a channel ID; a configured name is replaced by the ID Slack returns on the first post.
+        self._channel_id = config.channel
+        self._agent_names: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._socket: _SocketConnection | None = None
+        self._client = AsyncWebClient(token=config.bot_token, base_url=config.api_base_url)
+        self._client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+        # Listeners only acknowledge and hand the work to a tracked task, so bolt may wait for them before answering:
+        # Slack gets its answer within its 3 seconds, and stop() can finish what is in flight.
+        self._app = AsyncApp(
+            client=self._client,
+            signing_secret=config.signing_secret,
+            name="omnidesk-slack",
+            logger=log,
+            process_before_response=True,
+        )
+        self._app.action(CLAIM_ACTION)(self._on_claim)
+        self._app.action(RESOLVE_ACTION)(self._on_resolve)
+        self._app.event("message")(self._on_message)
+        self._http = AsyncSlackRequestHandler(self._app)
+
+    # -- AgentNotifier --------------------------------------------------------------------------------------------
+
+    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
+        """Post the ticket with its buttons, remember the message, and put the transcript in its thread."""
+        response = await self._client.chat_postMessage(
+            channel=self._config.channel, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
+        )
+        ts = self._posted_ts(response)
+        await self._store.set_slack_ts(ticket.number, ts)
+        for chunk in transcript_chunks(transcript, self._brand):
+            await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=chunk)
+
+    async def user_message(self, ticket: Ticket, text: str) -> None:
+        """Relay the user's follow-up into the ticket's thread."""
+        for chunk in chunk_lines([f":speech_balloon: *User:* {escape(text)}"]):
+            await self._post_for_ticket(ticket, chunk)
+
+    async def ticket_updated(self, ticket: Ticket) -> None:
+        """Redraw the ticket's message: status, assignee, and only the buttons that still apply."""
+        if ticket.slack_ts is None:
+            log.warning("ticket #%s has no Slack message to update", ticket.number)
+            return
+        await self._client.chat_update(
+            channel=self._channel_id,
+            ts=ticket.slack_ts,
+            text=ticket_headline(ticket),
+            blocks=ticket_blocks(ticket, self._brand),
+        )
+
+    async def remind_unclaimed(self, ticket: Ticket) -> None:
+        """Ping the channel about a ticket nobody has claimed."""
+        text = f"<!here> Ticket #{ticket.number} is still unclaimed ({ticket.priority.value}): {_first_line(ticket)}"
+        await self._post_for_ticket(ticket, text, broadcast=True)
+
+    # -- serving Slack ------------------------------------------------------------------------------------------
+
+    def asgi_routes(self) -> list[Route]:
+        """The Events API and interactivity endpoints; bolt checks every request's signature (401 otherwise)."""
+        if not self._config.signing_secret:
+            # Bolt would accept requests signed with an empty secret: anyone could act as an agent.
+            raise ValueError("agents.slack.signing_secret is required to receive Slack requests over HTTP")
+        return [
+            Route("/slack/events", self._handle_http, methods=["POST"]),
+            Route("/slack/interactivity", self._handle_http, methods=["POST"]),
+        ]
+
+    async def start_socket_mode(self) -> None:
+        """Connect over Socket Mode when configured (no public URL needed); returns once connected."""
+        if not self._config.socket_mode or self._socket is not None:
+            return
+        if not self._config.app_token:
+            raise ValueError("agents.slack.app_token is required for socket_mode")
+        socket: _SocketConnection = AsyncSocketModeHandler(self._app, self._config.app_token)
+        await socket.connect_async()
+        self._socket = socket
+
+    async def stop(self) -> None:
+        """Disconnect Socket Mode and finish the agents' actions in flight."""
+        if self._socket is not None:
+            socket, self._socket = self._socket, None
+            await socket.close_async()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait until every agent action started so far has finished."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _handle_http(self, request: Request) -> Response:
+        return await self._http.handle(request)
+
+    # -- bolt listeners -----------------------------------------------------------------------------------------
+
+    async def _on_claim(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The Claim button."""
+        await ack()
+        self._spawn(self._button(body, action, self._actions.claim, "claim"))
+
+    async def _on_resolve(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The Resolve button."""
+        await ack()
+        self._spawn(self._button(body, action, self._actions.resolve, "resolve"))
+
+    async def _on_message(self, body: dict[str, Any]) -> None:
+        """Any message the app can see (bolt acknowledges events itself); only agents' ticket-thread replies count."""
+        reply = thread_reply(body)
+        if reply is not None:
+            self._spawn(self._relay(reply))
+
+    # -- the work behind the listeners --------------------------------------------------------------------------
+
+    async def _button(self, body: Mapping[str, Any], action: Mapping[str, Any], act: AgentAction, verb: str) -> None:
+        user = _mapping(body.get("user"))
+        channel = str(_mapping(body.get("channel")).get("id") or self._channel_id)
+        number = _ticket_number(action.get("value"))
+        if number is None:
+            log.warning("Slack %s button without a ticket number: %r", verb, action.get("value"))
+            return
+        user_id = str(user.get("id", ""))
+
+        async def tell(text: str) -> None:
+            await self._tell_agent(channel, user_id, None, text)
+
+        await self._attempt(act(number, _payload_agent_name(user)), f"{verb} ticket #{number}", tell)
+
+    async def _relay(self, reply: ThreadReply) -> None:
+        ticket = await self._store.ticket_by_slack_ts(reply.thread_ts)
+        if ticket is None:
+            return  # a thread that is not a ticket's
+        # Slack re-sends an event it thinks was lost (X-Slack-Retry-Num); the event id is the same each time.
+        payload = {"channel": reply.channel, "user": reply.user_id, "ts": reply.ts, "thread_ts": reply.thread_ts}
+        if not await self._store.inbox_add(INBOX_CHANNEL, reply.event_id, payload):
+            log.info("Slack event %s already received; ignored", reply.event_id)
+            return
+        agent = await self._agent_name(reply.user_id)
+
+        async def tell(text: str) -> None:
+            await self._tell_agent(reply.channel, reply.user_id, reply.thread_ts, text)
+
+        await self._attempt(
+            self._actions.reply(ticket.number, agent, reply.text), f"send your reply on ticket #{ticket.number}", tell
+        )
+        await self._store.inbox_mark_handled(INBOX_CHANNEL, reply.event_id)
+
+    async def _attempt(self, call: Awaitable[Ticket], what: str, tell: Callable[[str], Awaitable[None]]) -> None:
+        """Run an agent's action; a refusal or failure is told to the agent, never raised into bolt."""
+        try:
+            await call
+        except StoreError as exc:
+            await tell(f"Could not {what}: {exc}")
+        except Exception:
+            log.exception("Slack agent action failed: %s", what)
+            await tell(f"Could not {what}: an internal error (logged)")
+
+    async def _tell_agent(self, channel: str, user_id: str, thread_ts: str | None, text: str) -> None:
+        """An ephemeral note only the agent sees."""
+        try:
+            if thread_ts is None:
+                await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+            else:
+                await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            log.warning("could not tell Slack user %s %r: %s", user_id, text, exc.response.get("error"))
+
+    async def _agent_name(self, user_id: str) -> str:
+        """The agent's Slack handle (as button payloads give it), falling back to the user ID."""
+        if user_id not in self._agent_names:
+            try:
+                response = await self._client.users_info(user=user_id)
+            except SlackApiError as exc:
+                log.warning("users.info %s failed: %s", user_id, exc.response.get("error"))
+                return user_id
+            self._agent_names[user_id] = str(_mapping(response.get("user")).get("name") or user_id)
+        return self._agent_names[user_id]
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(_logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- posting ------------------------------------------------------------------------------------------------
+
+    async def _post_for_ticket(self, ticket: Ticket, text: str, broadcast: bool = False) -> None:
+        """Post in the ticket's thread, or in the channel when its message is unknown (its announcement failed)."""
+        if ticket.slack_ts is None:
+            await self._client.chat_postMessage(channel=self._config.channel, text=text)
+            return
+        await self._client.chat_postMessage(
+            channel=self._channel_id, thread_ts=ticket.slack_ts, text=text, reply_broadcast=broadcast
+        )
+
+    def _posted_ts(self, response: AsyncSlackResponse) -> str:
+        """The new message's ts; also learns the channel ID Slack resolved the configured channel to."""
+        channel, ts = response.get("channel"), response.get("ts")
+        if not isinstance(ts, str) or not ts:
+            raise RuntimeError(f"chat.postMessage answered without a ts: {response.data!r}")
+        if isinstance(channel, str) and channel:
+            self._channel_id = channel
+        return ts
+
+
+# -- Slack -> OmniDesk --------------------------------------------------------------------------------------------
+
+
+def thread_reply(body: Mapping[str, Any]) -> ThreadReply | None:
+    """An agent's reply in a thread, from an Events API envelope; None for bots, edits, and top-level messages."""
+    event = _mapping(body.get("event"))
+    if event.get("type") != "message" or event.get("bot_id") or (event.get("subtype") or "") not in _AGENT_SUBTYPES:
+        return None
+    fields = (body.get("event_id"), event.get("channel"), event.get("user"), event.get("thread_ts"), event.get("ts"))
+    if not all(isinstance(field, str) and field for field in fields):
+        return None
+    event_id, channel, user, thread_ts, ts = (str(field) for field in fields)
+    text = plain_text(str(event.get("text") or "")).strip()
+    if thread_ts == ts or not text:
+        return None  # a thread's root message, or nothing to relay (e.g. only a file)
+    return ThreadReply(event_id, channel, user, thread_ts, ts, text)
+
+
+def plain_text(slack_text: str) -> str:
+    """Slack's message markup as plain text for the user: links, mentions and the &amp; &lt; &gt; escapes."""
+    return _unescape(_SLACK_LINK.sub(_plain_link, slack_text))
+
+
+def _plain_link(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith(("@", "#")):
+        return target[0] + (label or target[1:])
+    if target.startswith("!"):
+        return "@" + (label or target[1:].split("^")[0])
+    url = target.removeprefix("mailto:")
+    if not label or _unescape(label) in (url, url.split("://", 1)[-1]):
+        return url
+    return f"{label} ({url})"
+
+
+def _payload_agent_name(user: Mapping[str, Any]) -> str:
+    """The clicking agent's handle from an interaction payload's user, else their ID."""
+    return str(user.get("username") or user.get("name") or user.get("id") or "unknown")
+
+
+def _ticket_number(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+# -- OmniDesk -> Slack --------------------------------------------------------------------------------------------
+
+
+def ticket_headline(ticket: Ticket) -> str:
+    """The message's plain text: what notifications and screen readers show."""
+    urgent = ":rotating_light: URGENT " if ticket.priority is Priority.URGENT else ""
+    return (
+        f"{urgent}Ticket #{ticket.number} ({ticket.priority.value}, {ticket.status.value}) "
+        f"from {escape(ticket.channel)}: {_first_line(ticket)}"
+    )
+
+
+def ticket_blocks(ticket: Ticket, brand: str) -> list[dict[str, Any]]:
+    """Block Kit for a ticket's message: header, fields, summary, and the buttons its status allows."""
+    header = f"{brand} ticket #{ticket.number}"[:MAX_HEADER_CHARS]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header}},
+        {"type": "section", "fields": [_mrkdwn(f"*{name}*\n{value}") for name, value in _ticket_fields(ticket)]},
+        {"type": "section", "text": _mrkdwn(f"*Summary*\n{_clip(escape(ticket.summary), MAX_SECTION_CHARS)}")},
+        {"type": "context", "elements": [_mrkdwn(f"Opened {ticket.created_at:%Y-%m-%d %H:%M} UTC")]},
+    ]
+    buttons = _buttons(ticket)
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"omnidesk_ticket_{ticket.number}", "elements": buttons})
+    return blocks
+
+
+def _ticket_fields(ticket: Ticket) -> list[tuple[str, str]]:
+    return [
+        ("Priority", _PRIORITY_BADGES[ticket.priority]),
+        ("Status", _STATUS_LABELS[ticket.status]),
+        ("Channel", escape(ticket.channel)),
+        ("Language", f"{_LANGUAGES.get(ticket.lang, ticket.lang)} ({ticket.lang})"),
+        ("Category", escape(ticket.category or "-")),
+        ("Reason", escape(ticket.reason or "-")),
+        ("Assignee", escape(ticket.assignee or "nobody yet")),
+    ]
+
+
+def _buttons(ticket: Ticket) -> list[dict[str, Any]]:
+    """Claim while nobody has the ticket, Resolve until it is finished, nothing after."""
+    if not ticket.is_open:
+        return []
+    resolve = _button("Resolve", RESOLVE_ACTION, ticket.number)
+    if ticket.status is not TicketStatus.OPEN:
+        return [resolve]
+    return [{**_button("Claim", CLAIM_ACTION, ticket.number), "style": "primary"}, resolve]
+
+
+def _button(label: str, action_id: str, number: int) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": str(number),
+    }
+
+
+def transcript_chunks(transcript: Iterable[StoredMessage], brand: str) -> list[str]:
+    """The conversation so far as thread messages (several only when it is long); none for an empty one."""
+    messages = list(transcript)
+    if not messages:
+        return []
+    lines = [f"*Transcript* ({len(messages)} messages, oldest first, secrets redacted)"]
+    for message in messages:
+        who = "User" if message.direction == "in" else brand
+        lines.append(f"*{who}* {message.created_at:%H:%M}: {escape(message.text)}")
+    return chunk_lines(lines)
+
+
+def chunk_lines(lines: Iterable[str], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Join lines into texts of at most `limit` characters, splitting only lines that are longer by themselves."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        for piece in (line[start : start + limit] for start in range(0, max(len(line), 1), limit)):
+            if current and len(current) + 1 + len(piece) > limit:
+                chunks.append(current)
+                current = ""
+            current = f"{current}\n{piece}" if current else piece
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def escape(text: str) -> str:
+    """Slack's three escapes, so user text cannot mention @here, link, or format as a Slack entity."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _first_line(ticket: Ticket) -> str:
+    return _clip(escape(ticket.summary.strip().splitlines()[0] if ticket.summary.strip() else "-"), 200)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+async def _logged(work: Coroutine[Any, Any, None]) -> None:
+    """A background task's failure is logged: nobody awaits it to see the exception."""
+    try:
+        await work
+    except Exception:
+        log.exception("Slack agent desk task failed")

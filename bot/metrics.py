@@ -1,0 +1,45 @@
+"""Prometheus metrics of one OmniDesk process, on a registry of its own (no global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from bot.router import RouterResult
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """Messages in and out per channel, decisions, escalations, secrets caught, routing latency."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.messages_in = Counter("omnidesk_messages_in", "Messages received", ["channel"], registry=self.registry)
+        self.messages_out = Counter("omnidesk_messages_out", "Replies sent", ["channel"], registry=self.registry)
+        self.decisions = Counter("omnidesk_decisions", "Router decisions", ["action"], registry=self.registry)
+        self.escalations = Counter(
+            "omnidesk_escalations", "Escalations to a person", ["priority", "reason"], registry=self.registry
+        )
+        self.secrets = Counter("omnidesk_secrets_caught", "Secrets redacted", ["kind"], registry=self.registry)
+        self.route_seconds = Histogram(
+            "omnidesk_route_seconds",
+            "Time to decide on one message (guard, matching and the other steps)",
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+
+    def routed(self, channel: str, result: RouterResult, seconds: float) -> None:
+        """Count one routed message."""
+        decision = result.decision
+        self.messages_in.labels(channel).inc()
+        self.decisions.labels(decision.action.value).inc()
+        if decision.action.value == "escalate" and decision.priority is not None:
+            self.escalations.labels(decision.priority.value, decision.reason or "-").inc()
+        for kind in result.secret_kinds:
+            self.secrets.labels(kind).inc()
+        self.route_seconds.observe(seconds)
+
+    def render(self) -> bytes:
+        """The Prometheus text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,144 @@
+"""`omnidesk run`: one process and one port for the web widget, webhooks, Slack, `/healthz` and `/metrics`.
+
+Starlette on uvicorn: the widget needs WebSockets and plain routes, nothing more, and Starlette is what both
+slack-bolt's and our own adapters plug into without a framework of their own (FastAPI would add schema machinery
+we do not use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.base import Channel
+from bot.app import Runtime, open_runtime
+from bot.config import Config
+from bot.log_redaction import install_log_redaction
+
+log = logging.getLogger(__name__)
+OUTBOX_FLUSH_SECONDS = 1.0
+REMINDER_CHECK_SECONDS = 30.0
+SECRET_CURSOR = "webchat_session_secret"
+
+
+def build_web_app(runtime: Runtime, routes: Sequence[BaseRoute]) -> Starlette:
+    """The ASGI app: channel routes plus health and metrics."""
+
+    async def healthz(request: Request) -> Response:
+        try:
+            await runtime.store.cursor_get("healthz")
+        except Exception as exc:  # any store failure means unhealthy; say which
+            return JSONResponse({"status": "error", "store": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", "store": "ok"})
+
+    async def metrics(request: Request) -> Response:
+        return Response(runtime.desk.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return Starlette(routes=[*routes, Route("/healthz", healthz), Route("/metrics", metrics)])
+
+
+async def session_secret(runtime: Runtime) -> bytes:
+    """The key that signs widget session tokens: made once per installation and kept in the store."""
+    stored = await runtime.store.cursor_get(SECRET_CURSOR)
+    if stored is None:
+        stored = secrets.token_hex(32)
+        await runtime.store.cursor_set(SECRET_CURSOR, stored)
+    return bytes.fromhex(stored)
+
+
+async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run `work` periodically until cancelled; a failure is logged and retried next time."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed", what)
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, list[Channel]]]:
+    """Open the store, build the channels that are configured and the ASGI app; close everything on exit."""
+    runtime = await open_runtime(config)
+    routes: list[BaseRoute] = []
+    started: list[Channel] = []
+    try:
+        routes += await _configure_channels(config, runtime)
+        app = build_web_app(runtime, routes)
+        for channel in runtime.channels.values():
+            await channel.start(runtime.desk.handle)
+            started.append(channel)
+        yield runtime, app, started
+    finally:
+        for channel in started:
+            with contextlib.suppress(Exception):
+                await channel.stop()
+        await runtime.outbox.flush()
+        await runtime.close()
+
+
+async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRoute]:
+    """Register every channel that has credentials (the widget always, unless disabled); return their routes."""
+    routes: list[BaseRoute] = []
+    if config.channels.webchat.enabled:
+        from adapters.webchat import SessionTokens, WebchatChannel, webchat_routes
+
+        webchat = WebchatChannel()
+        runtime.channels[webchat.name] = webchat
+        attachments = Path(config.store.path).resolve().parent / "attachments"
+        routes += webchat_routes(
+            webchat, runtime.desk, SessionTokens(await session_secret(runtime)), config.channels.webchat, attachments
+        )
+    return routes
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the stop signal once it has served, which would end the process before our own
+    shutdown (stop the channels, flush the outbox, close the store): keep its graceful stop, drop the re-raise."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+async def serve(config: Config, announce: Callable[[str], None] = print) -> None:
+    """Run until SIGTERM or SIGINT: stop taking messages, finish what is in flight, flush the outbox."""
+    async with running(config) as (runtime, app, _):
+        install_log_redaction(runtime.core.scanner)
+        web = config.channels.webchat
+        server = _Server(uvicorn.Config(app, host=web.host, port=web.port, log_level="info", lifespan="off"))
+        reminder_age = timedelta(minutes=config.agents.slack.reannounce_after_minutes)
+        loops = [
+            asyncio.create_task(_every(OUTBOX_FLUSH_SECONDS, runtime.outbox.flush, "outbox flush")),
+            asyncio.create_task(
+                _every(
+                    REMINDER_CHECK_SECONDS,
+                    lambda: runtime.tickets.remind_unclaimed(datetime.now(UTC) - reminder_age),
+                    "unclaimed-ticket reminder",
+                )
+            ),
+        ]
+        announce(f"OmniDesk is running: http://{web.host}:{web.port}/ (channels: {', '.join(runtime.channels) or 'none'})")
+        try:
+            await server.serve()
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)

@@ -1,0 +1,215 @@
+"""A fake Slack Web API on 127.0.0.1 speaking Slack's wire format, and Slack's request signing, for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+Params = dict[str, Any]
+MethodHandler = Callable[[Params], Awaitable[Params]]
+
+# Form bodies carry these as JSON strings; JSON bodies carry them as structures.
+_JSON_FIELDS = ("blocks", "attachments", "metadata")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackCall:
+    """One request the fake received: the API method and its parameters (token removed)."""
+
+    method: str
+    params: Params
+
+
+class FakeSlackApi:
+    """Serves `http://127.0.0.1:PORT/api/<method>`; use as `async with FakeSlackApi(...) as api: api.base_url`."""
+
+    def __init__(
+        self,
+        token: str = "xoxb-test-token",
+        *,
+        channels: Mapping[str, str] | None = None,
+        users: Mapping[str, str] | None = None,
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        team_id: str = "T0FAKE",
+    ) -> None:
+        self.token = token
+        self.channels = dict(channels or {"agents": "C0AGENTS"})  # name -> ID
+        self.users = dict(users or {"U0ALICE": "alice", "U0BOB": "bob"})  # ID -> handle
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.team_id = team_id
+        self.calls: list[SlackCall] = []
+        self.messages: dict[tuple[str, str], Params] = {}  # (channel ID, ts) -> the message as stored
+        self._ts = itertools.count(1)
+        self._epoch = int(time.time())
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._methods: dict[str, MethodHandler] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "users.info": self._users_info,
+        }
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL, ending in `/api/` like Slack's."""
+        if self._runner is None:
+            raise RuntimeError("the fake Slack API is not started")
+        return f"http://127.0.0.1:{self._port}/api/"
+
+    async def start(self) -> None:
+        """Listen on a free port of 127.0.0.1."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._dispatch)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FakeSlackApi:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def calls_to(self, method: str) -> list[Params]:
+        """The parameters of every call to `method`, in order."""
+        return [call.params for call in self.calls if call.method == method]
+
+    # -- wire -----------------------------------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _parameters(request)
+        token = _bearer(request.headers.get("Authorization")) or params.pop("token", None)
+        self.calls.append(SlackCall(method, params))
+        handler = self._methods.get(method)
+        if handler is None:
+            return _answer({"ok": False, "error": "unknown_method"})
+        if not token:
+            return _answer({"ok": False, "error": "not_authed"})
+        if not hmac.compare_digest(str(token), self.token):
+            return _answer({"ok": False, "error": "invalid_auth"})
+        return _answer(await handler(params))
+
+    # -- methods --------------------------------------------------------------------------------------------------
+
+    async def _auth_test(self, params: Params) -> Params:
+        return {
+            "ok": True,
+            "url": "https://fake-workspace.slack.com/",
+            "team": "Fake Workspace",
+            "user": "omnidesk",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    async def _post_message(self, params: Params) -> Params:
+        channel = self._channel_id(params.get("channel"), names_allowed=True)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._next_ts()
+        message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "ts": ts}
+        message.update({k: params[k] for k in ("text", "blocks", "thread_ts") if k in params})
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    async def _update(self, params: Params) -> Params:
+        channel = self._channel_id(params.get("channel"), names_allowed=False)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = str(params.get("ts", ""))
+        message = self.messages.get((channel, ts))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message.update({k: params[k] for k in ("text", "blocks") if k in params})
+        return {"ok": True, "channel": channel, "ts": ts, "text": message.get("text", ""), "message": message}
+
+    async def _post_ephemeral(self, params: Params) -> Params:
+        channel = self._channel_id(params.get("channel"), names_allowed=False)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if params.get("user") not in self.users:
+            return {"ok": False, "error": "user_not_in_channel"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    async def _users_info(self, params: Params) -> Params:
+        user_id = str(params.get("user", ""))
+        name = self.users.get(user_id)
+        if name is None:
+            return {"ok": False, "error": "user_not_found"}
+        profile = {"display_name": name, "real_name": name.title()}
+        user = {"id": user_id, "team_id": self.team_id, "name": name, "real_name": name.title(), "is_bot": False}
+        return {"ok": True, "user": {**user, "profile": profile}}
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    def _channel_id(self, value: object, *, names_allowed: bool) -> str | None:
+        """Slack accepts `#name` or `name` only where it says so; chat.update and friends need the ID."""
+        text = str(value or "")
+        if text in self.channels.values():
+            return text
+        return self.channels.get(text.removeprefix("#")) if names_allowed else None
+
+    def _next_ts(self) -> str:
+        return f"{self._epoch}.{next(self._ts):06d}"
+
+
+def slack_signature_headers(signing_secret: str, body: str | bytes, timestamp: int | None = None) -> dict[str, str]:
+    """Headers signing `body` as Slack does: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}`."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(signing_secret.encode(), b"v0:" + stamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+async def _parameters(request: web.Request) -> Params:
+    """Query string, then a form or JSON body, as one dict; JSON-in-form fields decoded."""
+    params: Params = dict(request.query)
+    if request.content_type == "application/json":
+        body = await request.json()
+        params.update(body if isinstance(body, dict) else {})
+    elif request.can_read_body:
+        params.update({key: value for key, value in (await request.post()).items() if isinstance(value, str)})
+    for key in _JSON_FIELDS:
+        if isinstance(params.get(key), str):
+            params[key] = json.loads(params[key])
+    return params
+
+
+def _bearer(header: str | None) -> str | None:
+    if header and header.startswith("Bearer "):
+        return header.removeprefix("Bearer ").strip()
+    return None
+
+
+def _answer(payload: Params) -> web.Response:
+    # Slack answers HTTP 200 even for errors: the outcome is in "ok".
+    return web.json_response(payload)
