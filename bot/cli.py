@@ -183,10 +183,15 @@ def _faq_lint(config: Config, args: argparse.Namespace) -> int:
 
 def _tickets(config: Config, args: argparse.Namespace) -> int:
     async def run() -> int:
+        from bot.server import attach_slack  # Slack, when configured, follows what the CLI does
+
         runtime = await open_runtime(config, deliver_now=False)
+        slack = attach_slack(config, runtime)
         try:
             return await _ticket_command(runtime, args)
         finally:
+            if slack is not None:
+                await slack.stop()
             await runtime.close()
 
     return asyncio.run(run())

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import accumulate
+from operator import sub
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -89,7 +90,8 @@ _QUOTES = {'"': '"', "'": "'", "`": "`", "“": "”", "‘": "’", "「": "」
 # --- seed phrases ------------------------------------------------------------------------------
 
 _WORD = re.compile(rf"[A-Za-z\u00c0-\u024f]+|[{_HAN_CHARS}]+")
-_HAN_RUN = re.compile(rf"[{_HAN_CHARS}]+")
+# One more than the longest phrase, so a longer run of characters is seen to be longer.
+_HAN_PHRASE = re.compile(rf"[{_HAN_CHARS}]{{12,25}}")
 _HAN_LINE = re.compile(rf"^[ \t\r]*([{_HAN_CHARS}]{{12,24}})[ \t\r]*$", re.MULTILINE)
 # A gap that still links two words of a listed phrase: separators and at most one list number
 # ("1.", "2)", "#3", "(4)", "5、"). Anything else, such as ":" or ".", ends the run.
@@ -112,7 +114,22 @@ _SEED_CONTEXT = re.compile(
     r"|助记词|助記詞|助记|恢复短语|恢復短語|恢复词|种子|種子|私钥|私鑰",
     re.IGNORECASE,
 )
-_SEED_HINTS = ("seed", "mnemonic", "recovery", "phrase", "words", "private", "助记", "助記", "恢复", "恢復", "种子", "種子", "私钥", "私鑰")
+_SEED_HINTS = (
+    "seed",
+    "mnemonic",
+    "recovery",
+    "phrase",
+    "words",
+    "private",
+    "助记",
+    "助記",
+    "恢复",
+    "恢復",
+    "种子",
+    "種子",
+    "私钥",
+    "私鑰",
+)
 # Context words that are BIP-39 words themselves, so may open a run ("seed phrase abandon ...").
 _LEADING_CONTEXT_WORDS = frozenset({"seed", "phrase", "word", "private", "key"})
 # What may sit between a context word and the Chinese characters ("助记词是：...").
@@ -163,14 +180,17 @@ _TRAILING_PUNCT = ",.;:?)]}>\"'`。、，；：？！”’」』"
 _MIN_PASSWORD = 4
 _MIN_BARE_API_SECRET = 16
 # Words that follow "password is" in ordinary questions ("my password is not working").
-_NOT_A_VALUE = frozenset(
-    """not wrong incorrect correct too invalid expired forgotten forgot lost missing the same this that what which
-    why how who where when working work works changed reset required needed locked blocked compromised leaked
-    hacked stolen weak strong long short saved stored set ok okay fine right different old new also still already
-    just always never only definitely probably really very being been none empty blank my your his her our their
-    its it a an and or but in on for from with of to at by sensitive case-sensitive accepted rejected denied
-    failing failed broken disabled enabled unknown hidden visible asterisks stars dots characters chars digits
-    letters""".split()
+_NOT_A_VALUE = (
+    frozenset({"not", "wrong", "incorrect", "correct", "invalid", "expired", "forgotten", "forgot", "lost", "missing"})
+    | frozenset({"working", "work", "works", "changed", "reset", "required", "needed", "locked", "blocked", "set"})
+    | frozenset({"compromised", "leaked", "hacked", "stolen", "weak", "strong", "long", "short", "saved", "stored"})
+    | frozenset({"accepted", "rejected", "denied", "failing", "failed", "broken", "disabled", "enabled", "unknown"})
+    | frozenset({"ok", "okay", "fine", "right", "different", "same", "old", "new", "empty", "blank", "none", "hidden"})
+    | frozenset({"too", "also", "still", "already", "just", "always", "never", "only", "really", "very", "probably"})
+    | frozenset({"the", "this", "that", "what", "which", "why", "how", "who", "where", "when", "being", "been"})
+    | frozenset({"my", "your", "his", "her", "our", "their", "its", "it", "a", "an", "and", "or", "but", "in", "on"})
+    | frozenset({"for", "from", "with", "of", "to", "at", "by", "visible", "sensitive", "case-sensitive"})
+    | frozenset({"definitely", "asterisks", "stars", "dots", "characters", "chars", "digits", "letters"})
 )
 
 # --- 2FA codes ---------------------------------------------------------------------------------
@@ -182,7 +202,9 @@ _OTP_STRONG_EN = (
     r"2fa|2-fa|mfa|otp|totp|g2fa|two[- ]factor(?:\s+auth\w*)?|google\s+auth\w*|authenticator(?:\s+app)?"
     r"|one[- ]time\s+pass(?:word|code)"
 )
-_OTP_STRONG_ZH = r"验证码|验證碼|驗證碼|动态码|動態碼|动态口令|動態口令|谷歌验证|谷歌驗證|身份验证器|二次验证|两步验证|双重验证"
+_OTP_STRONG_ZH = (
+    r"验证码|验證碼|驗證碼|动态码|動態碼|动态口令|動態口令|谷歌验证|谷歌驗證|身份验证器|二次验证|两步验证|双重验证"
+)
 _OTP_WEAK_EN = (
     r"sms|text|email|e-mail|verification|verify|security|auth|authentication|login|one[- ]time|ga|2-step|two[- ]step"
 )
@@ -344,19 +366,19 @@ def _dense_ranges(good: Sequence[bool]) -> list[_Span]:
     costly per-token work is done there only.
     """
     width, need = _MIN_WORDS_WITH_TYPOS + _MAX_TYPOS, _MIN_WORDS_WITH_TYPOS
-    count = len(good)
     totals = list(accumulate(good, initial=0))
     if totals[-1] < need:
         return []
-    ranges: list[_Span] = []
-    for first in range(max(1, count - width + 1)):
-        last = min(first + width, count)
-        if totals[last] - totals[first] >= need:
-            if ranges and ranges[-1][1] >= first:
-                ranges[-1] = (ranges[-1][0], last)
-            else:
-                ranges.append((first, last))
-    return ranges
+    if len(good) <= width:
+        return [(0, len(good))]
+    dense = [i for i, n in enumerate(map(sub, totals[width:], totals[:-width])) if n >= need]
+    if not dense:
+        return []
+    # Windows that overlap or touch belong to one range.
+    cuts = [k for k in range(1, len(dense)) if dense[k] - dense[k - 1] > width]
+    firsts = [dense[0], *(dense[k] for k in cuts)]
+    lasts = [*(dense[k - 1] for k in cuts), dense[-1]]
+    return [(first, last + width) for first, last in zip(firsts, lasts, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,9 +400,7 @@ class _Wordlists:
 
     def chinese_checksum_ok(self, chars: str) -> bool:
         """True when the characters are a valid phrase in one of the Chinese lists."""
-        return any(
-            all(c in table for c in chars) and _checksum_ok([table[c] for c in chars]) for table in self.chinese
-        )
+        return any(all(c in table for c in chars) and _checksum_ok([table[c] for c in chars]) for table in self.chinese)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,27 +411,22 @@ class _CompatFold:
     expand (ligatures, "㍻") cannot be part of a key, a number or a wordlist word anyway.
     """
 
-    pattern: re.Pattern[str]
-    table: Mapping[str, str]
+    table: Mapping[int, str]
 
     @classmethod
     def build(cls) -> _CompatFold:
         """Tabulate the one-to-one NFKC mappings."""
-        table: dict[str, str] = {}
+        table: dict[int, str] = {}
         for block in _COMPAT_RANGES:
             for code in block:
-                char = chr(code)
-                folded = unicodedata.normalize("NFKC", char)
-                if folded != char and len(folded) == 1:
-                    table[char] = folded
-        pattern = re.compile("[" + "".join(re.escape(char) for char in table) + "]")
-        return cls(pattern, MappingProxyType(table))
+                folded = unicodedata.normalize("NFKC", chr(code))
+                if len(folded) == 1 and folded != chr(code):
+                    table[code] = folded
+        return cls(table)
 
     def fold(self, text: str) -> str:
         """The text with those characters replaced; same length, same offsets."""
-        if text.isascii():
-            return text
-        return self.pattern.sub(lambda match: self.table[match.group()], text)
+        return text if text.isascii() else text.translate(self.table)
 
 
 # --- the scanner -------------------------------------------------------------------------------
@@ -469,7 +484,7 @@ class SecretScanner:
             after = _ZH_CONNECTOR.match(s, context.end())
             # "是" is both a connector and a wordlist character: try the phrase with and without it.
             for start in {context.end(), after.end() if after else context.end()}:
-                chars = _HAN_RUN.match(s, start)
+                chars = _HAN_PHRASE.match(s, start)
                 if chars is not None and self._is_chinese_phrase(chars.group()):
                     spans.append(chars.span())
         return spans
@@ -478,23 +493,25 @@ class SecretScanner:
         """Split a dense range of tokens into runs linked by list-like gaps, and find phrases in each."""
         spans: list[_Span] = []
         run: list[_Token] = []
-        run_is_han = False
         gap_kinds: dict[str, tuple[int, int]] = {}
+        prev_end, prev_is_han = -1, False
         for match, ok in zip(matches, good, strict=True):
             start, end = match.span()
             word = match.group()
-            is_han = word[0] >= "\u3400"
+            is_han = word >= "\u3400"
             gap, number = _GAP_BREAK, 0
-            if run and is_han == run_is_han:
-                text = s[run[-1].end : start]
-                if text not in gap_kinds:
-                    gap_kinds[text] = _gap_kind(text)
-                gap, number = gap_kinds[text]
+            if is_han == prev_is_han and prev_end >= 0:
+                text = s[prev_end:start]
+                kind = gap_kinds.get(text)
+                if kind is None:
+                    kind = gap_kinds[text] = _gap_kind(text)
+                gap, number = kind
             if gap == _GAP_BREAK:
-                spans += self._run_spans(s, run, run_is_han)
-                run, run_is_han = [], is_han
+                spans += self._run_spans(s, run, prev_is_han)
+                run = []
             run.append(_Token(start, end, word if is_han else word.lower(), ok, gap, number))
-        return spans + self._run_spans(s, run, run_is_han)
+            prev_end, prev_is_han = end, is_han
+        return spans + self._run_spans(s, run, prev_is_han)
 
     def _run_spans(self, s: str, run: Sequence[_Token], is_han: bool) -> list[_Span]:
         """Seed phrases in one run: stretches of wordlist words with at most two typos inside."""
@@ -628,9 +645,9 @@ def _otp_spans(s: str) -> list[_Span]:
         if (start and s[start - 1] in _NOT_BEFORE_NUMBER) or _UNIT_AFTER.match(s, end):
             continue
         nearest = bisect_right(keyword_ends, start) - 1
-        if nearest >= 0 and keyword_ends[nearest] >= start - _OTP_WINDOW:
-            if _is_otp_context(s, keyword_ends[nearest], start):
-                spans.append((start, end))
+        near = nearest >= 0 and keyword_ends[nearest] >= start - _OTP_WINDOW
+        if near and _is_otp_context(s, keyword_ends[nearest], start):
+            spans.append((start, end))
     return spans
 
 

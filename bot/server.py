@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import Channel
+from adapters.slack_desk import SlackAgentDesk
 from bot.app import Runtime, open_runtime
 from bot.config import Config
 from bot.log_redaction import install_log_redaction
@@ -74,8 +75,14 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
     runtime = await open_runtime(config)
     routes: list[BaseRoute] = []
     started: list[Channel] = []
+    slack = attach_slack(config, runtime)
     try:
         routes += await _configure_channels(config, runtime)
+        if slack is not None:
+            if config.agents.slack.socket_mode:
+                await slack.start_socket_mode()
+            else:
+                routes += slack.asgi_routes()
         app = build_web_app(runtime, routes)
         for channel in runtime.channels.values():
             await channel.start(runtime.desk.handle)
@@ -85,8 +92,19 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
         for channel in started:
             with contextlib.suppress(Exception):
                 await channel.stop()
+        if slack is not None:
+            await slack.stop()
         await runtime.outbox.flush()
         await runtime.close()
+
+
+def attach_slack(config: Config, runtime: Runtime) -> SlackAgentDesk | None:
+    """The Slack agent desk, announcing the runtime's tickets, when a bot token is configured."""
+    if not config.agents.slack.bot_token:
+        return None
+    slack = SlackAgentDesk(config.agents.slack, runtime.store, runtime.tickets, config.brand.name)
+    runtime.tickets.notifiers.append(slack)
+    return slack
 
 
 async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRoute]:

@@ -126,7 +126,9 @@ class TicketRelayHandler(Handler[int]):
         attachments = [
             f"[{a.kind}: {a.ref}]" + (f" {a.caption}" if a.caption else "") for a in turn.message.attachments
         ]
-        text = "\n".join([turn.message.text, *attachments]).strip()
+        # The agent gets the whole message, secrets replaced, not just the part the FAQ would read.
+        said = turn.redacted_text if turn.redacted_text is not None else turn.message.text
+        text = "\n".join([said, *attachments]).strip()
         if text:
             ticket = await self._tickets.follow_up(match, text)
         key = "attachment_added" if attachments else "ticket_followup"

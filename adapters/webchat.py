@@ -1,0 +1,706 @@
+"""The website's chat widget: signed visitor sessions, a WebSocket channel with an HTTP fallback, and its routes.
+
+Build order: open the runtime, then `channel = WebchatChannel(desk)`, put it in the runtime's channels under
+"webchat", and serve `webchat_routes(channel, desk, tokens, config, attachments_dir=...)` with any ASGI server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from starlette.datastructures import UploadFile
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from adapters.base import Channel
+from bot.config import WebchatConfig
+from bot.messages import Attachment, InboundMessage, Lang, Reply
+from bot.store import StoredMessage
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "webchat"
+STATIC_DIR = Path(__file__).with_name("webchat_static")
+
+# WebSocket close codes (4000-4999 are the application's): the widget gets a new token on 4401.
+CLOSE_BAD_TOKEN = 4401
+CLOSE_TOO_MANY_SOCKETS = 4429
+
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
+_API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+# The demo page runs no inline code, so a strict policy costs nothing and stops any injected markup from running.
+_DEMO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+# -- sessions ----------------------------------------------------------------------------------------------------
+
+
+class SessionTokens:
+    """Visitor tokens `<session id>.<HMAC-SHA256 of it>`: the server keeps no session table, a token names its session."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError("the webchat session secret must be at least 16 bytes")
+        self._secret = secret
+
+    def issue(self) -> tuple[str, str]:
+        """A new random session id and its token."""
+        session_id = secrets.token_urlsafe(24)
+        return session_id, f"{session_id}.{self._sign(session_id)}"
+
+    def verify(self, token: str) -> str | None:
+        """The session id a genuine token names, else None."""
+        session_id, dot, signature = token.rpartition(".")
+        if not dot or not _SESSION_ID.match(session_id):
+            return None
+        return session_id if hmac.compare_digest(signature, self._sign(session_id)) else None
+
+    def _sign(self, session_id: str) -> str:
+        digest = hmac.new(self._secret, b"omnidesk-webchat-session:" + session_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class CursorStore(Protocol):
+    """The two `Store` methods that keep a small named value."""
+
+    async def cursor_get(self, name: str) -> str | None: ...
+
+    async def cursor_set(self, name: str, value: str) -> None: ...
+
+
+async def load_session_secret(cursors: CursorStore, name: str = "webchat.session_secret") -> bytes:
+    """The token secret kept in the store, created on first use, so visitors keep their conversation across restarts."""
+    saved = await cursors.cursor_get(name)
+    if saved is not None:
+        return bytes.fromhex(saved)
+    secret = secrets.token_bytes(32)
+    await cursors.cursor_set(name, secret.hex())
+    return secret
+
+
+# -- the channel -------------------------------------------------------------------------------------------------
+
+
+class WebchatBackend(Protocol):
+    """The two Desk methods the widget needs."""
+
+    async def handle(self, message: InboundMessage) -> object: ...
+
+    async def history(self, channel: str, conversation_id: str, limit: int = 200) -> list[StoredMessage]: ...
+
+
+@dataclass
+class _Session:
+    """What is live for one visitor session: its open sockets, its long-polls, the ids already pushed."""
+
+    sockets: set[WebSocket] = field(default_factory=set)
+    waiters: set[asyncio.Event] = field(default_factory=set)
+    pushed: deque[int] = field(default_factory=lambda: deque(maxlen=64))
+
+    @property
+    def idle(self) -> bool:
+        return not self.sockets and not self.waiters
+
+
+class WebchatChannel(Channel):
+    """Pushes replies to the visitor's open sockets and wakes their long-polls; the transcript is the durable copy."""
+
+    name = CHANNEL
+
+    def __init__(self, backend: WebchatBackend) -> None:
+        # The backend gives a pushed reply its transcript id, so the widget can de-duplicate it against history.
+        self._backend = backend
+        self._sessions: dict[str, _Session] = {}
+
+    async def send(self, conversation_id: str, reply: Reply) -> None:
+        """Push a reply to every open socket of the session; with none open it waits in the history."""
+        session = self._sessions.get(conversation_id)
+        if session is None:
+            return
+        if session.sockets:
+            frame = {
+                "type": "reply",
+                "id": await self._transcript_id(conversation_id, session, reply.text),
+                "text": reply.text,
+                "suggestions": [{"label": s.label, "payload": s.payload} for s in reply.suggestions],
+                "offer_human": reply.offer_human,
+            }
+            await self.push(conversation_id, frame)
+        for event in list(session.waiters):
+            event.set()
+
+    async def push(self, session_id: str, frame: Mapping[str, Any], skip: WebSocket | None = None) -> None:
+        """Send a frame to the session's open sockets (but `skip`); a dead socket is dropped."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        for socket in list(session.sockets):
+            if socket is not skip:
+                await self.send_frame(socket, frame, session_id)
+
+    async def send_frame(self, socket: WebSocket, frame: Mapping[str, Any], session_id: str | None = None) -> bool:
+        """Send one frame; False (and forget the socket) when it has gone away."""
+        try:
+            await socket.send_json(dict(frame))
+        except Exception:  # any transport error means the visitor has gone; the history keeps the message
+            if session_id is not None:
+                self.disconnect(session_id, socket)
+            return False
+        return True
+
+    def connect(self, session_id: str, socket: WebSocket) -> int:
+        """Register an open socket; returns how many the session now has."""
+        session = self._sessions.setdefault(session_id, _Session())
+        session.sockets.add(socket)
+        return len(session.sockets)
+
+    def disconnect(self, session_id: str, socket: WebSocket) -> None:
+        """Forget a closed socket."""
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session.sockets.discard(socket)
+            if session.idle:
+                del self._sessions[session_id]
+
+    def open_sockets(self, session_id: str) -> int:
+        """How many sockets the session has open."""
+        session = self._sessions.get(session_id)
+        return len(session.sockets) if session else 0
+
+    @contextlib.contextmanager
+    def watch(self, session_id: str) -> Iterator[asyncio.Event]:
+        """An event set when a reply is sent to the session while the block runs (for long-polling)."""
+        session = self._sessions.setdefault(session_id, _Session())
+        event = asyncio.Event()
+        session.waiters.add(event)
+        try:
+            yield event
+        finally:
+            session.waiters.discard(event)
+            if session.idle and self._sessions.get(session_id) is session:
+                del self._sessions[session_id]
+
+    async def _transcript_id(self, session_id: str, session: _Session, text: str) -> int | None:
+        # The Outbox records a reply in the transcript just before sending it, so it is the newest outgoing
+        # message with this text that has not been pushed yet.
+        try:
+            recent = await self._backend.history(CHANNEL, session_id, limit=20)
+        except Exception:
+            log.exception("could not look up the transcript id of a webchat reply")
+            return None
+        for message in reversed(recent):
+            if message.direction == "out" and message.text == text and message.id not in session.pushed:
+                session.pushed.append(message.id)
+                return message.id
+        return None
+
+
+# -- limits ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WebchatLimits:
+    """What one visitor may send."""
+
+    max_text_chars: int = 2000
+    messages_per_window: int = 10
+    window_seconds: float = 10.0
+    max_attachment_bytes: int = 5 * 1024 * 1024
+    history_limit: int = 200
+    max_poll_wait_seconds: float = 25.0
+    max_sockets_per_session: int = 8
+
+
+class RateLimiter:
+    """A sliding window per session: at most `limit` events in any `window` seconds."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._events: dict[str, deque[float]] = {}
+
+    def retry_after(self, key: str) -> float:
+        """Count an event for `key`: 0 when allowed, else the seconds until one would be."""
+        now = self._clock()
+        if len(self._events) > 10_000:
+            self._forget_idle(now)
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= now - self._window:
+            events.popleft()
+        if len(events) >= self._limit:
+            return max(0.1, events[0] + self._window - now)
+        events.append(now)
+        return 0.0
+
+    def _forget_idle(self, now: float) -> None:
+        # Bounded memory: sessions with no event inside the window need no record.
+        for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self._window]:
+            del self._events[key]
+
+
+class WebchatError(Exception):
+    """A refused request, shown to the visitor as an error frame."""
+
+    def __init__(self, code: str, message: str, status: int = 400, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+    def frame(self, client_id: str | None = None) -> dict[str, Any]:
+        """The error as a WebSocket frame or JSON body."""
+        frame: dict[str, Any] = {"type": "error", "code": self.code, "message": self.message}
+        if client_id is not None:
+            frame["id"] = client_id
+        if self.retry_after is not None:
+            frame["retry_after"] = round(self.retry_after, 1)
+        return frame
+
+
+# -- routes ------------------------------------------------------------------------------------------------------
+
+
+def webchat_routes(
+    channel: WebchatChannel,
+    desk: WebchatBackend,
+    tokens: SessionTokens,
+    config: WebchatConfig,
+    static_dir: Path = STATIC_DIR,
+    *,
+    attachments_dir: Path,
+    limits: WebchatLimits | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[BaseRoute]:
+    """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`."""
+    api = _WebchatApi(channel, desk, tokens, config, static_dir, attachments_dir, limits or WebchatLimits(), clock)
+    get, post = ["GET", "OPTIONS"], ["POST", "OPTIONS"]
+    return [
+        Route("/", api.demo_page, methods=["GET"]),
+        Route("/widget.js", api.widget_js, methods=["GET"]),
+        Route("/widget.css", api.widget_css, methods=["GET"]),
+        Route("/api/webchat/session", api.cors(api.session), methods=post),
+        Route("/api/webchat/history", api.cors(api.history), methods=get),
+        Route("/api/webchat/messages", api.cors(api.messages), methods=post),
+        Route("/api/webchat/poll", api.cors(api.poll), methods=get),
+        Route("/api/webchat/attachments", api.cors(api.attachments), methods=post),
+        WebSocketRoute("/ws/webchat", api.websocket),
+    ]
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class _WebchatApi:
+    """The endpoints, sharing their dependencies."""
+
+    def __init__(
+        self,
+        channel: WebchatChannel,
+        desk: WebchatBackend,
+        tokens: SessionTokens,
+        config: WebchatConfig,
+        static_dir: Path,
+        attachments_dir: Path,
+        limits: WebchatLimits,
+        clock: Callable[[], float],
+    ) -> None:
+        self._channel = channel
+        self._desk = desk
+        self._tokens = tokens
+        self._allowed_origins = frozenset(_normal_origin(o) for o in config.allowed_origins)
+        self._static_dir = static_dir
+        self._attachments_dir = attachments_dir
+        self._limits = limits
+        self._rate = RateLimiter(limits.messages_per_window, limits.window_seconds, clock)
+
+    # -- static files ------------------------------------------------------------------------------------------
+
+    async def demo_page(self, request: Request) -> Response:
+        """A plain page about a fictional exchange that embeds the widget with one tag."""
+        return FileResponse(
+            self._static_dir / "demo.html",
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": _DEMO_CSP, "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def widget_js(self, request: Request) -> Response:
+        """The widget's script, embeddable from any page."""
+        return self._static("widget.js", "text/javascript; charset=utf-8")
+
+    async def widget_css(self, request: Request) -> Response:
+        """The widget's styles."""
+        return self._static("widget.css", "text/css; charset=utf-8")
+
+    def _static(self, name: str, media_type: str) -> Response:
+        # Short caching: a deploy reaches visitors within minutes without versioned file names.
+        headers = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+        return FileResponse(self._static_dir / name, media_type=media_type, headers=headers)
+
+    # -- the JSON API --------------------------------------------------------------------------------------------
+
+    def cors(self, endpoint: Endpoint) -> Endpoint:
+        """Refuse foreign origins not in `allowed_origins`, answer preflights, turn WebchatError into JSON."""
+
+        async def wrapped(request: Request) -> Response:
+            origin = request.headers.get("origin")
+            if not self._origin_allowed(request):
+                return _error_response(WebchatError("forbidden_origin", "This site may not use the chat.", 403))
+            headers = dict(_API_HEADERS)
+            if origin is not None:
+                headers |= {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+            if request.method == "OPTIONS":
+                headers |= {
+                    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                    "Access-Control-Max-Age": "600",
+                }
+                return Response(status_code=204, headers=headers)
+            try:
+                response = await endpoint(request)
+            except WebchatError as exc:
+                response = _error_response(exc)
+            except Exception:
+                log.exception("webchat %s %s failed", request.method, request.url.path)
+                response = _error_response(WebchatError("server_error", "Something went wrong. Please try again.", 500))
+            response.headers.update(headers)
+            return response
+
+        return wrapped
+
+    async def session(self, request: Request) -> Response:
+        """A new visitor token, or the same session for a token that is still good."""
+        presented = _bearer(request)
+        if presented is None:
+            body = await _json_body(request, required=False)
+            presented = body.get("token") if isinstance(body.get("token"), str) else None
+        session_id = self._tokens.verify(presented) if presented else None
+        if session_id is not None and presented is not None:
+            return JSONResponse({"session": session_id, "token": presented, "resumed": True})
+        session_id, token = self._tokens.issue()
+        return JSONResponse({"session": session_id, "token": token, "resumed": False})
+
+    async def history(self, request: Request) -> Response:
+        """The session's redacted transcript, oldest first."""
+        session_id = self._authorized(request)
+        limit = _int_param(request, "limit", self._limits.history_limit, 1, self._limits.history_limit)
+        messages = await self._desk.history(CHANNEL, session_id, limit)
+        return JSONResponse({"session": session_id, "messages": [self._message_json(session_id, m) for m in messages]})
+
+    async def messages(self, request: Request) -> Response:
+        """The HTTP fallback for a message frame: returns the ack once the desk has handled it."""
+        session_id = self._authorized(request)
+        body = await _json_body(request, required=True)
+        return JSONResponse(await self._accept(session_id, body, request.query_params.get("lang")))
+
+    async def poll(self, request: Request) -> Response:
+        """Messages after `after` (a transcript id); with `wait`, held open until a reply arrives or time runs out."""
+        session_id = self._authorized(request)
+        after = _int_param(request, "after", 0, 0, 2**62)
+        wait = min(_float_param(request, "wait", 0.0), self._limits.max_poll_wait_seconds)
+        with self._channel.watch(session_id) as replied:
+            messages = await self._messages_after(session_id, after)
+            if not messages and wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(replied.wait(), wait)
+                messages = await self._messages_after(session_id, after)
+        return JSONResponse({"session": session_id, "messages": messages})
+
+    async def attachments(self, request: Request) -> Response:
+        """A PNG or JPEG screenshot (multipart field `file`, or the raw body), handed to the desk as a photo."""
+        session_id = self._authorized(request)
+        self._check_rate(session_id)
+        data = await self._upload_bytes(request)
+        mime = _image_type(data)
+        if mime is None:
+            raise WebchatError("unsupported_type", "Only PNG and JPEG screenshots can be attached.", 415)
+        attachment_id = uuid.uuid4().hex
+        folder = self._attachments_dir / session_id
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{attachment_id}.{_IMAGE_EXTENSIONS[mime]}"
+        await asyncio.to_thread(path.write_bytes, data)
+        client_id = f"att-{attachment_id}"
+        message = InboundMessage(
+            channel=CHANNEL,
+            user_id=session_id,
+            conversation_id=session_id,
+            message_id=f"{session_id}:{client_id}",
+            text="",
+            attachments=(Attachment("photo", str(path), mime),),
+            lang_hint=_lang(request.query_params.get("lang")),
+        )
+        ack = await self._handle(session_id, message, client_id)
+        return JSONResponse(ack, status_code=201)
+
+    async def _upload_bytes(self, request: Request) -> bytes:
+        limit = self._limits.max_attachment_bytes
+        too_large = WebchatError("too_large", f"Screenshots can be at most {limit // (1024 * 1024)} MB.", 413)
+        declared = request.headers.get("content-length")
+        # Multipart adds a little framing around the file, so allow for it before reading the body.
+        if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+            raise too_large
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            async with request.form(max_files=1, max_fields=4) as form:
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise WebchatError("bad_request", "Send the screenshot in the form field 'file'.")
+                data = await upload.read(limit + 1)
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        if len(data) > limit:
+            raise too_large
+        if not data:
+            raise WebchatError("bad_request", "The screenshot is empty.")
+        return data
+
+    # -- the WebSocket -------------------------------------------------------------------------------------------
+
+    async def websocket(self, socket: WebSocket) -> None:
+        """`/ws/webchat?token=...`: message frames in; ack, typing, reply and error frames out."""
+        if not self._origin_allowed(socket):
+            await socket.close(code=1008)  # before accepting: the handshake is refused with 403
+            return
+        await socket.accept()
+        session_id = self._tokens.verify(socket.query_params.get("token", ""))
+        if session_id is None:
+            await socket.close(code=CLOSE_BAD_TOKEN, reason="invalid token")
+            return
+        if self._channel.open_sockets(session_id) >= self._limits.max_sockets_per_session:
+            await socket.close(code=CLOSE_TOO_MANY_SOCKETS, reason="too many connections")
+            return
+        self._channel.connect(session_id, socket)
+        lang = socket.query_params.get("lang")
+        try:
+            await self._channel.send_frame(socket, {"type": "hello", "session": session_id})
+            while True:
+                event = await socket.receive()
+                if event["type"] == "websocket.disconnect":
+                    break
+                await self._on_frame(socket, session_id, event.get("text"), lang)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self._channel.disconnect(session_id, socket)
+
+    async def _on_frame(self, socket: WebSocket, session_id: str, raw: str | None, lang: str | None) -> None:
+        client_id: str | None = None
+        try:
+            if raw is None:
+                raise WebchatError("bad_frame", "Frames must be JSON text.")
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                raise WebchatError("bad_frame", "Frames must be JSON text.") from None
+            if not isinstance(frame, dict):
+                raise WebchatError("bad_frame", "A frame must be a JSON object.")
+            if isinstance(frame.get("id"), str) and _CLIENT_ID.match(frame["id"]):
+                client_id = frame["id"]
+            kind = frame.get("type")
+            if kind == "ping":
+                await self._channel.send_frame(socket, {"type": "pong"}, session_id)
+            elif kind == "message":
+                ack = await self._accept(session_id, frame, lang)
+                # The sender and the visitor's other tabs all learn the stored (redacted) message.
+                await self._channel.push(session_id, ack)
+            else:
+                raise WebchatError("bad_frame", "Unknown frame type.")
+        except WebchatError as exc:
+            await self._channel.send_frame(socket, exc.frame(client_id), session_id)
+        except Exception:
+            log.exception("webchat frame from session %s failed", session_id)
+            error = WebchatError("server_error", "Something went wrong. Please try again.", 500)
+            await self._channel.send_frame(socket, error.frame(client_id), session_id)
+
+    # -- shared ------------------------------------------------------------------------------------------------
+
+    async def _accept(self, session_id: str, frame: Mapping[str, Any], lang: str | None) -> dict[str, Any]:
+        """Validate a message frame, hand it to the desk, and return its ack."""
+        client_id = frame.get("id")
+        text = frame.get("text")
+        if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+            raise WebchatError("bad_frame", "A message needs an id of up to 64 letters, digits or -_.:")
+        if not isinstance(text, str):
+            raise WebchatError("bad_frame", "A message needs a text.")
+        if not text.strip():
+            raise WebchatError("empty", "The message is empty.")
+        if len(text) > self._limits.max_text_chars:
+            raise WebchatError("too_long", f"Messages can be at most {self._limits.max_text_chars} characters.", 413)
+        self._check_rate(session_id)
+        message = InboundMessage(
+            channel=CHANNEL,
+            user_id=session_id,
+            conversation_id=session_id,
+            message_id=f"{session_id}:{client_id}",
+            text=text,
+            lang_hint=_lang(frame.get("lang", lang)),
+        )
+        return await self._handle(session_id, message, client_id)
+
+    async def _handle(self, session_id: str, message: InboundMessage, client_id: str) -> dict[str, Any]:
+        await self._channel.push(session_id, {"type": "typing"})
+        await self._desk.handle(message)
+        stored = await self._stored_inbound(session_id, message.message_id)
+        return {
+            "type": "ack",
+            "id": client_id,
+            "message_id": stored.id if stored else None,
+            "text": self._visible_text(session_id, stored.text) if stored else None,
+        }
+
+    def _check_rate(self, session_id: str) -> None:
+        wait = self._rate.retry_after(session_id)
+        if wait:
+            raise WebchatError(
+                "rate_limited", "You are sending messages too quickly. Please wait a moment.", 429, retry_after=wait
+            )
+
+    async def _stored_inbound(self, session_id: str, message_id: str) -> StoredMessage | None:
+        for stored in reversed(await self._desk.history(CHANNEL, session_id, 30)):
+            if stored.direction == "in" and stored.platform_message_id == message_id:
+                return stored
+        return None
+
+    async def _messages_after(self, session_id: str, after: int) -> list[dict[str, Any]]:
+        messages = await self._desk.history(CHANNEL, session_id, self._limits.history_limit)
+        return [self._message_json(session_id, m) for m in messages if m.id > after]
+
+    def _message_json(self, session_id: str, message: StoredMessage) -> dict[str, Any]:
+        prefix = f"{session_id}:"
+        platform_id = message.platform_message_id
+        return {
+            "id": message.id,
+            "direction": message.direction,
+            "text": self._visible_text(session_id, message.text),
+            "created_at": message.created_at.isoformat(),
+            "client_id": platform_id[len(prefix) :] if platform_id and platform_id.startswith(prefix) else None,
+        }
+
+    def _visible_text(self, session_id: str, text: str) -> str:
+        # The transcript names a screenshot by its server path; the visitor needs only the file name.
+        return text.replace(f"{self._attachments_dir / session_id}/", "")
+
+    def _authorized(self, request: Request) -> str:
+        token = _bearer(request)
+        session_id = self._tokens.verify(token) if token else None
+        if session_id is None:
+            raise WebchatError("unauthorized", "The chat session is missing or invalid.", 401)
+        return session_id
+
+    def _origin_allowed(self, connection: HTTPConnection) -> bool:
+        """No Origin (not a browser), the page's own host, or a configured origin."""
+        origin = connection.headers.get("origin")
+        if origin is None:
+            return True
+        normal = _normal_origin(origin)
+        # Host only, not scheme: behind a TLS-terminating proxy the server sees http for an https page.
+        if urlsplit(normal).netloc == connection.headers.get("host", "").lower():
+            return True
+        return normal in self._allowed_origins
+
+
+def _normal_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+async def _json_body(request: Request, *, required: bool) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip() and not required:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise WebchatError("bad_request", "The body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise WebchatError("bad_request", "The body must be a JSON object.")
+    return body
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return max(low, min(high, int(raw)))
+    except ValueError:
+        raise WebchatError("bad_request", f"'{name}' must be a whole number.") from None
+
+
+def _float_param(request: Request, name: str, default: float) -> float:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise WebchatError("bad_request", f"'{name}' must be a number.") from None
+    return value if value == value and value > 0 else 0.0  # NaN and negatives mean "do not wait"
+
+
+def _error_response(error: WebchatError) -> JSONResponse:
+    headers = dict(_API_HEADERS)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return JSONResponse(error.frame(), status_code=error.status, headers=headers)
+
+
+def _image_type(data: bytes) -> str | None:
+    """The image type by its first bytes: what the visitor's browser claims is not trusted."""
+    if data.startswith(_PNG_MAGIC):
+        return "image/png"
+    if data.startswith(_JPEG_MAGIC):
+        return "image/jpeg"
+    return None
+
+
+def _lang(value: object) -> Lang | None:
+    """`en`/`zh` from a browser language tag such as `zh-CN` or `en-GB`."""
+    if not isinstance(value, str):
+        return None
+    tag = value.strip().lower()
+    if tag.startswith("zh"):
+        return "zh"
+    if tag.startswith("en"):
+        return "en"
+    return None
