@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -48,11 +49,11 @@ _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
-_IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
-_API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-# The demo page runs no inline code, so a strict policy costs nothing and stops any injected markup from running.
+_IMAGE_EXTENSIONS: Mapping[str, str] = MappingProxyType({"image/png": "png", "image/jpeg": "jpg"})
+_API_HEADERS: Mapping[str, str] = MappingProxyType({"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+# The demo page runs no inline script, so a strict policy costs nothing and stops any injected markup from running.
 _DEMO_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
@@ -78,7 +79,9 @@ class SessionTokens:
         session_id, dot, signature = token.rpartition(".")
         if not dot or not _SESSION_ID.match(session_id):
             return None
-        return session_id if hmac.compare_digest(signature, self._sign(session_id)) else None
+        # Bytes, not str: compare_digest refuses non-ASCII text, and a token is whatever a visitor sends.
+        genuine = hmac.compare_digest(signature.encode(), self._sign(session_id).encode())
+        return session_id if genuine else None
 
     def _sign(self, session_id: str) -> str:
         digest = hmac.new(self._secret, b"omnidesk-webchat-session:" + session_id.encode(), hashlib.sha256).digest()
@@ -93,7 +96,7 @@ class CursorStore(Protocol):
     async def cursor_set(self, name: str, value: str) -> None: ...
 
 
-async def load_session_secret(cursors: CursorStore, name: str = "webchat.session_secret") -> bytes:
+async def load_session_secret(cursors: CursorStore, name: str = "webchat_session_secret") -> bytes:
     """The token secret kept in the store, created on first use, so visitors keep their conversation across restarts."""
     saved = await cursors.cursor_get(name)
     if saved is not None:
@@ -154,14 +157,13 @@ class WebchatChannel(Channel):
         for event in list(session.waiters):
             event.set()
 
-    async def push(self, session_id: str, frame: Mapping[str, Any], skip: WebSocket | None = None) -> None:
-        """Send a frame to the session's open sockets (but `skip`); a dead socket is dropped."""
+    async def push(self, session_id: str, frame: Mapping[str, Any]) -> None:
+        """Send a frame to every open socket of the session; a dead socket is dropped."""
         session = self._sessions.get(session_id)
         if session is None:
             return
         for socket in list(session.sockets):
-            if socket is not skip:
-                await self.send_frame(socket, frame, session_id)
+            await self.send_frame(socket, frame, session_id)
 
     async def send_frame(self, socket: WebSocket, frame: Mapping[str, Any], session_id: str | None = None) -> bool:
         """Send one frame; False (and forget the socket) when it has gone away."""
@@ -172,6 +174,16 @@ class WebchatChannel(Channel):
                 self.disconnect(session_id, socket)
             return False
         return True
+
+    async def stop(self) -> None:
+        """Close every socket as "service restarting" (the widget reconnects) and release the long-polls."""
+        for session_id, session in list(self._sessions.items()):
+            for socket in list(session.sockets):
+                with contextlib.suppress(Exception):
+                    await socket.close(code=1012)
+                self.disconnect(session_id, socket)
+            for event in list(session.waiters):
+                event.set()
 
     def connect(self, session_id: str, socket: WebSocket) -> int:
         """Register an open socket; returns how many the session now has."""
@@ -427,8 +439,7 @@ class _WebchatApi:
         with self._channel.watch(session_id) as replied:
             messages = await self._messages_after(session_id, after)
             if not messages and wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(replied.wait(), wait)
+                await _wait_for_reply(request, replied, wait)
                 messages = await self._messages_after(session_id, after)
         return JSONResponse({"session": session_id, "messages": messages})
 
@@ -466,6 +477,9 @@ class _WebchatApi:
         if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
             raise too_large
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            # The form parser spools a whole body to disk before we see it: only a declared, bounded one is parsed.
+            if declared is None:
+                raise WebchatError("length_required", "Send the upload with a Content-Length.", 411)
             async with request.form(max_files=1, max_fields=4) as form:
                 upload = form.get("file")
                 if not isinstance(upload, UploadFile):
@@ -532,9 +546,7 @@ class _WebchatApi:
             if kind == "ping":
                 await self._channel.send_frame(socket, {"type": "pong"}, session_id)
             elif kind == "message":
-                ack = await self._accept(session_id, frame, lang)
-                # The sender and the visitor's other tabs all learn the stored (redacted) message.
-                await self._channel.push(session_id, ack)
+                await self._accept(session_id, frame, lang)  # its ack is pushed to every socket of the session
             else:
                 raise WebchatError("bad_frame", "Unknown frame type.")
         except WebchatError as exc:
@@ -573,12 +585,15 @@ class _WebchatApi:
         await self._channel.push(session_id, {"type": "typing"})
         await self._desk.handle(message)
         stored = await self._stored_inbound(session_id, message.message_id)
-        return {
+        ack = {
             "type": "ack",
             "id": client_id,
             "message_id": stored.id if stored else None,
             "text": self._visible_text(session_id, stored.text) if stored else None,
         }
+        # The sender and the visitor's other tabs all learn the stored (redacted) message, however it was sent.
+        await self._channel.push(session_id, ack)
+        return ack
 
     def _check_rate(self, session_id: str) -> None:
         wait = self._rate.retry_after(session_id)
@@ -629,6 +644,18 @@ class _WebchatApi:
         if urlsplit(normal).netloc == connection.headers.get("host", "").lower():
             return True
         return normal in self._allowed_origins
+
+
+async def _wait_for_reply(request: Request, replied: asyncio.Event, seconds: float) -> None:
+    """Until a reply is sent, `seconds` pass, or the client goes away (a held poll must not outlive its visitor)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not replied.is_set() and not await request.is_disconnected():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(replied.wait(), min(1.0, remaining))
 
 
 def _normal_origin(origin: str) -> str:

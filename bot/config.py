@@ -82,6 +82,13 @@ class TelegramConfig(_Section):
     base_url: str = "https://api.telegram.org/bot"
     mode: Literal["polling", "webhook"] = "polling"
     webhook_secret: str = ""
+    webhook_url: str = ""  # the public https URL of /telegram/webhook, registered with setWebhook at start
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> TelegramConfig:
+        if self.token and self.mode == "webhook" and not self.webhook_secret:
+            raise ValueError("webhook mode needs webhook_secret, so forged updates are refused")
+        return self
 
 
 class TwitterConfig(_Section):

@@ -1,42 +1,79 @@
-"""A logging filter that redacts secrets from every record, including library loggers' raw payloads."""
+"""Log redaction: a handler filter that redacts secrets from every record, library loggers' raw payloads included.
+
+python-telegram-bot, slack-bolt and httpx log whole update payloads at DEBUG, so user text reaches the logs
+through loggers OmniDesk does not own. A filter on a logger only sees records logged on that very logger;
+a filter on a handler sees every record the handler emits, whichever child logger it came from.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 from bot.secret_scanner import SecretScanner
 
+_HandlerT = TypeVar("_HandlerT", bound=logging.Handler)
+# Set on a record once redacted, so a record emitted by several handlers is scanned once.
+_REDACTED_ATTR = "omnidesk_redacted"
+
 
 class RedactingLogFilter(logging.Filter):
-    """Renders each record's message, redacts it, and stores the redacted text back in the record."""
+    """Renders each record's message, redacts it, and stores it back (`msg`, no `args`); never drops a record."""
 
     def __init__(self, scanner: SecretScanner) -> None:
         super().__init__()
         self._scanner = scanner
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Always keeps the record, with secrets replaced."""
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed log call must not lose the record or leak its raw args
-            message = f"{record.msg!r} (unformattable arguments)"
-        record.msg = self._scanner.scan(message).redacted_text
+        """Redact the message, the exception text and the stack text in place."""
+        if getattr(record, _REDACTED_ATTR, False):
+            return True
+        record.msg = self._redact(_render_message(record))
         record.args = ()
         if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when it is set, so the raw traceback is never rendered again.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._scanner.scan(record.exc_text).redacted_text
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
+        setattr(record, _REDACTED_ATTR, True)
         return True
+
+    def attach(self, handler: _HandlerT) -> _HandlerT:
+        """Add this filter to a handler (e.g. one created after `install_log_redaction`); returns the handler."""
+        handler.addFilter(self)
+        return handler
+
+    def _redact(self, text: str) -> str:
+        return self._scanner.scan(text).redacted_text
+
+
+def _render_message(record: logging.LogRecord) -> str:
+    """The record's message with its arguments; for a malformed call, the message without them."""
+    try:
+        return record.getMessage()
+    except Exception:
+        # Arguments that did not fit the format string have no label the scanner could read ("password: %s"),
+        # so they are dropped rather than logged raw; the record itself is kept.
+        try:
+            return f"{record.msg} [log arguments dropped: they do not match the format]"
+        except Exception:
+            return "<unprintable log message>"
 
 
 def install_log_redaction(scanner: SecretScanner, logger: logging.Logger | None = None) -> RedactingLogFilter:
-    """Attach a redacting filter to every handler of `logger` (default: root).
+    """Attach one redacting filter to every handler of `logger` (default: the root logger) and return it.
 
-    A filter on a logger does not see records of its child loggers; a filter on the handler sees them all.
+    On the root logger it also covers `logging.lastResort`, which prints warnings when no handler is set up.
+    Handlers added later need `filter.attach(handler)`.
     """
-    target = logger or logging.getLogger()
+    target = logger if logger is not None else logging.getLogger()
     redacting = RedactingLogFilter(scanner)
-    for handler in target.handlers:
+    handlers = list(target.handlers)
+    if target is logging.getLogger() and logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    for handler in handlers:
         if not any(isinstance(f, RedactingLogFilter) for f in handler.filters):
-            handler.addFilter(redacting)
+            redacting.attach(handler)
     return redacting

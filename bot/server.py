@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,7 +30,6 @@ from bot.log_redaction import install_log_redaction
 log = logging.getLogger(__name__)
 OUTBOX_FLUSH_SECONDS = 1.0
 REMINDER_CHECK_SECONDS = 30.0
-SECRET_CURSOR = "webchat_session_secret"
 
 
 def build_web_app(runtime: Runtime, routes: Sequence[BaseRoute]) -> Starlette:
@@ -48,15 +46,6 @@ def build_web_app(runtime: Runtime, routes: Sequence[BaseRoute]) -> Starlette:
         return Response(runtime.desk.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return Starlette(routes=[*routes, Route("/healthz", healthz), Route("/metrics", metrics)])
-
-
-async def session_secret(runtime: Runtime) -> bytes:
-    """The key that signs widget session tokens: made once per installation and kept in the store."""
-    stored = await runtime.store.cursor_get(SECRET_CURSOR)
-    if stored is None:
-        stored = secrets.token_hex(32)
-        await runtime.store.cursor_set(SECRET_CURSOR, stored)
-    return bytes.fromhex(stored)
 
 
 async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
@@ -111,14 +100,29 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
     """Register every channel that has credentials (the widget always, unless disabled); return their routes."""
     routes: list[BaseRoute] = []
     if config.channels.webchat.enabled:
-        from adapters.webchat import SessionTokens, WebchatChannel, webchat_routes
+        from adapters.webchat import SessionTokens, WebchatChannel, load_session_secret, webchat_routes
 
-        webchat = WebchatChannel()
+        webchat = WebchatChannel(runtime.desk)
         runtime.channels[webchat.name] = webchat
         attachments = Path(config.store.path).resolve().parent / "attachments"
-        routes += webchat_routes(
-            webchat, runtime.desk, SessionTokens(await session_secret(runtime)), config.channels.webchat, attachments
-        )
+        tokens = SessionTokens(await load_session_secret(runtime.store))
+        routes += webchat_routes(webchat, runtime.desk, tokens, config.channels.webchat, attachments_dir=attachments)
+    telegram = config.channels.telegram
+    if telegram.token:
+        from adapters.telegram import TelegramChannel
+
+        tg_channel = TelegramChannel(telegram, runtime.store, webhook_url=telegram.webhook_url or None)
+        runtime.channels[tg_channel.name] = tg_channel
+        if telegram.mode == "webhook":
+            routes.append(tg_channel.webhook_route())
+    twitter = config.channels.twitter
+    if all((twitter.consumer_key, twitter.consumer_secret, twitter.access_token, twitter.access_token_secret)):
+        from adapters.twitter import TwitterChannel
+
+        x_channel = TwitterChannel(twitter, runtime.store)
+        runtime.channels[x_channel.name] = x_channel
+        if twitter.mode == "webhook":
+            routes += x_channel.webhook_routes()
     return routes
 
 
@@ -141,7 +145,7 @@ async def serve(config: Config, announce: Callable[[str], None] = print) -> None
     async with running(config) as (runtime, app, _):
         install_log_redaction(runtime.core.scanner)
         web = config.channels.webchat
-        server = _Server(uvicorn.Config(app, host=web.host, port=web.port, log_level="info", lifespan="off"))
+        server = _Server(uvicorn.Config(app, host=web.host, port=web.port, log_level="info", lifespan="off", ws_max_size=64 * 1024))
         reminder_age = timedelta(minutes=config.agents.slack.reannounce_after_minutes)
         loops = [
             asyncio.create_task(_every(OUTBOX_FLUSH_SECONDS, runtime.outbox.flush, "outbox flush")),

@@ -1,0 +1,564 @@
+"""Telegram channel: Bot API updates in (own long-polling loop or a webhook), plain-text replies with buttons out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import hmac
+import json
+import logging
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from adapters.base import Channel, DeliveryError, InboundSink
+from bot.config import TelegramConfig
+from bot.messages import Attachment, InboundMessage, Lang, Reply
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NAME = "telegram"
+OFFSET_CURSOR = "telegram_offset"  # the store's cursor: the next update_id to ask getUpdates for
+INACTIVE_CURSOR_PREFIX = "telegram_inactive:"  # + chat id: why and when the chat stopped accepting messages
+CALLBACK_CURSOR_PREFIX = "telegram_callback:"  # + key: the full payload of a button whose payload was too long
+CALLBACK_KEY_PREFIX = "#k:"  # callback_data of such a button; router payloads are commands, never "#k:..."
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_MESSAGE_LENGTH = 4096  # sendMessage's limit, counted here in UTF-16 code units as Telegram counts
+MAX_CALLBACK_DATA_BYTES = 64
+HUMAN_PAYLOAD = "/human"
+HUMAN_LABELS: Mapping[Lang, str] = {"en": "Talk to a human", "zh": "转人工客服"}
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+_GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_BOT_SEGMENT = re.compile(r"/bot(?=[^/]*$)")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?")
+
+
+@dataclass(frozen=True, slots=True)
+class BotIdentity:
+    """Who the bot is, as needed to tell whether a group message is addressed to it."""
+
+    id: int
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramInbound:
+    """One update converted: the message for the router, and what the channel does around it."""
+
+    message: InboundMessage
+    chat_id: int
+    user_message_id: int | None  # the user's own message (deleted when it leaks a secret in a group)
+    is_group: bool
+    callback_query_id: str | None = None  # answered so the user's button stops spinning
+
+
+# -- conversion (pure) ------------------------------------------------------------------------------------------
+
+
+def lang_hint(language_code: str | None) -> Lang | None:
+    """The user's app language as a hint: Chinese variants are "zh", anything else "en"; None when unknown."""
+    if not language_code:
+        return None
+    return "zh" if language_code.lower().startswith("zh") else "en"
+
+
+def convert_update(update: Update, me: BotIdentity) -> TelegramInbound | None:
+    """The router's message for an update, or None when the update is not for the router."""
+    if update.message is not None:
+        return convert_message(update.update_id, update.message, me, edited=False)
+    if update.edited_message is not None:
+        return convert_message(update.update_id, update.edited_message, me, edited=True)
+    if update.callback_query is not None:
+        return convert_callback_query(update.update_id, update.callback_query)
+    return None
+
+
+def convert_message(update_id: int, message: Message, me: BotIdentity, *, edited: bool) -> TelegramInbound | None:
+    """A user's (possibly edited) message; in groups only when addressed to the bot, with the mention removed."""
+    user = message.from_user
+    chat = message.chat
+    if user is None or user.is_bot or chat.type not in (ChatType.PRIVATE, *_GROUP_TYPES):
+        return None  # channel posts, anonymous senders, other bots (two bots must not talk in a loop)
+    is_group = chat.type in _GROUP_TYPES
+    raw = message.text if message.text is not None else message.caption or ""
+    replied = message.reply_to_message
+    to_bot = replied is not None and replied.from_user is not None and replied.from_user.id == me.id
+    text = addressed_text(raw, me.username, in_group=is_group, reply_to_bot=to_bot)
+    if text is None:
+        return None
+    attachments = message_attachments(message)
+    if not text and not attachments:
+        return None  # stickers, locations, a bare mention...: nothing to route
+    # update_id is what Telegram redelivers; chat and message ids keep the id unique should update ids restart
+    # (Telegram picks a random one after a week without updates). An edit is a new message to the router.
+    message_id = f"{update_id}:{chat.id}:{message.message_id}"
+    sent_at = message.date
+    if edited:
+        edit_date = message.edit_date
+        message_id += f":edited:{int(edit_date.timestamp()) if edit_date is not None else 0}"
+        sent_at = edit_date or sent_at
+    inbound = InboundMessage(
+        channel=CHANNEL_NAME,
+        user_id=str(user.id),
+        conversation_id=str(chat.id),
+        message_id=message_id,
+        text=text,
+        attachments=attachments,
+        lang_hint=lang_hint(user.language_code),
+        sent_at=_aware(sent_at),
+    )
+    return TelegramInbound(inbound, chat.id, message.message_id, is_group)
+
+
+def convert_callback_query(update_id: int, query: CallbackQuery) -> TelegramInbound | None:
+    """A tapped button: its data comes back as the text of a message from that user."""
+    if not query.data:
+        return None  # game buttons carry no data
+    chat = query.message.chat if query.message is not None else None
+    # Without the button's message (too old to be accessible) the query came from the user's private chat.
+    chat_id = chat.id if chat is not None else query.from_user.id
+    inbound = InboundMessage(
+        channel=CHANNEL_NAME,
+        user_id=str(query.from_user.id),
+        conversation_id=str(chat_id),
+        message_id=f"{update_id}:callback:{query.id}",
+        text=query.data,
+        lang_hint=lang_hint(query.from_user.language_code),
+    )
+    is_group = chat is not None and chat.type in _GROUP_TYPES
+    return TelegramInbound(inbound, chat_id, None, is_group, callback_query_id=query.id)
+
+
+def addressed_text(text: str, bot_username: str, *, in_group: bool, reply_to_bot: bool = False) -> str | None:
+    """The text with the bot's @mention and command suffix removed; None for a group message not meant for the bot."""
+    name = re.escape(bot_username)
+    mention = re.compile(rf"(?<![\w@/])@{name}(?!\w)[,:]?\s*", re.IGNORECASE)
+    command = _COMMAND.match(text)
+    command_target = command.group(2) if command is not None else None
+    for_us = command_target is not None and command_target.lower() == bot_username.lower()
+    if command_target is not None and not for_us:
+        # "/help@OtherBot" is another bot's command in a group; in a private chat it can only be for us.
+        return None if in_group else text.strip()
+    if in_group and not (reply_to_bot or command is not None or mention.search(text)):
+        return None
+    if for_us:
+        text = f"/{command.group(1)}{text[command.end() :]}" if command is not None else text
+    return mention.sub("", text).strip()
+
+
+def message_attachments(message: Message) -> tuple[Attachment, ...]:
+    """Photos and documents as references to Telegram's files (never their bytes)."""
+    caption = message.caption
+    found: list[Attachment] = []
+    if message.photo:
+        largest = message.photo[-1]  # Telegram lists the sizes smallest first
+        found.append(Attachment("photo", largest.file_id, "image/jpeg", caption))  # Telegram re-encodes photos as JPEG
+    if message.document is not None:
+        document = message.document
+        found.append(Attachment("document", document.file_id, document.mime_type, caption))
+    return tuple(found)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# -- replies (pure) ---------------------------------------------------------------------------------------------
+
+
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
+    """Split a reply into messages of at most `limit`: at paragraphs, else lines, else words, else anywhere."""
+    chunks = _split(text, limit, ("\n\n", "\n", " "))
+    return [chunk for chunk in (c.strip() for c in chunks) if chunk]
+
+
+def _split(text: str, limit: int, separators: Sequence[str]) -> list[str]:
+    if utf16_length(text) <= limit:
+        return [text]
+    if not separators:
+        return _hard_split(text, limit)
+    separator, finer = separators[0], separators[1:]
+    parts = text.split(separator)
+    if len(parts) == 1:
+        return _split(text, limit, finer)
+    chunks: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current}{separator}{part}" if current else part
+        if utf16_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        if utf16_length(part) <= limit:
+            current = part
+        else:
+            chunks.extend(_split(part, limit, finer))
+            current = ""
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _hard_split(text: str, limit: int) -> list[str]:
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in text:  # by character, so a surrogate pair is never cut in half
+        width = utf16_length(char)
+        if size + width > limit:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+def button_rows(reply: Reply) -> list[tuple[str, str]]:
+    """The reply's choices as (label, payload), one per row, plus the human hand-off when offered and not there."""
+    rows = [(s.label, s.payload) for s in reply.suggestions]
+    if reply.offer_human and all(payload != HUMAN_PAYLOAD for _, payload in rows):
+        # A Reply carries no language; its text tells which label the user can read.
+        lang: Lang = "zh" if _CJK.search(reply.text) else "en"
+        rows.append((HUMAN_LABELS[lang], HUMAN_PAYLOAD))
+    return rows
+
+
+def callback_key(payload: str) -> str | None:
+    """The short stand-in for a payload too long for callback_data (64 bytes), or None when it fits as it is."""
+    if len(payload.encode()) <= MAX_CALLBACK_DATA_BYTES and not payload.startswith(CALLBACK_KEY_PREFIX):
+        return None
+    return CALLBACK_KEY_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """RetryAfter's delay in seconds, whichever type this PTB version gives it."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that retry_after will become a timedelta; both are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def default_file_url(base_url: str) -> str:
+    """The file download URL that goes with an API base URL (".../bot" -> ".../file/bot", also ".../bot{token}")."""
+    # Telegram's and a self-hosted Bot API server's file URLs differ from the API's by this one path segment.
+    url, found = _BOT_SEGMENT.subn("/file/bot", base_url)
+    return url if found else base_url.rstrip("/") + "/file/bot"
+
+
+# -- the channel ------------------------------------------------------------------------------------------------
+
+
+class TelegramChannel(Channel):
+    """Telegram bot: converts updates to InboundMessage and replies to sendMessage calls."""
+
+    name = CHANNEL_NAME
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        store: Store,
+        *,
+        webhook_url: str | None = None,
+        bot: Bot | None = None,
+        poll_timeout: int = 30,
+        error_backoff: float = 2.0,
+        max_backoff: float = 60.0,
+    ) -> None:
+        """Build on `config` (token, base URL, mode); `webhook_url` is the public URL given to setWebhook."""
+        if config.mode == "webhook" and not config.webhook_secret:
+            raise ValueError("channels.telegram.webhook_secret is required in webhook mode")
+        self._config = config
+        self._store = store
+        self._webhook_url = webhook_url
+        self._bot = bot or Bot(config.token, base_url=config.base_url, base_file_url=default_file_url(config.base_url))
+        self._poll_timeout = poll_timeout
+        self._error_backoff = error_backoff
+        self._max_backoff = max_backoff
+        self._inbound: InboundSink | None = None
+        self._stopping = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+
+    # -- receiving ----------------------------------------------------------------------------------------------
+
+    async def start(self, inbound: InboundSink) -> None:
+        """Polling: start the loop and return. Webhook: register the public URL (when given) with the secret."""
+        self._inbound = inbound
+        self._stopping.clear()
+        if self._config.mode == "webhook":
+            if self._webhook_url:
+                try:
+                    await self._me()
+                    await self._bot.set_webhook(
+                        self._webhook_url,
+                        secret_token=self._config.webhook_secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
+                except TelegramError as exc:
+                    raise RuntimeError(f"telegram: cannot set the webhook: {exc}") from exc
+                log.info("telegram webhook registered")
+            return
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll(inbound), name="telegram-polling")
+
+    async def stop(self) -> None:
+        """Stop polling once the update in hand is handled and its offset saved; close the HTTP clients."""
+        self._stopping.set()
+        self._inbound = None  # webhook requests now get 503, so Telegram delivers them again later
+        if self._poller is not None:
+            poller, self._poller = self._poller, None
+            await poller
+        await self._bot.shutdown()
+
+    async def _poll(self, inbound: InboundSink) -> None:
+        """Our own getUpdates loop: an update's offset is saved only after `inbound` has handled it."""
+        failures = 0
+        webhook_cleared = False
+        while not self._stopping.is_set():
+            try:
+                me = await self._me()
+                if not webhook_cleared:
+                    # getUpdates is refused while a webhook is set (e.g. left by an earlier webhook-mode run).
+                    await self._bot.delete_webhook(drop_pending_updates=False)
+                    webhook_cleared = True
+                updates = await self._next_updates()
+                if updates is None:
+                    return  # stopped while waiting
+                for update in updates:
+                    await self._handle(update, me, inbound)
+                    await self._store.cursor_set(OFFSET_CURSOR, str(update.update_id + 1))
+                    if self._stopping.is_set():
+                        return  # stop after the update in hand
+                failures = 0
+            except InvalidToken:
+                log.error("telegram: the bot token was rejected; polling stopped")
+                return
+            except RetryAfter as exc:
+                await self._pause(retry_after_seconds(exc))
+            except (Conflict, NetworkError) as exc:
+                # Conflict: another process polls with this token, or a webhook was set meanwhile.
+                failures += 1
+                log.warning("telegram getUpdates failed (%s); retrying", exc)
+                await self._pause(self._backoff(failures))
+            except Exception:
+                # The offset was not saved, so the update that failed is fetched again, not lost; a message the
+                # desk already recorded is skipped as a duplicate then, so one bad message cannot loop forever.
+                failures += 1
+                log.exception("telegram update handling failed; retrying from the saved offset")
+                await self._pause(self._backoff(failures))
+
+    async def _next_updates(self) -> tuple[Update, ...] | None:
+        """The next batch after the saved offset; None if stop() was called while waiting."""
+        saved = await self._store.cursor_get(OFFSET_CURSOR)
+        offset = int(saved) if saved is not None else None
+        fetch = asyncio.create_task(
+            self._bot.get_updates(offset=offset, timeout=self._poll_timeout, allowed_updates=ALLOWED_UPDATES)
+        )
+        stopped = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not fetch.done():
+            # Nothing is in hand while waiting: updates not yet returned stay on Telegram's side.
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                await fetch
+            return None
+        return fetch.result()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    def _backoff(self, failures: int) -> float:
+        return float(min(self._max_backoff, self._error_backoff * 2 ** (failures - 1)))
+
+    async def _me(self) -> BotIdentity:
+        """The bot's id and username (getMe once per start, as stop() shuts the bot's HTTP clients down)."""
+        await self._bot.initialize()  # returns at once when already initialized
+        return BotIdentity(self._bot.id, self._bot.username)
+
+    async def _handle(self, update: Update, me: BotIdentity, inbound: InboundSink) -> None:
+        """Convert one update, hand it to the desk, and delete a group message that leaked a secret."""
+        try:
+            converted = convert_update(update, me)
+        except Exception:
+            # A conversion bug would fail the same way on every retry: skip the update instead of stalling the queue.
+            log.exception("telegram update %s could not be converted; skipped", update.update_id)
+            return
+        if converted is None:
+            log.info("telegram update %s skipped (%s)", update.update_id, _update_kind(update))
+            return
+        if converted.callback_query_id is not None:
+            # Answered first: the user's client shows a spinner on the button until it is.
+            await self._answer_callback(converted.callback_query_id)
+            text = await self._callback_payload(converted.message.text)
+            if text is None:
+                log.warning("telegram update %s: unknown button key; skipped", update.update_id)
+                return
+            converted = dataclasses.replace(converted, message=dataclasses.replace(converted.message, text=text))
+        result = await inbound(converted.message)
+        if result is not None and result.secret_detected and converted.is_group:
+            await self._delete_leak(converted)
+
+    async def _answer_callback(self, query_id: str) -> None:
+        try:
+            await self._bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            # An old query can no longer be answered; the tap is still routed.
+            log.info("telegram callback query not answered: %s", exc)
+
+    async def _callback_payload(self, data: str) -> str | None:
+        if not data.startswith(CALLBACK_KEY_PREFIX):
+            return data
+        return await self._store.cursor_get(CALLBACK_CURSOR_PREFIX + data[len(CALLBACK_KEY_PREFIX) :])
+
+    async def _delete_leak(self, converted: TelegramInbound) -> None:
+        """Delete a group message holding a secret, so the other members stop seeing it."""
+        if converted.user_message_id is None:
+            return
+        try:
+            await self._bot.delete_message(converted.chat_id, converted.user_message_id)
+            log.info("telegram: deleted a message holding a secret in chat %s", converted.chat_id)
+        except TelegramError as exc:
+            # Without the "delete messages" admin right this fails; the warning reply is all we can do.
+            log.warning("telegram: could not delete a message holding a secret in chat %s: %s", converted.chat_id, exc)
+
+    # -- webhook ------------------------------------------------------------------------------------------------
+
+    def webhook_route(self) -> Route:
+        """`POST /telegram/webhook`: Telegram's updates, accepted only with the secret token set on the webhook."""
+        return Route(WEBHOOK_PATH, self._webhook, methods=["POST"], name="telegram_webhook")
+
+    async def _webhook(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        expected = self._config.webhook_secret
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            log.warning("telegram webhook request with a wrong or missing secret token refused")
+            return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
+        inbound = self._inbound
+        if inbound is None:
+            return JSONResponse({"ok": False, "error": "not started"}, status_code=503)
+        try:
+            data = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return JSONResponse({"ok": False, "error": "malformed JSON"}, status_code=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
+        try:
+            update = Update.de_json(data, self._bot)
+        except Exception:
+            log.warning("telegram webhook: update %s has an unexpected shape; skipped", data["update_id"])
+            return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
+        try:
+            await self._handle(update, await self._me(), inbound)
+        except Exception:
+            # Telegram delivers the update again after an error; the desk skips what it already recorded.
+            log.exception("telegram webhook update %s failed", update.update_id)
+            return JSONResponse({"ok": False}, status_code=500)
+        return JSONResponse({"ok": True})
+
+    # -- sending ------------------------------------------------------------------------------------------------
+
+    async def send(self, conversation_id: str, reply: Reply) -> None:
+        """Send a reply as plain text, split to Telegram's length limit, with its choices as buttons on the last part."""
+        chunks = split_text(reply.text)
+        if not chunks:
+            log.warning("telegram: empty reply to %s not sent", conversation_id)
+            return
+        chat_id: int | str = int(conversation_id) if _is_int(conversation_id) else conversation_id
+        try:
+            markup = await self._keyboard(reply)
+            await self._me()
+            for index, chunk in enumerate(chunks):
+                last = index == len(chunks) - 1
+                # No parse_mode: the text goes out exactly as written, so nothing in it ever needs escaping.
+                await self._bot.send_message(chat_id, chunk, reply_markup=markup if last else None)
+        except RetryAfter as exc:
+            seconds = retry_after_seconds(exc)
+            raise DeliveryError(f"telegram flood control: retry in {seconds:g}s", retry_after=seconds) from exc
+        except Forbidden as exc:
+            await self._mark_inactive(conversation_id, str(exc))
+            raise DeliveryError(f"telegram: {exc}", permanent=True) from exc
+        except ChatMigrated as exc:
+            # A group upgraded to a supergroup: this conversation id will never work again.
+            await self._mark_inactive(conversation_id, f"migrated to {exc.new_chat_id}")
+            raise DeliveryError(f"telegram: chat migrated to {exc.new_chat_id}", permanent=True) from exc
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                await self._mark_inactive(conversation_id, str(exc))
+            # The same request would be refused again: retrying cannot help.
+            raise DeliveryError(f"telegram: {exc}", permanent=True) from exc
+        except TelegramError as exc:
+            # Timeouts, connection errors and 5xx: worth another try later.
+            raise DeliveryError(f"telegram: {exc}") from exc
+
+    async def fetch_attachment(self, ref: str) -> bytes:
+        """The bytes of a file the user sent (an Attachment's ref); OSError when Telegram cannot provide them."""
+        try:
+            await self._me()
+            file = await self._bot.get_file(ref)
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            raise OSError(f"telegram file {ref}: {exc}") from exc
+
+    async def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
+        rows = button_rows(reply)
+        if not rows:
+            return None
+        buttons = []
+        for label, payload in rows:
+            key = callback_key(payload)
+            if key is not None:
+                await self._store.cursor_set(CALLBACK_CURSOR_PREFIX + key[len(CALLBACK_KEY_PREFIX) :], payload)
+            buttons.append([InlineKeyboardButton(label, callback_data=key or payload)])
+        return InlineKeyboardMarkup(buttons)
+
+    async def _mark_inactive(self, conversation_id: str, reason: str) -> None:
+        """Record that the chat refuses messages: the outbox gives up on them, and operators can see why."""
+        log.warning("telegram chat %s is inactive: %s", conversation_id, reason)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        await self._store.cursor_set(INACTIVE_CURSOR_PREFIX + conversation_id, f"{now} {reason}")
+
+
+def _is_int(value: str) -> bool:
+    return value.lstrip("-").isdigit()
+
+
+def _update_kind(update: Update) -> str:
+    """The update's type, for logs (never its content)."""
+    fields = update.to_dict()
+    return ",".join(key for key in fields if key != "update_id") or "empty"

@@ -1,0 +1,249 @@
+"""The chat widget in headless Debian Chromium against the real app: what a visitor sees and does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from mnemonic import Mnemonic
+
+from bot.app import Core
+from bot.config import Config
+from tests.test_webchat import WebchatServer, png_bytes, serve_webchat
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+)
+pytest.importorskip("playwright.async_api", reason="the playwright Python package is not installed")
+
+from playwright.async_api import Browser, Dialog, FilePayload, Page, async_playwright, expect  # noqa: E402
+
+
+@pytest.fixture
+async def app(config: Config, core: Core, tmp_path: Path) -> AsyncIterator[WebchatServer]:
+    async with serve_webchat(config, core, tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_page(browser: Browser, url: str, dialogs: list[str], **context_options: object) -> Page:
+    context = await browser.new_context(**context_options)  # type: ignore[arg-type]
+    page = await context.new_page()
+
+    async def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    await page.goto(url)
+    return page
+
+
+async def ask(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Your message")
+    await box.fill(text)
+    await box.press("Enter")
+
+
+async def stored_history(app: WebchatServer, page: Page) -> list[dict[str, object]]:
+    token = await page.evaluate(f"() => localStorage.getItem('omnidesk.webchat.{app.url}.token')")
+    assert isinstance(token, str)
+    async with httpx.AsyncClient(base_url=app.url, trust_env=False) as http:
+        response = await http.get("/api/webchat/history", headers={"Authorization": f"Bearer {token}"})
+    messages = response.json()["messages"]
+    assert isinstance(messages, list)
+    return messages
+
+
+async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 1280, "height": 860})
+    await expect(page.get_by_role("heading", name="Buy, sell and trade crypto with confidence")).to_be_visible()
+
+    bubble = page.get_by_role("button", name="Open support chat")
+    await bubble.click()
+    panel = page.get_by_role("dialog", name="ExampleX Support")
+    await expect(panel).to_be_visible()
+    log = page.get_by_role("log", name="Conversation")
+    await expect(log).to_have_attribute("aria-live", "polite")
+    await expect(page.get_by_role("textbox", name="Your message")).to_be_focused()
+
+    # A question gets the FAQ answer.
+    await ask(page, "how do I reset my 2FA?")
+    await expect(log).to_contain_text("authenticator codes depend on the clock")
+
+    # A vague one gets choices; a chip sends its payload and shows its label.
+    await ask(page, "fees")
+    await expect(log).to_contain_text("Did you mean one of these?")
+    await page.get_by_role("button", name="what are the trading fees").click()
+    await expect(log).to_contain_text("Maker orders add liquidity")
+    await expect(log.locator(".odw-in").last).to_have_text("You:what are the trading fees")
+
+    # A seed phrase: the warning, and only the redacted text is kept (and shown back).
+    seed = Mnemonic("english").generate(128)
+    await ask(page, f"is it safe to share this? {seed}")
+    await expect(log).to_contain_text("I removed the sensitive information from your message")
+    await expect(log).to_contain_text("[REDACTED:SEED_PHRASE]")
+    await expect(log).not_to_contain_text(seed)
+    history = await stored_history(app, page)
+    assert any("[REDACTED" in str(m["text"]) for m in history)
+    assert seed not in json.dumps(history)
+
+    # The human hand-off, then an agent's reply arrives in the open page.
+    await page.get_by_role("button", name="Talk to a human").click()
+    await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
+    await ask(page, "skip")
+    await expect(log).to_contain_text("Your ticket #1001 is open")
+    await app.runtime.desk.agent_reply(1001, "Alice", "Hi, this is Alice. I'm checking your account now.")
+    await expect(log).to_contain_text("Alice (ExampleX support): Hi, this is Alice. I'm checking your account now.")
+
+    # A screenshot for the ticket.
+    shot: FilePayload = {"name": "withdrawal.png", "mimeType": "image/png", "buffer": png_bytes()}
+    await page.locator(".odw-file").set_input_files(files=[shot])
+    await expect(log).to_contain_text("Screenshot added to ticket #1001.")
+
+    # Markup from the visitor or an agent is text, never HTML.
+    await ask(page, "<img src=x onerror=alert(1)>")
+    await expect(log.get_by_text("<img src=x onerror=alert(1)>", exact=True)).to_be_visible()
+    await expect(log).to_contain_text("Added to your ticket #1001.")
+    await app.runtime.desk.agent_reply(1001, "Alice", "<b>Noted</b><img src=y onerror=alert(2)>")
+    await expect(log).to_contain_text("<b>Noted</b><img src=y onerror=alert(2)>")
+    assert await page.locator("#omnidesk-webchat img, #omnidesk-webchat b").count() == 0
+
+    # Too long: a clear error, and the text comes back to edit.
+    await ask(page, "x" * 2100)
+    await expect(log).to_contain_text("Your message is too long (at most 2,000 characters).")
+    await expect(page.get_by_role("textbox", name="Your message")).to_have_value("x" * 2100)
+    await page.get_by_role("textbox", name="Your message").fill("")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "widget.png"))
+
+    # Escape closes and gives focus back to the bubble; replies while closed are counted.
+    await page.get_by_role("textbox", name="Your message").press("Escape")
+    await expect(panel).to_be_hidden()
+    await expect(bubble).to_be_focused()
+    await app.runtime.desk.agent_reply(1001, "Alice", "Could you confirm your UID?")
+    unread = page.get_by_role("button", name="Open support chat, 1 unread")
+    await expect(unread).to_be_visible()
+    await expect(unread.locator(".odw-badge")).to_have_text("1")
+
+    # A reload keeps the conversation.
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    log = page.get_by_role("log", name="Conversation")
+    await expect(log).to_contain_text("authenticator codes depend on the clock")
+    await expect(log).to_contain_text("[REDACTED:SEED_PHRASE]")
+    await expect(log).to_contain_text("Alice (ExampleX support): Could you confirm your UID?")
+    await expect(log.get_by_text("<img src=x onerror=alert(1)>", exact=True)).to_be_visible()
+    await expect(log).to_contain_text("Screenshot")
+    await expect(log).not_to_contain_text(str(app.attachments))
+    await expect(log).not_to_contain_text(seed)
+    order = await log.locator(".odw-msg .odw-text").all_text_contents()
+    assert order.index("how do I reset my 2FA?") < order.index("fees") < order.index("skip")
+
+    assert dialogs == []
+
+
+async def test_chinese_browser_gets_chinese_ui_and_can_switch(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    page = await open_page(browser, app.url + "/", dialogs, locale="zh-CN")
+    await page.get_by_role("button", name="打开在线客服").click()
+    await expect(page.get_by_role("button", name="转人工客服")).to_be_visible()
+    log = page.get_by_role("log")  # its name follows the language, which this test switches
+    await ask_zh(page, "怎么重置谷歌验证器")
+    await expect(log.locator(".odw-out").last).to_contain_text("验证")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "widget-zh.png"))
+
+    await page.get_by_role("button", name="Switch to English (切换到英文)").click()
+    await expect(page.get_by_role("button", name="Talk to a human")).to_be_visible()
+    await expect(log).to_contain_text("OK, I'll reply in English.")
+    assert dialogs == []
+
+
+async def ask_zh(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="你的消息")
+    await box.fill(text)
+    await box.press("Enter")
+
+
+async def test_http_fallback_when_websockets_are_blocked(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    context = await browser.new_context(locale="en-US")
+    # As behind a proxy that drops WebSockets: every attempt fails before it opens.
+    await context.add_init_script("window.WebSocket = function () { throw new Error('blocked'); };")
+    page = await context.new_page()
+    await page.goto(app.url + "/")
+    await page.get_by_role("button", name="Open support chat").click()
+    log = page.get_by_role("log", name="Conversation")
+    await ask(page, "how do I reset my 2FA?")
+    await expect(log).to_contain_text("authenticator codes depend on the clock")
+    await expect(page.get_by_role("status")).to_have_text("Live connection unavailable: using a slower connection.")
+
+    await page.get_by_role("button", name="Talk to a human").click()
+    await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
+    await ask(page, "skip")
+    await expect(log).to_contain_text("Your ticket #1001 is open")
+    await app.runtime.desk.agent_reply(1001, "Alice", "Long-polling works too.")
+    await expect(log).to_contain_text("Alice (ExampleX support): Long-polling works too.")
+    texts = await log.locator(".odw-msg .odw-text").all_text_contents()
+    assert texts.count("how do I reset my 2FA?") == 1  # merged, not repeated, across ack and poll
+    assert dialogs == []
+
+
+async def test_phone_screen_gets_a_full_screen_panel(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    viewport = {"width": 390, "height": 844}
+    page = await open_page(
+        browser, app.url + "/", dialogs, locale="en-US", viewport=viewport, is_mobile=True, has_touch=True
+    )
+    bubble = page.get_by_role("button", name="Open support chat")
+    await bubble.click()
+    panel = page.get_by_role("dialog", name="ExampleX Support")
+    await expect(panel).to_be_visible()
+    await ask(page, "fees")
+    await expect(page.get_by_role("button", name="what are the trading fees")).to_be_visible()
+    box = await panel.bounding_box()
+    assert box is not None
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
+    await expect(bubble).to_be_hidden()  # the panel's own close button takes over
+
+    # Keyboard order at the bottom of the panel: human, attach, message box, send.
+    box_input = page.get_by_role("textbox", name="Your message")
+    await box_input.focus()
+    await page.keyboard.press("Shift+Tab")
+    await expect(page.get_by_role("button", name="Attach a screenshot (PNG or JPEG)")).to_be_focused()
+    await page.keyboard.press("Shift+Tab")
+    await expect(page.get_by_role("button", name="Talk to a human")).to_be_focused()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
+    await page.get_by_role("button", name="Close chat").click()
+    await expect(panel).to_be_hidden()
+    await expect(bubble).to_be_visible()
+    assert dialogs == []
