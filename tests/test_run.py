@@ -1,0 +1,69 @@
+"""`omnidesk run` as a user starts it: a real process, the embedded default (web widget + SQLite), SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_run_serves_the_widget_health_and_metrics_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    script = shutil.which("omnidesk", path=str(Path(sys.executable).parent)) or "omnidesk"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "X_"))}
+    env |= {"OMNIDESK_PORT": str(port), "OMNIDESK_DB": str(tmp_path / "omnidesk.db")}
+    process = subprocess.Popen(
+        [script, "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert process.stdout is not None
+        announced = ""
+        deadline = time.monotonic() + 60
+        while "OmniDesk is running" not in announced and time.monotonic() < deadline:
+            announced += process.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in announced and "webchat" in announced
+        with httpx.Client(base_url=base, timeout=10) as http:
+            for _ in range(50):  # the URL is printed just before uvicorn binds
+                try:
+                    page = http.get("/")
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.1)
+            assert page.status_code == 200 and "widget.js" in page.text
+            assert http.get("/widget.js").status_code == 200
+            assert http.get("/healthz").json() == {"status": "ok", "store": "ok"}
+            token = http.post("/api/webchat/session", json={}).json()["token"]
+            sent = http.post(
+                "/api/webchat/messages",
+                json={"id": "m1", "text": "how do I reset my 2FA?"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert sent.status_code < 300, sent.text
+            metrics = http.get("/metrics").text
+            assert 'omnidesk_messages_in_total{channel="webchat"} 1.0' in metrics
+            assert 'omnidesk_decisions_total{action="answer"} 1.0' in metrics
+            history = http.get("/api/webchat/history", headers={"Authorization": f"Bearer {token}"}).json()
+            assert any("2FA" in m["text"] or "2fa" in m["text"].lower() for m in history["messages"])
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (tmp_path / "omnidesk.db").exists()
