@@ -34,6 +34,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from adapters.base import Channel
 from bot.config import WebchatConfig
 from bot.messages import Attachment, InboundMessage, Lang, Reply
+from bot.rate_limit import RateLimiter
 from bot.store import StoredMessage
 
 log = logging.getLogger(__name__)
@@ -246,34 +247,6 @@ class WebchatLimits:
     history_limit: int = 200
     max_poll_wait_seconds: float = 25.0
     max_sockets_per_session: int = 8
-
-
-class RateLimiter:
-    """A sliding window per session: at most `limit` events in any `window` seconds."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._limit = limit
-        self._window = window
-        self._clock = clock
-        self._events: dict[str, deque[float]] = {}
-
-    def retry_after(self, key: str) -> float:
-        """Count an event for `key`: 0 when allowed, else the seconds until one would be."""
-        now = self._clock()
-        if len(self._events) > 10_000:
-            self._forget_idle(now)
-        events = self._events.setdefault(key, deque())
-        while events and events[0] <= now - self._window:
-            events.popleft()
-        if len(events) >= self._limit:
-            return max(0.1, events[0] + self._window - now)
-        events.append(now)
-        return 0.0
-
-    def _forget_idle(self, now: float) -> None:
-        # Bounded memory: sessions with no event inside the window need no record.
-        for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self._window]:
-            del self._events[key]
 
 
 class WebchatError(Exception):

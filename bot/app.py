@@ -133,4 +133,5 @@ async def open_runtime(
         states=states,
         tickets=tickets,
     )
-    return Runtime(core, store, outbox, tickets, Desk(core.router, store, outbox, tickets), channels)
+    desk = Desk(core.router, store, outbox, tickets, core.scanner, ReplyTexts(config.brand))
+    return Runtime(core, store, outbox, tickets, desk, channels)

@@ -1,6 +1,7 @@
 """Desk: everything between the channels and the router: de-duplication, transcripts, delivery, agents' replies.
 
-Build one with `bot.app.open_runtime(config, channels)`; channels call `desk.handle(message)` for each message.
+Build one with `bot.app.open_runtime(config, channels)`; channels call `desk.handle(message)` for each message and
+acknowledge it to their platform (offset, cursor, HTTP 200, widget ack) only after it returns.
 """
 
 from __future__ import annotations
@@ -8,48 +9,92 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.messages import InboundMessage
+from bot.language import detect_language
+from bot.messages import InboundMessage, Reply
 from bot.metrics import Metrics
-from bot.outbox import Outbox
+from bot.outbox import Outbox, reply_to_payload
+from bot.rate_limit import RateLimiter
 from bot.router import Router, RouterResult
+from bot.secret_scanner import SecretScanner
 from bot.store import Store, StoredMessage, Ticket
+from bot.texts import ReplyTexts
 from bot.tickets import TicketDesk
 
 log = logging.getLogger(__name__)
+USER_MESSAGES_PER_WINDOW = 12
+USER_WINDOW_SECONDS = 20.0
 
 
 class Desk:
     """Handles each inbound message once: route it, keep the redacted transcript, send the replies."""
 
     def __init__(
-        self, router: Router, store: Store, outbox: Outbox, tickets: TicketDesk, metrics: Metrics | None = None
+        self,
+        router: Router,
+        store: Store,
+        outbox: Outbox,
+        tickets: TicketDesk,
+        scanner: SecretScanner,
+        texts: ReplyTexts,
+        metrics: Metrics | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._router = router
         self._store = store
         self._outbox = outbox
         self._tickets = tickets
+        self._scanner = scanner
+        self._texts = texts
         self.metrics = metrics or Metrics()
+        self._limiter = limiter or RateLimiter(USER_MESSAGES_PER_WINDOW, USER_WINDOW_SECONDS)
+        self._warned: dict[tuple[str, str], float] = {}  # flooders told to slow down, until when
 
     async def handle(self, message: InboundMessage) -> RouterResult | None:
-        """Route and answer a message; None when this platform message was already handled."""
-        # Only ids go into the inbox: the raw text may hold a secret until the router's guard has seen it.
-        fresh = await self._store.inbox_add(message.channel, message.message_id, {"user": message.user_id})
-        if not fresh:
+        """Route and answer a message; None when it was already handled (a redelivery) or dropped as a flood."""
+        # Only ids go into the inbox: the raw text may hold a secret, and the platform redelivers the message
+        # itself until we acknowledge it, which happens only after this returns.
+        if not await self._store.inbox_receive(message.channel, message.message_id, {"user": message.user_id}):
             log.info("duplicate %s message %s skipped", message.channel, message.message_id)
+            return None
+        if await self._flooding(message):
             return None
         started = time.perf_counter()
         result = await self._router.route(message)
         self.metrics.routed(message.channel, result, time.perf_counter() - started)
-        attachments = " ".join(f"[{a.kind}: {a.ref}]" for a in message.attachments)
-        text = f"{result.redacted_text} {attachments}".strip()
-        await self._store.record_message(
-            message.channel, message.conversation_id, "in", text, message.message_id, message.user_id, result.decision
-        )
-        for reply in result.replies:
-            await self._outbox.send(message.channel, message.conversation_id, reply)
-            self.metrics.messages_out.labels(message.channel).inc()
-        await self._store.inbox_mark_handled(message.channel, message.message_id)
+        await self._complete(message, result.redacted_text, result, result.replies)
         return result
+
+    async def _complete(
+        self, message: InboundMessage, redacted: str, result: RouterResult | None, replies: tuple[Reply, ...]
+    ) -> None:
+        """Store the message, queue its replies and mark it handled in one transaction; then deliver."""
+        attachments = " ".join(f"[{a.kind}: {a.ref}]" for a in message.attachments)
+        items = await self._store.complete_inbound(
+            message.channel,
+            message.message_id,
+            message.conversation_id,
+            message.user_id,
+            f"{redacted} {attachments}".strip(),
+            result.decision if result else None,
+            [reply_to_payload(reply) for reply in replies],
+        )
+        await self._outbox.deliver(items)
+        self.metrics.messages_out.labels(message.channel).inc(len(items))
+
+    async def _flooding(self, message: InboundMessage) -> bool:
+        """Past the per-user limit: keep the message (redacted), say "slow down" once per burst, answer nothing else."""
+        key = (message.channel, message.user_id)
+        wait = self._limiter.retry_after(f"{key[0]}\x00{key[1]}")
+        if not wait:
+            return False
+        now = time.monotonic()
+        first_in_burst = self._warned.get(key, 0.0) <= now
+        self._warned[key] = now + wait
+        lang = detect_language(message.text) or message.lang_hint or "en"
+        replies = (Reply(self._texts.render("slow_down", lang)),) if first_in_burst else ()
+        await self._complete(message, self._scanner.scan(message.text).redacted_text, None, replies)
+        log.info("rate limited %s user %s (%s)", message.channel, message.user_id, "warned" if replies else "quiet")
+        return True
 
     async def history(self, channel: str, conversation_id: str, limit: int = 200) -> list[StoredMessage]:
         """The conversation's redacted transcript, oldest first."""

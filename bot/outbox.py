@@ -50,6 +50,15 @@ class Outbox:
         item = await self._store.outbox_add(channel, conversation_id, reply_to_payload(reply))
         return await self._deliver(item) if self._deliver_now else False
 
+    async def deliver(self, items: list[OutboxItem]) -> int:
+        """Try to deliver replies already queued (e.g. by `Store.complete_inbound`); returns how many went out."""
+        if not self._deliver_now:
+            return 0
+        delivered = 0
+        for item in items:
+            delivered += await self._deliver(item)
+        return delivered
+
     async def flush(self, limit: int = 100) -> int:
         """Retry the replies that are due; returns how many were delivered."""
         delivered = 0

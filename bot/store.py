@@ -442,34 +442,76 @@ class Store:
 
         The router's decision on an inbound message is kept with it for `omnidesk report`.
         """
+        async with self._transaction():
+            return await self._insert_message(
+                channel, conversation_id, direction, text, platform_message_id, channel_user_id, decision
+            )
+
+    async def complete_inbound(
+        self,
+        channel: str,
+        platform_message_id: str,
+        conversation_id: str,
+        channel_user_id: str,
+        text: str,
+        decision: Decision | None,
+        replies: Sequence[Mapping[str, Any]],
+    ) -> list[OutboxItem]:
+        """In ONE transaction: the (redacted) inbound message, its replies queued in the outbox and in the transcript,
+        and the inbox row marked handled. A crash before the commit leaves the message to be handled again; after
+        it, the replies are in the outbox and a redelivery is skipped: no lost message, no second reply."""
+        async with self._transaction():
+            await self._insert_message(
+                channel, conversation_id, "in", text, platform_message_id, channel_user_id, decision
+            )
+            items = []
+            for reply in replies:
+                await self._insert_message(channel, conversation_id, "out", str(reply.get("text", "")))
+                items.append(await self._insert_outbox(channel, conversation_id, reply))
+            await self._db.execute(
+                "UPDATE inbox SET handled_at = COALESCE(handled_at, ?) WHERE channel = ? AND platform_message_id = ?",
+                (self._now(), channel, platform_message_id),
+            )
+            return items
+
+    async def _insert_message(
+        self,
+        channel: str,
+        conversation_id: str,
+        direction: Direction,
+        text: str,
+        platform_message_id: str | None = None,
+        channel_user_id: str | None = None,
+        decision: Decision | None = None,
+    ) -> StoredMessage:
+        """record_message inside the caller's transaction."""
         if direction not in ("in", "out"):
             raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
-        async with self._transaction():
-            now = self._now()
-            conversation = await self._conversation_row_id((channel, conversation_id), now, channel_user_id)
-            row = await self._one(
-                "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason, "
-                "faq_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    conversation,
-                    direction,
-                    text,
-                    platform_message_id,
-                    now,
-                    decision.action.value if decision else None,
-                    decision.reason if decision else None,
-                    decision.faq_id if decision else None,
-                ),
+        now = self._now()
+        conversation = await self._conversation_row_id((channel, conversation_id), now, channel_user_id)
+        row = await self._one(
+            "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason, "
+            "faq_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                conversation,
+                direction,
+                text,
+                platform_message_id,
+                now,
+                decision.action.value if decision else None,
+                decision.reason if decision else None,
+                decision.faq_id if decision else None,
+            ),
+        )
+        assert row is not None
+        if direction == "in":
+            ticket = await self._one(
+                "SELECT number, channel_user_id FROM tickets "
+                "WHERE conversation = ? AND status NOT IN ('resolved', 'cancelled')",
+                (conversation,),
             )
-            assert row is not None
-            if direction == "in":
-                ticket = await self._one(
-                    "SELECT number, channel_user_id FROM tickets "
-                    "WHERE conversation = ? AND status NOT IN ('resolved', 'cancelled')",
-                    (conversation,),
-                )
-                if ticket is not None:
-                    await self._event(int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
+            if ticket is not None:
+                await self._event(int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
         return StoredMessage(int(row["id"]), channel, conversation_id, direction, text, platform_message_id, _dt(now))
 
     async def transcript(self, conversation: ConversationKey, limit: int | None = None) -> list[StoredMessage]:
@@ -766,6 +808,22 @@ class Store:
             )
             return cursor.rowcount == 1
 
+    async def inbox_receive(self, channel: str, platform_message_id: str, payload: Mapping[str, Any]) -> bool:
+        """Record a received platform message; True while it still needs handling (new, or never finished)."""
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT INTO inbox (channel, platform_message_id, payload, received_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (channel, platform_message_id) DO NOTHING",
+                (channel, platform_message_id, _json(payload), self._now()),
+            )
+            if cursor.rowcount == 1:
+                return True
+            row = await self._one(
+                "SELECT handled_at FROM inbox WHERE channel = ? AND platform_message_id = ?",
+                (channel, platform_message_id),
+            )
+            return row is not None and row["handled_at"] is None
+
     async def inbox_mark_handled(self, channel: str, platform_message_id: str) -> None:
         """Note that a received message has been fully handled."""
         async with self._transaction():
@@ -777,14 +835,17 @@ class Store:
     async def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
         """Queue a message for delivery, due now."""
         async with self._transaction():
-            now = self._now()
-            row = await self._one(
-                "INSERT INTO outbox (channel, conversation_id, payload, next_attempt_at, created_at) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING *",
-                (channel, conversation_id, _json(payload), now, now),
-            )
-            assert row is not None
-            return _outbox_from_row(row)
+            return await self._insert_outbox(channel, conversation_id, payload)
+
+    async def _insert_outbox(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        now = self._now()
+        row = await self._one(
+            "INSERT INTO outbox (channel, conversation_id, payload, next_attempt_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING *",
+            (channel, conversation_id, _json(payload), now, now),
+        )
+        assert row is not None
+        return _outbox_from_row(row)
 
     async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
         """Pending messages that are due (next attempt not in the future), oldest due first."""

@@ -121,6 +121,10 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "en": "Ticket #{number} has been resolved. How did we do? Reply with a rating from 1 (poor) to 5 (excellent).",
         "zh": "工单 #{number} 已处理完毕。请为本次服务打分：回复 1（很差）到 5（很好）。",
     },
+    "slow_down": {
+        "en": "You're sending messages very fast, so please slow down: I'll answer again in a few seconds.",
+        "zh": "你发送消息太快了，请慢一点，几秒后我会继续回复。",
+    },
     "rating_thanks": {"en": "Thank you for your feedback!", "zh": "感谢你的评价！"},
     "agent_reply": {"en": "{agent} ({brand} support): {text}", "zh": "{agent}（{brand} 客服）：{text}"},
     "attachment_needs_ticket": {

@@ -202,3 +202,25 @@ async def test_report_counts_decisions_and_groups_what_was_not_understood(runtim
     assert "answer" in out.stdout and "escalate" in out.stdout
     assert "2 x qwzx vbnm plokij" in out.stdout
     assert "Tickets opened: 1" in out.stdout
+
+
+async def test_a_message_received_but_not_finished_before_a_crash_is_handled_on_redelivery(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, _ = runtime
+    # The previous process stored the inbox row and died before answering: the platform redelivers.
+    assert await rt.store.inbox_receive("telegram", "m-crash", {"user": "user-1"})
+    assert await say(rt, "where is my UID", message_id="m-crash") is Action.ANSWER
+    assert await say(rt, "where is my UID", message_id="m-crash") is None
+    assert len(channel.sent) == 1
+
+
+async def test_a_flooding_user_is_told_once_to_slow_down_and_others_are_unaffected(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, _ = runtime
+    results = [await say(rt, f"spam {i}", conversation="flood") for i in range(40)]
+    assert results.count(None) == 40 - 12  # the limit is 12 messages in 20 s per user
+    slow_downs = [t for t in channel.texts("flood") if "slow down" in t]
+    assert len(slow_downs) == 1
+    other = InboundMessage("telegram", "user-2", "calm", "calm-1", "where is my UID")
+    result = await rt.desk.handle(other)
+    assert result is not None and result.decision.action is Action.ANSWER
+    stored = [m.text for m in await rt.store.transcript(("telegram", "flood"))]
+    assert "spam 39" in stored  # a flood is kept (redacted), not lost
