@@ -22,7 +22,7 @@ from bot.log_redaction import install_log_redaction
 from bot.messages import InboundMessage, Lang
 from bot.report import build_report, format_report
 from bot.router import RouterResult
-from bot.store import Store, StoreError, Ticket, TicketStatus
+from bot.store import Store, StoreError, StoredAttachment, Ticket, TicketStatus
 
 DEFAULT_CONFIG = Path("config.yaml")
 MAX_CLASSIFY_LINE = 100_000
@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("number", type=int)
     resolve.add_argument("--agent", default=os.environ.get("USER", "agent"))
     commands.add_parser("run", help="serve the web widget and every configured channel")
+    files = ticket_commands.add_parser("files", help="screenshots and documents the user sent on a ticket")
+    files.add_argument("number", type=int)
+    files.add_argument("--save", type=Path, help="copy or download them into this folder")
     report = commands.add_parser("report", help="the support lead's report")
     report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
     return parser
@@ -218,6 +221,8 @@ async def _ticket_command(runtime: Runtime, args: argparse.Namespace) -> int:
         for event in await store.ticket_events(ticket.number):
             print(f"    {event.created_at:%Y-%m-%d %H:%M} {event.kind} by {event.actor} {event.detail or ''}".rstrip())
         return 0
+    if command == "files":
+        return await _ticket_files(runtime, args.number, args.save)
     if command == "claim":
         print(_ticket_line(await tickets.claim(args.number, args.agent)))
     elif command == "reply":
@@ -226,6 +231,47 @@ async def _ticket_command(runtime: Runtime, args: argparse.Namespace) -> int:
     elif command == "resolve":
         print(_ticket_line(await tickets.resolve(args.number, args.agent)))
     return 0
+
+
+async def _ticket_files(runtime: Runtime, number: int, save: Path | None) -> int:
+    """List a ticket's attachments; with `save`, copy widget uploads and download Telegram files."""
+    attachments = await runtime.store.attachments(number)
+    failed = 0
+    for attachment in attachments:
+        where = ""
+        if save is not None:
+            try:
+                data = await _attachment_bytes(runtime, attachment)
+            except OSError as exc:
+                failed += 1
+                where = f"  (not saved: {exc})"
+            else:
+                save.mkdir(parents=True, exist_ok=True)
+                suffix = {"image/png": ".png", "image/jpeg": ".jpg"}.get(attachment.mime_type or "", "")
+                target = save / f"ticket-{number}-{attachment.id}{suffix}"
+                target.write_bytes(data)
+                where = f"  -> {target}"
+        print(
+            f"{attachment.id:5d} {attachment.created_at:%Y-%m-%d %H:%M} {attachment.channel:8s} {attachment.kind:8s} "
+            f"{attachment.mime_type or '-':12s} {attachment.ref}{where}"
+        )
+    if not attachments:
+        print(f"ticket #{number} has no attachments")
+    return 1 if failed else 0
+
+
+async def _attachment_bytes(runtime: Runtime, attachment: StoredAttachment) -> bytes:
+    if attachment.channel == "webchat":
+        return Path(attachment.ref).read_bytes()
+    if attachment.channel == "telegram" and runtime.core.config.channels.telegram.token:
+        from adapters.telegram import TelegramChannel
+
+        channel = TelegramChannel(runtime.core.config.channels.telegram, runtime.store)
+        try:
+            return await channel.fetch_attachment(attachment.ref)
+        finally:
+            await channel.stop()
+    raise OSError(f"files from {attachment.channel} cannot be fetched here (is its token configured?)")
 
 
 def _ticket_line(ticket: Ticket) -> str:

@@ -137,6 +137,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN faq_id TEXT;
     CREATE INDEX messages_by_time ON messages (created_at);
     """,
+    """
+    CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY,
+        ticket INTEGER NOT NULL REFERENCES tickets (number),
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        mime_type TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX attachments_by_ticket ON attachments (ticket, id);
+    """,
 )
 
 
@@ -222,6 +234,19 @@ class StoredMessage:
     direction: Direction
     text: str
     platform_message_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttachment:
+    """A file a user sent on a ticket: the channel's reference to it (a Telegram file id, a widget file path)."""
+
+    id: int
+    ticket: int
+    channel: str
+    kind: str
+    ref: str
+    mime_type: str | None
     created_at: datetime
 
 
@@ -723,6 +748,31 @@ class Store:
         """The ticket mirrored by this Slack message, or None."""
         row = await self._read_one(_TICKET_SELECT + " WHERE t.slack_ts = ?", (ts,))
         return None if row is None else _ticket_from_row(row)
+
+    async def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
+        """Keep a reference to a file the user sent on the ticket (its caption is in the redacted transcript)."""
+        async with self._transaction():
+            ticket = await self._ticket(number)
+            now = self._now()
+            row = await self._one(
+                "INSERT INTO attachments (ticket, channel, kind, ref, mime_type, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
+                (number, ticket.channel, kind, ref, mime_type, now),
+            )
+            assert row is not None
+            await self._event(number, "attachment", ticket.channel_user_id, f"{kind} {ref}", now)
+            return StoredAttachment(int(row["id"]), number, ticket.channel, kind, ref, mime_type, _dt(now))
+
+    async def attachments(self, number: int) -> list[StoredAttachment]:
+        """The files sent on a ticket, oldest first."""
+        rows = await self._read_all("SELECT * FROM attachments WHERE ticket = ? ORDER BY id", (number,))
+        return [
+            StoredAttachment(
+                int(r["id"]), int(r["ticket"]), str(r["channel"]), str(r["kind"]), str(r["ref"]), r["mime_type"],
+                _dt(r["created_at"]),
+            )
+            for r in rows
+        ]
 
     async def ticket_events(self, number: int) -> list[TicketEvent]:
         """The ticket's audit log, oldest first."""

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.agents import AgentNotifier
 from bot.conversation import ConversationStates, Intake
-from bot.messages import Lang, Reply
+from bot.messages import Attachment, Lang, Reply
 from bot.outbox import Outbox
 from bot.store import Store, Ticket, TicketStatus
 from bot.texts import ReplyTexts
@@ -55,8 +55,10 @@ class TicketDesk:
             await _quietly(notifier.ticket_opened(ticket, transcript), f"announce ticket #{ticket.number}")
         return ticket
 
-    async def follow_up(self, number: int, text: str) -> Ticket:
+    async def follow_up(self, number: int, text: str, attachments: Sequence[Attachment] = ()) -> Ticket:
         """A user's message on an open ticket: to the agents, and back to `claimed` if the agent was waiting."""
+        for attachment in attachments:
+            await self._store.add_attachment(number, attachment.kind, attachment.ref, attachment.mime_type)
         ticket = await self._store.get_ticket(number)
         if ticket.status is TicketStatus.WAITING_USER:
             ticket = await self._store.set_status(number, TicketStatus.CLAIMED, "user")

@@ -123,14 +123,13 @@ class TicketRelayHandler(Handler[int]):
         ticket = await self._tickets.get(match)
         if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CANCELLED):
             return dataclasses.replace(turn, state=dataclasses.replace(turn.state, ticket=None))
-        attachments = [
-            f"[{a.kind}: {a.ref}]" + (f" {a.caption}" if a.caption else "") for a in turn.message.attachments
-        ]
+        # Captions are not repeated: the message text carries them, redacted.
+        attachments = [f"[{a.kind} attached: omnidesk tickets files {match}]" for a in turn.message.attachments]
         # The agent gets the whole message, secrets replaced, not just the part the FAQ would read.
         said = turn.redacted_text if turn.redacted_text is not None else turn.message.text
         text = "\n".join([said, *attachments]).strip()
         if text:
-            ticket = await self._tickets.follow_up(match, text)
+            ticket = await self._tickets.follow_up(match, text, turn.message.attachments)
         key = "attachment_added" if attachments else "ticket_followup"
         reply = Reply(self._texts.render(key, lang, number=str(match)))
         decision = Decision(Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0)

@@ -224,3 +224,30 @@ async def test_a_flooding_user_is_told_once_to_slow_down_and_others_are_unaffect
     assert result is not None and result.decision.action is Action.ANSWER
     stored = [m.text for m in await rt.store.transcript(("telegram", "flood"))]
     assert "spam 39" in stored  # a flood is kept (redacted), not lost
+
+
+async def test_a_screenshot_on_an_open_ticket_is_kept_and_agents_can_fetch_it(  # type: ignore[no-untyped-def]
+    runtime, db_config: Config, tmp_path: Path
+) -> None:
+    from bot.messages import Attachment
+
+    rt, channel, notifier = runtime
+    await say(rt, "my account was hacked")
+    ticket = (await rt.store.list_tickets())[0]
+    png = tmp_path / "shot.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    shot = InboundMessage(
+        "telegram", "user-1", "chat-1", "m-shot", "", attachments=(Attachment("photo", str(png), "image/png"),)
+    )
+    await rt.desk.handle(shot)
+    assert f"Screenshot added to ticket #{ticket.number}" in channel.texts()[-1]
+    assert "omnidesk tickets files" in notifier.follow_ups[-1][1]
+    stored = await rt.store.attachments(ticket.number)
+    assert [(a.kind, a.ref) for a in stored] == [("photo", str(png))]
+    # Without a ticket, an attachment is refused with a way forward.
+    await rt.desk.handle(
+        InboundMessage("telegram", "user-3", "chat-3", "m-3", "", attachments=(Attachment("photo", "x", None),))
+    )
+    assert "once a ticket is open" in channel.texts("chat-3")[-1]
+    listed = omnidesk(Path(db_config.store.path), "tickets", "files", str(ticket.number))
+    assert listed.returncode == 0 and str(png) in listed.stdout
