@@ -22,7 +22,7 @@ from bot.log_redaction import install_log_redaction
 from bot.messages import InboundMessage, Lang
 from bot.report import build_report, format_report
 from bot.router import RouterResult
-from bot.store import Store, StoreError, StoredAttachment, Ticket, TicketStatus
+from bot.store import Store, StoredAttachment, StoreError, Ticket, TicketStatus
 
 DEFAULT_CONFIG = Path("config.yaml")
 MAX_CLASSIFY_LINE = 100_000
