@@ -493,10 +493,7 @@ class Store:
             for reply in replies:
                 await self._insert_message(channel, conversation_id, "out", str(reply.get("text", "")))
                 items.append(await self._insert_outbox(channel, conversation_id, reply))
-            await self._db.execute(
-                "UPDATE inbox SET handled_at = COALESCE(handled_at, ?) WHERE channel = ? AND platform_message_id = ?",
-                (self._now(), channel, platform_message_id),
-            )
+            await self._mark_handled(channel, platform_message_id)
             return items
 
     async def _insert_message(
@@ -877,10 +874,13 @@ class Store:
     async def inbox_mark_handled(self, channel: str, platform_message_id: str) -> None:
         """Note that a received message has been fully handled."""
         async with self._transaction():
-            await self._db.execute(
-                "UPDATE inbox SET handled_at = COALESCE(handled_at, ?) WHERE channel = ? AND platform_message_id = ?",
-                (self._now(), channel, platform_message_id),
-            )
+            await self._mark_handled(channel, platform_message_id)
+
+    async def _mark_handled(self, channel: str, platform_message_id: str) -> None:
+        await self._db.execute(
+            "UPDATE inbox SET handled_at = COALESCE(handled_at, ?) WHERE channel = ? AND platform_message_id = ?",
+            (self._now(), channel, platform_message_id),
+        )
 
     async def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
         """Queue a message for delivery, due now."""
