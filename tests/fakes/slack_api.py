@@ -9,10 +9,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 Params = dict[str, Any]
 MethodHandler = Callable[[Params], Awaitable[Params]]
@@ -29,7 +30,7 @@ class SlackCall:
     params: Params
 
 
-class FakeSlackApi:
+class FakeSlackApi(LoopbackServer):
     """Serves `http://127.0.0.1:PORT/api/<method>`; use as `async with FakeSlackApi(...) as api: api.base_url`."""
 
     def __init__(
@@ -42,6 +43,7 @@ class FakeSlackApi:
         bot_id: str = "B0BOT",
         team_id: str = "T0FAKE",
     ) -> None:
+        super().__init__()
         self.token = token
         self.channels = dict(channels or {"agents": "C0AGENTS"})  # name -> ID
         self.users = dict(users or {"U0ALICE": "alice", "U0BOB": "bob"})  # ID -> handle
@@ -52,8 +54,6 @@ class FakeSlackApi:
         self.messages: dict[tuple[str, str], Params] = {}  # (channel ID, ts) -> the message as stored
         self._ts = itertools.count(1)
         self._epoch = int(time.time())
-        self._runner: web.AppRunner | None = None
-        self._port = 0
         self._methods: dict[str, MethodHandler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -65,33 +65,12 @@ class FakeSlackApi:
     @property
     def base_url(self) -> str:
         """The API base URL, ending in `/api/` like Slack's."""
-        if self._runner is None:
-            raise RuntimeError("the fake Slack API is not started")
-        return f"http://127.0.0.1:{self._port}/api/"
+        return f"{self.origin}/api/"
 
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
+    def _build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._dispatch)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = int(self._runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeSlackApi:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+        return app
 
     def calls_to(self, method: str) -> list[Params]:
         """The parameters of every call to `method`, in order."""

@@ -9,10 +9,11 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 Params = dict[str, Any]
 JsonObject = dict[str, Any]
@@ -87,7 +88,7 @@ class _Calls:
     get_updates_offsets: list[int | None] = field(default_factory=list)
 
 
-class FakeTelegramApi:
+class FakeTelegramApi(LoopbackServer):
     """Serves `http://127.0.0.1:PORT/bot<token>/<method>`; use as `async with FakeTelegramApi() as api: api.base_url`."""
 
     def __init__(
@@ -98,10 +99,12 @@ class FakeTelegramApi:
         bot_username: str = "OmniDeskBot",
         max_long_poll: float = 1.0,
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.max_long_poll = max_long_poll  # a long poll is honoured, but briefly, so tests stay fast
+        self.shutdown_timeout = max_long_poll + 1
         self.sent: list[SentMessage] = []
         self.edited: list[Params] = []
         self.answered_callbacks: list[str] = []
@@ -118,8 +121,6 @@ class FakeTelegramApi:
         self._new_update = asyncio.Event()
         self._failures: dict[str, deque[_Failure]] = {}
         self._chats: dict[int, _Chat] = {}
-        self._runner: web.AppRunner | None = None
-        self._port = 0
         self._methods: dict[str, MethodHandler] = {
             "getme": self._get_me,
             "getupdates": self._get_updates,
@@ -137,44 +138,23 @@ class FakeTelegramApi:
     @property
     def base_url(self) -> str:
         """The API base URL without the token, like `https://api.telegram.org/bot`."""
-        return f"{self._origin}/bot"
+        return f"{self.origin}/bot"
 
     @property
     def base_file_url(self) -> str:
         """The file download base URL without the token."""
-        return f"{self._origin}/file/bot"
+        return f"{self.origin}/file/bot"
 
-    @property
-    def _origin(self) -> str:
-        if self._runner is None:
-            raise RuntimeError("the fake Telegram API is not started")
-        return f"http://127.0.0.1:{self._port}"
-
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
+    def _build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, shutdown_timeout=self.max_long_poll + 1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = int(self._runner.addresses[0][1])
+        return app
 
-    async def close(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            self._new_update.set()  # wake a waiting long poll
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeTelegramApi:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
+    async def stop(self) -> None:
+        """Stop listening, waking a waiting long poll first."""
+        self._new_update.set()
+        await super().stop()
 
     # -- what tests do ------------------------------------------------------------------------------------------
 
@@ -372,7 +352,7 @@ class FakeTelegramApi:
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + min(timeout, self.max_long_poll)
-        while not self._updates and self._runner is not None:
+        while not self._updates and self.running:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break

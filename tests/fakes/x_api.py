@@ -10,11 +10,12 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote, unquote
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 Json = dict[str, Any]
 
@@ -40,7 +41,7 @@ class _Failure:
     reset_at: int | None
 
 
-class FakeXApi:
+class FakeXApi(LoopbackServer):
     """Serves `http://127.0.0.1:PORT/2/...`; use as `async with FakeXApi() as x: x.base_url`."""
 
     def __init__(
@@ -54,6 +55,7 @@ class FakeXApi:
         bot_username: str = "ExampleX_Support",
         page_size: int = 2,
     ) -> None:
+        super().__init__()
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self.access_token = access_token
@@ -67,41 +69,18 @@ class FakeXApi:
         self._ids = itertools.count(_FIRST_ID, 4096)
         self._failures: deque[_Failure] = deque()
         self._remaining = RATE_LIMIT
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     @property
     def base_url(self) -> str:
         """The API base URL (like https://api.x.com), without a trailing slash."""
-        if self._runner is None:
-            raise RuntimeError("the fake X API is not started")
-        return f"http://127.0.0.1:{self._port}"
+        return self.origin
 
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
+    def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard])
         app.router.add_get("/2/users/me", self._me)
         app.router.add_get("/2/dm_events", self._dm_events)
         app.router.add_post("/2/dm_conversations/with/{participant_id}/messages", self._create_dm)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = int(self._runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeXApi:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+        return app
 
     # -- test controls --------------------------------------------------------------------------------------------
 

@@ -1,0 +1,55 @@
+"""What every fake platform server shares: an aiohttp app on a free port of 127.0.0.1, used as an async context."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+
+class LoopbackServer:
+    """Subclasses build their app in `_build_app`; `origin` is `http://127.0.0.1:PORT` once started."""
+
+    shutdown_timeout = 1.0
+
+    def __init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    def _build_app(self) -> web.Application:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        """True between start and stop."""
+        return self._runner is not None
+
+    @property
+    def origin(self) -> str:
+        """Scheme, host and port of the started server."""
+        if self._runner is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    async def start(self) -> None:
+        """Listen on a free port of 127.0.0.1."""
+        self._runner = web.AppRunner(self._build_app(), shutdown_timeout=self.shutdown_timeout)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
