@@ -123,13 +123,14 @@ async def open_runtime(
     channels = channels if channels is not None else {}
     outbox = Outbox(store, channels, deliver_now=deliver_now)
     states = SqliteConversationStates(store)
-    tickets = TicketDesk(store, outbox, ReplyTexts(config.brand), states, notifiers or [])
     parts = core_parts
+    scanner = parts.scanner if parts else SecretScanner()
+    tickets = TicketDesk(store, outbox, ReplyTexts(config.brand), states, scanner, notifiers or [])
     core = build_core(
         config,
         kb=parts.kb if parts else None,
         matcher=parts.matcher if parts else None,
-        scanner=parts.scanner if parts else None,
+        scanner=scanner,
         states=states,
         tickets=tickets,
     )

@@ -6,6 +6,7 @@ acknowledge it to their platform (offset, cursor, HTTP 200, widget ack) only aft
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -23,6 +24,12 @@ from bot.tickets import TicketDesk
 log = logging.getLogger(__name__)
 USER_MESSAGES_PER_WINDOW = 12
 USER_WINDOW_SECONDS = 20.0
+
+
+def _storable(message: InboundMessage) -> InboundMessage:
+    """Lone surrogates (which browsers can send) cannot be stored or encoded: replace them."""
+    text = message.text.encode("utf-8", "replace").decode("utf-8")
+    return message if text == message.text else dataclasses.replace(message, text=text)
 
 
 class Desk:
@@ -56,10 +63,20 @@ class Desk:
         if not await self._store.inbox_receive(message.channel, message.message_id, {"user": message.user_id}):
             log.info("duplicate %s message %s skipped", message.channel, message.message_id)
             return None
+        message = _storable(message)
         if await self._flooding(message):
             return None
         started = time.perf_counter()
-        result = await self._router.route(message)
+        try:
+            result = await self._router.decide(message)
+        except Exception:
+            # A message we cannot handle must not be retried forever, holding up every message behind it:
+            # answer it with an apology, keep it (redacted), and let the platform move on.
+            log.exception("handling %s message %s failed", message.channel, message.message_id)
+            lang = detect_language(message.text) or message.lang_hint or "en"
+            apology = (Reply(self._texts.render("internal_error", lang), offer_human=True),)
+            await self._complete(message, self._scanner.scan(message.text).redacted_text, None, apology)
+            return None
         self.metrics.routed(message.channel, result, time.perf_counter() - started)
         await self._complete(message, result.redacted_text, result, result.replies)
         return result
@@ -77,6 +94,7 @@ class Desk:
             f"{redacted} {attachments}".strip(),
             result.decision if result else None,
             [reply_to_payload(reply) for reply in replies],
+            result.state if result else None,
         )
         await self._outbox.deliver(items)
         self.metrics.messages_out.labels(message.channel).inc(len(items))

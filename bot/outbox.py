@@ -43,6 +43,7 @@ class Outbox:
         self._clock = clock
         # The agent CLI runs apart from the channels: it only queues, and the running OmniDesk delivers.
         self._deliver_now = deliver_now
+        self._in_flight: set[int] = set()
 
     async def send(self, channel: str, conversation_id: str, reply: Reply) -> bool:
         """Store, record in the transcript, and try to deliver one reply; True when delivered now."""
@@ -67,6 +68,19 @@ class Outbox:
         return delivered
 
     async def _deliver(self, item: OutboxItem) -> bool:
+        # The flush loop must not pick up a reply that is being sent right now (it is still "pending").
+        if item.id in self._in_flight:
+            return False
+        self._in_flight.add(item.id)
+        try:
+            # A flush may hold a list read before another delivery of the same reply finished: look again.
+            if (await self._store.outbox_get(item.id)).status != "pending":
+                return False
+            return await self._deliver_once(item)
+        finally:
+            self._in_flight.discard(item.id)
+
+    async def _deliver_once(self, item: OutboxItem) -> bool:
         channel = self._channels.get(item.channel)
         if channel is None:
             await self._store.outbox_mark_failed(item.id, permanent=True, error=f"no channel '{item.channel}' running")

@@ -24,6 +24,7 @@ class RouterResult:
     replies: tuple[Reply, ...]
     redacted_text: str  # the message as it may be stored and logged
     secret_kinds: frozenset[str]
+    state: ConversationState  # the conversation's state after this message
 
     @property
     def secret_detected(self) -> bool:
@@ -47,12 +48,18 @@ class Router:
 
     async def route(self, message: InboundMessage) -> RouterResult:
         """Decide and reply; the conversation's state is updated."""
+        result = await self.decide(message)
+        await self._states.put((message.channel, message.conversation_id), result.state)
+        return result
+
+    async def decide(self, message: InboundMessage) -> RouterResult:
+        """Decide and reply without saving the conversation's new state: the caller saves `result.state`
+        together with the replies (see Desk), so a crash in between cannot leave one without the other."""
         key = (message.channel, message.conversation_id)
         state = await self._states.get(key)
         outcome, last_turn = await self._run(self._start(message, state))
-        await self._states.put(key, outcome.state)
         redacted = last_turn.redacted_text if last_turn.redacted_text is not None else message.text
-        result = RouterResult(outcome.decision, outcome.replies, redacted, last_turn.secret_kinds)
+        result = RouterResult(outcome.decision, outcome.replies, redacted, last_turn.secret_kinds, outcome.state)
         log.info(
             "routed channel=%s conversation=%s action=%s faq=%s confidence=%.2f reason=%s secret=%s",
             message.channel,

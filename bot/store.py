@@ -422,6 +422,10 @@ class Store:
 
     async def save_conversation_state(self, key: ConversationKey, state: ConversationState) -> None:
         """Remember the router's memory of a conversation."""
+        async with self._transaction():
+            await self._save_state(key, state)
+
+    async def _save_state(self, key: ConversationKey, state: ConversationState) -> None:
         suggestions = json.dumps(
             [{"label": s.label, "payload": s.payload} for s in state.last_suggestions], ensure_ascii=False
         )
@@ -433,23 +437,22 @@ class Store:
             },
             ensure_ascii=False,
         )
-        async with self._transaction():
-            now = self._now()
-            await self._db.execute(
-                """
-                INSERT INTO conversations
-                    (channel, conversation_id, lang, lang_choice, misses, last_suggestions, flow, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (channel, conversation_id) DO UPDATE SET
-                    lang = excluded.lang,
-                    lang_choice = excluded.lang_choice,
-                    misses = excluded.misses,
-                    last_suggestions = excluded.last_suggestions,
-                    flow = excluded.flow,
-                    updated_at = excluded.updated_at
-                """,
-                (key[0], key[1], state.last_lang, state.lang_choice, state.misses, suggestions, flow, now, now),
-            )
+        now = self._now()
+        await self._db.execute(
+            """
+            INSERT INTO conversations
+                (channel, conversation_id, lang, lang_choice, misses, last_suggestions, flow, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (channel, conversation_id) DO UPDATE SET
+                lang = excluded.lang,
+                lang_choice = excluded.lang_choice,
+                misses = excluded.misses,
+                last_suggestions = excluded.last_suggestions,
+                flow = excluded.flow,
+                updated_at = excluded.updated_at
+            """,
+            (key[0], key[1], state.last_lang, state.lang_choice, state.misses, suggestions, flow, now, now),
+        )
 
     # -- transcripts ------------------------------------------------------------------------------------------
 
@@ -481,11 +484,15 @@ class Store:
         text: str,
         decision: Decision | None,
         replies: Sequence[Mapping[str, Any]],
+        state: ConversationState | None = None,
     ) -> list[OutboxItem]:
-        """In ONE transaction: the (redacted) inbound message, its replies queued in the outbox and in the transcript,
-        and the inbox row marked handled. A crash before the commit leaves the message to be handled again; after
-        it, the replies are in the outbox and a redelivery is skipped: no lost message, no second reply."""
+        """In ONE transaction: the (redacted) inbound message, the conversation's new state, its replies queued in
+        the outbox and in the transcript, and the inbox row marked handled. A crash before the commit leaves the
+        message to be handled again from the old state; after it, the replies are in the outbox and a redelivery
+        is skipped: no lost message, no second reply."""
         async with self._transaction():
+            if state is not None:
+                await self._save_state((channel, conversation_id), state)
             await self._insert_message(
                 channel, conversation_id, "in", text, platform_message_id, channel_user_id, decision
             )
@@ -734,6 +741,17 @@ class Store:
             (_iso(before),),
         )
         return [_ticket_from_row(row) for row in rows]
+
+    async def has_event(self, number: int, kind: str) -> bool:
+        """True when the ticket's audit log has an event of this kind."""
+        row = await self._read_one("SELECT 1 FROM ticket_events WHERE ticket = ? AND kind = ? LIMIT 1", (number, kind))
+        return row is not None
+
+    async def add_event(self, number: int, kind: str, actor: str, detail: str | None = None) -> None:
+        """Append to the ticket's audit log."""
+        async with self._transaction():
+            await self._ticket(number)
+            await self._event(number, kind, actor, detail, self._now())
 
     async def mark_reminded(self, number: int) -> None:
         """Record that agents were reminded of the ticket (so they are reminded once)."""

@@ -121,6 +121,10 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "en": "Ticket #{number} has been resolved. How did we do? Reply with a rating from 1 (poor) to 5 (excellent).",
         "zh": "工单 #{number} 已处理完毕。请为本次服务打分：回复 1（很差）到 5（很好）。",
     },
+    "internal_error": {
+        "en": "Sorry, something went wrong on our side with that message. Please try again, or talk to a person.",
+        "zh": "抱歉，处理这条消息时出了问题。请重试，或转人工客服。",
+    },
     "slow_down": {
         "en": "You're sending messages very fast, so please slow down: I'll answer again in a few seconds.",
         "zh": "你发送消息太快了，请慢一点，几秒后我会继续回复。",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Sequence
@@ -11,7 +12,8 @@ from bot.agents import AgentNotifier
 from bot.conversation import ConversationStates, Intake
 from bot.messages import Attachment, Lang, Reply
 from bot.outbox import Outbox
-from bot.store import Store, Ticket, TicketStatus
+from bot.secret_scanner import SecretScanner
+from bot.store import Store, StoreError, Ticket, TicketStatus
 from bot.texts import ReplyTexts
 
 log = logging.getLogger(__name__)
@@ -27,8 +29,10 @@ class TicketDesk:
         outbox: Outbox,
         texts: ReplyTexts,
         states: ConversationStates,
+        scanner: SecretScanner,
         notifiers: Sequence[AgentNotifier] = (),
     ) -> None:
+        self._scanner = scanner
         self._store = store
         self._outbox = outbox
         self._texts = texts
@@ -45,14 +49,19 @@ class TicketDesk:
 
     async def open(self, channel: str, conversation_id: str, user_id: str, lang: Lang, intake: Intake) -> Ticket:
         """Open a ticket for a finished intake and announce it to agents."""
+        existing = await self._store.open_ticket_for(channel, conversation_id)
+        if existing is not None and await self._store.has_event(existing.number, "announced"):
+            # Handling this message again after a crash: the ticket exists and agents know of it.
+            return existing
         details = "\n".join(answer for answer in intake.answers if answer)
         summary = intake.summary + (f"\n{details}" if details else "")
-        ticket = await self._store.open_ticket(
+        ticket = existing or await self._store.open_ticket(
             channel, conversation_id, user_id, lang, intake.priority, intake.category, intake.reason, summary
         )
         transcript = await self._store.transcript((channel, conversation_id), limit=TRANSCRIPT_FOR_AGENTS)
         for notifier in self.notifiers:
             await _quietly(notifier.ticket_opened(ticket, transcript), f"announce ticket #{ticket.number}")
+        await self._store.add_event(ticket.number, "announced", "bot")
         return ticket
 
     async def follow_up(self, number: int, text: str, attachments: Sequence[Attachment] = ()) -> Ticket:
@@ -92,7 +101,10 @@ class TicketDesk:
         """Deliver an agent's answer on the user's channel; a question to the user makes the ticket wait for them."""
         ticket = await self._store.get_ticket(number)
         if ticket.status is TicketStatus.OPEN:
-            ticket = await self._store.claim(number, agent)
+            # Two quick replies race to claim: the loser's reply must still go out.
+            with contextlib.suppress(StoreError):
+                ticket = await self._store.claim(number, agent)
+        text = self._scanner.scan(text).redacted_text  # agents paste things too; the same rule holds
         ticket = await self._store.add_agent_reply(number, agent, text)
         message = self._texts.render("agent_reply", ticket.lang, agent=agent, text=text)
         await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(message))
