@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -172,7 +173,19 @@ class SlackAgentDesk:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _handle_http(self, request: Request) -> Response:
-        return await self._http.handle(request)
+        # Bolt raises on a timestamp that is not a number and on signed bodies it cannot parse: answer those
+        # as what they are, a bad request, instead of a 500 anyone could trigger.
+        if not request.headers.get("X-Slack-Request-Timestamp", "0").isdigit():
+            return Response("invalid request timestamp", status_code=401)
+        if request.headers.get("content-type", "").startswith("application/json") and not _event_shaped(
+            await request.body()
+        ):
+            return Response("malformed event", status_code=400)
+        try:
+            return await self._http.handle(request)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            log.info("slack request refused: %s", type(exc).__name__)
+            return Response("malformed request", status_code=400)
 
     # -- bolt listeners -----------------------------------------------------------------------------------------
 
@@ -287,10 +300,22 @@ class SlackAgentDesk:
 # -- Slack -> OmniDesk --------------------------------------------------------------------------------------------
 
 
+def _event_shaped(body: bytes) -> bool:
+    """An Events API body bolt can dispatch: a JSON object whose `event`, if any, is an object too."""
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(envelope, dict) and isinstance(envelope.get("event", {}), dict)
+
+
 def thread_reply(body: Mapping[str, Any]) -> ThreadReply | None:
     """An agent's reply in a thread, from an Events API envelope; None for bots, edits, and top-level messages."""
     event = _mapping(body.get("event"))
-    if event.get("type") != "message" or event.get("bot_id") or (event.get("subtype") or "") not in _AGENT_SUBTYPES:
+    subtype = event.get("subtype") or ""
+    if event.get("type") != "message" or event.get("bot_id") or not isinstance(subtype, str):
+        return None
+    if subtype not in _AGENT_SUBTYPES:
         return None
     fields = (body.get("event_id"), event.get("channel"), event.get("user"), event.get("thread_ts"), event.get("ts"))
     if not all(isinstance(field, str) and field for field in fields):

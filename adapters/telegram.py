@@ -474,7 +474,7 @@ class TelegramChannel(Channel):
             return JSONResponse({"ok": False, "error": "not started"}, status_code=503)
         try:
             data = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested JSON
             return JSONResponse({"ok": False, "error": "malformed JSON"}, status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)

@@ -264,7 +264,7 @@ class TwitterChannel(Channel):
             return JSONResponse({"error": "bad signature"}, status_code=403)
         try:
             payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # not UTF-8 or JSON, a number too long to parse, absurd nesting
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
         if not isinstance(payload, dict):
             return JSONResponse({"error": "body is not a JSON object"}, status_code=400)

@@ -509,7 +509,7 @@ class _WebchatApi:
                 raise WebchatError("bad_frame", "Frames must be JSON text.")
             try:
                 frame = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
                 raise WebchatError("bad_frame", "Frames must be JSON text.") from None
             if not isinstance(frame, dict):
                 raise WebchatError("bad_frame", "A frame must be a JSON object.")
@@ -648,7 +648,7 @@ async def _json_body(request: Request, *, required: bool) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         raise WebchatError("bad_request", "The body must be JSON.") from None
     if not isinstance(body, dict):
         raise WebchatError("bad_request", "The body must be a JSON object.")
