@@ -8,6 +8,8 @@ a filter on a handler sees every record the handler emits, whichever child logge
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable
 from typing import TypeVar
 
 from bot.secret_scanner import SecretScanner
@@ -15,14 +17,19 @@ from bot.secret_scanner import SecretScanner
 _HandlerT = TypeVar("_HandlerT", bound=logging.Handler)
 # Set on a record once redacted, so a record emitted by several handlers is scanned once.
 _REDACTED_ATTR = "omnidesk_redacted"
+# tweepy and others log raw response bytes, where JSON has written non-ASCII text as \uXXXX escapes (doubled in a
+# bytes repr): a secret between Chinese words is only recognisable once they are turned back into characters.
+_UNICODE_ESCAPE = re.compile(r"\\{1,2}u([0-9a-fA-F]{4})")
+_MIN_CREDENTIAL = 8  # shorter configured values would redact ordinary words
 
 
 class RedactingLogFilter(logging.Filter):
     """Renders each record's message, redacts it, and stores it back (`msg`, no `args`); never drops a record."""
 
-    def __init__(self, scanner: SecretScanner) -> None:
+    def __init__(self, scanner: SecretScanner, credentials: Iterable[str] = ()) -> None:
         super().__init__()
         self._scanner = scanner
+        self.credentials: set[str] = {c for c in credentials if len(c) >= _MIN_CREDENTIAL}
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact the message, the exception text and the stack text in place."""
@@ -46,7 +53,15 @@ class RedactingLogFilter(logging.Filter):
         return handler
 
     def _redact(self, text: str) -> str:
-        return self._scanner.scan(text).redacted_text
+        for credential in self.credentials:  # the bot's own tokens, e.g. in the URLs httpx logs
+            text = text.replace(credential, "[REDACTED:CREDENTIAL]")
+        result = self._scanner.scan(text)
+        if "\\u" in text:
+            unescaped = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+            decoded = self._scanner.scan(unescaped)
+            if decoded.found:
+                return decoded.redacted_text
+        return result.redacted_text
 
 
 def _render_message(record: logging.LogRecord) -> str:
@@ -62,18 +77,25 @@ def _render_message(record: logging.LogRecord) -> str:
             return "<unprintable log message>"
 
 
-def install_log_redaction(scanner: SecretScanner, logger: logging.Logger | None = None) -> RedactingLogFilter:
-    """Attach one redacting filter to every handler of `logger` (default: the root logger) and return it.
+def install_log_redaction(
+    scanner: SecretScanner, logger: logging.Logger | None = None, credentials: Iterable[str] = ()
+) -> RedactingLogFilter:
+    """Attach one redacting filter to every handler of `logger` (default: the root logger) and return it;
+    `credentials` (the bot's own tokens) are masked too, also by a filter installed earlier.
 
     On the root logger it also covers `logging.lastResort`, which prints warnings when no handler is set up.
     Handlers added later need `filter.attach(handler)`.
     """
     target = logger if logger is not None else logging.getLogger()
-    redacting = RedactingLogFilter(scanner)
+    redacting = RedactingLogFilter(scanner, credentials)
     handlers = list(target.handlers)
     if target is logging.getLogger() and logging.lastResort is not None:
         handlers.append(logging.lastResort)
     for handler in handlers:
-        if not any(isinstance(f, RedactingLogFilter) for f in handler.filters):
+        installed = [f for f in handler.filters if isinstance(f, RedactingLogFilter)]
+        if installed:
+            for earlier in installed:
+                earlier.credentials |= redacting.credentials
+        else:
             redacting.attach(handler)
     return redacting

@@ -62,6 +62,7 @@ async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: st
 async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, list[Channel]]]:
     """Open the store, build the channels that are configured and the ASGI app; close everything on exit."""
     runtime = await open_runtime(config)
+    install_log_redaction(runtime.core.scanner, credentials=credentials(config))
     routes: list[BaseRoute] = []
     started: list[Channel] = []
     slack = attach_slack(config, runtime)
@@ -85,6 +86,22 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
             await slack.stop()
         await runtime.outbox.flush()
         await runtime.close()
+
+
+def credentials(config: Config) -> list[str]:
+    """The bot's own tokens and secrets, which must never reach a log line (httpx logs request URLs)."""
+    telegram, twitter, slack = config.channels.telegram, config.channels.twitter, config.agents.slack
+    return [
+        telegram.token,
+        telegram.webhook_secret,
+        twitter.consumer_key,
+        twitter.consumer_secret,
+        twitter.access_token,
+        twitter.access_token_secret,
+        slack.bot_token,
+        slack.signing_secret,
+        slack.app_token,
+    ]
 
 
 def attach_slack(config: Config, runtime: Runtime) -> SlackAgentDesk | None:
@@ -143,7 +160,6 @@ class _Server(uvicorn.Server):
 async def serve(config: Config, announce: Callable[[str], None] = print) -> None:
     """Run until SIGTERM or SIGINT: stop taking messages, finish what is in flight, flush the outbox."""
     async with running(config) as (runtime, app, _):
-        install_log_redaction(runtime.core.scanner)
         web = config.channels.webchat
         server = _Server(uvicorn.Config(app, host=web.host, port=web.port, log_level="info", lifespan="off", ws_max_size=64 * 1024))
         reminder_age = timedelta(minutes=config.agents.slack.reannounce_after_minutes)

@@ -1,0 +1,521 @@
+"""Secret sweep: every secret sample through every channel, then no raw secret anywhere OmniDesk writes.
+
+The runtime is the one `omnidesk run` builds (`bot.server.running`), in process, with Telegram and X polling the
+fakes, the widget over its HTTP API, and the Slack agent desk posting to the fake Slack. Log redaction is installed
+as `serve` installs it, and every logger is captured at DEBUG. Each sample is sent in a conversation of its own and
+into a conversation with an open ticket (whose messages are relayed to Slack); on Telegram also as a photo caption
+and in a group.
+
+Scanned afterwards: the SQLite file and its -wal file (bytes, while the store is open, and the file again after it
+is closed), the captured log, every call the fake Slack received, everything OmniDesk sent to Telegram and X, and
+everything the widget API answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+import httpx
+import mnemonic
+import pytest
+
+from adapters.twitter import CURSOR as X_CURSOR
+from bot.app import Runtime
+from bot.config import Config
+from bot.log_redaction import install_log_redaction
+from bot.server import running
+from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
+from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.x_api import FakeXApi
+
+EN = mnemonic.Mnemonic("english")
+ZH = mnemonic.Mnemonic("chinese_simplified")
+ZH_T = mnemonic.Mnemonic("chinese_traditional")
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+SLACK_SECRET = "sweep-signing-secret"
+ESCALATION = "my account was hacked, someone withdrew all my USDT"
+
+
+def _b58check(payload: bytes) -> str:
+    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
+    number, out = int.from_bytes(data, "big"), ""
+    while number:
+        number, rest = divmod(number, 58)
+        out = B58[rest] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+def _phrase(wordlist: mnemonic.Mnemonic, label: str, words: int = 12) -> str:
+    return wordlist.to_mnemonic(hashlib.sha256(label.encode()).digest()[: words * 4 // 3])
+
+
+# Every sample has a secret of its own, so a leak names exactly one sample.
+EN12, EN12_NUMBERED, EN12_IN_ZH = (_phrase(EN, f"en12-{n}") for n in range(3))
+EN24 = _phrase(EN, "en24", 24)
+ZH12, ZH12_IN_EN = _phrase(ZH, "zh12"), _phrase(ZH, "zh12-en")
+ZH24 = _phrase(ZH, "zh24", 24)
+ZHT12 = _phrase(ZH_T, "zht12")
+HEX_KEY, HEX_KEY_ZH = (hashlib.sha256(f"omnidesk sweep key {n}".encode()).hexdigest() for n in range(2))
+WIF, WIF_ZH = (_b58check(b"\x80" + hashlib.sha256(f"omnidesk wif {n}".encode()).digest() + b"\x01") for n in range(2))
+# BIP-32 test vector 1, master key; and its test vector 2 master key for the Chinese sentence.
+XPRV = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
+XPRV_2 = (
+    "xprv9s21ZrQH143K31xYSDQpPDxsXRTUcvj2iNHm5NUtrGiGG5e2DtALGdso3pGz6ssrdK4PFmM8NSpSBHNqPqm55Qn3LqFtT2emdEXVYsCzC2U"
+)
+PASSWORD_EN, PASSWORD_ZH = "Tr0ub4dor&3-sweep", "qwe84720zx"
+OTP_EN, OTP_ZH = "482913", "739201"
+API_EN, API_ZH = "9f8e7d6c5b4a39281706f5e4d3c2b1a0ffee", "Zk82HdL0qPw7Rt5mXs1Yv3B"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One secret in one sentence; `secret` is what must never be found, `kind` for the figures."""
+
+    name: str
+    kind: str
+    lang: str
+    text: str
+    secret: str
+
+    @property
+    def words(self) -> list[str]:
+        return self.secret.split() if self.kind == "seed phrase" else []
+
+
+SAMPLES: tuple[Sample, ...] = (
+    Sample("seed-en12-en", "seed phrase", "en", f"hi, my seed phrase is {EN12} please help", EN12),
+    Sample("seed-en24-en", "seed phrase", "en", f"here is my recovery phrase: {EN24}", EN24),
+    Sample(
+        "seed-en12-numbered",
+        "seed phrase",
+        "en",
+        "\n".join(f"{i}. {w}" for i, w in enumerate(EN12_NUMBERED.split(), 1)),
+        EN12_NUMBERED,
+    ),
+    Sample("seed-en12-zh", "seed phrase", "zh", f"助记词：{EN12_IN_ZH}，怎么导入", EN12_IN_ZH),
+    Sample("seed-zh12-zh", "seed phrase", "zh", f"我的助记词是 {ZH12}", ZH12),
+    Sample("seed-zh24-zh", "seed phrase", "zh", "助记词：" + "，".join(ZH24.split()), ZH24),
+    Sample("seed-zht12-zh", "seed phrase", "zh", f"我的助記詞 {ZHT12} 錢包打不開", ZHT12),
+    Sample("seed-zh12-en", "seed phrase", "en", f"my seed is {ZH12_IN_EN}, is it safe?", ZH12_IN_EN),
+    Sample("hex-key-en", "private key", "en", f"my private key is {HEX_KEY}", HEX_KEY),
+    Sample("hex-key-zh", "private key", "zh", f"私钥 0x{HEX_KEY_ZH} 导入不了", HEX_KEY_ZH),
+    Sample("wif-en", "private key", "en", f"exported this key: {WIF}", WIF),
+    Sample("wif-zh", "private key", "zh", f"我的私钥是 {WIF_ZH} 怎么导入", WIF_ZH),
+    Sample("xprv-en", "private key", "en", f"my xprv is {XPRV}", XPRV),
+    Sample("xprv-zh", "private key", "zh", f"扩展私钥 {XPRV_2} 安全吗", XPRV_2),
+    Sample("password-en", "password", "en", f"my password is {PASSWORD_EN}", PASSWORD_EN),
+    Sample("password-zh", "password", "zh", f"我的密码是{PASSWORD_ZH}，登录不上", PASSWORD_ZH),
+    Sample("2fa-en", "2FA code", "en", f"my 2fa code is {OTP_EN}", OTP_EN),
+    Sample("2fa-zh", "2FA code", "zh", f"谷歌验证码 {OTP_ZH} 一直提示错误", OTP_ZH),
+    Sample("api-en", "API secret", "en", f"api secret: {API_EN}", API_EN),
+    Sample("api-zh", "API secret", "zh", f"我的API密钥是{API_ZH}，被泄露了吗", API_ZH),
+)
+
+# -- finding leaks -----------------------------------------------------------------------------------------------
+
+_UNICODE_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")
+_BYTE_ESCAPES = re.compile(r"(?:\\+x[0-9a-fA-F]{2})+")
+# A 6-digit code can occur by chance as the microseconds of a stored timestamp or in a Slack ts: not a leak.
+_TIMESTAMP_BEFORE = re.compile(r"(\d\d:\d\d:\d\d\.|\d{10}\.)$")
+
+
+def _variants(text: str) -> list[str]:
+    """The text as written, with JSON \\u escapes and bytes-repr \\x escapes decoded, and URL-decoded:
+    a secret must not hide in any of them (libraries log response bodies as `b'...'` or as escaped JSON)."""
+    unescaped = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    unescaped = _BYTE_ESCAPES.sub(_utf8_bytes, unescaped)
+    return list(dict.fromkeys([text, unescaped, unquote_plus(unescaped)]))
+
+
+def _utf8_bytes(match: re.Match[str]) -> str:
+    hex_pairs = re.findall(r"x([0-9a-fA-F]{2})", match.group(0))
+    return bytes(int(h, 16) for h in hex_pairs).decode("utf-8", errors="replace")
+
+
+def _word_run_pattern(words: list[str], run: int) -> re.Pattern[str]:
+    """Any `run` consecutive words of the phrase, separated by anything that is not a letter (or nothing, for Chinese)."""
+    is_han = all(re.fullmatch(r"[\u3400-\u9fff]", w) for w in words)
+    gap = r"[^\w\u3400-\u9fff]{0,4}" if is_han else r"[^a-zA-Z]{1,6}"
+    windows = {tuple(words[i : i + run]) for i in range(len(words) - run + 1)}
+    alternatives = "|".join(gap.join(re.escape(w) for w in window) for window in windows)
+    return re.compile(rf"(?<![a-zA-Z])(?:{alternatives})(?![a-zA-Z])" if not is_han else alternatives, re.IGNORECASE)
+
+
+@dataclass
+class LeakFinder:
+    samples: tuple[Sample, ...]
+    leaks: list[tuple[str, str, str]] = field(default_factory=list)  # (sample, where, context)
+    scanned: dict[str, int] = field(default_factory=dict)  # where -> characters scanned
+
+    def __post_init__(self) -> None:
+        self._patterns: list[tuple[Sample, re.Pattern[str]]] = []
+        for sample in self.samples:
+            if sample.words:
+                run = 4 if sample.secret.split()[0] >= "\u3400" else 3
+                self._patterns.append((sample, _word_run_pattern(sample.words, run)))
+            else:
+                literal = re.escape(sample.secret)
+                if sample.secret.isdigit():
+                    literal = rf"(?<!\d){literal}(?!\d)"
+                self._patterns.append((sample, re.compile(literal)))
+                if len(sample.secret) >= 32:  # a long key cut short is still a leak
+                    self._patterns.append((sample, re.compile(re.escape(sample.secret[:20]))))
+
+    def scan(self, where: str, text: str) -> None:
+        self.scanned[where] = self.scanned.get(where, 0) + len(text)
+        for variant in _variants(text):
+            for sample, pattern in self._patterns:
+                for match in pattern.finditer(variant):
+                    if sample.secret.isdigit() and _TIMESTAMP_BEFORE.search(variant[: match.start()]):
+                        continue
+                    context = variant[max(0, match.start() - 60) : match.end() + 20].replace("\n", " ")
+                    leak = (sample.name, where, context)
+                    if leak not in self.leaks:
+                        self.leaks.append(leak)
+
+    def scan_bytes(self, where: str, data: bytes) -> None:
+        self.scan(where, data.decode("utf-8", errors="replace"))
+
+
+# -- the world ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    runtime: Runtime
+    http: httpx.AsyncClient
+    telegram: FakeTelegramApi
+    x: FakeXApi
+    slack: FakeSlackApi
+    db: Path
+    widget_seen: list[str] = field(default_factory=list)  # every body the widget API answered
+    widget_tokens: list[str] = field(default_factory=list)
+
+
+def sweep_config(config: Config, db: Path, telegram: FakeTelegramApi, x: FakeXApi, slack: FakeSlackApi) -> Config:
+    channels = config.channels.model_copy(
+        update={
+            "telegram": config.channels.telegram.model_copy(
+                update={"token": telegram.token, "base_url": telegram.base_url}
+            ),
+            "twitter": config.channels.twitter.model_copy(
+                update={
+                    "consumer_key": x.consumer_key,
+                    "consumer_secret": x.consumer_secret,
+                    "access_token": x.access_token,
+                    "access_token_secret": x.access_token_secret,
+                    "api_base_url": x.base_url,
+                    "poll_interval_seconds": 0.1,
+                }
+            ),
+        }
+    )
+    slack_config = config.agents.slack.model_copy(
+        update={
+            "bot_token": slack.token,
+            "signing_secret": SLACK_SECRET,
+            "channel": "agents",
+            "api_base_url": slack.base_url,
+        }
+    )
+    return config.model_copy(
+        update={
+            "store": config.store.model_copy(update={"path": str(db)}),
+            "channels": channels,
+            "agents": config.agents.model_copy(update={"slack": slack_config}),
+        }
+    )
+
+
+@asynccontextmanager
+async def world(config: Config, tmp_path: Path) -> AsyncIterator[World]:
+    async with (
+        FakeTelegramApi(max_long_poll=0.2) as telegram,
+        FakeXApi(page_size=5) as x,  # small pages: tweepy logs each whole page at DEBUG, every poll
+        FakeSlackApi() as slack,
+    ):
+        db = tmp_path / "omnidesk.db"
+        async with running(sweep_config(config, db, telegram, x, slack)) as (runtime, app, started):
+            assert {c.name for c in started} == {"webchat", "telegram", "twitter"}
+            install_log_redaction(runtime.core.scanner)  # as `omnidesk run` (bot.server.serve) does
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as http:
+                yield World(runtime, http, telegram, x, slack, db)
+
+
+async def until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not await _truthy(condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+async def _truthy(value: Any) -> bool:
+    return bool(await value) if asyncio.iscoroutine(value) else bool(value)
+
+
+async def drive_telegram(w: World, samples: Iterable[Sample]) -> int:
+    """Each sample: alone, into an open ticket, as a photo caption into an open ticket, and in a group."""
+    tg, sent, last = w.telegram, 0, 0
+    for n, sample in enumerate(samples):
+        lang = "zh" if sample.lang == "zh" else "en"
+        for variant in range(4):
+            user = 10_000 + n * 10 + variant
+            sender = tg.user(user, language_code=lang)
+            if variant == 3:
+                chat = tg.group_chat(-1_000_000_000_000 - user)
+                text = f"@{tg.bot_username} {sample.text}"
+                last = tg.push_update(tg.message_update(tg.message(chat, sender, text)))
+                sent += 1
+                continue
+            chat = tg.private_chat(user)
+            if variant in (1, 2):
+                tg.push_update(tg.message_update(tg.message(chat, sender, ESCALATION)))
+            if variant == 2:
+                photo = tg.message(chat, sender, photo_file_id=f"PHOTO-{user}", caption=sample.text)
+                last = tg.push_update(tg.message_update(photo))
+            else:
+                last = tg.push_update(tg.message_update(tg.message(chat, sender, sample.text)))
+            sent += 1
+    await tg.wait_confirmed(last, timeout=30)
+    return sent
+
+
+async def drive_x(w: World, samples: Iterable[Sample]) -> int:
+    """Each sample: alone, and into an open ticket."""
+    sent, last = 0, ""
+    for n, sample in enumerate(samples):
+        for variant in range(2):
+            user = str(5_000_000 + n * 10 + variant)
+            if variant == 1:
+                w.x.add_dm(user, ESCALATION)
+            last = w.x.add_dm(user, sample.text)
+            sent += 1
+    await until(lambda: _cursor_at(w, last), 30, "the X poller to reach the last DM")
+    return sent
+
+
+async def _cursor_at(w: World, event_id: str) -> bool:
+    return await w.runtime.store.cursor_get(X_CURSOR) == event_id
+
+
+async def drive_widget(w: World, samples: Iterable[Sample]) -> int:
+    """Each sample: alone, and into an open ticket, through the widget's HTTP API."""
+    sent = 0
+    for sample in samples:
+        for variant in range(2):
+            session = await w.http.post("/api/webchat/session", json={})
+            assert session.status_code == 200
+            token = session.json()["token"]
+            w.widget_tokens.append(token)
+            auth = {"Authorization": f"Bearer {token}"}
+            texts = [ESCALATION, sample.text] if variant == 1 else [sample.text]
+            for i, text in enumerate(texts):
+                ack = await w.http.post(
+                    "/api/webchat/messages", json={"id": f"c{i}", "text": text, "lang": sample.lang}, headers=auth
+                )
+                assert ack.status_code == 200, ack.text
+                w.widget_seen.append(ack.text)
+            sent += 1
+    return sent
+
+
+async def agent_replies_from_slack(w: World, samples: Iterable[Sample]) -> int:
+    """An agent pastes each sample into a ticket's Slack thread (the agent's side of the desk)."""
+    tickets = [t for t in await w.runtime.store.list_tickets() if t.slack_ts and t.is_open]
+    assert tickets, "no ticket was announced in Slack"
+    sent = 0
+    for n, sample in enumerate(samples):
+        # One at a time: each reply has reached the user before the agent types the next one.
+        await until(lambda n=n: len(w.x.sent) >= len(tickets) + n, 10, "the previous agent reply to reach the user")
+        ticket = tickets[n % len(tickets)]
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": w.slack.team_id,
+                "api_app_id": "A0FAKE",
+                "event_id": f"Ev{n:06d}",
+                "event_time": int(time.time()),
+                "event": {
+                    "type": "message",
+                    "channel": "C0AGENTS",
+                    "user": "U0ALICE",
+                    "text": sample.text,
+                    "ts": f"{int(time.time())}.{900000 + n}",
+                    "thread_ts": ticket.slack_ts,
+                },
+            }
+        )
+        headers = {**slack_signature_headers(SLACK_SECRET, body), "Content-Type": "application/json"}
+        response = await w.http.post("/slack/events", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+        sent += 1
+    return sent
+
+
+async def scan_everything(w: World, finder: LeakFinder, caplog: pytest.LogCaptureFixture) -> None:
+    """Everything OmniDesk wrote or sent, while the store is still open (so the -wal file exists)."""
+    await w.runtime.outbox.flush()
+    for path in (w.db, w.db.with_name(w.db.name + "-wal")):
+        if path.exists():
+            finder.scan_bytes(path.name, path.read_bytes())
+    for token in w.widget_tokens:
+        auth = {"Authorization": f"Bearer {token}"}
+        history = await w.http.get("/api/webchat/history", headers=auth)
+        w.widget_seen.append(history.text)
+    finder.scan("widget API answers", "\n".join(w.widget_seen))
+    finder.scan(
+        "Slack fake (every call)", json.dumps([(c.method, c.params) for c in w.slack.calls], ensure_ascii=False)
+    )
+    finder.scan("Slack fake (messages)", json.dumps(list(w.slack.messages.values()), ensure_ascii=False))
+    finder.scan("Telegram fake (every call)", json.dumps(w.telegram.record.calls, ensure_ascii=False, default=str))
+    finder.scan("X fake (DMs sent)", json.dumps([dm.text for dm in w.x.sent], ensure_ascii=False))
+    scan_log(finder, caplog)
+
+
+def scan_log(finder: LeakFinder, caplog: pytest.LogCaptureFixture) -> None:
+    """Scan the captured log, then drop pytest's copy of it: megabytes of DEBUG lines would drown a failure."""
+    finder.scan("log (DEBUG, all loggers)", caplog.text)
+    by_logger: dict[str, list[str]] = {}
+    for record in caplog.records:
+        by_logger.setdefault(record.name, []).extend(
+            [record.getMessage(), record.exc_text or "", record.stack_info or ""]
+        )
+    for name, lines in by_logger.items():
+        finder.scan(f"log records of {name}", "\n".join(lines))
+    logging_plugin = caplog._item.config.pluginmanager.get_plugin("logging-plugin")
+    if logging_plugin is not None:
+        logging_plugin.report_handler.reset()
+
+
+@pytest.fixture
+def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+def leak_report(finder: LeakFinder) -> str:
+    places: dict[str, set[str]] = {}
+    for name, where, _ in finder.leaks:
+        places.setdefault(where, set()).add(name)
+    summary = "\n".join(
+        f"  {where}: {len(names)} samples ({', '.join(sorted(names))})" for where, names in places.items()
+    )
+    examples = "\n".join(f"  {name} in {where}: ...{context}..." for name, where, context in finder.leaks[:8])
+    return f"{len(finder.leaks)} leaks\n{summary}\nexamples:\n{examples}"
+
+
+async def test_no_secret_sample_is_stored_logged_or_sent_anywhere(
+    config: Config, tmp_path: Path, debug_log: pytest.LogCaptureFixture
+) -> None:
+    finder = LeakFinder(SAMPLES)
+    async with asyncio.timeout(100), world(config, tmp_path) as w:
+        tried = {
+            "telegram": await drive_telegram(w, SAMPLES),
+            "twitter": await drive_x(w, SAMPLES),
+            "webchat": await drive_widget(w, SAMPLES),
+        }
+        # Each secret got its warning, and the ticket conversations relayed the (redacted) follow-ups to Slack.
+        assert all(w.telegram.texts(10_000 + n * 10) for n in range(len(SAMPLES)))
+        relayed = [c for c in w.slack.calls_to("chat.postMessage") if "*User:*" in str(c.get("text", ""))]
+        assert len(relayed) >= 3 * len(SAMPLES), len(relayed)
+        assert len(w.telegram.deleted) == len(SAMPLES)  # the group messages holding a secret were deleted
+        await scan_everything(w, finder, debug_log)
+    # Closed: the WAL is checkpointed into the file; scan the file once more (free pages keep old bytes).
+    finder.scan_bytes("omnidesk.db after close", w.db.read_bytes())
+    kinds = sorted({s.kind for s in SAMPLES})
+    print(
+        f"\nSECRET SWEEP: {len(SAMPLES)} samples ({len(kinds)} kinds: {', '.join(kinds)}; en and zh) x "
+        f"{sum(tried.values()) // len(SAMPLES)} channel variants = {sum(tried.values())} secret messages "
+        f"({tried}); places scanned: {len(finder.scanned)} ({sum(finder.scanned.values()):,} characters); "
+        f"leaks found: {len(finder.leaks)}"
+    )
+    assert finder.scanned["omnidesk.db-wal"] > 0 and finder.scanned["log (DEBUG, all loggers)"] > 0
+    assert finder.leaks == [], leak_report(finder)
+
+
+async def test_a_secret_an_agent_pastes_in_slack_is_not_stored_or_logged_raw(
+    config: Config, tmp_path: Path, debug_log: pytest.LogCaptureFixture
+) -> None:
+    """The agents' side: a reply typed in a ticket's Slack thread is stored and logged; never with a raw secret.
+
+    What reaches the user is the agent's own choice and is not checked here; the store and the log are."""
+    finder = LeakFinder(SAMPLES)
+    async with asyncio.timeout(60), world(config, tmp_path) as w:
+        for n in range(4):
+            w.x.add_dm(str(6_000_000 + n), ESCALATION)
+        await until(lambda: len(w.x.sent) >= 4, 20, "the escalations to be answered")
+        await until(lambda: len([t for t in w.slack.calls_to("chat.postMessage") if "thread_ts" not in t]) >= 4)
+        tried = await agent_replies_from_slack(w, SAMPLES)
+        await until(lambda: len(w.x.sent) >= 4 + tried, 20, "the agents' replies to reach the users")
+        await w.runtime.outbox.flush()
+        for path in (w.db, w.db.with_name(w.db.name + "-wal")):
+            if path.exists():
+                finder.scan_bytes(path.name, path.read_bytes())
+        scan_log(finder, debug_log)
+    finder.scan_bytes("omnidesk.db after close", w.db.read_bytes())
+    print(f"\nSECRET SWEEP (agent replies from Slack): {tried} samples tried, leaks found: {len(finder.leaks)}")
+    assert finder.leaks == [], leak_report(finder)
+
+
+def test_every_sample_is_one_the_scanner_catches() -> None:
+    """The sweep tests the pipeline: each sample on its own is caught and removed by the scanner."""
+    from bot.secret_scanner import SecretScanner
+
+    scanner = SecretScanner()
+    assert len({s.secret for s in SAMPLES}) == len(SAMPLES)
+    assert {s.lang for s in SAMPLES} == {"en", "zh"}
+    finder = LeakFinder(SAMPLES)
+    for sample in SAMPLES:
+        result = scanner.scan(sample.text)
+        assert result.found, sample.name
+        finder.scan(sample.name, result.redacted_text)
+    assert finder.leaks == []
+
+
+async def test_no_credential_appears_in_the_log_or_the_replies(
+    config: Config, tmp_path: Path, debug_log: pytest.LogCaptureFixture
+) -> None:
+    """The bot's own secrets (Telegram bot token, X consumer and access-token secrets, Slack bot token and signing
+    secret) never reach the log, at any level, nor anything sent out."""
+    async with asyncio.timeout(60), world(config, tmp_path) as w:
+        credentials = {
+            "telegram bot token": w.telegram.token,
+            "X consumer secret": w.x.consumer_secret,
+            "X access token secret": w.x.access_token_secret,
+            "Slack bot token": w.slack.token,
+            "Slack signing secret": SLACK_SECRET,
+        }
+        await drive_telegram(w, SAMPLES[:2])
+        await drive_x(w, SAMPLES[:2])
+        await drive_widget(w, SAMPLES[:2])
+        await w.runtime.outbox.flush()
+        found: dict[str, set[str]] = {}
+        places = {
+            "Slack fake (every call)": json.dumps([(c.method, c.params) for c in w.slack.calls], ensure_ascii=False),
+            "X fake (DMs sent)": json.dumps([dm.text for dm in w.x.sent]),
+            "Telegram fake (texts sent)": json.dumps(w.telegram.texts()),
+        }
+        for record in debug_log.records:
+            if record.name.startswith("aiohttp."):
+                continue  # the fakes' own server logs, in this process only
+            places.setdefault(f"log records of {record.name} ({record.levelname})", "")
+            places[f"log records of {record.name} ({record.levelname})"] += record.getMessage() + "\n"
+        for where, text in places.items():
+            for name, value in credentials.items():
+                if any(value in variant for variant in _variants(text)):
+                    found.setdefault(name, set()).add(where)
+        scan_log(LeakFinder(()), debug_log)  # only to drop pytest's copy of the log
+    print(f"\nCREDENTIALS: {len(credentials)} checked; found in: {found or 'nowhere'}")
+    assert found == {}, found
