@@ -456,4 +456,7 @@ def _parse_iso(value: object) -> datetime | None:
 def _parse_epoch_ms(value: object) -> datetime | None:
     if not isinstance(value, str | int) or not str(value).isdigit():
         return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # a time far outside any calendar: treat as unknown
+        return None

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -96,32 +97,55 @@ class Ours:
 # -- rapidfuzz WRatio --------------------------------------------------------------------------------------------
 
 
+_WRATIO_CHOICES: list[str] = []  # the phrasings the forked workers of WRatioIndex.top1_many search
+
+
+def _wratio_best(text: str) -> tuple[int, float]:
+    best = process.extractOne(utils.default_process(text), _WRATIO_CHOICES, scorer=fuzz.WRatio)
+    return (best[2], best[1] / 100.0) if best is not None else (-1, 0.0)
+
+
 class WRatioIndex:
     """extractOne over every phrasing."""
 
-    def __init__(self, texts: Sequence[str], labels: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], labels: Sequence[str], workers: int = 1) -> None:
         self._choices = [utils.default_process(t) for t in texts]
         self._labels = list(labels)
+        self._workers = workers
 
     def top1(self, text: str, lang: Lang) -> tuple[str | None, float]:
         best = process.extractOne(utils.default_process(text), self._choices, scorer=fuzz.WRatio)
         return (self._labels[best[2]], best[1] / 100.0) if best is not None else (None, 0.0)
 
     def top1_many(self, texts: Sequence[str], lang: Lang) -> tuple[list[str | None], npt.NDArray[np.float64]]:
-        return _loop(self, texts, lang)
+        """With workers > 1, forked processes share the queries (the same results, only sooner)."""
+        if self._workers <= 1 or len(texts) < 50:
+            return _loop(self, texts, lang)
+        global _WRATIO_CHOICES
+        _WRATIO_CHOICES = self._choices
+        with multiprocessing.get_context("fork").Pool(self._workers) as pool:
+            found = pool.map(_wratio_best, texts, chunksize=32)
+        labels = [self._labels[i] if i >= 0 else None for i, _ in found]
+        return labels, np.array([score for _, score in found])
 
 
 class WRatio:
-    """rapidfuzz WRatio nearest phrasing."""
+    """rapidfuzz WRatio nearest phrasing; `workers` processes share a batch of queries (quality runs only)."""
 
     name = "rapidfuzz WRatio"
 
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
     def build(self, texts: Sequence[str], labels: Sequence[str], langs: Sequence[Lang]) -> Index:
-        return WRatioIndex(texts, labels)
+        return WRatioIndex(texts, labels, self.workers)
 
     def pair_scores(self, first: Sequence[str], second: Sequence[str], lang: Lang) -> npt.NDArray[np.float64]:
         return np.array(
-            [fuzz.WRatio(utils.default_process(a), utils.default_process(b)) / 100.0 for a, b in zip(first, second, strict=True)]
+            [
+                fuzz.WRatio(utils.default_process(a), utils.default_process(b)) / 100.0
+                for a, b in zip(first, second, strict=True)
+            ]
         )
 
 
@@ -197,9 +221,9 @@ def have_sklearn() -> bool:
     return True
 
 
-def methods() -> list[Method]:
+def methods(wratio_workers: int = 1) -> list[Method]:
     """Ours and the baselines that can run here."""
-    found: list[Method] = [Ours(), WRatio()]
+    found: list[Method] = [Ours(), WRatio(wratio_workers)]
     if have_sklearn():
         found.append(Tfidf())
     return found
