@@ -243,7 +243,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             if step > 1:
                 val, test = (p.select(list(range(0, len(p), step))) for p in (val, test))
             floor = 1 - sum(test.labels) / len(test)
-            print(f"  AFQMC: {len(val):,} validation / {len(test):,} test pairs; {100 * floor:.1f}% of test pairs differ")
+            print(
+                f"  AFQMC: {len(val):,} validation / {len(test):,} test pairs; {100 * floor:.1f}% of test pairs differ"
+            )
             for method in chosen:
                 pair_rows.append(evaluate_pairs("AFQMC", val, test, method))
                 print(f"  AFQMC          {method.name:20s} done", flush=True)
@@ -254,6 +256,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if pair_rows:
         print_pair_table(pair_rows)
         print()
+    if not intent_rows and not pair_rows:
+        return
     misses = verdict(intent_rows + pair_rows)
     print(
         "ours beats both baselines on every headline figure" if not misses else "NOT beaten:\n  " + "\n  ".join(misses)

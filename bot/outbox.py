@@ -64,7 +64,9 @@ class Outbox:
         """Retry the replies that are due; returns how many were delivered."""
         delivered = 0
         for item in await self._store.outbox_pending(limit):
-            delivered += await self._deliver(item)
+            # The list may have been read before another delivery of the same reply finished: look again.
+            if item.id not in self._in_flight and (await self._store.outbox_get(item.id)).status == "pending":
+                delivered += await self._deliver(item)
         return delivered
 
     async def _deliver(self, item: OutboxItem) -> bool:
@@ -73,9 +75,6 @@ class Outbox:
             return False
         self._in_flight.add(item.id)
         try:
-            # A flush may hold a list read before another delivery of the same reply finished: look again.
-            if (await self._store.outbox_get(item.id)).status != "pending":
-                return False
             return await self._deliver_once(item)
         finally:
             self._in_flight.discard(item.id)
