@@ -52,6 +52,7 @@ from bot.secret_scanner import SecretScanner
 from bot.server import running
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.wiring import config_for_fakes
 from tests.fakes.x_api import FakeXApi
 
 TG_SECRET = "tg-webhook-Secret_123"
@@ -106,42 +107,15 @@ class App:
 
 
 def app_config(config: Config, db: Path, telegram: FakeTelegramApi, x: FakeXApi, slack: FakeSlackApi) -> Config:
-    channels = config.channels.model_copy(
-        update={
-            "telegram": config.channels.telegram.model_copy(
-                update={
-                    "token": telegram.token,
-                    "base_url": telegram.base_url,
-                    "mode": "webhook",
-                    "webhook_secret": TG_SECRET,
-                }
-            ),
-            "twitter": config.channels.twitter.model_copy(
-                update={
-                    "consumer_key": x.consumer_key,
-                    "consumer_secret": x.consumer_secret,
-                    "access_token": x.access_token,
-                    "access_token_secret": x.access_token_secret,
-                    "api_base_url": x.base_url,
-                    "mode": "webhook",
-                }
-            ),
-        }
-    )
-    slack_config = config.agents.slack.model_copy(
-        update={
-            "bot_token": slack.token,
-            "signing_secret": SLACK_SECRET,
-            "channel": "agents",
-            "api_base_url": slack.base_url,
-        }
-    )
-    return config.model_copy(
-        update={
-            "store": config.store.model_copy(update={"path": str(db)}),
-            "channels": channels,
-            "agents": config.agents.model_copy(update={"slack": slack_config}),
-        }
+    return config_for_fakes(
+        config,
+        db,
+        telegram,
+        x,
+        slack,
+        slack_signing_secret=SLACK_SECRET,
+        telegram_settings={"mode": "webhook", "webhook_secret": TG_SECRET},
+        twitter_settings={"mode": "webhook"},
     )
 
 

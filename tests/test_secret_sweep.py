@@ -37,6 +37,7 @@ from bot.log_redaction import install_log_redaction
 from bot.server import running
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.wiring import config_for_fakes
 from tests.fakes.x_api import FakeXApi
 
 EN = mnemonic.Mnemonic("english")
@@ -204,37 +205,14 @@ class World:
 
 
 def sweep_config(config: Config, db: Path, telegram: FakeTelegramApi, x: FakeXApi, slack: FakeSlackApi) -> Config:
-    channels = config.channels.model_copy(
-        update={
-            "telegram": config.channels.telegram.model_copy(
-                update={"token": telegram.token, "base_url": telegram.base_url}
-            ),
-            "twitter": config.channels.twitter.model_copy(
-                update={
-                    "consumer_key": x.consumer_key,
-                    "consumer_secret": x.consumer_secret,
-                    "access_token": x.access_token,
-                    "access_token_secret": x.access_token_secret,
-                    "api_base_url": x.base_url,
-                    "poll_interval_seconds": 0.1,
-                }
-            ),
-        }
-    )
-    slack_config = config.agents.slack.model_copy(
-        update={
-            "bot_token": slack.token,
-            "signing_secret": SLACK_SECRET,
-            "channel": "agents",
-            "api_base_url": slack.base_url,
-        }
-    )
-    return config.model_copy(
-        update={
-            "store": config.store.model_copy(update={"path": str(db)}),
-            "channels": channels,
-            "agents": config.agents.model_copy(update={"slack": slack_config}),
-        }
+    return config_for_fakes(
+        config,
+        db,
+        telegram,
+        x,
+        slack,
+        slack_signing_secret=SLACK_SECRET,
+        twitter_settings={"poll_interval_seconds": 0.1},
     )
 
 
