@@ -726,19 +726,7 @@
       entry.via = "http";
       connect();
       showTyping(true);
-      api("POST", "/api/webchat/messages?lang=" + state.lang, frame).then(
-        function (ack) {
-          showTyping(false);
-          confirm(entry, ack.message_id, ack.text);
-          if (!state.wsReady) {
-            catchUp().catch(function () {});
-          }
-        },
-        function (error) {
-          showTyping(false);
-          onError(entry, error.code, error.message);
-        }
-      );
+      api("POST", "/api/webchat/messages?lang=" + state.lang, frame).then(httpAcked(entry), httpFailed(entry));
     }, function (error) {
       onError(entry, error.code, error.message);
     });
@@ -767,24 +755,30 @@
     updateMeta(entry);
   }
 
+  // A message or upload sent over HTTP: its ack confirms the bubble; without a socket, replies come by polling.
+  function httpAcked(entry) {
+    return function (ack) {
+      showTyping(false);
+      confirm(entry, ack.message_id, ack.text);
+      if (!state.wsReady) {
+        catchUp().catch(function () {});
+      }
+    };
+  }
+
+  function httpFailed(entry) {
+    return function (error) {
+      showTyping(false);
+      onError(entry, error.code, error.message);
+    };
+  }
+
   function uploadScreenshot(file) {
     var entry = insert({ id: null, dir: "in", text: "[photo: " + file.name + "]", sent: null, pending: true, upload: true });
     ensureSession().then(function () {
       showTyping(true);
       return api("POST", "/api/webchat/attachments?lang=" + state.lang, file, file.type || "application/octet-stream");
-    }).then(
-      function (ack) {
-        showTyping(false);
-        confirm(entry, ack.message_id, ack.text);
-        if (!state.wsReady) {
-          catchUp().catch(function () {});
-        }
-      },
-      function (error) {
-        showTyping(false);
-        onError(entry, error.code, error.message);
-      }
-    );
+    }).then(httpAcked(entry), httpFailed(entry));
   }
 
   // -- opening, closing, keys -------------------------------------------------------------------------------------
