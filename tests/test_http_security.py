@@ -27,7 +27,6 @@ from urllib.parse import quote_from_bytes, urlencode
 import httpx
 import mnemonic
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Route, WebSocketRoute
@@ -50,6 +49,7 @@ from bot.config import Config
 from bot.messages import InboundMessage
 from bot.secret_scanner import SecretScanner
 from bot.server import running
+from tests.fakes.loopback import serving
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wiring import config_for_fakes
@@ -128,27 +128,13 @@ async def serve(config: Config, tmp_path: Path) -> AsyncIterator[App]:
     ):
         cfg = app_config(config, tmp_path / "omnidesk.db", telegram, x, slack)
         async with running(cfg) as (runtime, app, _):
+            paths = [r.path for r in app.routes if isinstance(r, Route | WebSocketRoute)]
             # As bot.server.serve configures uvicorn (its port 0 here).
-            server = uvicorn.Server(
-                uvicorn.Config(
-                    app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws_max_size=64 * 1024
-                )
-            )
-            task = asyncio.create_task(server.serve())
-            try:
-                for _ in range(500):
-                    if server.started or task.done():
-                        break
-                    await asyncio.sleep(0.01)
-                assert server.started, "uvicorn did not start"
-                port = server.servers[0].sockets[0].getsockname()[1]
-                url = f"http://127.0.0.1:{port}"
-                paths = [r.path for r in app.routes if isinstance(r, Route | WebSocketRoute)]
-                async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=30) as http:
-                    yield App(url, runtime, paths, telegram, x, slack, http)
-            finally:
-                server.should_exit = True
-                await task
+            async with (
+                serving(app, ws_max_size=64 * 1024) as url,
+                httpx.AsyncClient(base_url=url, trust_env=False, timeout=30) as http,
+            ):
+                yield App(url, runtime, paths, telegram, x, slack, http)
 
 
 @pytest.fixture

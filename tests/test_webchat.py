@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from mnemonic import Mnemonic
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
@@ -31,6 +30,7 @@ from adapters.webchat import (
 from bot.app import Core, Runtime, open_runtime
 from bot.config import Config, StoreConfig, WebchatConfig
 from bot.messages import Reply
+from tests.fakes.loopback import serving
 
 ALLOWED_ORIGIN = "https://www.example.com"
 
@@ -70,29 +70,10 @@ async def serve_webchat(
         attachments_dir=attachments,
         limits=limits,
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=routes),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-            ws_max_size=256 * 1024,
-        )
-    )
-    task = asyncio.create_task(server.serve())
     try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "uvicorn did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield WebchatServer(f"http://127.0.0.1:{port}", runtime, channel, tokens, attachments)
+        async with serving(Starlette(routes=routes), timeout_graceful_shutdown=2, ws_max_size=256 * 1024) as url:
+            yield WebchatServer(url, runtime, channel, tokens, attachments)
     finally:
-        server.should_exit = True
-        await task
         await runtime.close()
 
 
