@@ -47,8 +47,7 @@ class Outbox:
 
     async def send(self, channel: str, conversation_id: str, reply: Reply) -> bool:
         """Store, record in the transcript, and try to deliver one reply; True when delivered now."""
-        await self._store.record_message(channel, conversation_id, "out", reply.text)
-        item = await self._store.outbox_add(channel, conversation_id, reply_to_payload(reply))
+        item = await self._store.queue_reply(channel, conversation_id, reply_to_payload(reply))
         return await self._deliver(item) if self._deliver_now else False
 
     async def deliver(self, items: list[OutboxItem]) -> int:

@@ -498,8 +498,7 @@ class Store:
             )
             items = []
             for reply in replies:
-                await self._insert_message(channel, conversation_id, "out", str(reply.get("text", "")))
-                items.append(await self._insert_outbox(channel, conversation_id, reply))
+                items.append(await self._queue_reply(channel, conversation_id, reply))
             await self._mark_handled(channel, platform_message_id)
             return items
 
@@ -904,6 +903,15 @@ class Store:
         """Queue a message for delivery, due now."""
         async with self._transaction():
             return await self._insert_outbox(channel, conversation_id, payload)
+
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        """A reply outside any inbound message (an agent's answer): into the transcript and the outbox, together."""
+        async with self._transaction():
+            return await self._queue_reply(channel, conversation_id, payload)
+
+    async def _queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        await self._insert_message(channel, conversation_id, "out", str(payload.get("text", "")))
+        return await self._insert_outbox(channel, conversation_id, payload)
 
     async def _insert_outbox(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
         now = self._now()
