@@ -66,6 +66,22 @@ async def measure(core: Core) -> dict[str, Any]:
     return figures
 
 
+def calibration(core: Core) -> dict[str, dict[int, tuple[int, int]]]:
+    """Per language, confidence decile of the matcher's top entry -> (questions, top entry right)."""
+    table: dict[str, dict[int, tuple[int, int]]] = {}
+    for lang, name in (("en", "heldout_en.jsonl"), ("zh", "heldout_zh.jsonl")):
+        bins: dict[int, tuple[int, int]] = {}
+        for row in load_jsonl(name):
+            top = core.matcher.match(row["text"], "en" if lang == "en" else "zh", limit=1)
+            if not top:
+                continue
+            decile = min(9, int(top[0].confidence * 10))
+            total, right = bins.get(decile, (0, 0))
+            bins[decile] = (total + 1, right + (top[0].entry_id == row["faq_id"]))
+        table[lang] = bins
+    return table
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:5.1f}%" if whole else "  n/a"
 
@@ -103,6 +119,11 @@ def main() -> None:
             print(
                 f"  {lang} {kind:9s}      {n:4d}   {_pct(c[f'{kind}:escalate'], n)}     {_pct(c[f'{kind}:priority:urgent'], n)}"
             )
+
+    print("Calibration: matcher confidence of the top entry -> share of questions where it is the right entry")
+    for lang, bins in calibration(core).items():
+        cells = [f"{d / 10:.1f}-{(d + 1) / 10:.1f}: {_pct(r, n).strip()} of {n}" for d, (n, r) in sorted(bins.items())]
+        print(f"  {lang}  " + "; ".join(cells))
 
 
 if __name__ == "__main__":
