@@ -125,7 +125,8 @@ async def open_runtime(
     states = SqliteConversationStates(store)
     parts = core_parts
     scanner = parts.scanner if parts else SecretScanner()
-    tickets = TicketDesk(store, outbox, ReplyTexts(config.brand), states, scanner, notifiers or [])
+    texts = ReplyTexts(config.brand)
+    tickets = TicketDesk(store, outbox, texts, states, scanner, notifiers or [])
     core = build_core(
         config,
         kb=parts.kb if parts else None,
@@ -134,5 +135,5 @@ async def open_runtime(
         states=states,
         tickets=tickets,
     )
-    desk = Desk(core.router, store, outbox, tickets, core.scanner, ReplyTexts(config.brand))
+    desk = Desk(core.router, store, outbox, tickets, core.scanner, texts)
     return Runtime(core, store, outbox, tickets, desk, channels)

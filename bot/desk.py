@@ -106,6 +106,8 @@ class Desk:
         if not wait:
             return False
         now = time.monotonic()
+        if len(self._warned) > 10_000:  # bounded memory: a burst that has ended needs no record
+            self._warned = {k: until for k, until in self._warned.items() if until > now}
         first_in_burst = self._warned.get(key, 0.0) <= now
         self._warned[key] = now + wait
         lang = detect_language(message.text) or message.lang_hint or "en"
