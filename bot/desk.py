@@ -11,7 +11,7 @@ import logging
 import time
 
 from bot.language import detect_language
-from bot.messages import InboundMessage, Reply
+from bot.messages import InboundMessage, Lang, Reply
 from bot.metrics import Metrics
 from bot.outbox import Outbox, reply_to_payload
 from bot.rate_limit import RateLimiter
@@ -30,6 +30,11 @@ def _storable(message: InboundMessage) -> InboundMessage:
     """Lone surrogates (which browsers can send) cannot be stored or encoded: replace them."""
     text = message.text.encode("utf-8", "replace").decode("utf-8")
     return message if text == message.text else dataclasses.replace(message, text=text)
+
+
+def _lang(message: InboundMessage) -> Lang:
+    """The language for a reply the router did not write."""
+    return detect_language(message.text) or message.lang_hint or "en"
 
 
 class Desk:
@@ -73,8 +78,7 @@ class Desk:
             # A message we cannot handle must not be retried forever, holding up every message behind it:
             # answer it with an apology, keep it (redacted), and let the platform move on.
             log.exception("handling %s message %s failed", message.channel, message.message_id)
-            lang = detect_language(message.text) or message.lang_hint or "en"
-            apology = (Reply(self._texts.render("internal_error", lang), offer_human=True),)
+            apology = (Reply(self._texts.render("internal_error", _lang(message)), offer_human=True),)
             await self._complete(message, self._scanner.scan(message.text).redacted_text, None, apology)
             return None
         self.metrics.routed(message.channel, result, time.perf_counter() - started)
@@ -110,8 +114,7 @@ class Desk:
             self._warned = {k: until for k, until in self._warned.items() if until > now}
         first_in_burst = self._warned.get(key, 0.0) <= now
         self._warned[key] = now + wait
-        lang = detect_language(message.text) or message.lang_hint or "en"
-        replies = (Reply(self._texts.render("slow_down", lang)),) if first_in_burst else ()
+        replies = (Reply(self._texts.render("slow_down", _lang(message))),) if first_in_burst else ()
         await self._complete(message, self._scanner.scan(message.text).redacted_text, None, replies)
         log.info("rate limited %s user %s (%s)", message.channel, message.user_id, "warned" if replies else "quiet")
         return True
