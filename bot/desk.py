@@ -63,9 +63,12 @@ class Desk:
 
     async def handle(self, message: InboundMessage) -> RouterResult | None:
         """Route and answer a message; None when it was already handled (a redelivery) or dropped as a flood."""
-        # Only ids go into the inbox: the raw text may hold a secret, and the platform redelivers the message
-        # itself until we acknowledge it, which happens only after this returns.
-        if not await self._store.inbox_receive(message.channel, message.message_id, {"user": message.user_id}):
+        # Nothing is written before the message is handled: the platform redelivers it until we acknowledge it,
+        # which happens only after this returns, and the inbox row marks it handled with its replies (_complete).
+        state = await self._store.receive_inbound(
+            message.channel, message.message_id, (message.channel, message.conversation_id)
+        )
+        if state is None:
             log.info("duplicate %s message %s skipped", message.channel, message.message_id)
             return None
         message = _storable(message)
@@ -73,7 +76,7 @@ class Desk:
             return None
         started = time.perf_counter()
         try:
-            result = await self._router.decide(message)
+            result = await self._router.decide(message, state)
         except Exception:
             # A message we cannot handle must not be retried forever, holding up every message behind it:
             # answer it with an apology, keep it (redacted), and let the platform move on.
@@ -82,13 +85,15 @@ class Desk:
             await self._complete(message, self._scanner.scan(message.text).redacted_text, None, apology)
             return None
         self.metrics.routed(message.channel, result, time.perf_counter() - started)
-        await self._complete(message, result.redacted_text, result, result.replies)
+        if not await self._complete(message, result.redacted_text, result, result.replies):
+            return None
         return result
 
     async def _complete(
         self, message: InboundMessage, redacted: str, result: RouterResult | None, replies: tuple[Reply, ...]
-    ) -> None:
-        """Store the message, queue its replies and mark it handled in one transaction; then deliver."""
+    ) -> bool:
+        """Store the message, queue its replies and mark it handled in one transaction; then deliver. False when
+        another delivery of the same message was completed first (its replies were sent, not these)."""
         attachments = " ".join(f"[{a.kind}: {a.ref}]" for a in message.attachments)
         items = await self._store.complete_inbound(
             message.channel,
@@ -100,8 +105,12 @@ class Desk:
             [reply_to_payload(reply) for reply in replies],
             result.state if result else None,
         )
+        if items is None:
+            log.info("duplicate %s message %s dropped after routing", message.channel, message.message_id)
+            return False
         await self._outbox.deliver(items)
         self.metrics.messages_out.labels(message.channel).inc(len(items))
+        return True
 
     async def _flooding(self, message: InboundMessage) -> bool:
         """Past the per-user limit: keep the message (redacted), say "slow down" once per burst, answer nothing else."""

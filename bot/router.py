@@ -48,15 +48,14 @@ class Router:
 
     async def route(self, message: InboundMessage) -> RouterResult:
         """Decide and reply; the conversation's state is updated."""
-        result = await self.decide(message)
-        await self._states.put((message.channel, message.conversation_id), result.state)
+        key = (message.channel, message.conversation_id)
+        result = await self.decide(message, await self._states.get(key))
+        await self._states.put(key, result.state)
         return result
 
-    async def decide(self, message: InboundMessage) -> RouterResult:
-        """Decide and reply without saving the conversation's new state: the caller saves `result.state`
-        together with the replies (see Desk), so a crash in between cannot leave one without the other."""
-        key = (message.channel, message.conversation_id)
-        state = await self._states.get(key)
+    async def decide(self, message: InboundMessage, state: ConversationState) -> RouterResult:
+        """Decide and reply from the conversation's `state`, without saving its new one: the caller loads and saves
+        it together with the message and replies (see Desk), so a crash cannot leave one without the other."""
         outcome, last_turn = await self._run(self._start(message, state))
         redacted = last_turn.redacted_text if last_turn.redacted_text is not None else message.text
         result = RouterResult(outcome.decision, outcome.replies, redacted, last_turn.secret_kinds, outcome.state)

@@ -98,10 +98,11 @@ async def test_wal_mode_and_foreign_keys_are_on(store: Store, db_path: Path) -> 
     assert pragma(db_path, "journal_mode") == "wal"
     # foreign_keys is per connection: check the store's own by breaking a reference through it.
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-        await store._db.execute(
-            "INSERT INTO messages (conversation, direction, text, created_at) VALUES (999, 'in', 'x', 'now')"
+        await store._thread.write(
+            store._sql._db.execute,
+            "INSERT INTO messages (conversation, direction, text, created_at) VALUES (999, 'in', 'x', 'now')",
         )
-    row = await store._read_one("PRAGMA foreign_keys")
+    row = await store._thread.read(store._sql._one, "PRAGMA foreign_keys")
     assert row is not None and row[0] == 1
 
 

@@ -206,8 +206,8 @@ async def test_report_counts_decisions_and_groups_what_was_not_understood(runtim
 
 async def test_a_message_received_but_not_finished_before_a_crash_is_handled_on_redelivery(runtime) -> None:  # type: ignore[no-untyped-def]
     rt, channel, _ = runtime
-    # The previous process stored the inbox row and died before answering: the platform redelivers.
-    assert await rt.store.inbox_receive("telegram", "m-crash", {"user": "user-1"})
+    # The previous process recorded the message as received and died before answering: the platform redelivers.
+    assert await rt.store.inbox_add("telegram", "m-crash", {"user": "user-1"})
     assert await say(rt, "where is my UID", message_id="m-crash") is Action.ANSWER
     assert await say(rt, "where is my UID", message_id="m-crash") is None
     assert len(channel.sent) == 1

@@ -1,0 +1,704 @@
+"""The store's SQL: each public method is the body of one read or one transaction, run on the database thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import statistics
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.conversation import ConversationKey, ConversationState, Intake
+from bot.messages import Decision, Lang, Priority, Suggestion
+from bot.store.records import (
+    _TRANSITIONS,
+    FINAL_STATUSES,
+    Clock,
+    Direction,
+    OutboxItem,
+    StoredAttachment,
+    StoredMessage,
+    StoreError,
+    Ticket,
+    TicketEvent,
+    TicketStats,
+    TicketStatus,
+)
+
+
+class StoreQueries:
+    """Synchronous SQL over one `sqlite3.Connection`, called by `Store` through `SqliteThread`, which owns the
+    transactions. Each public method is documented on its `Store` counterpart."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
+        return row
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self._db.execute(sql, params).fetchall()
+
+    def _now(self) -> str:
+        return _iso(self._clock())
+
+    def _conversation_row_id(self, key: ConversationKey, now: str, channel_user_id: str | None = None) -> int:
+        """The row id of a conversation, creating it if new; fills in the user id when given."""
+        # The router's state (lang, misses, ...) is left alone: only save_conversation_state writes it.
+        row = self._one(
+            """
+            INSERT INTO conversations (channel, conversation_id, channel_user_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (channel, conversation_id) DO UPDATE SET
+                channel_user_id = COALESCE(excluded.channel_user_id, channel_user_id),
+                updated_at = excluded.updated_at
+            RETURNING id
+            """,
+            (key[0], key[1], channel_user_id, now, now),
+        )
+        assert row is not None  # RETURNING always yields the row on insert and on update
+        return int(row["id"])
+
+    # -- conversation state -----------------------------------------------------------------------------------
+
+    def load_conversation_state(self, key: ConversationKey) -> ConversationState:
+        row = self._one(
+            "SELECT lang, lang_choice, misses, last_suggestions, flow FROM conversations "
+            "WHERE channel = ? AND conversation_id = ?",
+            key,
+        )
+        if row is None:
+            return ConversationState()
+        suggestions = tuple(
+            Suggestion(label=str(item["label"]), payload=str(item["payload"]))
+            for item in json.loads(row["last_suggestions"])
+        )
+        flow = json.loads(row["flow"])
+        return ConversationState(
+            lang_choice=_lang_or_none(row["lang_choice"]),
+            last_lang=_lang_or_none(row["lang"]),
+            misses=int(row["misses"]),
+            last_suggestions=suggestions,
+            intake=_intake_from_json(flow.get("intake")),
+            ticket=flow.get("ticket"),
+            rating_for=flow.get("rating_for"),
+        )
+
+    def save_conversation_state(self, key: ConversationKey, state: ConversationState) -> None:
+        self._save_state(key, state)
+
+    def _save_state(self, key: ConversationKey, state: ConversationState, channel_user_id: str | None = None) -> int:
+        """Upsert the conversation with its new state; returns its row id."""
+        suggestions = json.dumps(
+            [{"label": s.label, "payload": s.payload} for s in state.last_suggestions], ensure_ascii=False
+        )
+        flow = json.dumps(
+            {
+                "intake": dataclasses.asdict(state.intake) if state.intake else None,
+                "ticket": state.ticket,
+                "rating_for": state.rating_for,
+            },
+            ensure_ascii=False,
+        )
+        now = self._now()
+        row = self._one(
+            """
+            INSERT INTO conversations (channel, conversation_id, channel_user_id, lang, lang_choice, misses,
+                last_suggestions, flow, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (channel, conversation_id) DO UPDATE SET
+                channel_user_id = COALESCE(excluded.channel_user_id, channel_user_id),
+                lang = excluded.lang,
+                lang_choice = excluded.lang_choice,
+                misses = excluded.misses,
+                last_suggestions = excluded.last_suggestions,
+                flow = excluded.flow,
+                updated_at = excluded.updated_at
+            RETURNING id
+            """,
+            (
+                key[0],
+                key[1],
+                channel_user_id,
+                state.last_lang,
+                state.lang_choice,
+                state.misses,
+                suggestions,
+                flow,
+                now,
+                now,
+            ),
+        )
+        assert row is not None  # RETURNING always yields the row on insert and on update
+        return int(row["id"])
+
+    # -- transcripts ------------------------------------------------------------------------------------------
+
+    def record_message(
+        self,
+        channel: str,
+        conversation_id: str,
+        direction: Direction,
+        text: str,
+        platform_message_id: str | None = None,
+        channel_user_id: str | None = None,
+        decision: Decision | None = None,
+    ) -> StoredMessage:
+        return self._insert_message(
+            channel, conversation_id, direction, text, platform_message_id, channel_user_id, decision
+        )
+
+    def receive_inbound(
+        self, channel: str, platform_message_id: str, conversation: ConversationKey
+    ) -> ConversationState | None:
+        if self._handled(channel, platform_message_id):
+            return None
+        return self.load_conversation_state(conversation)
+
+    def complete_inbound(
+        self,
+        channel: str,
+        platform_message_id: str,
+        conversation_id: str,
+        channel_user_id: str,
+        text: str,
+        decision: Decision | None,
+        replies: Sequence[Mapping[str, Any]],
+        state: ConversationState | None = None,
+    ) -> list[OutboxItem] | None:
+        if self._handled(channel, platform_message_id):
+            return None
+        # Only ids go into the inbox: the raw text may hold a secret.
+        self._mark_handled(channel, platform_message_id, {"user": channel_user_id})
+        key = (channel, conversation_id)
+        conversation = (
+            self._save_state(key, state, channel_user_id)
+            if state is not None
+            else self._conversation_row_id(key, self._now(), channel_user_id)
+        )
+        self._insert_message(
+            channel, conversation_id, "in", text, platform_message_id, decision=decision, conversation=conversation
+        )
+        return [self._queue_reply(channel, conversation_id, reply, conversation) for reply in replies]
+
+    def _insert_message(
+        self,
+        channel: str,
+        conversation_id: str,
+        direction: Direction,
+        text: str,
+        platform_message_id: str | None = None,
+        channel_user_id: str | None = None,
+        decision: Decision | None = None,
+        conversation: int | None = None,
+    ) -> StoredMessage:
+        """record_message inside the caller's transaction; `conversation` is the row id when the caller has it."""
+        if direction not in ("in", "out"):
+            raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
+        now = self._now()
+        if conversation is None:
+            conversation = self._conversation_row_id((channel, conversation_id), now, channel_user_id)
+        row = self._one(
+            "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason, "
+            "faq_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                conversation,
+                direction,
+                text,
+                platform_message_id,
+                now,
+                decision.action.value if decision else None,
+                decision.reason if decision else None,
+                decision.faq_id if decision else None,
+            ),
+        )
+        assert row is not None
+        if direction == "in":
+            ticket = self._one(
+                "SELECT number, channel_user_id FROM tickets "
+                "WHERE conversation = ? AND status NOT IN ('resolved', 'cancelled')",
+                (conversation,),
+            )
+            if ticket is not None:
+                self._event(int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
+        return StoredMessage(int(row["id"]), channel, conversation_id, direction, text, platform_message_id, _dt(now))
+
+    def transcript(self, conversation: ConversationKey, limit: int | None = None) -> list[StoredMessage]:
+        rows = self._all(
+            """
+            SELECT * FROM (
+                SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
+                FROM messages m JOIN conversations c ON c.id = m.conversation
+                WHERE c.channel = ? AND c.conversation_id = ?
+                ORDER BY m.id DESC LIMIT ?
+            ) ORDER BY id
+            """,
+            (conversation[0], conversation[1], -1 if limit is None else limit),
+        )
+        return [
+            StoredMessage(
+                id=int(r["id"]),
+                channel=r["channel"],
+                conversation_id=r["conversation_id"],
+                direction="in" if r["direction"] == "in" else "out",
+                text=r["text"],
+                platform_message_id=r["platform_message_id"],
+                created_at=_dt(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    # -- tickets ----------------------------------------------------------------------------------------------
+
+    def open_ticket(
+        self,
+        channel: str,
+        conversation_id: str,
+        channel_user_id: str,
+        lang: Lang,
+        priority: Priority,
+        category: str | None,
+        reason: str | None,
+        summary: str,
+    ) -> Ticket:
+        priority = Priority(priority)
+        now = self._now()
+        conversation = self._conversation_row_id((channel, conversation_id), now, channel_user_id)
+        existing = self._one(
+            "SELECT number FROM tickets WHERE conversation = ? AND status NOT IN ('resolved', 'cancelled')",
+            (conversation,),
+        )
+        if existing is not None:
+            raise StoreError(f"conversation {channel}:{conversation_id} already has open ticket #{existing['number']}")
+        row = self._one(
+            """
+            INSERT INTO tickets
+                (conversation, channel, channel_user_id, priority, category, reason, summary, lang, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number
+            """,
+            (conversation, channel, channel_user_id, priority.value, category, reason, summary, lang, now),
+        )
+        assert row is not None
+        number = int(row["number"])
+        detail = f"priority={priority.value} category={category or '-'} reason={reason or '-'}"
+        self._event(number, "opened", channel_user_id, detail, now)
+        return self._ticket(number)
+
+    def open_ticket_for(self, channel: str, conversation_id: str) -> Ticket | None:
+        row = self._one(
+            """
+            SELECT t.number FROM tickets t JOIN conversations c ON c.id = t.conversation
+            WHERE c.channel = ? AND c.conversation_id = ? AND t.status NOT IN ('resolved', 'cancelled')
+            """,
+            (channel, conversation_id),
+        )
+        return None if row is None else self._ticket(int(row["number"]))
+
+    def get_ticket(self, number: int) -> Ticket:
+        return self._ticket(number)
+
+    def list_tickets(self, status: TicketStatus | None = None) -> list[Ticket]:
+        sql = _TICKET_SELECT + (" WHERE t.status = ?" if status is not None else "") + " ORDER BY t.number"
+        rows = self._all(sql, () if status is None else (TicketStatus(status).value,))
+        return [_ticket_from_row(r) for r in rows]
+
+    def claim(self, number: int, agent: str) -> Ticket:
+        now = self._now()
+        ticket = self._ticket(number)
+        if ticket.status in FINAL_STATUSES:
+            raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot be claimed")
+        if ticket.assignee == agent and ticket.status != TicketStatus.OPEN:
+            raise StoreError(f"ticket #{number} is already claimed by {agent}")
+        previous = ticket.assignee
+        status = TicketStatus.CLAIMED if ticket.status == TicketStatus.OPEN else ticket.status
+        self._db.execute(
+            "UPDATE tickets SET status = ?, assignee = ?, claimed_at = COALESCE(claimed_at, ?) WHERE number = ?",
+            (status.value, agent, now, number),
+        )
+        self._event(number, "claimed", agent, f"from {previous}" if previous else None, now)
+        return self._ticket(number)
+
+    def add_agent_reply(self, number: int, agent: str, text: str) -> Ticket:
+        now = self._now()
+        ticket = self._ticket(number)
+        if ticket.status in FINAL_STATUSES:
+            raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot be replied to")
+        self._db.execute(
+            "UPDATE tickets SET first_reply_at = COALESCE(first_reply_at, ?) WHERE number = ?", (now, number)
+        )
+        self._event(number, "agent_reply", agent, text, now)
+        return self._ticket(number)
+
+    def set_status(self, number: int, status: TicketStatus, actor: str) -> Ticket:
+        return self._transition(number, TicketStatus(status), actor)
+
+    def resolve(self, number: int, actor: str) -> Ticket:
+        return self._transition(number, TicketStatus.RESOLVED, actor)
+
+    def cancel(self, number: int, actor: str) -> Ticket:
+        return self._transition(number, TicketStatus.CANCELLED, actor)
+
+    def rate(self, number: int, rating: int) -> None:
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise StoreError(f"a rating must be a whole number from 1 to 5, not {rating!r}")
+        now = self._now()
+        ticket = self._ticket(number)
+        if ticket.status != TicketStatus.RESOLVED:
+            raise StoreError(f"ticket #{number} is {ticket.status.value}; only resolved tickets can be rated")
+        if self._one("SELECT 1 FROM csat_ratings WHERE ticket = ?", (number,)) is not None:
+            raise StoreError(f"ticket #{number} has already been rated")
+        self._db.execute(
+            "INSERT INTO csat_ratings (ticket, rating, created_at) VALUES (?, ?, ?)", (number, rating, now)
+        )
+        self._event(number, "rated", ticket.channel_user_id, str(rating), now)
+
+    def rating(self, number: int) -> int | None:
+        row = self._one("SELECT rating FROM csat_ratings WHERE ticket = ?", (number,))
+        return None if row is None else int(row["rating"])
+
+    def set_slack_ts(self, number: int, ts: str) -> Ticket:
+        now = self._now()
+        self._ticket(number)
+        self._db.execute("UPDATE tickets SET slack_ts = ? WHERE number = ?", (ts, number))
+        self._event(number, "slack_ts", "bot", ts, now)
+        return self._ticket(number)
+
+    def message_counts(self, since: datetime) -> dict[tuple[str, str], int]:
+        rows = self._all(
+            "SELECT c.channel, m.direction, COUNT(*) AS n FROM messages m JOIN conversations c ON c.id = m.conversation "
+            "WHERE m.created_at >= ? GROUP BY c.channel, m.direction",
+            (_iso(since),),
+        )
+        return {(str(r["channel"]), str(r["direction"])): int(r["n"]) for r in rows}
+
+    def decision_counts(self, since: datetime) -> dict[str, int]:
+        rows = self._all(
+            "SELECT action, COUNT(*) AS n FROM messages WHERE direction = 'in' AND action IS NOT NULL "
+            "AND created_at >= ? GROUP BY action",
+            (_iso(since),),
+        )
+        return {str(r["action"]): int(r["n"]) for r in rows}
+
+    def not_understood(self, since: datetime, limit: int = 5000) -> list[str]:
+        rows = self._all(
+            "SELECT text FROM messages WHERE direction = 'in' AND created_at >= ? AND "
+            "(action = 'clarify' OR reason = 'not_understood') AND text NOT LIKE '/%' ORDER BY id DESC LIMIT ?",
+            (_iso(since), limit),
+        )
+        return [str(r["text"]) for r in rows]
+
+    def unclaimed_since(self, before: datetime) -> list[Ticket]:
+        rows = self._all(
+            _TICKET_SELECT + " WHERE t.status = 'open' AND t.created_at < ? AND NOT EXISTS "
+            "(SELECT 1 FROM ticket_events e WHERE e.ticket = t.number AND e.kind = 'reminded') ORDER BY t.number",
+            (_iso(before),),
+        )
+        return [_ticket_from_row(row) for row in rows]
+
+    def has_event(self, number: int, kind: str) -> bool:
+        row = self._one("SELECT 1 FROM ticket_events WHERE ticket = ? AND kind = ? LIMIT 1", (number, kind))
+        return row is not None
+
+    def add_event(self, number: int, kind: str, actor: str, detail: str | None = None) -> None:
+        self._ticket(number)
+        self._event(number, kind, actor, detail, self._now())
+
+    def mark_reminded(self, number: int) -> None:
+        self._ticket(number)
+        self._event(number, "reminded", "bot", None, self._now())
+
+    def ticket_by_slack_ts(self, ts: str) -> Ticket | None:
+        row = self._one(_TICKET_SELECT + " WHERE t.slack_ts = ?", (ts,))
+        return None if row is None else _ticket_from_row(row)
+
+    def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
+        ticket = self._ticket(number)
+        now = self._now()
+        row = self._one(
+            "INSERT INTO attachments (ticket, channel, kind, ref, mime_type, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
+            (number, ticket.channel, kind, ref, mime_type, now),
+        )
+        assert row is not None
+        self._event(number, "attachment", ticket.channel_user_id, f"{kind} {ref}", now)
+        return StoredAttachment(int(row["id"]), number, ticket.channel, kind, ref, mime_type, _dt(now))
+
+    def attachments(self, number: int) -> list[StoredAttachment]:
+        rows = self._all("SELECT * FROM attachments WHERE ticket = ? ORDER BY id", (number,))
+        return [
+            StoredAttachment(
+                int(r["id"]),
+                int(r["ticket"]),
+                str(r["channel"]),
+                str(r["kind"]),
+                str(r["ref"]),
+                r["mime_type"],
+                _dt(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    def ticket_events(self, number: int) -> list[TicketEvent]:
+        rows = self._all(
+            "SELECT id, ticket, kind, actor, detail, created_at FROM ticket_events WHERE ticket = ? ORDER BY id",
+            (number,),
+        )
+        return [
+            TicketEvent(int(r["id"]), int(r["ticket"]), r["kind"], r["actor"], r["detail"], _dt(r["created_at"]))
+            for r in rows
+        ]
+
+    def ticket_stats(self, since: datetime) -> TicketStats:
+        rows = self._all(
+            """
+            SELECT t.created_at, t.claimed_at, t.resolved_at, r.rating
+            FROM tickets t LEFT JOIN csat_ratings r ON r.ticket = t.number
+            WHERE t.created_at >= ?
+            """,
+            (_iso(since),),
+        )
+        to_claim = [_seconds(r["created_at"], r["claimed_at"]) for r in rows if r["claimed_at"] is not None]
+        to_resolve = [_seconds(r["created_at"], r["resolved_at"]) for r in rows if r["resolved_at"] is not None]
+        ratings = [int(r["rating"]) for r in rows if r["rating"] is not None]
+        return TicketStats(
+            opened=len(rows),
+            median_seconds_to_claim=statistics.median(to_claim) if to_claim else None,
+            median_seconds_to_resolve=statistics.median(to_resolve) if to_resolve else None,
+            csat_average=statistics.fmean(ratings) if ratings else None,
+            csat_count=len(ratings),
+        )
+
+    def _transition(self, number: int, new: TicketStatus, actor: str) -> Ticket:
+        now = self._now()
+        ticket = self._ticket(number)
+        if new not in _TRANSITIONS[ticket.status]:
+            raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot become {new.value}")
+        assignee = ticket.assignee
+        kind = "status"
+        if new == TicketStatus.CLAIMED and assignee is None:
+            assignee = actor  # claiming through set_status: the actor takes it
+            kind = "claimed"
+        elif new == TicketStatus.OPEN:
+            assignee = None  # released back to the queue
+        elif new in FINAL_STATUSES:
+            kind = new.value
+        self._db.execute(
+            """
+            UPDATE tickets SET status = ?, assignee = ?,
+                claimed_at = CASE WHEN ? THEN COALESCE(claimed_at, ?) ELSE claimed_at END,
+                resolved_at = CASE WHEN ? THEN ? ELSE resolved_at END
+            WHERE number = ?
+            """,
+            (new.value, assignee, kind == "claimed", now, new == TicketStatus.RESOLVED, now, number),
+        )
+        self._event(number, kind, actor, f"{ticket.status.value} -> {new.value}", now)
+        return self._ticket(number)
+
+    def _ticket(self, number: int) -> Ticket:
+        row = self._one(_TICKET_SELECT + " WHERE t.number = ?", (number,))
+        if row is None:
+            raise StoreError(f"there is no ticket #{number}")
+        return _ticket_from_row(row)
+
+    def _event(self, number: int, kind: str, actor: str, detail: str | None, now: str) -> None:
+        self._db.execute(
+            "INSERT INTO ticket_events (ticket, kind, actor, detail, created_at) VALUES (?, ?, ?, ?, ?)",
+            (number, kind, actor, detail, now),
+        )
+
+    # -- inbox, outbox, cursors -------------------------------------------------------------------------------
+
+    def inbox_add(self, channel: str, platform_message_id: str, payload: Mapping[str, Any]) -> bool:
+        cursor = self._db.execute(
+            "INSERT INTO inbox (channel, platform_message_id, payload, received_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (channel, platform_message_id) DO NOTHING",
+            (channel, platform_message_id, _json(payload), self._now()),
+        )
+        return cursor.rowcount == 1
+
+    def inbox_mark_handled(self, channel: str, platform_message_id: str) -> None:
+        self._mark_handled(channel, platform_message_id)
+
+    def _mark_handled(self, channel: str, platform_message_id: str, payload: Mapping[str, Any] | None = None) -> None:
+        now = self._now()
+        self._db.execute(
+            "INSERT INTO inbox (channel, platform_message_id, payload, received_at, handled_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, platform_message_id) DO UPDATE SET handled_at = COALESCE(handled_at, ?)",
+            (channel, platform_message_id, _json(payload or {}), now, now, now),
+        )
+
+    def _handled(self, channel: str, platform_message_id: str) -> bool:
+        row = self._one(
+            "SELECT handled_at FROM inbox WHERE channel = ? AND platform_message_id = ?", (channel, platform_message_id)
+        )
+        return row is not None and row["handled_at"] is not None
+
+    def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        return self._insert_outbox(channel, conversation_id, payload)
+
+    def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        return self._queue_reply(channel, conversation_id, payload)
+
+    def _queue_reply(
+        self, channel: str, conversation_id: str, payload: Mapping[str, Any], conversation: int | None = None
+    ) -> OutboxItem:
+        self._insert_message(channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation)
+        return self._insert_outbox(channel, conversation_id, payload)
+
+    def _insert_outbox(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        now = self._now()
+        cursor = self._db.execute(
+            "INSERT INTO outbox (channel, conversation_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",
+            (channel, conversation_id, _json(payload), now, now),
+        )
+        assert cursor.lastrowid is not None
+        moment = _dt(now)
+        return OutboxItem(
+            cursor.lastrowid, channel, conversation_id, dict(payload), "pending", 0, moment, None, moment, None
+        )
+
+    def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
+        rows = self._all(
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?",
+            (self._now(), limit),
+        )
+        return [_outbox_from_row(r) for r in rows]
+
+    def outbox_get(self, item_id: int) -> OutboxItem:
+        row = self._one("SELECT * FROM outbox WHERE id = ?", (item_id,))
+        if row is None:
+            raise StoreError(f"there is no outbox item {item_id}")
+        return _outbox_from_row(row)
+
+    def outbox_mark_sent(self, item_id: int) -> None:
+        self._outbox_pending_row(item_id)
+        self._db.execute(
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ?",
+            (self._now(), item_id),
+        )
+
+    def outbox_mark_failed(self, item_id: int, permanent: bool, error: str, retry_at: datetime | None = None) -> None:
+        if not permanent and retry_at is None:
+            raise StoreError("a temporary outbox failure needs retry_at")
+        self._outbox_pending_row(item_id)
+        if permanent:
+            self._db.execute(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error, item_id),
+            )
+        else:
+            assert retry_at is not None
+            self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                (error, _iso(retry_at), item_id),
+            )
+
+    def _outbox_pending_row(self, item_id: int) -> None:
+        row = self._one("SELECT status FROM outbox WHERE id = ?", (item_id,))
+        if row is None:
+            raise StoreError(f"there is no outbox item {item_id}")
+        if row["status"] != "pending":
+            raise StoreError(f"outbox item {item_id} is already {row['status']}")
+
+    def cursor_get(self, name: str) -> str | None:
+        row = self._one("SELECT value FROM cursors WHERE name = ?", (name,))
+        return None if row is None else str(row["value"])
+
+    def cursor_set(self, name: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+
+_TICKET_SELECT = """
+    SELECT t.number, t.channel, c.conversation_id, t.channel_user_id, t.status, t.priority, t.category, t.reason,
+        t.summary, t.assignee, t.lang, t.created_at, t.claimed_at, t.first_reply_at, t.resolved_at, t.slack_ts
+    FROM tickets t JOIN conversations c ON c.id = t.conversation
+"""
+
+
+def _intake_from_json(value: Any) -> Intake | None:
+    if not value:
+        return None
+    return Intake(
+        reason=str(value["reason"]),
+        priority=Priority(value["priority"]),
+        category=value.get("category"),
+        summary=str(value["summary"]),
+        questions=tuple(value.get("questions", ())),
+        answers=tuple(value.get("answers", ())),
+    )
+
+
+def _ticket_from_row(row: sqlite3.Row) -> Ticket:
+    return Ticket(
+        number=int(row["number"]),
+        channel=row["channel"],
+        conversation_id=row["conversation_id"],
+        channel_user_id=row["channel_user_id"],
+        status=TicketStatus(row["status"]),
+        priority=Priority(row["priority"]),
+        category=row["category"],
+        reason=row["reason"],
+        summary=row["summary"],
+        assignee=row["assignee"],
+        lang=_lang_or_none(row["lang"]) or "en",
+        created_at=_dt(row["created_at"]),
+        claimed_at=_dt_or_none(row["claimed_at"]),
+        first_reply_at=_dt_or_none(row["first_reply_at"]),
+        resolved_at=_dt_or_none(row["resolved_at"]),
+        slack_ts=row["slack_ts"],
+    )
+
+
+def _outbox_from_row(row: sqlite3.Row) -> OutboxItem:
+    status = row["status"]
+    return OutboxItem(
+        id=int(row["id"]),
+        channel=row["channel"],
+        conversation_id=row["conversation_id"],
+        payload=json.loads(row["payload"]),
+        status="sent" if status == "sent" else "failed" if status == "failed" else "pending",
+        attempts=int(row["attempts"]),
+        next_attempt_at=_dt(row["next_attempt_at"]),
+        last_error=row["last_error"],
+        created_at=_dt(row["created_at"]),
+        sent_at=_dt_or_none(row["sent_at"]),
+    )
+
+
+def _iso(moment: datetime) -> str:
+    """A fixed-width UTC ISO-8601 string, so stored timestamps compare correctly as text."""
+    if moment.tzinfo is None:
+        raise StoreError("timestamps must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _dt_or_none(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _seconds(start: str, end: str) -> float:
+    return (_dt(end) - _dt(start)).total_seconds()
+
+
+def _lang_or_none(value: object) -> Lang | None:
+    if value == "en":
+        return "en"
+    if value == "zh":
+        return "zh"
+    return None
+
+
+def _json(payload: Mapping[str, Any]) -> str:
+    return json.dumps(dict(payload), ensure_ascii=False, sort_keys=True)

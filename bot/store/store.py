@@ -1,0 +1,312 @@
+"""The store the rest of OmniDesk uses: async methods, each one hop to the database thread (see `SqliteThread`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from bot.conversation import ConversationKey, ConversationState
+from bot.messages import Decision, Lang, Priority
+from bot.store.queries import StoreQueries
+from bot.store.records import (
+    Clock,
+    Direction,
+    OutboxItem,
+    StoredAttachment,
+    StoredMessage,
+    Ticket,
+    TicketEvent,
+    TicketStats,
+    TicketStatus,
+    utc_now,
+)
+from bot.store.schema import migrate
+from bot.store.sqlite_thread import SqliteThread
+
+
+class Store:
+    """All persistent state of OmniDesk, in one SQLite file in WAL mode.
+
+    Reads run as they come; writes are transactions, and writes that arrive together are committed together.
+    Every method returns only once its effect is committed.
+    """
+
+    def __init__(self, thread: SqliteThread, sql: StoreQueries) -> None:
+        """Use `Store.open`, which starts the database thread and migrates the schema."""
+        self._thread = thread
+        self._sql = sql
+
+    @classmethod
+    async def open(cls, path: str | Path, clock: Clock = utc_now, busy_timeout_ms: int = 5000) -> Store:
+        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+        built: list[StoreQueries] = []
+
+        def setup(db: sqlite3.Connection) -> None:
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            migrate(db)
+            built.append(StoreQueries(db, clock))
+
+        thread = SqliteThread(path, setup)
+        await thread.start()
+        return cls(thread, built[0])
+
+    @property
+    def commits(self) -> tuple[int, int]:
+        """(write transactions, commits) so far: their ratio is the mean group-commit size."""
+        return self._thread.writes, self._thread.groups
+
+    async def close(self) -> None:
+        """Finish the queued calls and close the database; safe to call twice."""
+        await self._thread.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def load_conversation_state(self, key: ConversationKey) -> ConversationState:
+        """The router's memory of a conversation (a fresh state if unknown)."""
+        return await self._thread.read(self._sql.load_conversation_state, key)
+
+    async def save_conversation_state(self, key: ConversationKey, state: ConversationState) -> None:
+        """Remember the router's memory of a conversation."""
+        return await self._thread.write(self._sql.save_conversation_state, key, state)
+
+    async def record_message(
+        self,
+        channel: str,
+        conversation_id: str,
+        direction: Direction,
+        text: str,
+        platform_message_id: str | None = None,
+        channel_user_id: str | None = None,
+        decision: Decision | None = None,
+    ) -> StoredMessage:
+        """Append a message (text ALREADY REDACTED) to the transcript; a user's message is logged on an open ticket.
+
+        The router's decision on an inbound message is kept with it for `omnidesk report`.
+        """
+        return await self._thread.write(
+            self._sql.record_message,
+            channel,
+            conversation_id,
+            direction,
+            text,
+            platform_message_id,
+            channel_user_id,
+            decision,
+        )
+
+    async def receive_inbound(
+        self, channel: str, platform_message_id: str, conversation: ConversationKey
+    ) -> ConversationState | None:
+        """The state to handle a message from; None when it was handled already (a redelivery)."""
+        return await self._thread.read(self._sql.receive_inbound, channel, platform_message_id, conversation)
+
+    async def complete_inbound(
+        self,
+        channel: str,
+        platform_message_id: str,
+        conversation_id: str,
+        channel_user_id: str,
+        text: str,
+        decision: Decision | None,
+        replies: Sequence[Mapping[str, Any]],
+        state: ConversationState | None = None,
+    ) -> list[OutboxItem] | None:
+        """In ONE transaction: the (redacted) inbound message, the conversation's new state, its replies queued in
+        the outbox and in the transcript, and the inbox row marked handled. A crash before the commit leaves the
+        message to be handled again from the old state; after it, the replies are in the outbox and a redelivery
+        is skipped: no lost message, no second reply. None, writing nothing, when another delivery of the same
+        message was completed first."""
+        return await self._thread.write(
+            self._sql.complete_inbound,
+            channel,
+            platform_message_id,
+            conversation_id,
+            channel_user_id,
+            text,
+            decision,
+            replies,
+            state,
+        )
+
+    async def transcript(self, conversation: ConversationKey, limit: int | None = None) -> list[StoredMessage]:
+        """A conversation's messages, oldest first; with `limit`, only the latest `limit` of them."""
+        return await self._thread.read(self._sql.transcript, conversation, limit)
+
+    async def open_ticket(
+        self,
+        channel: str,
+        conversation_id: str,
+        channel_user_id: str,
+        lang: Lang,
+        priority: Priority,
+        category: str | None,
+        reason: str | None,
+        summary: str,
+    ) -> Ticket:
+        """Open a ticket for a conversation; fails if the conversation already has an unfinished one."""
+        return await self._thread.write(
+            self._sql.open_ticket, channel, conversation_id, channel_user_id, lang, priority, category, reason, summary
+        )
+
+    async def open_ticket_for(self, channel: str, conversation_id: str) -> Ticket | None:
+        """The conversation's unfinished (not resolved or cancelled) ticket, if any."""
+        return await self._thread.read(self._sql.open_ticket_for, channel, conversation_id)
+
+    async def get_ticket(self, number: int) -> Ticket:
+        """The ticket `#number`; StoreError if there is none."""
+        return await self._thread.read(self._sql.get_ticket, number)
+
+    async def list_tickets(self, status: TicketStatus | None = None) -> list[Ticket]:
+        """All tickets (or those in one status), oldest first."""
+        return await self._thread.read(self._sql.list_tickets, status)
+
+    async def claim(self, number: int, agent: str) -> Ticket:
+        """An agent takes the ticket: open -> claimed, or takes it over from another agent while unfinished."""
+        return await self._thread.write(self._sql.claim, number, agent)
+
+    async def add_agent_reply(self, number: int, agent: str, text: str) -> Ticket:
+        """Log an agent's reply on an unfinished ticket; the first one sets `first_reply_at`."""
+        return await self._thread.write(self._sql.add_agent_reply, number, agent, text)
+
+    async def set_status(self, number: int, status: TicketStatus, actor: str) -> Ticket:
+        """Move a ticket to `status` if the move is legal (see _TRANSITIONS); resolving/cancelling as resolve/cancel."""
+        return await self._thread.write(self._sql.set_status, number, status, actor)
+
+    async def resolve(self, number: int, actor: str) -> Ticket:
+        """Mark an unfinished ticket resolved; sets `resolved_at`."""
+        return await self._thread.write(self._sql.resolve, number, actor)
+
+    async def cancel(self, number: int, actor: str) -> Ticket:
+        """Cancel an unfinished ticket (e.g. the user withdrew it)."""
+        return await self._thread.write(self._sql.cancel, number, actor)
+
+    async def rate(self, number: int, rating: int) -> None:
+        """Store the user's CSAT rating (1-5) of a resolved ticket; once per ticket."""
+        return await self._thread.write(self._sql.rate, number, rating)
+
+    async def rating(self, number: int) -> int | None:
+        """The ticket's CSAT rating, or None if not rated."""
+        return await self._thread.read(self._sql.rating, number)
+
+    async def set_slack_ts(self, number: int, ts: str) -> Ticket:
+        """Remember the Slack message that mirrors the ticket (its thread carries the agents' work)."""
+        return await self._thread.write(self._sql.set_slack_ts, number, ts)
+
+    async def message_counts(self, since: datetime) -> dict[tuple[str, str], int]:
+        """(channel, direction) -> number of messages since `since`."""
+        return await self._thread.read(self._sql.message_counts, since)
+
+    async def decision_counts(self, since: datetime) -> dict[str, int]:
+        """Router action -> number of inbound messages since `since`."""
+        return await self._thread.read(self._sql.decision_counts, since)
+
+    async def not_understood(self, since: datetime, limit: int = 5000) -> list[str]:
+        """Redacted texts of inbound messages the bot did not understand or was unsure of, newest first."""
+        return await self._thread.read(self._sql.not_understood, since, limit)
+
+    async def unclaimed_since(self, before: datetime) -> list[Ticket]:
+        """Open tickets created before `before` that nobody claimed and that were not reminded about yet."""
+        return await self._thread.read(self._sql.unclaimed_since, before)
+
+    async def has_event(self, number: int, kind: str) -> bool:
+        """True when the ticket's audit log has an event of this kind."""
+        return await self._thread.read(self._sql.has_event, number, kind)
+
+    async def add_event(self, number: int, kind: str, actor: str, detail: str | None = None) -> None:
+        """Append to the ticket's audit log."""
+        return await self._thread.write(self._sql.add_event, number, kind, actor, detail)
+
+    async def mark_reminded(self, number: int) -> None:
+        """Record that agents were reminded of the ticket (so they are reminded once)."""
+        return await self._thread.write(self._sql.mark_reminded, number)
+
+    async def ticket_by_slack_ts(self, ts: str) -> Ticket | None:
+        """The ticket mirrored by this Slack message, or None."""
+        return await self._thread.read(self._sql.ticket_by_slack_ts, ts)
+
+    async def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
+        """Keep a reference to a file the user sent on the ticket (its caption is in the redacted transcript)."""
+        return await self._thread.write(self._sql.add_attachment, number, kind, ref, mime_type)
+
+    async def attachments(self, number: int) -> list[StoredAttachment]:
+        """The files sent on a ticket, oldest first."""
+        return await self._thread.read(self._sql.attachments, number)
+
+    async def ticket_events(self, number: int) -> list[TicketEvent]:
+        """The ticket's audit log, oldest first."""
+        return await self._thread.read(self._sql.ticket_events, number)
+
+    async def ticket_stats(self, since: datetime) -> TicketStats:
+        """Median seconds to claim and to resolve, and the CSAT average, of the tickets opened at or after `since`."""
+        return await self._thread.read(self._sql.ticket_stats, since)
+
+    async def inbox_add(self, channel: str, platform_message_id: str, payload: Mapping[str, Any]) -> bool:
+        """Record a received platform message; False if it was already received (a redelivery)."""
+        return await self._thread.write(self._sql.inbox_add, channel, platform_message_id, payload)
+
+    async def inbox_mark_handled(self, channel: str, platform_message_id: str) -> None:
+        """Note that a received message has been fully handled."""
+        return await self._thread.write(self._sql.inbox_mark_handled, channel, platform_message_id)
+
+    async def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        """Queue a message for delivery, due now."""
+        return await self._thread.write(self._sql.outbox_add, channel, conversation_id, payload)
+
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        """A reply outside any inbound message (an agent's answer): into the transcript and the outbox, together."""
+        return await self._thread.write(self._sql.queue_reply, channel, conversation_id, payload)
+
+    async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
+        """Pending messages that are due (next attempt not in the future), oldest due first."""
+        return await self._thread.read(self._sql.outbox_pending, limit)
+
+    async def outbox_get(self, item_id: int) -> OutboxItem:
+        """One outbox item; StoreError if there is none."""
+        return await self._thread.read(self._sql.outbox_get, item_id)
+
+    async def outbox_mark_sent(self, item_id: int) -> None:
+        """Delivery succeeded."""
+        return await self._thread.write(self._sql.outbox_mark_sent, item_id)
+
+    async def outbox_mark_failed(
+        self, item_id: int, permanent: bool, error: str, retry_at: datetime | None = None
+    ) -> None:
+        """Delivery failed: give up if `permanent`, else try again at `retry_at`."""
+        return await self._thread.write(self._sql.outbox_mark_failed, item_id, permanent, error, retry_at)
+
+    async def cursor_get(self, name: str) -> str | None:
+        """A saved position (e.g. a polling offset), or None."""
+        return await self._thread.read(self._sql.cursor_get, name)
+
+    async def cursor_set(self, name: str, value: str) -> None:
+        """Save a position."""
+        return await self._thread.write(self._sql.cursor_set, name, value)
+
+
+class SqliteConversationStates:
+    """The router's `ConversationStates` kept in the store, so conversations survive restarts."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def get(self, key: ConversationKey) -> ConversationState:
+        """The state of a conversation (a fresh one if unknown)."""
+        return await self._store.load_conversation_state(key)
+
+    async def put(self, key: ConversationKey, state: ConversationState) -> None:
+        """Remember a conversation's new state."""
+        await self._store.save_conversation_state(key, state)
