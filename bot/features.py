@@ -6,7 +6,8 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import snowballstemmer
 
@@ -97,11 +98,26 @@ _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 GROUP_WEIGHTS: Mapping[str, float] = {"w": 1.0, "s": 1.2, "b": 0.6, "c": 0.35, "h": 0.45, "hh": 1.0}
 
 
-def _bounded(variant: str) -> str:
-    """A regex for the variant that won't match inside a longer Latin word ("ga" inside "gas")."""
-    before = r"(?<![0-9a-z])" if variant[0].isascii() else ""
-    after = r"(?![0-9a-z])" if variant[-1].isascii() else ""
-    return before + re.escape(variant) + after
+def _longest_of(variants: Iterable[str]) -> str:
+    """A regex matching, at each position, the longest variant that stands as a whole Latin word ("ga" not inside
+    "gas"). Built as a trie, so each character is tried once, not once per variant."""
+    trie: dict[str, Any] = {}
+    for variant in variants:
+        node = trie
+        for char in variant:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a variant ends here
+
+    def below(node: dict[str, Any], last: str) -> str:
+        parts = [re.escape(char) + below(child, char) for char, child in node.items() if char]
+        if "" in node:  # ending here is tried after every longer variant
+            parts.append(r"(?![0-9a-z])" if last.isascii() else "")
+        return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+    return "|".join(
+        (r"(?<![0-9a-z])" if char.isascii() else "") + re.escape(char) + below(child, char)
+        for char, child in trie.items()
+    )
 
 
 class FeatureExtractor:
@@ -110,6 +126,7 @@ class FeatureExtractor:
     def __init__(self, synonyms: Mapping[str, tuple[str, ...]]) -> None:
         self._stem = snowballstemmer.stemmer("english").stemWord
         self._stem_cache: dict[str, str] = {}
+        self._word_feature_cache: dict[str, tuple[str, ...]] = {}
         variants: dict[str, str] = {}
         for canonical, words in synonyms.items():
             for variant in (canonical, *words):
@@ -117,9 +134,8 @@ class FeatureExtractor:
                 if key:
                     variants.setdefault(key, canonical)
         self._synonym_of = variants
-        # Longest variants first so "google authenticator" wins over "authenticator".
-        ordered = sorted(variants, key=len, reverse=True)
-        self._synonym_pattern = re.compile("|".join(_bounded(v) for v in ordered)) if ordered else None
+        # The longest variant wins: "google authenticator" over "authenticator".
+        self._synonym_pattern = re.compile(_longest_of(variants)) if variants else None
 
     def stem(self, word: str) -> str:
         """The English stem of a lower-case word."""
@@ -144,26 +160,33 @@ class FeatureExtractor:
 
     def extract_normalized(self, normalized: str) -> dict[str, float]:
         """As `extract`, for text already passed through `normalize`."""
-        counts: Counter[str] = Counter()
+        features: list[str] = []
         if self._synonym_pattern is not None:
-            for match in self._synonym_pattern.finditer(normalized):
-                counts["s:" + self._synonym_of[match.group(0)]] += 1
+            features += ["s:" + self._synonym_of[m.group(0)] for m in self._synonym_pattern.finditer(normalized)]
         words = self.words(normalized)
         for word in words:
-            counts["w:" + word] += 1
-            if len(word) >= 4 and not word.isdigit():
-                padded = f"#{word}#"
-                for i in range(len(padded) - 2):
-                    counts["c:" + padded[i : i + 3]] += 1
-        for first, second in itertools.pairwise(words):
-            counts[f"b:{first} {second}"] += 1
+            features += self._word_features(word)
+        features += [f"b:{first} {second}" for first, second in itertools.pairwise(words)]
         for run in _HAN_RUN.findall(normalized):
             for i, char in enumerate(run):
                 if char not in _HAN_STOP:
-                    counts["h:" + char] += 1
+                    features.append("h:" + char)
                 if i + 1 < len(run):
-                    counts["hh:" + run[i : i + 2]] += 1
+                    features.append("hh:" + run[i : i + 2])
         return {
-            feature: GROUP_WEIGHTS[feature.split(":", 1)[0]] * (1.0 + math.log(count))
-            for feature, count in counts.items()
+            feature: GROUP_WEIGHTS[feature[: feature.index(":")]] * (1.0 + math.log(count))
+            for feature, count in Counter(features).items()
         }
+
+    def _word_features(self, word: str) -> tuple[str, ...]:
+        """A stemmed word and its character 3-grams (for typos and inflections the stemmer misses)."""
+        cached = self._word_feature_cache.get(word)
+        if cached is None:
+            grams: list[str] = ["w:" + word]
+            if len(word) >= 4 and not word.isdigit():
+                padded = f"#{word}#"
+                grams += ["c:" + padded[i : i + 3] for i in range(len(padded) - 2)]
+            cached = tuple(grams)
+            if len(self._word_feature_cache) < 100_000:
+                self._word_feature_cache[word] = cached
+        return cached

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import random
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from scipy import sparse
 
 from bot.features import FeatureExtractor
@@ -87,10 +88,11 @@ class FaqMatcher:
         self._phrasings = tuple(phrasings)
         self._normalized = [normalize(p.text) for p in self._phrasings]
         self._sorted_tokens = [_sorted_content(extractor, n) for n in self._normalized]
-        self._entry_of = np.array([p.entry_id for p in self._phrasings], dtype=object)
+        self._entry_ids = [p.entry_id for p in self._phrasings]
+        self._entry_of = np.array(self._entry_ids, dtype=object)
         self._lang_mask = {lang: np.array([p.lang == lang for p in self._phrasings], dtype=bool) for lang in LANGS}
         self._keywords = {
-            entry_id: tuple(k for k in (normalize(w) for w in words) if k)
+            entry_id: _Keywords.of(k for k in (normalize(w) for w in words) if k)
             for entry_id, words in (keywords or {}).items()
         }
         self._vocabulary: dict[str, int] = {}
@@ -167,9 +169,18 @@ class FaqMatcher:
 
     def _cosine(self, normalized: str) -> npt.NDArray[np.float64]:
         cols, weights = self._query_vector(normalized)
-        if cols.size == 0:
+        index = self._index
+        # The posting lists of the question's features, gathered straight from the CSC arrays and summed per row:
+        # scipy's own column slicing costs more than the whole product at knowledge-base sizes.
+        starts = index.indptr[cols]
+        lengths = index.indptr[cols + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
             return np.zeros(len(self._phrasings))
-        return np.asarray(self._index[:, cols] @ weights).ravel()
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        contributions = index.data[offsets] * np.repeat(weights, lengths)
+        sums = np.bincount(index.indices[offsets], weights=contributions, minlength=len(self._phrasings))
+        return sums.astype(np.float64, copy=False)
 
     def match(self, text: str, lang: Lang | None = None, limit: int = 3) -> tuple[Candidate, ...]:
         """The best `limit` entries for `text`, best first; phrasings in `lang` only when given."""
@@ -214,24 +225,31 @@ class FaqMatcher:
         query_tokens = _sorted_content(self._extractor, normalized)
         best: dict[str, tuple[float, int]] = {}
         runner_up: dict[str, float] = {}
-        for row in top_rows:
-            if scores[row] <= 0:
-                continue
-            similarity = fuzz.token_sort_ratio(query_tokens, self._sorted_tokens[row]) / 100.0
-            combined = _COSINE_WEIGHT * float(scores[row]) + (1 - _COSINE_WEIGHT) * similarity
-            entry_id = str(self._entry_of[row])
+        top_scores = scores[top_rows]
+        positive = top_scores > 0
+        rows: list[int] = top_rows[positive].tolist()
+        similarities = process.cdist(
+            [query_tokens], [self._sorted_tokens[row] for row in rows], scorer=fuzz.token_sort_ratio, dtype=np.float64
+        )[0]
+        for row, cosine_score, similarity in zip(
+            rows, top_scores[positive].tolist(), similarities.tolist(), strict=True
+        ):
+            combined = _COSINE_WEIGHT * cosine_score + (1 - _COSINE_WEIGHT) * (similarity / 100.0)
+            entry_id = self._entry_ids[row]
             if entry_id not in best or combined > best[entry_id][0]:
                 if entry_id in best:
                     runner_up[entry_id] = best[entry_id][0]
-                best[entry_id] = (combined, int(row))
+                best[entry_id] = (combined, row)
             else:
                 runner_up[entry_id] = max(runner_up.get(entry_id, 0.0), combined)
         padded = f" {normalized} "
+        words = set(normalized.split(" "))
         ranked = []
         for entry_id, (score, row) in best.items():
             # A second close phrasing of the same entry is extra evidence (a nearest-neighbour vote).
             score += _VOTE_WEIGHT * runner_up.get(entry_id, 0.0)
-            hits = sum(1 for k in self._keywords.get(entry_id, ()) if _contains(padded, k))
+            keywords = self._keywords.get(entry_id)
+            hits = keywords.hits(padded, words) if keywords else 0
             ranked.append((entry_id, min(1.0, score + min(_KEYWORD_BONUS_MAX, hits * _KEYWORD_BONUS)), row))
         ranked.sort(key=lambda item: item[1], reverse=True)
         return ranked
@@ -279,9 +297,31 @@ def _sorted_content(extractor: FeatureExtractor, normalized: str) -> str:
     return " ".join(sorted(extractor.content_words(normalized) or normalized.split()))
 
 
-def _contains(padded_text: str, keyword: str) -> bool:
-    """Keyword as a whole word in English, as a substring in Chinese."""
-    return f" {keyword} " in padded_text if keyword[0].isascii() else keyword in padded_text
+@dataclass(frozen=True, slots=True)
+class _Keywords:
+    """An entry's keywords: single English words are looked up in the question's word set, the rest (phrases,
+    Chinese, matched as substrings) searched for; a keyword listed twice (in both languages) counts twice."""
+
+    words: Mapping[str, int]
+    needles: tuple[str, ...]
+
+    @classmethod
+    def of(cls, keywords: Iterable[str]) -> _Keywords:
+        words: Counter[str] = Counter()
+        needles = []
+        for keyword in keywords:
+            if not keyword[0].isascii():
+                needles.append(keyword)
+            elif " " in keyword:
+                needles.append(f" {keyword} ")  # a whole-word phrase
+            else:
+                words[keyword] += 1
+        return cls(dict(words), tuple(needles))
+
+    def hits(self, padded_text: str, words: set[str]) -> int:
+        """How many keywords occur in the question (`padded_text` is its normalised text between two spaces)."""
+        found = sum(count for word, count in self.words.items() if word in words)
+        return found + sum(needle in padded_text for needle in self.needles)
 
 
 def _fit_logistic(samples: list[tuple[float, float, float, float]]) -> Calibration | None:
