@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.conversation import ConversationState, ConversationStates
 from bot.language import detect_language
-from bot.messages import Decision, InboundMessage, Lang, Reply
+from bot.messages import Action, Decision, InboundMessage, Lang, Reply
 from handlers.base import Handler, Outcome, Turn
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,10 @@ class Router:
         outcome, last_turn = await self._run(self._start(message, state))
         redacted = last_turn.redacted_text if last_turn.redacted_text is not None else message.text
         result = RouterResult(outcome.decision, outcome.replies, redacted, last_turn.secret_kinds, outcome.state)
-        log.info(
+        # One line per message would be most of an INFO log (and of the redaction filter's work) under load: the
+        # routine ones are DEBUG, escalations INFO; /metrics and `omnidesk report` count everything.
+        log.log(
+            logging.INFO if result.decision.action is Action.ESCALATE else logging.DEBUG,
             "routed channel=%s conversation=%s action=%s faq=%s confidence=%.2f reason=%s secret=%s",
             message.channel,
             message.conversation_id,

@@ -122,3 +122,25 @@ async def test_a_setup_error_is_raised_by_start(tmp_path: Path) -> None:
     thread = SqliteThread(tmp_path / "bad.db", setup)
     with pytest.raises(sqlite3.OperationalError, match="syntax error"):
         await thread.start()
+
+
+async def test_the_wal_is_checkpointed_off_the_writer_and_starts_over(tmp_path: Path) -> None:
+    from bot.store import Store
+    from bot.store.checkpointer import RESTART_AFTER_FRAMES
+
+    path = tmp_path / "omnidesk.db"
+    store = await Store.open(path, checkpoint_interval=0.05)
+    try:
+        row = await store._thread.read(store._sql._one, "PRAGMA wal_autocheckpoint")
+        assert row is not None and row[0] == 0
+        for n in range(400):  # well past RESTART_AFTER_FRAMES frames of WAL
+            await store.record_message("webchat", f"c{n % 7}", "in", f"message {n} " + "x" * 500)
+        await asyncio.sleep(0.3)  # a few checkpoint rounds
+        assert store._checkpointer.restarts >= 1
+        await store.record_message("webchat", "c0", "in", "after the restart")
+        with sqlite3.connect(path) as other:
+            _, frames, _ = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            assert frames < RESTART_AFTER_FRAMES  # written from the start of the WAL again
+            assert other.execute("SELECT count(*) FROM messages").fetchone()[0] == 401
+    finally:
+        await store.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.conversation import ConversationKey, ConversationState
 from bot.messages import Decision, Lang, Priority
+from bot.store.checkpointer import CHECKPOINT_INTERVAL_SECONDS, WalCheckpointer
 from bot.store.queries import StoreQueries
 from bot.store.records import (
     Clock,
@@ -27,6 +28,9 @@ from bot.store.records import (
 from bot.store.schema import migrate
 from bot.store.sqlite_thread import SqliteThread
 
+# A WAL file that grew under a burst is cut back to this size when it starts over.
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+
 
 class Store:
     """All persistent state of OmniDesk, in one SQLite file in WAL mode.
@@ -35,13 +39,20 @@ class Store:
     Every method returns only once its effect is committed.
     """
 
-    def __init__(self, thread: SqliteThread, sql: StoreQueries) -> None:
+    def __init__(self, thread: SqliteThread, sql: StoreQueries, checkpointer: WalCheckpointer) -> None:
         """Use `Store.open`, which starts the database thread and migrates the schema."""
         self._thread = thread
         self._sql = sql
+        self._checkpointer = checkpointer
 
     @classmethod
-    async def open(cls, path: str | Path, clock: Clock = utc_now, busy_timeout_ms: int = 5000) -> Store:
+    async def open(
+        cls,
+        path: str | Path,
+        clock: Clock = utc_now,
+        busy_timeout_ms: int = 5000,
+        checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
+    ) -> Store:
         """Open (creating if needed) the database at `path` and bring its schema up to date."""
         built: list[StoreQueries] = []
 
@@ -50,13 +61,17 @@ class Store:
             db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # the WalCheckpointer's job, off the writer's thread
+            db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
             db.execute("PRAGMA foreign_keys = ON")
             migrate(db)
             built.append(StoreQueries(db, clock))
 
         thread = SqliteThread(path, setup)
         await thread.start()
-        return cls(thread, built[0])
+        checkpointer = WalCheckpointer(path, checkpoint_interval)
+        checkpointer.start()
+        return cls(thread, built[0], checkpointer)
 
     @property
     def commits(self) -> tuple[int, int]:
@@ -65,6 +80,7 @@ class Store:
 
     async def close(self) -> None:
         """Finish the queued calls and close the database; safe to call twice."""
+        await self._checkpointer.close()
         await self._thread.close()
 
     async def __aenter__(self) -> Store:
