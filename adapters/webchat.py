@@ -1,7 +1,7 @@
 """The website's chat widget: signed visitor sessions, a WebSocket channel with an HTTP fallback, and its routes.
 
-Build order: open the runtime, then `channel = WebchatChannel(desk)`, put it in the runtime's channels under
-"webchat", and serve `webchat_routes(channel, desk, tokens, config, attachments_dir=...)` with any ASGI server.
+Build order: open the runtime, put a `WebchatChannel()` in its channels under "webchat", and serve
+`webchat_routes(channel, desk, tokens, config, attachments_dir=...)` with any ASGI server.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import re
 import secrets
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,20 +110,21 @@ async def load_session_secret(cursors: CursorStore, name: str = "webchat_session
 
 
 class WebchatBackend(Protocol):
-    """The two Desk methods the widget needs."""
+    """The Desk methods the widget needs."""
 
     async def handle(self, message: InboundMessage) -> object: ...
+
+    async def stored_inbound(self, message: InboundMessage) -> StoredMessage | None: ...
 
     async def history(self, channel: str, conversation_id: str, limit: int = 200) -> list[StoredMessage]: ...
 
 
 @dataclass
 class _Session:
-    """What is live for one visitor session: its open sockets, its long-polls, the ids already pushed."""
+    """What is live for one visitor session: its open sockets and its long-polls."""
 
     sockets: set[WebSocket] = field(default_factory=set)
     waiters: set[asyncio.Event] = field(default_factory=set)
-    pushed: deque[int] = field(default_factory=lambda: deque(maxlen=64))
 
     @property
     def idle(self) -> bool:
@@ -136,9 +136,7 @@ class WebchatChannel(Channel):
 
     name = CHANNEL
 
-    def __init__(self, backend: WebchatBackend) -> None:
-        # The backend gives a pushed reply its transcript id, so the widget can de-duplicate it against history.
-        self._backend = backend
+    def __init__(self) -> None:
         self._sessions: dict[str, _Session] = {}
 
     async def send(self, conversation_id: str, reply: Reply) -> None:
@@ -149,7 +147,7 @@ class WebchatChannel(Channel):
         if session.sockets:
             frame = {
                 "type": "reply",
-                "id": await self._transcript_id(conversation_id, session, reply.text),
+                "id": reply.transcript_id,  # the widget orders by it and de-duplicates it against the history
                 "text": reply.text,
                 "suggestions": [{"label": s.label, "payload": s.payload} for s in reply.suggestions],
                 "offer_human": reply.offer_human,
@@ -217,20 +215,6 @@ class WebchatChannel(Channel):
             session.waiters.discard(event)
             if session.idle and self._sessions.get(session_id) is session:
                 del self._sessions[session_id]
-
-    async def _transcript_id(self, session_id: str, session: _Session, text: str) -> int | None:
-        # The Outbox records a reply in the transcript just before sending it, so it is the newest outgoing
-        # message with this text that has not been pushed yet.
-        try:
-            recent = await self._backend.history(CHANNEL, session_id, limit=20)
-        except Exception:
-            log.exception("could not look up the transcript id of a webchat reply")
-            return None
-        for message in reversed(recent):
-            if message.direction == "out" and message.text == text and message.id not in session.pushed:
-                session.pushed.append(message.id)
-                return message.id
-        return None
 
 
 # -- limits ------------------------------------------------------------------------------------------------------
@@ -557,7 +541,7 @@ class _WebchatApi:
     async def _handle(self, session_id: str, message: InboundMessage, client_id: str) -> dict[str, Any]:
         await self._channel.push(session_id, {"type": "typing"})
         await self._desk.handle(message)
-        stored = await self._stored_inbound(session_id, message.message_id)
+        stored = await self._desk.stored_inbound(message)
         ack = {
             "type": "ack",
             "id": client_id,
@@ -574,12 +558,6 @@ class _WebchatApi:
             raise WebchatError(
                 "rate_limited", "You are sending messages too quickly. Please wait a moment.", 429, retry_after=wait
             )
-
-    async def _stored_inbound(self, session_id: str, message_id: str) -> StoredMessage | None:
-        for stored in reversed(await self._desk.history(CHANNEL, session_id, 30)):
-            if stored.direction == "in" and stored.platform_message_id == message_id:
-                return stored
-        return None
 
     async def _messages_after(self, session_id: str, after: int) -> list[dict[str, Any]]:
         messages = await self._desk.history(CHANNEL, session_id, self._limits.history_limit)

@@ -128,6 +128,10 @@ class Desk:
         log.info("rate limited %s user %s (%s)", message.channel, message.user_id, "warned" if replies else "quiet")
         return True
 
+    async def stored_inbound(self, message: InboundMessage) -> StoredMessage | None:
+        """The message as it was stored (redacted), once handled; None if it was not."""
+        return await self._store.inbound_message((message.channel, message.conversation_id), message.message_id)
+
     async def history(self, channel: str, conversation_id: str, limit: int = 200) -> list[StoredMessage]:
         """The conversation's redacted transcript, oldest first."""
         return await self._store.transcript((channel, conversation_id), limit=limit)

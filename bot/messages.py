@@ -66,6 +66,7 @@ class Reply:
     text: str
     suggestions: tuple[Suggestion, ...] = ()
     offer_human: bool = False
+    transcript_id: int | None = None  # set once queued: its id in the transcript (the widget orders by it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,13 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
 def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
     """A stored reply back as a Reply."""
     suggestions = tuple(Suggestion(str(s["label"]), str(s["payload"])) for s in payload.get("suggestions", ()))
-    return Reply(str(payload["text"]), suggestions, bool(payload.get("offer_human", False)))
+    transcript_id = payload.get("transcript_id")
+    return Reply(
+        str(payload["text"]),
+        suggestions,
+        bool(payload.get("offer_human", False)),
+        transcript_id if isinstance(transcript_id, int) else None,
+    )
 
 
 class Outbox:

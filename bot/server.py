@@ -119,7 +119,7 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
     if config.channels.webchat.enabled:
         from adapters.webchat import SessionTokens, WebchatChannel, load_session_secret, webchat_routes
 
-        webchat = WebchatChannel(runtime.desk)
+        webchat = WebchatChannel()
         runtime.channels[webchat.name] = webchat
         attachments = Path(config.store.path).resolve().parent / "attachments"
         tokens = SessionTokens(await load_session_secret(runtime.store))

@@ -58,7 +58,7 @@ async def serve_webchat(
     runtime = await open_runtime(
         config.model_copy(update={"store": StoreConfig(path=str(tmp_path / "omnidesk.db"))}), core_parts=core
     )
-    channel = WebchatChannel(runtime.desk)
+    channel = WebchatChannel()
     runtime.channels["webchat"] = channel  # the desk exists first; its outbox reads this same dict
     tokens = SessionTokens(await load_session_secret(runtime.store))
     attachments = tmp_path / "attachments"

@@ -239,18 +239,19 @@ class StoreQueries:
             """,
             (conversation[0], conversation[1], -1 if limit is None else limit),
         )
-        return [
-            StoredMessage(
-                id=int(r["id"]),
-                channel=r["channel"],
-                conversation_id=r["conversation_id"],
-                direction="in" if r["direction"] == "in" else "out",
-                text=r["text"],
-                platform_message_id=r["platform_message_id"],
-                created_at=_dt(r["created_at"]),
-            )
-            for r in rows
-        ]
+        return [_stored_message_from_row(r) for r in rows]
+
+    def inbound_message(self, conversation: ConversationKey, platform_message_id: str) -> StoredMessage | None:
+        row = self._one(
+            """
+            SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
+            FROM messages m JOIN conversations c ON c.id = m.conversation
+            WHERE c.channel = ? AND c.conversation_id = ? AND m.direction = 'in' AND m.platform_message_id = ?
+            ORDER BY m.id DESC LIMIT 1
+            """,
+            (conversation[0], conversation[1], platform_message_id),
+        )
+        return None if row is None else _stored_message_from_row(row)
 
     # -- tickets ----------------------------------------------------------------------------------------------
 
@@ -546,8 +547,10 @@ class StoreQueries:
     def _queue_reply(
         self, channel: str, conversation_id: str, payload: Mapping[str, Any], conversation: int | None = None
     ) -> OutboxItem:
-        self._insert_message(channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation)
-        return self._insert_outbox(channel, conversation_id, payload)
+        stored = self._insert_message(
+            channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation
+        )
+        return self._insert_outbox(channel, conversation_id, {**payload, "transcript_id": stored.id})
 
     def _insert_outbox(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
         now = self._now()
@@ -654,6 +657,18 @@ def _ticket_from_row(row: sqlite3.Row) -> Ticket:
         first_reply_at=_dt_or_none(row["first_reply_at"]),
         resolved_at=_dt_or_none(row["resolved_at"]),
         slack_ts=row["slack_ts"],
+    )
+
+
+def _stored_message_from_row(row: sqlite3.Row) -> StoredMessage:
+    return StoredMessage(
+        id=int(row["id"]),
+        channel=row["channel"],
+        conversation_id=row["conversation_id"],
+        direction="in" if row["direction"] == "in" else "out",
+        text=row["text"],
+        platform_message_id=row["platform_message_id"],
+        created_at=_dt(row["created_at"]),
     )
 
 

@@ -162,6 +162,10 @@ class Store:
         """A conversation's messages, oldest first; with `limit`, only the latest `limit` of them."""
         return await self._thread.read(self._sql.transcript, conversation, limit)
 
+    async def inbound_message(self, conversation: ConversationKey, platform_message_id: str) -> StoredMessage | None:
+        """A user's message as stored (redacted), by its platform id; None if it is not stored."""
+        return await self._thread.read(self._sql.inbound_message, conversation, platform_message_id)
+
     async def open_ticket(
         self,
         channel: str,
