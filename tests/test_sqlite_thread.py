@@ -144,3 +144,25 @@ async def test_the_wal_is_checkpointed_off_the_writer_and_starts_over(tmp_path: 
             assert other.execute("SELECT count(*) FROM messages").fetchone()[0] == 401
     finally:
         await store.close()
+
+
+async def test_a_locked_database_fails_the_call_not_the_thread(tmp_path: Path) -> None:
+    path, table = tmp_path / "notes.db", Notes()
+
+    def setup(db: sqlite3.Connection) -> None:
+        table.setup(db)
+        db.execute("PRAGMA busy_timeout = 50")
+
+    thread = SqliteThread(path, setup)
+    await thread.start()
+    try:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process (say the agent CLI) holds the write lock
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await thread.write(table.add, "blocked")
+        other.execute("ROLLBACK")
+        other.close()
+        assert await thread.write(table.add, "after") == 1
+        assert await thread.read(table.texts) == ["after"]
+    finally:
+        await thread.close()

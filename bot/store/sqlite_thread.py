@@ -39,7 +39,6 @@ class _Job:
             self.outcome = (True, exc)
 
 
-
 def _settle_all(jobs: list[_Job]) -> None:
     """Hand each job's outcome to its caller (on the caller's event loop)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
@@ -69,9 +68,10 @@ class SqliteThread:
     """Runs functions of a `sqlite3.Connection` on one thread, in order.
 
     `setup(db)` runs first, on the thread: it configures the connection and builds what the calls use (functions
-    closing over `db`). `read(fn, ...)` runs `fn(...)` as is; `write(fn, ...)` runs it inside a transaction. Writes waiting in the
-    queue together share one `BEGIN IMMEDIATE ... COMMIT` (group commit), each in its own savepoint, so one failing
-    write is rolled back alone; every caller hears back only after the commit, so a write acknowledged is durable.
+    closing over `db`). `read(fn, ...)` runs `fn(...)` as is; `write(fn, ...)` runs it inside a transaction.
+    Writes waiting in the queue together share one `BEGIN IMMEDIATE ... COMMIT` (group commit), each in its own
+    savepoint, so one failing write is rolled back alone; every caller hears back only after the commit, so a write
+    acknowledged is durable.
     """
 
     def __init__(self, path: str | Path, setup: Callable[[sqlite3.Connection], None]) -> None:
@@ -156,33 +156,31 @@ class SqliteThread:
         group, closing = [first], False
         try:
             db.execute("BEGIN IMMEDIATE")  # the write lock up front: a read-then-write cannot fail halfway
-        except sqlite3.Error as exc:
-            first.outcome = (True, exc)
-            _settle_all([first])
-            return False
-        self._in_savepoint(db, first)
-        while len(group) < MAX_GROUP:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job is _CLOSE:
-                closing = True
-                break
-            assert isinstance(job, _Job)
-            if job.write:
-                self._in_savepoint(db, job)
-            else:
-                job.run()  # sees the group's writes, and hears back after the commit like them
-            group.append(job)
-        try:
+            self._in_savepoint(db, first)
+            while len(group) < MAX_GROUP:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _CLOSE:
+                    closing = True
+                    break
+                assert isinstance(job, _Job)
+                group.append(job)
+                if job.write:
+                    self._in_savepoint(db, job)
+                else:
+                    job.run()  # sees the group's writes, and hears back after the commit like them
             db.execute("COMMIT")
         except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            log.error("a group of %d database writes failed to commit: %s", len(group), exc)
+            # BEGIN, COMMIT or a savepoint failed (busy past the timeout, disk full, I/O error): nothing of the
+            # group is kept, and each caller hears why (a job that failed on its own keeps its own error).
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            log.error("a group of %d database calls was rolled back: %s", len(group), exc)
             for job in group:
-                if job.write:
+                if not job.outcome[0]:
                     job.outcome = (True, exc)
         self.groups += 1
         self.writes += sum(job.write for job in group)
@@ -191,6 +189,7 @@ class SqliteThread:
 
     @staticmethod
     def _in_savepoint(db: sqlite3.Connection, job: _Job) -> None:
+        """Run a write so that its failure undoes it alone (raises if SQLite has already undone the transaction)."""
         db.execute("SAVEPOINT job")
         job.run()
         if job.outcome[0]:
