@@ -13,8 +13,8 @@ from typing import Any
 from bot.conversation import ConversationKey, ConversationState, Intake
 from bot.messages import Decision, Lang, Priority, Suggestion
 from bot.store.records import (
-    _TRANSITIONS,
     FINAL_STATUSES,
+    TRANSITIONS,
     Clock,
     Direction,
     OutboxItem,
@@ -476,7 +476,7 @@ class StoreQueries:
     def _transition(self, number: int, new: TicketStatus, actor: str) -> Ticket:
         now = self._now()
         ticket = self._ticket(number)
-        if new not in _TRANSITIONS[ticket.status]:
+        if new not in TRANSITIONS[ticket.status]:
             raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot become {new.value}")
         assignee = ticket.assignee
         kind = "status"

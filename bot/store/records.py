@@ -32,7 +32,7 @@ class TicketStatus(StrEnum):
 FINAL_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CANCELLED})
 
 # The moves set_status allows; claim(), resolve() and cancel() follow the same table.
-_TRANSITIONS: Mapping[TicketStatus, frozenset[TicketStatus]] = {
+TRANSITIONS: Mapping[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.OPEN: frozenset({TicketStatus.CLAIMED, TicketStatus.RESOLVED, TicketStatus.CANCELLED}),
     TicketStatus.CLAIMED: frozenset(
         {TicketStatus.OPEN, TicketStatus.WAITING_USER, TicketStatus.RESOLVED, TicketStatus.CANCELLED}
