@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -112,6 +113,8 @@ async def _open(db: Path) -> tuple[Runtime, InMemoryChannel]:
     config = load_config(ROOT / "config.yaml", env={"OMNIDESK_DB": str(db)})
     channel = InMemoryChannel(name=CHANNEL)
     runtime = await open_runtime(config, channels={CHANNEL: channel})
+    gc.collect()
+    gc.freeze()  # as `omnidesk run` does once started (bot/server.py)
     return runtime, channel
 
 
@@ -174,6 +177,7 @@ async def run_once(load: list[tuple[str, str]], mode: str, level: float, run: in
             elapsed = time.perf_counter() - started
         finally:
             await runtime.close()
+            gc.unfreeze()  # the next run starts from a fresh runtime
     p50, p99, worst = _percentiles(to_return)
     c50, c99, _ = _percentiles(to_commit)
     return {

@@ -320,8 +320,8 @@ class _Keywords:
 
     def hits(self, padded_text: str, words: set[str]) -> int:
         """How many keywords occur in the question (`padded_text` is its normalised text between two spaces)."""
-        found = sum(count for word, count in self.words.items() if word in words)
-        return found + sum(needle in padded_text for needle in self.needles)
+        found = sum(count for word, count in self.words.items() if word in words) if self.words else 0
+        return found + sum(needle in padded_text for needle in self.needles) if self.needles else found
 
 
 def _fit_logistic(samples: list[tuple[float, float, float, float]]) -> Calibration | None:

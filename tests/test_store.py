@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
@@ -402,3 +403,14 @@ async def test_a_naive_clock_is_refused(db_path: Path) -> None:
     async with await Store.open(db_path, clock=lambda: datetime(2024, 1, 1)) as store:
         with pytest.raises(StoreError, match="timezone-aware"):
             await store.inbox_add("telegram", "1", {})
+
+
+def test_a_reply_survives_the_outbox_payload_round_trip() -> None:
+    from bot.messages import Reply
+    from bot.outbox import reply_from_payload, reply_to_payload
+
+    reply = Reply("Did you mean:", (Suggestion("Reset 2FA", "/faq reset-2fa"),), offer_human=True, transcript_id=7)
+    payload = reply_to_payload(reply)
+    assert json.loads(json.dumps(payload)) == payload  # stored as JSON
+    assert reply_from_payload(payload) == reply
+    assert reply_from_payload(reply_to_payload(Reply("plain"))) == Reply("plain")
