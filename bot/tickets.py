@@ -64,13 +64,15 @@ class TicketDesk:
         await self._store.add_event(ticket.number, "announced", "bot")
         return ticket
 
-    async def follow_up(self, number: int, text: str, attachments: Sequence[Attachment] = ()) -> Ticket:
-        """A user's message on an open ticket: to the agents, and back to `claimed` if the agent was waiting."""
+    async def follow_up(self, ticket: Ticket, text: str, attachments: Sequence[Attachment] = ()) -> Ticket:
+        """A user's message on an open ticket (as just read): to the agents, and back to `claimed` if the agent was
+        waiting."""
+        number = ticket.number
         for attachment in attachments:
             await self._store.add_attachment(number, attachment.kind, attachment.ref, attachment.mime_type)
-        ticket = await self._store.get_ticket(number)
         if ticket.status is TicketStatus.WAITING_USER:
-            ticket = await self._store.set_status(number, TicketStatus.CLAIMED, "user")
+            with contextlib.suppress(StoreError):  # an agent moved it meanwhile: theirs is the newer word
+                ticket = await self._store.set_status(number, TicketStatus.CLAIMED, "user")
         for notifier in self.notifiers:
             await _quietly(notifier.user_message(ticket, text), f"relay to ticket #{number}")
         return ticket

@@ -129,7 +129,7 @@ class TicketRelayHandler(Handler[int]):
         said = turn.redacted_text if turn.redacted_text is not None else turn.message.text
         text = "\n".join([said, *attachments]).strip()
         if text:
-            ticket = await self._tickets.follow_up(match, text, turn.message.attachments)
+            ticket = await self._tickets.follow_up(ticket, text, turn.message.attachments)
         key = "attachment_added" if attachments else "ticket_followup"
         reply = Reply(self._texts.render(key, lang, number=str(match)))
         decision = Decision(Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0)
