@@ -250,11 +250,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--concurrency", default="1,32", help="closed loop: comma-separated numbers of workers")
     parser.add_argument("--rates", default="500,1000", help="open loop: comma-separated offered messages per second")
     parser.add_argument("--cpu", type=int, default=None, help="the CPU to pin to (default: the last one allowed)")
+    parser.add_argument(
+        "--all-cpus", action="store_true", help="do not pin: the database thread may run beside the event loop"
+    )
     parser.add_argument("--profile", action="store_true", help="profile one sequential run with pyinstrument instead")
     parser.add_argument("--quick", action="store_true", help="1,000 messages, one repeat")
     args = parser.parse_args(argv)
     cpu = args.cpu if args.cpu is not None else max(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})  # before the store's thread starts: it inherits the mask
+    if not args.all_cpus:
+        os.sched_setaffinity(0, {cpu})  # before the store's thread starts: it inherits the mask
     import logging
 
     logging.basicConfig(level=logging.WARNING)
@@ -264,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.profile:
         asyncio.run(_profile(load[: min(len(load), 2_000)]))
         return
-    print(f"pinned to CPU {cpu} of {os.cpu_count()}; {messages} timed messages per run after {warmup} warm-up")
+    where = f"on all {len(os.sched_getaffinity(0))} CPUs" if args.all_cpus else f"pinned to CPU {cpu} of {os.cpu_count()}"
+    print(f"{where}; {messages} timed messages per run after {warmup} warm-up")
     print("latency in ms: to the reply committed in the outbox / to `desk.handle` returning (reply sent, marked sent)")
     print("| load | run | messages/s | p50 commit | p99 commit | p50 return | p99 return | max | replies | dropped |")
     print("|---|---|---|---|---|---|---|---|---|---|")
