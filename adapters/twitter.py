@@ -181,8 +181,17 @@ class TwitterChannel(Channel):
         bot_id = await self._own_user_id()
         saved = await self._store.cursor_get(CURSOR)
         since = int(saved) if saved else None
+        not_before = None if since is not None else self._clock() - self._config.first_poll_backlog_minutes * 60
+        events, skipped_up_to = await self._new_events(since, not_before)
+        if skipped_up_to is not None:
+            await self._store.cursor_set(CURSOR, str(skipped_up_to))
+            log.info(
+                "first X poll: DMs older than %g minutes left unanswered (up to event %s)",
+                self._config.first_poll_backlog_minutes,
+                skipped_up_to,
+            )
         handled = 0
-        for number, event in sorted(await self._new_events(since), key=lambda item: item[0]):
+        for number, event in sorted(events, key=lambda item: item[0]):
             if self._stopping.is_set():
                 break
             self._busy = True
@@ -208,9 +217,13 @@ class TwitterChannel(Channel):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._config.poll_interval_seconds)
 
-    async def _new_events(self, since: int | None) -> list[tuple[int, Mapping[str, Any]]]:
-        """The events above `since`, following `meta.next_token` until a page reaches `since` (pages are newest first)."""
+    async def _new_events(
+        self, since: int | None, not_before: float | None = None
+    ) -> tuple[list[tuple[int, Mapping[str, Any]]], int | None]:
+        """The events above `since` and not sent before `not_before` (epoch seconds), following `meta.next_token`
+        until a page reaches either (pages are newest first); and the newest event skipped as too old, if any."""
         found: list[tuple[int, Mapping[str, Any]]] = []
+        skipped_up_to: int | None = None
         token: str | None = None
         while True:
             params: dict[str, Any] = {
@@ -229,12 +242,15 @@ class TwitterChannel(Channel):
                     log.warning("X DM event without a numeric id skipped: %r", event.get("id"))
                 elif since is not None and number <= since:
                     reached_since = True
+                elif not_before is not None and _sent_before(event, not_before):
+                    reached_since = True
+                    skipped_up_to = max(skipped_up_to or number, number)
                 else:
                     found.append((number, event))
             meta = page.get("meta")
             token = meta.get("next_token") if isinstance(meta, Mapping) else None
             if reached_since or not token:
-                return found
+                return found, skipped_up_to
 
     async def _own_user_id(self, wait: bool = True) -> str:
         if self._bot_user_id is None:
@@ -451,6 +467,12 @@ def _parse_iso(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _sent_before(event: Mapping[str, Any], moment: float) -> bool:
+    """True when the event's `created_at` is earlier than `moment` (epoch seconds); False when it has none."""
+    sent_at = _parse_iso(event.get("created_at"))
+    return sent_at is not None and sent_at.timestamp() < moment
 
 
 def _parse_epoch_ms(value: object) -> datetime | None:

@@ -101,6 +101,9 @@ class TwitterConfig(_Section):
     api_base_url: str = "https://api.x.com"
     mode: Literal["polling", "webhook"] = "polling"
     poll_interval_seconds: float = Field(60.0, gt=0)
+    # The very first poll (no saved cursor) skips DMs older than this: X returns up to 30 days of them, and a
+    # reply to a month-old question helps nobody.
+    first_poll_backlog_minutes: float = Field(60.0, ge=0)
 
 
 class ChannelsConfig(_Section):

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +237,26 @@ async def test_a_restart_in_the_middle_resumes_without_loss_or_repeat(
         await rt.close()
     assert second_seen == questions[3:]
     assert [len(x.texts_to(user)) for user in users] == [1, 1, 1, 1, 1]
+
+
+async def test_the_first_poll_leaves_the_old_dm_backlog_unanswered(db_config: Config, core: Core, x: FakeXApi) -> None:
+    # Without a saved cursor, X returns up to 30 days of DMs: only the last hour's are answered.
+    x.add_dm("801", "where is my UID (asked last week)")
+    x.events[-1]["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 7 * 86400))
+    x.add_dm("802", "what is the withdrawal fee (asked two hours ago)")
+    x.events[-1]["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 2 * 3600))
+    x.add_dm("803", "where is my UID")
+    rt = await open_runtime(db_config, core_parts=core)
+    channel = TwitterChannel(x_config(x), rt.store, clock=time.time)
+    rt.channels[channel.name] = channel
+    try:
+        assert await channel.poll_once(rt.desk.handle) == 1
+        assert (x.texts_to("801"), x.texts_to("802"), len(x.texts_to("803"))) == ([], [], 1)
+        x.add_dm("801", "hello again")  # once a cursor is saved, every new DM is answered, whoever sent it
+        assert await channel.poll_once(rt.desk.handle) == 1
+        assert len(x.texts_to("801")) == 1
+    finally:
+        await rt.close()
 
 
 async def test_a_429_while_polling_is_waited_out_until_the_announced_reset(world: World) -> None:
