@@ -71,22 +71,7 @@ class StoreQueries:
             "WHERE channel = ? AND conversation_id = ?",
             key,
         )
-        if row is None:
-            return ConversationState()
-        suggestions = tuple(
-            Suggestion(label=str(item["label"]), payload=str(item["payload"]))
-            for item in json.loads(row["last_suggestions"])
-        )
-        flow = json.loads(row["flow"])
-        return ConversationState(
-            lang_choice=_lang_or_none(row["lang_choice"]),
-            last_lang=_lang_or_none(row["lang"]),
-            misses=int(row["misses"]),
-            last_suggestions=suggestions,
-            intake=_intake_from_json(flow.get("intake")),
-            ticket=flow.get("ticket"),
-            rating_for=flow.get("rating_for"),
-        )
+        return _state_from_row(row)
 
     def save_conversation_state(self, key: ConversationKey, state: ConversationState) -> None:
         self._save_state(key, state)
@@ -155,9 +140,18 @@ class StoreQueries:
     def receive_inbound(
         self, channel: str, platform_message_id: str, conversation: ConversationKey
     ) -> ConversationState | None:
-        if self._handled(channel, platform_message_id):
+        # One statement: the inbox check and the state together (one row, whether or not either exists).
+        row = self._one(
+            """
+            SELECT (SELECT handled_at FROM inbox WHERE channel = ? AND platform_message_id = ?) AS handled_at,
+                c.lang, c.lang_choice, c.misses, c.last_suggestions, c.flow
+            FROM (SELECT 1) LEFT JOIN conversations c ON c.channel = ? AND c.conversation_id = ?
+            """,
+            (channel, platform_message_id, conversation[0], conversation[1]),
+        )
+        if row is not None and row["handled_at"] is not None:
             return None
-        return self.load_conversation_state(conversation)
+        return _state_from_row(row)
 
     def complete_inbound(
         self,
@@ -170,10 +164,17 @@ class StoreQueries:
         replies: Sequence[Mapping[str, Any]],
         state: ConversationState | None = None,
     ) -> list[OutboxItem] | None:
-        if self._handled(channel, platform_message_id):
+        # Marking it handled is also the check that no other delivery of it got here first; only ids go into the
+        # inbox (the raw text may hold a secret).
+        now = self._now()
+        claimed = self._one(
+            "INSERT INTO inbox (channel, platform_message_id, payload, received_at, handled_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, platform_message_id) DO UPDATE SET handled_at = excluded.handled_at "
+            "WHERE handled_at IS NULL RETURNING id",
+            (channel, platform_message_id, _json({"user": channel_user_id}), now, now),
+        )
+        if claimed is None:
             return None
-        # Only ids go into the inbox: the raw text may hold a secret.
-        self._mark_handled(channel, platform_message_id, {"user": channel_user_id})
         key = (channel, conversation_id)
         conversation = (
             self._save_state(key, state, channel_user_id)
@@ -524,19 +525,11 @@ class StoreQueries:
     def inbox_mark_handled(self, channel: str, platform_message_id: str) -> None:
         self._mark_handled(channel, platform_message_id)
 
-    def _mark_handled(self, channel: str, platform_message_id: str, payload: Mapping[str, Any] | None = None) -> None:
-        now = self._now()
+    def _mark_handled(self, channel: str, platform_message_id: str) -> None:
         self._db.execute(
-            "INSERT INTO inbox (channel, platform_message_id, payload, received_at, handled_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (channel, platform_message_id) DO UPDATE SET handled_at = COALESCE(handled_at, ?)",
-            (channel, platform_message_id, _json(payload or {}), now, now, now),
+            "UPDATE inbox SET handled_at = COALESCE(handled_at, ?) WHERE channel = ? AND platform_message_id = ?",
+            (self._now(), channel, platform_message_id),
         )
-
-    def _handled(self, channel: str, platform_message_id: str) -> bool:
-        row = self._one(
-            "SELECT handled_at FROM inbox WHERE channel = ? AND platform_message_id = ?", (channel, platform_message_id)
-        )
-        return row is not None and row["handled_at"] is not None
 
     def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
         return self._insert_outbox(channel, conversation_id, payload)
@@ -579,11 +572,12 @@ class StoreQueries:
         return _outbox_from_row(row)
 
     def outbox_mark_sent(self, item_id: int) -> None:
-        self._outbox_pending_row(item_id)
-        self._db.execute(
-            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ?",
+        cursor = self._db.execute(
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ? AND status = 'pending'",
             (self._now(), item_id),
         )
+        if cursor.rowcount != 1:
+            self._outbox_pending_row(item_id)  # raises: no such item, or not pending
 
     def outbox_mark_failed(self, item_id: int, permanent: bool, error: str, retry_at: datetime | None = None) -> None:
         if not permanent and retry_at is None:
@@ -602,6 +596,7 @@ class StoreQueries:
             )
 
     def _outbox_pending_row(self, item_id: int) -> None:
+        """Raise unless the outbox item exists and is pending."""
         row = self._one("SELECT status FROM outbox WHERE id = ?", (item_id,))
         if row is None:
             raise StoreError(f"there is no outbox item {item_id}")
@@ -624,6 +619,25 @@ _TICKET_SELECT = """
         t.summary, t.assignee, t.lang, t.created_at, t.claimed_at, t.first_reply_at, t.resolved_at, t.slack_ts
     FROM tickets t JOIN conversations c ON c.id = t.conversation
 """
+
+
+def _state_from_row(row: sqlite3.Row | None) -> ConversationState:
+    """A conversation's state from its row (fresh when there is no row, or the conversation has no columns)."""
+    if row is None or row["misses"] is None:
+        return ConversationState()
+    suggestions = tuple(
+        Suggestion(label=str(item["label"]), payload=str(item["payload"])) for item in json.loads(row["last_suggestions"])
+    )
+    flow = json.loads(row["flow"])
+    return ConversationState(
+        lang_choice=_lang_or_none(row["lang_choice"]),
+        last_lang=_lang_or_none(row["lang"]),
+        misses=int(row["misses"]),
+        last_suggestions=suggestions,
+        intake=_intake_from_json(flow.get("intake")),
+        ticket=flow.get("ticket"),
+        rating_for=flow.get("rating_for"),
+    )
 
 
 def _intake_from_json(value: Any) -> Intake | None:

@@ -156,7 +156,13 @@ class SqliteThread:
         group, closing = [first], False
         try:
             db.execute("BEGIN IMMEDIATE")  # the write lock up front: a read-then-write cannot fail halfway
-            self._in_savepoint(db, first)
+            # The first write needs no savepoint: if it fails, the transaction holds nothing else to keep.
+            first.run()
+            if first.outcome[0]:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                _settle_all(group)
+                return False
             while len(group) < MAX_GROUP:
                 try:
                     job = self._queue.get_nowait()
