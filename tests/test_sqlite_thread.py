@@ -166,3 +166,31 @@ async def test_a_locked_database_fails_the_call_not_the_thread(tmp_path: Path) -
         assert await thread.read(table.texts) == ["after"]
     finally:
         await thread.close()
+
+
+async def test_a_long_reader_does_not_hold_the_writer_up_through_the_checkpointer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.store import Store, checkpointer
+
+    monkeypatch.setattr(checkpointer, "RESTART_AFTER_FRAMES", 20)  # every round tries a RESTART
+    path = tmp_path / "omnidesk.db"
+    store = await Store.open(path, checkpoint_interval=0.05)
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM messages").fetchone()  # an agent's report holding its snapshot
+        loop = asyncio.get_running_loop()
+        slowest = 0.0
+        for n in range(12):
+            for _ in range(10):
+                started = loop.time()
+                await store.record_message("webchat", "c0", "in", f"message {n} " + "x" * 2000)
+                slowest = max(slowest, loop.time() - started)
+            await asyncio.sleep(0.06)  # let a checkpoint round run
+        # A RESTART waiting for the reader with the writer held back stalled a write for the whole busy timeout (5 s).
+        assert slowest < 1.0
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+        await store.close()

@@ -13,6 +13,7 @@ CHECKPOINT_INTERVAL_SECONDS = 1.0
 # Past this many WAL frames (4 KB each), a RESTART follows the PASSIVE checkpoint so the WAL starts over. Under
 # steady writes a PASSIVE checkpoint never finds the WAL quiet, so on its own it would let the file grow forever.
 RESTART_AFTER_FRAMES = 1_000
+RESTART_PATIENCE_MS = 20
 
 
 class WalCheckpointer:
@@ -43,7 +44,9 @@ class WalCheckpointer:
     def _run(self) -> None:
         db = sqlite3.connect(self._path, isolation_level=None)
         try:
-            db.execute("PRAGMA busy_timeout = 5000")
+            # RESTART holds writers back while it waits for readers (an agent's long `omnidesk report`, say): give up
+            # within a few milliseconds and try again next round rather than stall every message meanwhile.
+            db.execute(f"PRAGMA busy_timeout = {RESTART_PATIENCE_MS}")
             while not self._stop.wait(self._interval):
                 try:
                     self._checkpoint(db)
