@@ -73,10 +73,9 @@ class StoreQueries:
         )
         return _state_from_row(row)
 
-    def save_conversation_state(self, key: ConversationKey, state: ConversationState) -> None:
-        self._save_state(key, state)
-
-    def _save_state(self, key: ConversationKey, state: ConversationState, channel_user_id: str | None = None) -> int:
+    def save_conversation_state(
+        self, key: ConversationKey, state: ConversationState, channel_user_id: str | None = None
+    ) -> int:
         """Upsert the conversation with its new state; returns its row id."""
         suggestions = json.dumps(
             [{"label": s.label, "payload": s.payload} for s in state.last_suggestions], ensure_ascii=False
@@ -123,20 +122,6 @@ class StoreQueries:
 
     # -- transcripts ------------------------------------------------------------------------------------------
 
-    def record_message(
-        self,
-        channel: str,
-        conversation_id: str,
-        direction: Direction,
-        text: str,
-        platform_message_id: str | None = None,
-        channel_user_id: str | None = None,
-        decision: Decision | None = None,
-    ) -> StoredMessage:
-        return self._insert_message(
-            channel, conversation_id, direction, text, platform_message_id, channel_user_id, decision
-        )
-
     def receive_inbound(
         self, channel: str, platform_message_id: str, conversation: ConversationKey
     ) -> ConversationState | None:
@@ -177,16 +162,16 @@ class StoreQueries:
             return None
         key = (channel, conversation_id)
         conversation = (
-            self._save_state(key, state, channel_user_id)
+            self.save_conversation_state(key, state, channel_user_id)
             if state is not None
             else self._conversation_row_id(key, self._now(), channel_user_id)
         )
-        self._insert_message(
+        self.record_message(
             channel, conversation_id, "in", text, platform_message_id, decision=decision, conversation=conversation
         )
-        return [self._queue_reply(channel, conversation_id, reply, conversation) for reply in replies]
+        return [self.queue_reply(channel, conversation_id, reply, conversation) for reply in replies]
 
-    def _insert_message(
+    def record_message(
         self,
         channel: str,
         conversation_id: str,
@@ -197,7 +182,7 @@ class StoreQueries:
         decision: Decision | None = None,
         conversation: int | None = None,
     ) -> StoredMessage:
-        """record_message inside the caller's transaction; `conversation` is the row id when the caller has it."""
+        """`conversation` is the conversation's row id, when the caller has it already."""
         if direction not in ("in", "out"):
             raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
         now = self._now()
@@ -523,29 +508,20 @@ class StoreQueries:
         return cursor.rowcount == 1
 
     def inbox_mark_handled(self, channel: str, platform_message_id: str) -> None:
-        self._mark_handled(channel, platform_message_id)
-
-    def _mark_handled(self, channel: str, platform_message_id: str) -> None:
         self._db.execute(
             "UPDATE inbox SET handled_at = COALESCE(handled_at, ?) WHERE channel = ? AND platform_message_id = ?",
             (self._now(), channel, platform_message_id),
         )
 
-    def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
-        return self._insert_outbox(channel, conversation_id, payload)
-
-    def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
-        return self._queue_reply(channel, conversation_id, payload)
-
-    def _queue_reply(
+    def queue_reply(
         self, channel: str, conversation_id: str, payload: Mapping[str, Any], conversation: int | None = None
     ) -> OutboxItem:
-        stored = self._insert_message(
+        stored = self.record_message(
             channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation
         )
-        return self._insert_outbox(channel, conversation_id, {**payload, "transcript_id": stored.id})
+        return self.outbox_add(channel, conversation_id, {**payload, "transcript_id": stored.id})
 
-    def _insert_outbox(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+    def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
         now = self._now()
         cursor = self._db.execute(
             "INSERT INTO outbox (channel, conversation_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -626,7 +602,8 @@ def _state_from_row(row: sqlite3.Row | None) -> ConversationState:
     if row is None or row["misses"] is None:
         return ConversationState()
     suggestions = tuple(
-        Suggestion(label=str(item["label"]), payload=str(item["payload"])) for item in json.loads(row["last_suggestions"])
+        Suggestion(label=str(item["label"]), payload=str(item["payload"]))
+        for item in json.loads(row["last_suggestions"])
     )
     flow = json.loads(row["flow"])
     return ConversationState(

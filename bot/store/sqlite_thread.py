@@ -82,7 +82,7 @@ class SqliteThread:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._closing = False
-        self.groups = 0  # commits made, for benchmarks: writes / groups is the mean group size
+        self.groups = 0  # commits made: writes / groups is the mean group size
         self.writes = 0
 
     async def start(self) -> None:

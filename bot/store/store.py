@@ -73,11 +73,6 @@ class Store:
         checkpointer.start()
         return cls(thread, built[0], checkpointer)
 
-    @property
-    def commits(self) -> tuple[int, int]:
-        """(write transactions, commits) so far: their ratio is the mean group-commit size."""
-        return self._thread.writes, self._thread.groups
-
     async def close(self) -> None:
         """Finish the queued calls and close the database; safe to call twice."""
         await self._checkpointer.close()
@@ -97,7 +92,7 @@ class Store:
 
     async def save_conversation_state(self, key: ConversationKey, state: ConversationState) -> None:
         """Remember the router's memory of a conversation."""
-        return await self._thread.write(self._sql.save_conversation_state, key, state)
+        await self._thread.write(self._sql.save_conversation_state, key, state)
 
     async def record_message(
         self,
