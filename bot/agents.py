@@ -41,19 +41,3 @@ class AgentActions(Protocol):
     async def resolve(self, number: int, agent: str) -> Ticket:
         """Close the ticket and ask the user for a rating."""
         ...
-
-
-class NoAgentNotifier:
-    """For teams without Slack: tickets are worked from the CLI only."""
-
-    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
-        """Nothing to announce."""
-
-    async def user_message(self, ticket: Ticket, text: str) -> None:
-        """Nothing to announce."""
-
-    async def ticket_updated(self, ticket: Ticket) -> None:
-        """Nothing to announce."""
-
-    async def remind_unclaimed(self, ticket: Ticket) -> None:
-        """Nothing to announce."""

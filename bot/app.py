@@ -14,6 +14,7 @@ from bot.desk import Desk
 from bot.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.matcher import FaqMatcher
 from bot.messages import Lang
+from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.router import Router
 from bot.secret_scanner import SecretScanner
@@ -49,12 +50,13 @@ def build_core(
     scanner: SecretScanner | None = None,
     states: ConversationStates | None = None,
     tickets: TicketDesk | None = None,
+    texts: ReplyTexts | None = None,
 ) -> Core:
     """Build the router. Without a TicketDesk an escalation is a decision only (as `omnidesk classify` wants)."""
     kb = kb or load_knowledge_base(Path(config.faq_path) if config.faq_path else None)
     matcher = matcher or FaqMatcher.from_knowledge_base(kb)
     scanner = scanner or SecretScanner()
-    texts = ReplyTexts(config.brand)
+    texts = texts or ReplyTexts(config.brand)
     replies = ReplyBuilder(kb, config.brand, texts)
     escalator = Escalator(replies, tickets, faq_categorizer(kb, matcher, config.matcher.clarify))
     steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
@@ -121,7 +123,8 @@ async def open_runtime(
     """
     store = await Store.open(config.store.path)
     channels = channels if channels is not None else {}
-    outbox = Outbox(store, channels, deliver_now=deliver_now)
+    metrics = Metrics()
+    outbox = Outbox(store, channels, deliver_now=deliver_now, metrics=metrics)
     states = SqliteConversationStates(store)
     parts = core_parts
     scanner = parts.scanner if parts else SecretScanner()
@@ -134,6 +137,7 @@ async def open_runtime(
         scanner=scanner,
         states=states,
         tickets=tickets,
+        texts=texts,
     )
-    desk = Desk(core.router, store, outbox, tickets, core.scanner, texts)
+    desk = Desk(core.router, store, outbox, tickets, core.scanner, texts, metrics)
     return Runtime(core, store, outbox, tickets, desk, channels)

@@ -10,8 +10,8 @@ import dataclasses
 import logging
 import time
 
-from bot.language import detect_language
-from bot.messages import InboundMessage, Lang, Reply
+from bot.conversation import ConversationState
+from bot.messages import InboundMessage, Reply
 from bot.metrics import Metrics
 from bot.outbox import Outbox, reply_to_payload
 from bot.rate_limit import RateLimiter
@@ -32,11 +32,6 @@ def _storable(message: InboundMessage) -> InboundMessage:
     return message if text == message.text else dataclasses.replace(message, text=text)
 
 
-def _lang(message: InboundMessage) -> Lang:
-    """The language for a reply the router did not write."""
-    return detect_language(message.text) or message.lang_hint or "en"
-
-
 class Desk:
     """Handles each inbound message once: route it, keep the redacted transcript, send the replies."""
 
@@ -48,8 +43,7 @@ class Desk:
         tickets: TicketDesk,
         scanner: SecretScanner,
         texts: ReplyTexts,
-        metrics: Metrics | None = None,
-        limiter: RateLimiter | None = None,
+        metrics: Metrics,
     ) -> None:
         self._router = router
         self._store = store
@@ -57,8 +51,8 @@ class Desk:
         self._tickets = tickets
         self._scanner = scanner
         self._texts = texts
-        self.metrics = metrics or Metrics()
-        self._limiter = limiter or RateLimiter(USER_MESSAGES_PER_WINDOW, USER_WINDOW_SECONDS)
+        self.metrics = metrics
+        self._limiter = RateLimiter(USER_MESSAGES_PER_WINDOW, USER_WINDOW_SECONDS)
         self._warned: dict[tuple[str, str], float] = {}  # flooders told to slow down, until when
 
     async def handle(self, message: InboundMessage) -> RouterResult | None:
@@ -72,7 +66,7 @@ class Desk:
             log.info("duplicate %s message %s skipped", message.channel, message.message_id)
             return None
         message = _storable(message)
-        if await self._flooding(message):
+        if await self._flooding(message, state):
             return None
         started = time.perf_counter()
         try:
@@ -81,7 +75,7 @@ class Desk:
             # A message we cannot handle must not be retried forever, holding up every message behind it:
             # answer it with an apology, keep it (redacted), and let the platform move on.
             log.exception("handling %s message %s failed", message.channel, message.message_id)
-            apology = (Reply(self._texts.render("internal_error", _lang(message)), offer_human=True),)
+            apology = (Reply(self._texts.render("internal_error", self._router.reply_lang(message, state)), offer_human=True),)
             await self._complete(message, self._scanner.scan(message.text).redacted_text, None, apology)
             return None
         self.metrics.routed(message.channel, result, time.perf_counter() - started)
@@ -109,10 +103,9 @@ class Desk:
             log.info("duplicate %s message %s dropped after routing", message.channel, message.message_id)
             return False
         await self._outbox.deliver(items)
-        self.metrics.messages_out.labels(message.channel).inc(len(items))
         return True
 
-    async def _flooding(self, message: InboundMessage) -> bool:
+    async def _flooding(self, message: InboundMessage, state: ConversationState) -> bool:
         """Past the per-user limit: keep the message (redacted), say "slow down" once per burst, answer nothing else."""
         key = (message.channel, message.user_id)
         wait = self._limiter.retry_after(f"{key[0]}\x00{key[1]}")
@@ -123,7 +116,7 @@ class Desk:
             self._warned = {k: until for k, until in self._warned.items() if until > now}
         first_in_burst = self._warned.get(key, 0.0) <= now
         self._warned[key] = now + wait
-        replies = (Reply(self._texts.render("slow_down", _lang(message))),) if first_in_burst else ()
+        replies = (Reply(self._texts.render("slow_down", self._router.reply_lang(message, state))),) if first_in_burst else ()
         await self._complete(message, self._scanner.scan(message.text).redacted_text, None, replies)
         log.info("rate limited %s user %s (%s)", message.channel, message.user_id, "warned" if replies else "quiet")
         return True

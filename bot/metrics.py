@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.router import RouterResult
-
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class Metrics:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.base import Channel, DeliveryError
 from bot.messages import Reply, Suggestion
 from bot.store import OutboxItem, Store
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 RETRY_BASE_SECONDS = 2.0
@@ -48,8 +51,10 @@ class Outbox:
         channels: Mapping[str, Channel],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         deliver_now: bool = True,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._channels = channels
         self._clock = clock
         # The agent CLI runs apart from the channels: it only queues, and the running OmniDesk delivers.
@@ -110,4 +115,6 @@ class Outbox:
             )
             return False
         await self._store.outbox_mark_sent(item.id)
+        if self._metrics is not None:  # every reply that went out: the desk's, agents', and retried ones
+            self._metrics.messages_out.labels(item.channel).inc()
         return True

@@ -74,9 +74,15 @@ class Router:
         )
         return result
 
+    def reply_lang(self, message: InboundMessage, state: ConversationState) -> Lang:
+        """The language to answer `message` in: the user's /lang choice, else the message's own."""
+        return state.lang_choice or self._text_lang(message, state)
+
+    def _text_lang(self, message: InboundMessage, state: ConversationState) -> Lang:
+        return detect_language(message.text) or state.last_lang or message.lang_hint or self._default_lang
+
     def _start(self, message: InboundMessage, state: ConversationState) -> Turn:
-        detected = detect_language(message.text)
-        text_lang = detected or state.last_lang or message.lang_hint or self._default_lang
+        text_lang = self._text_lang(message, state)
         lang = state.lang_choice or text_lang
         return Turn(message=message, lang=lang, text_lang=text_lang, state=dataclasses.replace(state, last_lang=lang))
 

@@ -40,11 +40,6 @@ class TicketDesk:
         # Slack needs this desk to act on, so it is added after both exist.
         self.notifiers: list[AgentNotifier] = list(notifiers)
 
-    @property
-    def store(self) -> Store:
-        """The store tickets live in."""
-        return self._store
-
     # -- the user's side (called from router steps) ---------------------------------------------------------------
 
     async def open(self, channel: str, conversation_id: str, user_id: str, lang: Lang, intake: Intake) -> Ticket:
@@ -58,7 +53,11 @@ class TicketDesk:
         ticket = existing or await self._store.open_ticket(
             channel, conversation_id, user_id, lang, intake.priority, intake.category, intake.reason, summary
         )
-        transcript = await self._store.transcript((channel, conversation_id), limit=TRANSCRIPT_FOR_AGENTS)
+        transcript = (
+            await self._store.transcript((channel, conversation_id), limit=TRANSCRIPT_FOR_AGENTS)
+            if self.notifiers
+            else []
+        )
         for notifier in self.notifiers:
             await _quietly(notifier.ticket_opened(ticket, transcript), f"announce ticket #{ticket.number}")
         await self._store.add_event(ticket.number, "announced", "bot")
@@ -127,6 +126,8 @@ class TicketDesk:
 
     async def remind_unclaimed(self, older_than: datetime) -> list[Ticket]:
         """Announce again, once, the open tickets nobody claimed since before `older_than`."""
+        if not self.notifiers:  # nobody to remind: keep them due for when an agent tool is set up
+            return []
         due = await self._store.unclaimed_since(older_than)
         for ticket in due:
             for notifier in self.notifiers:

@@ -112,12 +112,13 @@ class Escalator:
         self._tickets = tickets
         self._categorize = categorize
 
-    async def escalate(self, turn: Turn, match: EscalationMatch) -> Outcome:
-        """Decide to escalate; ask for details first unless it is urgent."""
+    async def escalate(self, turn: Turn, match: EscalationMatch, categorize: bool = True) -> Outcome:
+        """Decide to escalate; ask for details first unless it is urgent. `categorize=False` when the FAQ step
+        already found no entry close enough (the category would come from that same match)."""
         if self._tickets is None:
             reply = self._replies.handoff(turn.lang, security=match.priority is Priority.URGENT)
             return _outcome(turn, match, (reply,), dataclasses.replace(turn.state, misses=0, last_suggestions=()))
-        category = self._categorize(turn.message.text, turn.text_lang) if self._categorize else None
+        category = self._categorize(turn.message.text, turn.text_lang) if self._categorize and categorize else None
         urgent = match.priority is Priority.URGENT
         questions = () if urgent else INTAKE_QUESTIONS.get(category or "", DEFAULT_INTAKE_QUESTIONS)
         intake = Intake(match.reason, match.priority, category, turn.message.text, questions)

@@ -27,7 +27,9 @@ class FallbackHandler(Handler[bool]):
         """Say so and offer the topics, or hand over after repeated misses."""
         misses = turn.state.misses + 1
         if misses >= MISSES_BEFORE_ESCALATION:
-            return await self._escalator.escalate(turn, EscalationMatch("not_understood", Priority.NORMAL))
+            # The FAQ step found no entry above `clarify` for this text: matching it again for a category finds none.
+            miss = EscalationMatch("not_understood", Priority.NORMAL)
+            return await self._escalator.escalate(turn, miss, categorize=False)
         reply = self._replies.categories(self._replies.texts.render("not_understood", turn.lang), turn.lang)
         decision = Decision(Action.DECLINE, turn.lang, reason="not_understood")
         state = dataclasses.replace(turn.state, misses=misses, last_suggestions=reply.suggestions)
