@@ -226,6 +226,14 @@ async def test_a_flooding_user_is_told_once_to_slow_down_and_others_are_unaffect
     assert "spam 39" in stored  # a flood is kept (redacted), not lost
 
 
+async def test_the_slow_down_warning_is_in_the_language_the_user_chose(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, _ = runtime
+    await say(rt, "/lang zh", conversation="zh-flood")
+    for n in range(15):
+        await say(rt, f"spam {n}", conversation="zh-flood")  # English text, but the user chose Chinese
+    assert "你发送消息太快了，请慢一点，几秒后我会继续回复。" in channel.texts("zh-flood")
+
+
 async def test_a_screenshot_on_an_open_ticket_is_kept_and_agents_can_fetch_it(  # type: ignore[no-untyped-def]
     runtime, db_config: Config, tmp_path: Path
 ) -> None:
