@@ -444,6 +444,7 @@ async def test_a_secret_an_agent_pastes_in_slack_is_not_stored_or_logged_raw(
         scan_log(finder, debug_log)
     finder.scan_bytes("omnidesk.db after close", w.db.read_bytes())
     print(f"\nSECRET SWEEP (agent replies from Slack): {tried} samples tried, leaks found: {len(finder.leaks)}")
+    assert tried > 0 and finder.scanned["omnidesk.db after close"] > 0 and finder.scanned["log (DEBUG, all loggers)"] > 0
     assert finder.leaks == [], leak_report(finder)
 
 

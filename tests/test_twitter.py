@@ -168,8 +168,9 @@ async def test_a_clarify_is_a_numbered_list_and_1_picks_the_first_choice(world: 
 async def test_a_secret_is_redacted_and_the_user_warned(world: World) -> None:
     text = await world.dm("my password is Sup3rS3cret!")
     assert "Change that password" in text
-    for message in await world.rt.desk.history("twitter", USER):
-        assert "Sup3rS3cret" not in message.text
+    history = await world.rt.desk.history("twitter", USER)
+    assert [m.direction for m in history] == ["in", "out"]
+    assert "my password is" in history[0].text and not any("Sup3rS3cret" in m.text for m in history)
 
 
 async def test_an_escalation_asks_skippable_questions_then_gives_a_ticket_number(world: World) -> None:

@@ -285,7 +285,7 @@ async def test_agent_reply_is_pushed_live_to_every_open_tab(app: WebchatServer, 
 
 async def test_a_reply_with_no_socket_open_waits_in_the_history(app: WebchatServer, http: httpx.AsyncClient) -> None:
     session, token = await new_session(http)
-    await app.channel.send(session, Reply("nobody is listening"))  # does not raise: the transcript has it
+    await app.channel.send(session, Reply("nobody is listening"))  # no socket open: does not raise
     await http.post("/api/webchat/messages", headers=bearer(token), json={"id": "x1", "text": "/human"})
     await http.post("/api/webchat/messages", headers=bearer(token), json={"id": "x2", "text": "skip"})
     await app.runtime.desk.agent_reply(1001, "Bo", "Are you still there?")
