@@ -253,10 +253,8 @@ class SlackAgentDesk:
     async def _tell_agent(self, channel: str, user_id: str, thread_ts: str | None, text: str) -> None:
         """An ephemeral note only the agent sees."""
         try:
-            if thread_ts is None:
-                await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text)
-            else:
-                await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text, thread_ts=thread_ts)
+            # slack_sdk leaves out arguments that are None, so no thread means a note in the channel.
+            await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text, thread_ts=thread_ts)
         except SlackApiError as exc:
             log.warning("could not tell Slack user %s %r: %s", user_id, text, exc.response.get("error"))
 

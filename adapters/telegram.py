@@ -34,8 +34,9 @@ from telegram.warnings import PTBDeprecationWarning
 
 from adapters.base import Channel, DeliveryError, InboundSink
 from bot.config import TelegramConfig
-from bot.messages import Attachment, InboundMessage, Lang, Reply
+from bot.messages import HUMAN_PAYLOAD, Attachment, InboundMessage, Lang, Reply
 from bot.store import Store
+from bot.textnorm import has_han
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,9 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_MESSAGE_LENGTH = 4096  # sendMessage's limit, counted here in UTF-16 code units as Telegram counts
 MAX_CALLBACK_DATA_BYTES = 64
-HUMAN_PAYLOAD = "/human"
 HUMAN_LABELS: Mapping[Lang, str] = {"en": "Talk to a human", "zh": "转人工客服"}
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 _GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _BOT_SEGMENT = re.compile(r"/bot(?=[^/]*$)")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?")
 
@@ -250,7 +249,7 @@ def button_rows(reply: Reply) -> list[tuple[str, str]]:
     rows = [(s.label, s.payload) for s in reply.suggestions]
     if reply.offer_human and all(payload != HUMAN_PAYLOAD for _, payload in rows):
         # A Reply carries no language; its text tells which label the user can read.
-        lang: Lang = "zh" if _CJK.search(reply.text) else "en"
+        lang: Lang = "zh" if has_han(reply.text) else "en"
         rows.append((HUMAN_LABELS[lang], HUMAN_PAYLOAD))
     return rows
 

@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Literal
 
 Lang = Literal["en", "zh"]
+# The payload of the "talk to a human" choice: the router reads it as a command, adapters draw it as a button.
+HUMAN_PAYLOAD = "/human"
 
 
 class Action(StrEnum):

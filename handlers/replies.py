@@ -6,10 +6,8 @@ from collections.abc import Sequence
 
 from bot.config import BrandConfig
 from bot.knowledge_base import FaqEntry, KnowledgeBase, render_answer
-from bot.messages import Lang, Reply, Suggestion
+from bot.messages import HUMAN_PAYLOAD, Lang, Reply, Suggestion
 from bot.texts import ReplyTexts
-
-HUMAN_PAYLOAD = "/human"
 
 
 def faq_payload(entry_id: str) -> str:

@@ -19,11 +19,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote_plus
 
 import httpx
@@ -35,6 +34,7 @@ from bot.app import Runtime
 from bot.config import Config
 from bot.log_redaction import install_log_redaction
 from bot.server import running
+from tests.fakes.loopback import eventually
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wiring import config_for_fakes
@@ -232,17 +232,6 @@ async def world(config: Config, tmp_path: Path) -> AsyncIterator[World]:
                 yield World(runtime, http, telegram, x, slack, db)
 
 
-async def until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not await _truthy(condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
-async def _truthy(value: Any) -> bool:
-    return bool(await value) if asyncio.iscoroutine(value) else bool(value)
-
-
 async def drive_telegram(w: World, samples: Iterable[Sample]) -> int:
     """Each sample: alone, into an open ticket, as a photo caption into an open ticket, and in a group."""
     tg, sent, last = w.telegram, 0, 0
@@ -280,7 +269,7 @@ async def drive_x(w: World, samples: Iterable[Sample]) -> int:
                 w.x.add_dm(user, ESCALATION)
             last = w.x.add_dm(user, sample.text)
             sent += 1
-    await until(lambda: _cursor_at(w, last), 30, "the X poller to reach the last DM")
+    await eventually(lambda: _cursor_at(w, last), 30, "the X poller to reach the last DM")
     return sent
 
 
@@ -316,7 +305,7 @@ async def agent_replies_from_slack(w: World, samples: Iterable[Sample]) -> int:
     sent = 0
     for n, sample in enumerate(samples):
         # One at a time: each reply has reached the user before the agent types the next one.
-        await until(lambda n=n: len(w.x.sent) >= len(tickets) + n, 10, "the previous agent reply to reach the user")
+        await eventually(lambda n=n: len(w.x.sent) >= len(tickets) + n, 10, "the previous agent reply to reach the user")
         ticket = tickets[n % len(tickets)]
         body = json.dumps(
             {
@@ -433,10 +422,12 @@ async def test_a_secret_an_agent_pastes_in_slack_is_not_stored_or_logged_raw(
     async with asyncio.timeout(60), world(config, tmp_path) as w:
         for n in range(4):
             w.x.add_dm(str(6_000_000 + n), ESCALATION)
-        await until(lambda: len(w.x.sent) >= 4, 20, "the escalations to be answered")
-        await until(lambda: len([t for t in w.slack.calls_to("chat.postMessage") if "thread_ts" not in t]) >= 4)
+        await eventually(lambda: len(w.x.sent) >= 4, 20, "the escalations to be answered")
+        await eventually(
+            lambda: len([t for t in w.slack.calls_to("chat.postMessage") if "thread_ts" not in t]) >= 4, 20, "announcements"
+        )
         tried = await agent_replies_from_slack(w, SAMPLES)
-        await until(lambda: len(w.x.sent) >= 4 + tried, 20, "the agents' replies to reach the users")
+        await eventually(lambda: len(w.x.sent) >= 4 + tried, 20, "the agents' replies to reach the users")
         await w.runtime.outbox.flush()
         for path in (w.db, w.db.with_name(w.db.name + "-wal")):
             if path.exists():

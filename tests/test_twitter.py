@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from bot.app import Core, Runtime, open_runtime
 from bot.config import Config, TwitterConfig
 from bot.messages import Action, InboundMessage, Reply, Suggestion
 from bot.router import RouterResult
+from tests.fakes.loopback import eventually
 from tests.fakes.x_api import FakeXApi
 
 USER = "2244994945"
@@ -99,12 +100,6 @@ async def world(db_config: Config, core: Core, x: FakeXApi) -> AsyncIterator[Wor
     yield World(rt, channel, x, waits)
     await channel.stop()
     await rt.close()
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 # -- round trips through polling ----------------------------------------------------------------------------------

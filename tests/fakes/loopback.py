@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -11,6 +12,17 @@ from typing import Any, Self
 import uvicorn
 from aiohttp import web
 from starlette.types import ASGIApp
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 10.0, what: str = "the condition") -> None:
+    """Wait until `condition()` (or the awaitable it returns) is true; AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if await value if asyncio.iscoroutine(value) else value:
+            return
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
 
 
 class LoopbackServer:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import LoopbackServer, eventually
 
 Params = dict[str, Any]
 JsonObject = dict[str, Any]
@@ -106,7 +106,6 @@ class FakeTelegramApi(LoopbackServer):
         self.max_long_poll = max_long_poll  # a long poll is honoured, but briefly, so tests stay fast
         self.shutdown_timeout = max_long_poll + 1
         self.sent: list[SentMessage] = []
-        self.edited: list[Params] = []
         self.answered_callbacks: list[str] = []
         self.deleted: list[tuple[int | str, int]] = []
         self.undeletable: set[tuple[int | str, int]] = set()  # deleteMessage fails: the bot lacks the right
@@ -125,7 +124,6 @@ class FakeTelegramApi(LoopbackServer):
             "getme": self._get_me,
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
-            "editmessagetext": self._edit_message_text,
             "answercallbackquery": self._answer_callback_query,
             "deletemessage": self._delete_message,
             "getfile": self._get_file,
@@ -139,11 +137,6 @@ class FakeTelegramApi(LoopbackServer):
     def base_url(self) -> str:
         """The API base URL without the token, like `https://api.telegram.org/bot`."""
         return f"{self.origin}/bot"
-
-    @property
-    def base_file_url(self) -> str:
-        """The file download base URL without the token."""
-        return f"{self.origin}/file/bot"
 
     def _build_app(self) -> web.Application:
         app = web.Application()
@@ -191,22 +184,9 @@ class FakeTelegramApi(LoopbackServer):
         """Parameters of every call of `method` received so far."""
         return [params for name, params in self.record.calls if name == method.lower()]
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until `condition()` holds; AssertionError after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError("the fake Telegram API did not see the expected calls in time")
-            await asyncio.sleep(0.01)
-
-    async def wait_sent(self, count: int, timeout: float = 10.0) -> list[SentMessage]:
-        """Wait until the bot has sent at least `count` messages in all; returns them."""
-        await self.wait_until(lambda: len(self.sent) >= count, timeout)
-        return self.sent
-
     async def wait_confirmed(self, update_id: int, timeout: float = 10.0) -> None:
         """Wait until the bot confirmed the update (asked getUpdates for a later offset)."""
-        await self.wait_until(lambda: self.confirmed_offset > update_id, timeout)
+        await eventually(lambda: self.confirmed_offset > update_id, timeout, f"the bot to confirm update {update_id}")
 
     # -- Update JSON builders -----------------------------------------------------------------------------------
 
@@ -378,18 +358,6 @@ class FakeTelegramApi(LoopbackServer):
         sent = SentMessage(next(self._message_ids), chat_id, text, markup, params)
         self.sent.append(sent)
         return self.sent_message_json(sent)
-
-    async def _edit_message_text(self, params: Params) -> JsonObject:
-        chat_id = _required(params, "chat_id")
-        message_id = _required(params, "message_id")
-        for index, sent in enumerate(self.sent):
-            if sent.chat_id == chat_id and sent.message_id == message_id:
-                markup = params.get("reply_markup")
-                updated = SentMessage(message_id, chat_id, str(params.get("text") or ""), markup, params)
-                self.sent[index] = updated
-                self.edited.append(params)
-                return {**self.sent_message_json(updated), "edit_date": int(time.time())}
-        raise ApiError(400, "Bad Request: message to edit not found")
 
     async def _answer_callback_query(self, params: Params) -> bool:
         self.answered_callbacks.append(str(_required(params, "callback_query_id")))
