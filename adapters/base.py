@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -59,3 +59,54 @@ class InMemoryChannel(Channel):
     def texts(self, conversation_id: str | None = None) -> list[str]:
         """Texts sent, optionally to one conversation."""
         return [r.text for c, r in self.sent if conversation_id is None or c == conversation_id]
+
+
+def split_at_breaks(text: str, limit: int, length: Callable[[str], int] = len) -> list[str]:
+    """Split text into parts of at most `limit` (as `length` counts): at paragraphs, else lines, else words, else
+    anywhere; blank parts are dropped."""
+    chunks = _split(text, limit, ("\n\n", "\n", " "), length)
+    return [chunk for chunk in (c.strip() for c in chunks) if chunk]
+
+
+def _split(text: str, limit: int, separators: Sequence[str], length: Callable[[str], int]) -> list[str]:
+    if length(text) <= limit:
+        return [text]
+    if not separators:
+        return _hard_split(text, limit, length)
+    separator, finer = separators[0], separators[1:]
+    parts = text.split(separator)
+    if len(parts) == 1:
+        return _split(text, limit, finer, length)
+    chunks: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current}{separator}{part}" if current else part
+        if length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        if length(part) <= limit:
+            current = part
+        else:
+            chunks.extend(_split(part, limit, finer, length))
+            current = ""
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _hard_split(text: str, limit: int, length: Callable[[str], int]) -> list[str]:
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in text:  # by character, so a surrogate pair is never cut in half
+        width = length(char)
+        if size + width > limit:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    if current:
+        chunks.append("".join(current))
+    return chunks

@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,7 +32,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from adapters.base import Channel, DeliveryError, InboundSink
+from adapters.base import Channel, DeliveryError, InboundSink, split_at_breaks
 from bot.config import TelegramConfig
 from bot.messages import HUMAN_PAYLOAD, Attachment, InboundMessage, Lang, Reply
 from bot.store import Store
@@ -195,53 +195,8 @@ def utf16_length(text: str) -> int:
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
-    """Split a reply into messages of at most `limit`: at paragraphs, else lines, else words, else anywhere."""
-    chunks = _split(text, limit, ("\n\n", "\n", " "))
-    return [chunk for chunk in (c.strip() for c in chunks) if chunk]
-
-
-def _split(text: str, limit: int, separators: Sequence[str]) -> list[str]:
-    if utf16_length(text) <= limit:
-        return [text]
-    if not separators:
-        return _hard_split(text, limit)
-    separator, finer = separators[0], separators[1:]
-    parts = text.split(separator)
-    if len(parts) == 1:
-        return _split(text, limit, finer)
-    chunks: list[str] = []
-    current = ""
-    for part in parts:
-        candidate = f"{current}{separator}{part}" if current else part
-        if utf16_length(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        if utf16_length(part) <= limit:
-            current = part
-        else:
-            chunks.extend(_split(part, limit, finer))
-            current = ""
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def _hard_split(text: str, limit: int) -> list[str]:
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in text:  # by character, so a surrogate pair is never cut in half
-        width = utf16_length(char)
-        if size + width > limit:
-            chunks.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    if current:
-        chunks.append("".join(current))
-    return chunks
+    """A reply as sendMessage texts, each at most `limit` UTF-16 code units."""
+    return split_at_breaks(text, limit, utf16_length)
 
 
 def button_rows(reply: Reply) -> list[tuple[str, str]]:

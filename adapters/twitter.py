@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.base import Channel, DeliveryError, InboundSink
+from adapters.base import Channel, DeliveryError, InboundSink, split_at_breaks
 from bot.config import TwitterConfig
 from bot.language import detect_language
 from bot.messages import InboundMessage, Reply
@@ -402,18 +402,8 @@ def _choice_prompt(count: int, zh: bool) -> str:
 
 
 def split_text(text: str, limit: int = MAX_DM_CHARS) -> list[str]:
-    """The text in parts of at most `limit` characters, cut at a paragraph, line or word break where there is one."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[: limit + 1]  # a break right after the limit still leaves a full first part
-        cut = next((i for sep in ("\n\n", "\n", " ") if (i := window.rfind(sep)) > 0), limit)
-        part = rest[:cut].rstrip()
-        parts.append(part if part else rest[:limit])
-        rest = rest[cut if part else limit :].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts
+    """A reply as DMs of at most `limit` characters."""
+    return split_at_breaks(text, limit)
 
 
 # -- webhook security -----------------------------------------------------------------------------------------------
