@@ -245,18 +245,17 @@ class TelegramChannel(Channel):
         config: TelegramConfig,
         store: Store,
         *,
-        webhook_url: str | None = None,
         bot: Bot | None = None,
         poll_timeout: int = 30,
         error_backoff: float = 2.0,
         max_backoff: float = 60.0,
     ) -> None:
-        """Build on `config` (token, base URL, mode); `webhook_url` is the public URL given to setWebhook."""
+        """Build on `config` (token, base URL, mode, and the public `webhook_url` given to setWebhook)."""
         if config.mode == "webhook" and not config.webhook_secret:
             raise ValueError("channels.telegram.webhook_secret is required in webhook mode")
         self._config = config
         self._store = store
-        self._webhook_url = webhook_url
+        self._webhook_url = config.webhook_url or None
         self._bot = bot or Bot(config.token, base_url=config.base_url, base_file_url=default_file_url(config.base_url))
         self._poll_timeout = poll_timeout
         self._error_backoff = error_backoff

@@ -110,7 +110,6 @@ class TwitterChannel(Channel):
         self,
         config: TwitterConfig,
         store: Store,
-        bot_user_id: str | None = None,
         *,
         client: DmApi | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -125,7 +124,7 @@ class TwitterChannel(Channel):
             raise ValueError(f"the X channel needs channels.twitter.{', '.join(missing)}")
         self._config = config
         self._store = store
-        self._bot_user_id = bot_user_id
+        self._bot_user_id: str | None = None  # looked up once, on first need
         self._client = client if client is not None else build_client(config)
         self._sleep = sleep
         self._clock = clock

@@ -15,7 +15,6 @@ import json
 import logging
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -261,14 +260,12 @@ def webchat_routes(
     desk: WebchatBackend,
     tokens: SessionTokens,
     config: WebchatConfig,
-    static_dir: Path = STATIC_DIR,
     *,
     attachments_dir: Path,
     limits: WebchatLimits | None = None,
-    clock: Callable[[], float] = time.monotonic,
 ) -> list[BaseRoute]:
     """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`."""
-    api = _WebchatApi(channel, desk, tokens, config, static_dir, attachments_dir, limits or WebchatLimits(), clock)
+    api = _WebchatApi(channel, desk, tokens, config, attachments_dir, limits or WebchatLimits())
     get, post = ["GET", "OPTIONS"], ["POST", "OPTIONS"]
     return [
         Route("/", api.demo_page, methods=["GET"]),
@@ -295,26 +292,23 @@ class _WebchatApi:
         desk: WebchatBackend,
         tokens: SessionTokens,
         config: WebchatConfig,
-        static_dir: Path,
         attachments_dir: Path,
         limits: WebchatLimits,
-        clock: Callable[[], float],
     ) -> None:
         self._channel = channel
         self._desk = desk
         self._tokens = tokens
         self._allowed_origins = frozenset(_normal_origin(o) for o in config.allowed_origins)
-        self._static_dir = static_dir
         self._attachments_dir = attachments_dir
         self._limits = limits
-        self._rate = RateLimiter(limits.messages_per_window, limits.window_seconds, clock)
+        self._rate = RateLimiter(limits.messages_per_window, limits.window_seconds)
 
     # -- static files ------------------------------------------------------------------------------------------
 
     async def demo_page(self, request: Request) -> Response:
         """A plain page about a fictional exchange that embeds the widget with one tag."""
         return FileResponse(
-            self._static_dir / "demo.html",
+            STATIC_DIR / "demo.html",
             media_type="text/html; charset=utf-8",
             headers={"Content-Security-Policy": _DEMO_CSP, "X-Content-Type-Options": "nosniff"},
         )
@@ -330,7 +324,7 @@ class _WebchatApi:
     def _static(self, name: str, media_type: str) -> Response:
         # Short caching: a deploy reaches visitors within minutes without versioned file names.
         headers = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
-        return FileResponse(self._static_dir / name, media_type=media_type, headers=headers)
+        return FileResponse(STATIC_DIR / name, media_type=media_type, headers=headers)
 
     # -- the JSON API --------------------------------------------------------------------------------------------
 

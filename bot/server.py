@@ -129,7 +129,7 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
     if telegram.token:
         from adapters.telegram import TelegramChannel
 
-        tg_channel = TelegramChannel(telegram, runtime.store, webhook_url=telegram.webhook_url or None)
+        tg_channel = TelegramChannel(telegram, runtime.store)
         runtime.channels[tg_channel.name] = tg_channel
         if telegram.mode == "webhook":
             routes.append(tg_channel.webhook_route())

@@ -121,8 +121,8 @@ async def bench(fake: FakeTelegramApi, db_config: Config, core: Core) -> AsyncIt
 
 @pytest.fixture
 async def hook(fake: FakeTelegramApi, db_config: Config, core: Core) -> AsyncIterator[tuple[Bench, httpx.AsyncClient]]:
-    tg = telegram_config(fake, mode="webhook", webhook_secret=WEBHOOK_SECRET)
-    b = await _bench(fake, db_config, core, tg, webhook_url=WEBHOOK_URL)
+    tg = telegram_config(fake, mode="webhook", webhook_secret=WEBHOOK_SECRET, webhook_url=WEBHOOK_URL)
+    b = await _bench(fake, db_config, core, tg)
     app = Starlette(routes=[b.channel.webhook_route()])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://omnidesk.test") as client:
         yield b, client
