@@ -9,6 +9,8 @@ import pytest
 from bot.app import Core, build_core
 from bot.config import Config, load_config
 from bot.knowledge_base import KnowledgeBase
+from bot.secret_scanner import SecretScanner
+from tests.fakes.wiring import with_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,3 +28,14 @@ def core(config: Config) -> Core:
 @pytest.fixture(scope="session")
 def kb(core: Core) -> KnowledgeBase:
     return core.kb
+
+
+@pytest.fixture
+def db_config(config: Config, tmp_path: Path) -> Config:
+    """The shipped config with the store in the test's own folder."""
+    return with_store(config, tmp_path / "omnidesk.db")
+
+
+@pytest.fixture(scope="session")
+def scanner(core: Core) -> SecretScanner:
+    return core.scanner

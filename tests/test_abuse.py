@@ -18,6 +18,7 @@ from adapters.base import InMemoryChannel
 from bot.app import Core, Runtime, open_runtime
 from bot.config import Config
 from bot.messages import InboundMessage
+from tests.fakes.wiring import with_store
 
 FLOOD = 200
 SLOW_DOWN = ("slow down", "请慢一点")
@@ -32,7 +33,7 @@ QUESTIONS = (
 
 @pytest.fixture
 async def runtime(config: Config, core: Core, tmp_path: Path) -> AsyncIterator[Runtime]:
-    cfg = config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "omnidesk.db")})})
+    cfg = with_store(config, tmp_path / "omnidesk.db")
     rt = await open_runtime(cfg, core_parts=core)
     for name in ("telegram", "webchat", "twitter"):
         rt.channels[name] = InMemoryChannel(name=name)

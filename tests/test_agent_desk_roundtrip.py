@@ -18,6 +18,7 @@ from bot.config import Config, SlackConfig
 from bot.messages import InboundMessage
 from bot.store import TicketStatus
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.wiring import with_store
 from tests.test_slack_desk import CHANNEL_ID, SECRET, TOKEN, click, message_event, send_event
 
 _ids = itertools.count(1)
@@ -27,7 +28,7 @@ _ids = itertools.count(1)
 async def world(
     config: Config, core: Core, tmp_path: Path
 ) -> AsyncIterator[tuple[Runtime, InMemoryChannel, FakeSlackApi, SlackAgentDesk, httpx.AsyncClient]]:
-    config = config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "o.db")})})
+    config = with_store(config, tmp_path / "o.db")
     user_channel = InMemoryChannel(name="webchat")
     async with FakeSlackApi(TOKEN, channels={"agents": CHANNEL_ID}) as api:
         runtime = await open_runtime(config, {"webchat": user_channel}, core_parts=core)

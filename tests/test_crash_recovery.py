@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import sys
 import time
@@ -40,8 +39,10 @@ from bot.app import Core, open_runtime
 from bot.config import Config
 from bot.messages import InboundMessage
 from bot.store import Store, StoredMessage, Ticket
+from tests.fakes.loopback import free_port
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.wiring import with_store
 from tests.fakes.x_api import FakeXApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,12 +102,6 @@ class Figures:
     slack_announcements: Counter[int] = field(default_factory=Counter)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def plan_messages() -> list[Planned]:
     plan = []
     for i in range(TOTAL_MESSAGES):
@@ -126,7 +121,7 @@ def normal(text: str) -> str:
 async def expected_replies(config: Config, core: Core, tmp_path: Path) -> dict[tuple[str, str], list[str]]:
     """(channel, text) -> the replies, as that channel's platform receives them, that the text gets as the only
     message of a fresh conversation (a reference run in process)."""
-    db = config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "reference.db")})})
+    db = with_store(config, tmp_path / "reference.db")
     runtime = await open_runtime(db, core_parts=core)
     channel = InMemoryChannel(name="telegram")
     runtime.channels["telegram"] = channel
@@ -535,7 +530,7 @@ async def test_a_crash_at_any_store_call_neither_loses_nor_repeats(
         """Set up, handle `text` with a crash armed, restart and redeliver.
 
         Returns (replies, tickets, agent announcements, the crash point, the redelivery's error)."""
-        cfg = config.model_copy(update={"store": config.store.model_copy(update={"path": str(db)})})
+        cfg = with_store(config, db)
         channel, agents, crashed, error = InMemoryChannel(name="telegram"), RecordingAgents(), None, ""
         runtime = await open_runtime(cfg, channels={"telegram": channel}, notifiers=[agents], core_parts=core)
         message = InboundMessage("telegram", "42", "42", "msg-under-test", text)
@@ -616,7 +611,7 @@ async def test_a_message_the_desk_fails_on_does_not_hold_up_the_messages_behind_
     from adapters.twitter import TwitterChannel
     from bot.config import TelegramConfig, TwitterConfig
 
-    cfg = config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "o.db")})})
+    cfg = with_store(config, tmp_path / "o.db")
     async with fakes() as (telegram, x, _):
         runtime = await open_runtime(cfg, core_parts=core)
         channel: TelegramChannel | TwitterChannel
@@ -681,7 +676,7 @@ async def test_the_flush_loop_does_not_send_a_reply_the_desk_is_already_sending(
 ) -> None:
     """`omnidesk run` flushes the outbox every second while the desk delivers each new reply inline: a reply
     whose platform call is slow must not be picked up and sent a second time by the flush (no crash involved)."""
-    cfg = config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "o.db")})})
+    cfg = with_store(config, tmp_path / "o.db")
     channel = GatedChannel()
     runtime = await open_runtime(cfg, channels={"telegram": channel}, core_parts=core)
     try:

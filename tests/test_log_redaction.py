@@ -17,11 +17,6 @@ ZH_SEED = mnemonic.Mnemonic("chinese_simplified").to_mnemonic(bytes(range(16)))
 KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 
 
-@pytest.fixture(scope="module")
-def scanner() -> SecretScanner:
-    return SecretScanner()
-
-
 class ListHandler(logging.Handler):
     """Keeps the records it is handed, after its filters ran."""
 

@@ -29,11 +29,6 @@ def _wif() -> str:
     return out
 
 
-@pytest.fixture(scope="module")
-def scanner() -> SecretScanner:
-    return SecretScanner()
-
-
 @pytest.mark.parametrize(
     ("text", "secret", "kind"),
     [

@@ -71,11 +71,6 @@ def bad_checksum_phrase(words: list[str]) -> list[str]:
 SHARED = SecretScanner()
 
 
-@pytest.fixture(scope="module")
-def scanner() -> SecretScanner:
-    return SHARED
-
-
 def no_run_survives(redacted: str, words: list[str]) -> bool:
     """True when no two consecutive words of the phrase are still next to each other in the text."""
     tokens = re.findall(r"[a-z]+|[\u4e00-\u9fff]", redacted.lower())

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -89,11 +88,6 @@ class Bench:
 
 def telegram_config(fake: FakeTelegramApi, **changes: Any) -> TelegramConfig:
     return TelegramConfig(token=fake.token, base_url=fake.base_url, **changes)
-
-
-@pytest.fixture
-def db_config(config: Config, tmp_path: Path) -> Config:
-    return config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "omnidesk.db")})})
 
 
 @pytest.fixture

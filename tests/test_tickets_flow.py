@@ -45,11 +45,6 @@ class RecordingNotifier:
 
 
 @pytest.fixture
-def db_config(config: Config, tmp_path: Path) -> Config:
-    return config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "omnidesk.db")})})
-
-
-@pytest.fixture
 async def runtime(db_config: Config, core: Core) -> AsyncIterator[tuple[Runtime, InMemoryChannel, RecordingNotifier]]:
     channel = InMemoryChannel(name="telegram")
     notifier = RecordingNotifier()

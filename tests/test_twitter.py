@@ -10,7 +10,6 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -79,11 +78,6 @@ def new_channel(world_rt: Runtime, x: FakeXApi, waits: list[float], **changes: o
     channel = TwitterChannel(x_config(x, **changes), world_rt.store, sleep=sleep, clock=lambda: NOW)
     world_rt.channels[channel.name] = channel
     return channel
-
-
-@pytest.fixture
-def db_config(config: Config, tmp_path: Path) -> Config:
-    return config.model_copy(update={"store": config.store.model_copy(update={"path": str(tmp_path / "omnidesk.db")})})
 
 
 @pytest.fixture

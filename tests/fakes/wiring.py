@@ -12,6 +12,11 @@ from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.x_api import FakeXApi
 
 
+def with_store(config: Config, db: Path | str) -> Config:
+    """`config` with its SQLite store at `db`."""
+    return config.model_copy(update={"store": config.store.model_copy(update={"path": str(db)})})
+
+
 def config_for_fakes(
     config: Config,
     db: Path,
@@ -49,9 +54,8 @@ def config_for_fakes(
             "api_base_url": slack.base_url,
         }
     )
-    return config.model_copy(
+    return with_store(config, db).model_copy(
         update={
-            "store": config.store.model_copy(update={"path": str(db)}),
             "channels": channels,
             "agents": config.agents.model_copy(update={"slack": slack_config}),
         }
