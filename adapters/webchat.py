@@ -115,7 +115,9 @@ class WebchatBackend(Protocol):
 
     async def stored_inbound(self, message: InboundMessage) -> StoredMessage | None: ...
 
-    async def history(self, channel: str, conversation_id: str, limit: int = 200) -> list[StoredMessage]: ...
+    async def history(
+        self, channel: str, conversation_id: str, limit: int = 200, after: int = 0
+    ) -> list[StoredMessage]: ...
 
 
 @dataclass
@@ -554,8 +556,8 @@ class _WebchatApi:
             )
 
     async def _messages_after(self, session_id: str, after: int) -> list[dict[str, Any]]:
-        messages = await self._desk.history(CHANNEL, session_id, self._limits.history_limit)
-        return [self._message_json(session_id, m) for m in messages if m.id > after]
+        messages = await self._desk.history(CHANNEL, session_id, self._limits.history_limit, after)
+        return [self._message_json(session_id, m) for m in messages]
 
     def _message_json(self, session_id: str, message: StoredMessage) -> dict[str, Any]:
         prefix = f"{session_id}:"

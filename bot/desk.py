@@ -125,9 +125,11 @@ class Desk:
         """The message as it was stored (redacted), once handled; None if it was not."""
         return await self._store.inbound_message((message.channel, message.conversation_id), message.message_id)
 
-    async def history(self, channel: str, conversation_id: str, limit: int = 200) -> list[StoredMessage]:
-        """The conversation's redacted transcript, oldest first."""
-        return await self._store.transcript((channel, conversation_id), limit=limit)
+    async def history(
+        self, channel: str, conversation_id: str, limit: int = 200, after: int = 0
+    ) -> list[StoredMessage]:
+        """The conversation's redacted transcript (its messages with ids above `after`), oldest first."""
+        return await self._store.transcript((channel, conversation_id), limit=limit, after=after)
 
     async def agent_reply(self, number: int, agent: str, text: str) -> Ticket:
         """An agent's answer, delivered on the user's channel (as from Slack or the CLI)."""

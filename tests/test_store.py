@@ -414,3 +414,12 @@ def test_a_reply_survives_the_outbox_payload_round_trip() -> None:
     assert json.loads(json.dumps(payload)) == payload  # stored as JSON
     assert reply_from_payload(payload) == reply
     assert reply_from_payload(reply_to_payload(Reply("plain"))) == Reply("plain")
+
+
+async def test_a_transcript_from_a_message_id_on(store: Store) -> None:
+    for n in range(5):
+        await store.record_message("webchat", "s1", "in", f"m{n}")
+    everything = await store.transcript(("webchat", "s1"))
+    later = await store.transcript(("webchat", "s1"), after=everything[2].id)
+    assert [m.text for m in later] == ["m3", "m4"]
+    assert [m.text for m in await store.transcript(("webchat", "s1"), limit=1, after=everything[0].id)] == ["m4"]

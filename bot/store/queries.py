@@ -213,17 +213,19 @@ class StoreQueries:
                 self._event(int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
         return StoredMessage(int(row["id"]), channel, conversation_id, direction, text, platform_message_id, _dt(now))
 
-    def transcript(self, conversation: ConversationKey, limit: int | None = None) -> list[StoredMessage]:
+    def transcript(
+        self, conversation: ConversationKey, limit: int | None = None, after: int = 0
+    ) -> list[StoredMessage]:
         rows = self._all(
             """
             SELECT * FROM (
                 SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
                 FROM messages m JOIN conversations c ON c.id = m.conversation
-                WHERE c.channel = ? AND c.conversation_id = ?
+                WHERE c.channel = ? AND c.conversation_id = ? AND m.id > ?
                 ORDER BY m.id DESC LIMIT ?
             ) ORDER BY id
             """,
-            (conversation[0], conversation[1], -1 if limit is None else limit),
+            (conversation[0], conversation[1], after, -1 if limit is None else limit),
         )
         return [_stored_message_from_row(r) for r in rows]
 

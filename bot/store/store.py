@@ -153,9 +153,11 @@ class Store:
             state,
         )
 
-    async def transcript(self, conversation: ConversationKey, limit: int | None = None) -> list[StoredMessage]:
-        """A conversation's messages, oldest first; with `limit`, only the latest `limit` of them."""
-        return await self._thread.read(self._sql.transcript, conversation, limit)
+    async def transcript(
+        self, conversation: ConversationKey, limit: int | None = None, after: int = 0
+    ) -> list[StoredMessage]:
+        """A conversation's messages with ids above `after`, oldest first; with `limit`, only the latest `limit`."""
+        return await self._thread.read(self._sql.transcript, conversation, limit, after)
 
     async def inbound_message(self, conversation: ConversationKey, platform_message_id: str) -> StoredMessage | None:
         """A user's message as stored (redacted), by its platform id; None if it is not stored."""
