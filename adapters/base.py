@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.messages import InboundMessage, Reply
+from bot.core.messages import InboundMessage, Reply
 
 if TYPE_CHECKING:
-    from bot.router import RouterResult
+    from bot.core.router import RouterResult
 
 # What an adapter calls for every message it receives (Desk.handle): returns once the message is handled,
 # with the router's result (None for a duplicate), e.g. so a group message holding a secret can be deleted.

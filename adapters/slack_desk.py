@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.agents import AgentActions
-from bot.config import SlackConfig
-from bot.messages import Priority
+from bot.app.config import SlackConfig
+from bot.core.agents import AgentActions
+from bot.core.messages import Priority
 from bot.store import Store, StoredMessage, StoreError, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)

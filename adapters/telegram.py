@@ -33,10 +33,10 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.base import Channel, DeliveryError, InboundSink, split_at_breaks
-from bot.config import TelegramConfig
-from bot.messages import HUMAN_PAYLOAD, Attachment, InboundMessage, Lang, Reply
+from bot.app.config import TelegramConfig
+from bot.core.messages import HUMAN_PAYLOAD, Attachment, InboundMessage, Lang, Reply
+from bot.knowledge.textnorm import has_han
 from bot.store import Store
-from bot.textnorm import has_han
 
 log = logging.getLogger(__name__)
 

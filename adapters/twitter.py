@@ -26,9 +26,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.base import Channel, DeliveryError, InboundSink, split_at_breaks
-from bot.config import TwitterConfig
-from bot.language import detect_language
-from bot.messages import InboundMessage, Reply
+from bot.app.config import TwitterConfig
+from bot.core.messages import InboundMessage, Reply
+from bot.knowledge.language import detect_language
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -30,9 +30,9 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from adapters.base import Channel
-from bot.config import WebchatConfig
-from bot.messages import Attachment, InboundMessage, Lang, Reply
-from bot.rate_limit import RateLimiter
+from bot.app.config import WebchatConfig
+from bot.core.messages import Attachment, InboundMessage, Lang, Reply
+from bot.core.rate_limit import RateLimiter
 from bot.store import StoredMessage
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bot.app import Core, build_core
-from bot.config import load_config
-from bot.conversation import InMemoryConversationStates
-from bot.messages import Action, InboundMessage
-from bot.router import RouterResult
+from bot.app.config import load_config
+from bot.app.wiring import Core, build_core
+from bot.core.conversation import InMemoryConversationStates
+from bot.core.messages import Action, InboundMessage
+from bot.core.router import RouterResult
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks import public_data
-from bot.messages import Lang
+from bot.core.messages import Lang
 
 SIZES = (100, 1_000, 10_000, 50_000)
 METHODS = ("ours", "wratio", "tfidf")

@@ -1,6 +1,6 @@
 """The matcher under test and its two baselines behind one small interface, for the quality and speed benchmarks.
 
-- `ours`: bot.matcher.FaqMatcher (no synonyms: the public sets are not about our knowledge base); its score is the
+- `ours`: bot.knowledge.matcher.FaqMatcher (no synonyms: the public sets are not about our knowledge base); its score is the
   calibrated confidence, the figure the router's answer/clarify thresholds are set on.
 - `wratio`: `rapidfuzz.process.extractOne(query, phrasings, scorer=fuzz.WRatio)` over every phrasing, with
   rapidfuzz's `default_process` (lower-case, punctuation out) applied to the phrasings once and to each query.
@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process, utils
 
-from bot.features import FeatureExtractor
-from bot.matcher import FaqMatcher, Phrasing
-from bot.messages import Lang
+from bot.core.messages import Lang
+from bot.knowledge.features import FeatureExtractor
+from bot.knowledge.matcher import FaqMatcher, Phrasing
 
 
 class Index(Protocol):
@@ -69,7 +69,7 @@ class OursIndex:
 
 
 class Ours:
-    """bot.matcher.FaqMatcher."""
+    """bot.knowledge.matcher.FaqMatcher."""
 
     name = "FaqMatcher (ours)"
 

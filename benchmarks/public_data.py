@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.messages import Lang
+from bot.core.messages import Lang
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 OOS = "oos"  # the label of an out-of-scope utterance

@@ -10,7 +10,7 @@ import time
 
 import mnemonic
 
-from bot.secret_scanner import SecretScanner
+from bot.security.secret_scanner import SecretScanner
 
 TYPICAL = (
     "Hi, I deposited 500 USDT yesterday and it has not arrived yet, my UID is 38291746, please check",

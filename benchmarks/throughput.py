@@ -39,9 +39,9 @@ from typing import Any
 
 from adapters.base import InMemoryChannel
 from benchmarks import public_data
-from bot.app import Runtime, open_runtime
-from bot.config import load_config
-from bot.messages import InboundMessage
+from bot.app.config import load_config
+from bot.app.wiring import Runtime, open_runtime
+from bot.core.messages import InboundMessage
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS_DATA = ROOT / "tests" / "data"

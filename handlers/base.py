@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.conversation import ConversationState
-from bot.messages import Decision, InboundMessage, Lang, Reply
+from bot.core.conversation import ConversationState
+from bot.core.messages import Decision, InboundMessage, Lang, Reply
 
 MatchT = TypeVar("MatchT")
 

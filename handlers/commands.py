@@ -6,8 +6,8 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from bot.knowledge_base import KnowledgeBase
-from bot.messages import Action, Decision, Lang, Priority, Reply
+from bot.core.messages import Action, Decision, Lang, Priority, Reply
+from bot.knowledge.knowledge_base import KnowledgeBase
 from handlers.base import Handler, Outcome, Turn
 from handlers.escalation import EscalationMatch, Escalator
 from handlers.replies import ReplyBuilder

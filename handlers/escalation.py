@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.conversation import ConversationState, Intake
-from bot.messages import Action, Decision, Lang, Priority, Reply
-from bot.tickets import TicketDesk
+from bot.core.conversation import ConversationState, Intake
+from bot.core.messages import Action, Decision, Lang, Priority, Reply
+from bot.desk.tickets import TicketDesk
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 

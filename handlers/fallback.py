@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.messages import Action, Decision, Priority
+from bot.core.messages import Action, Decision, Priority
 from handlers.base import Handler, Outcome, Turn
 from handlers.escalation import EscalationMatch, Escalator
 from handlers.replies import ReplyBuilder

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.config import MatcherConfig
-from bot.knowledge_base import KnowledgeBase
-from bot.matcher import Candidate, FaqMatcher
-from bot.messages import Action, Decision, Reply
+from bot.app.config import MatcherConfig
+from bot.core.messages import Action, Decision, Reply
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.knowledge.matcher import Candidate, FaqMatcher
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 

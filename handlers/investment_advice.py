@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from bot.knowledge_base import KnowledgeBase
-from bot.messages import Action, Decision
+from bot.core.messages import Action, Decision
+from bot.knowledge.knowledge_base import KnowledgeBase
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.config import BrandConfig
-from bot.knowledge_base import FaqEntry, KnowledgeBase, render_answer
-from bot.messages import HUMAN_PAYLOAD, Lang, Reply, Suggestion
-from bot.texts import ReplyTexts
+from bot.app.config import BrandConfig
+from bot.core.messages import HUMAN_PAYLOAD, Lang, Reply, Suggestion
+from bot.knowledge.knowledge_base import FaqEntry, KnowledgeBase, render_answer
+from bot.knowledge.texts import ReplyTexts
 
 
 def faq_payload(entry_id: str) -> str:

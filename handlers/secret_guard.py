@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from bot.messages import Action, Decision, Reply
-from bot.secret_scanner import ScanResult, SecretKind, SecretScanner
-from bot.texts import ReplyTexts
+from bot.core.messages import Action, Decision, Reply
+from bot.knowledge.texts import ReplyTexts
+from bot.security.secret_scanner import ScanResult, SecretKind, SecretScanner
 from handlers.base import Handler, Outcome, Turn
 
 _PLACEHOLDER = re.compile(r"\[REDACTED(?::[A-Z_]+)?\]")

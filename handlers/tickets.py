@@ -6,11 +6,11 @@ import contextlib
 import dataclasses
 import re
 
-from bot.conversation import ConversationState
-from bot.messages import Action, Decision, Reply
+from bot.core.conversation import ConversationState
+from bot.core.messages import Action, Decision, Reply
+from bot.desk.tickets import TicketDesk
+from bot.knowledge.texts import ReplyTexts
 from bot.store import StoreError, TicketStatus
-from bot.texts import ReplyTexts
-from bot.tickets import TicketDesk
 from handlers.base import Handler, Outcome, Turn
 from handlers.commands import Command, parse_command
 from handlers.escalation import Escalator

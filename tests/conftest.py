@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Core, build_core
-from bot.config import Config, load_config
-from bot.knowledge_base import KnowledgeBase
-from bot.secret_scanner import SecretScanner
+from bot.app.config import Config, load_config
+from bot.app.wiring import Core, build_core
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.security.secret_scanner import SecretScanner
 from tests.fakes.wiring import with_store
 
 ROOT = Path(__file__).resolve().parent.parent

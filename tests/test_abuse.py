@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from adapters.base import InMemoryChannel
-from bot.app import Core, Runtime, open_runtime
-from bot.config import Config
-from bot.messages import InboundMessage
+from bot.app.config import Config
+from bot.app.wiring import Core, Runtime, open_runtime
+from bot.core.messages import InboundMessage
 from tests.fakes.wiring import with_store
 
 FLOOD = 200

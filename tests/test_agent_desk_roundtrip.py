@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 
 from adapters.base import InMemoryChannel
 from adapters.slack_desk import CLAIM_ACTION, RESOLVE_ACTION, SlackAgentDesk
-from bot.app import Core, Runtime, open_runtime
-from bot.config import Config, SlackConfig
-from bot.messages import InboundMessage
+from bot.app.config import Config, SlackConfig
+from bot.app.wiring import Core, Runtime, open_runtime
+from bot.core.messages import InboundMessage
 from bot.store import TicketStatus
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.wiring import with_store

@@ -35,9 +35,9 @@ import pytest
 
 from adapters.base import InMemoryChannel
 from adapters.twitter import format_reply
-from bot.app import Core, open_runtime
-from bot.config import Config
-from bot.messages import InboundMessage
+from bot.app.config import Config
+from bot.app.wiring import Core, open_runtime
+from bot.core.messages import InboundMessage
 from bot.store import Store, StoredMessage, Ticket
 from tests.fakes.loopback import free_port
 from tests.fakes.slack_api import FakeSlackApi
@@ -609,7 +609,7 @@ async def test_a_message_the_desk_fails_on_does_not_hold_up_the_messages_behind_
 ) -> None:
     from adapters.telegram import TelegramChannel
     from adapters.twitter import TwitterChannel
-    from bot.config import TelegramConfig, TwitterConfig
+    from bot.app.config import TelegramConfig, TwitterConfig
 
     cfg = with_store(config, tmp_path / "o.db")
     async with fakes() as (telegram, x, _):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.app import Core
-from bot.conversation import InMemoryConversationStates
-from bot.messages import Action, InboundMessage
+from bot.app.wiring import Core
+from bot.core.conversation import InMemoryConversationStates
+from bot.core.messages import Action, InboundMessage
 
 
 def test_every_phrasing_matches_its_own_entry_with_answer_confidence(core: Core) -> None:

@@ -1,8 +1,8 @@
 """Every HTTP entry point of `omnidesk run`'s app: authentication, scoping, and bad input.
 
-The app is the one `omnidesk run` serves (`bot.server.running` -> `build_web_app`), with Telegram and X in webhook
+The app is the one `omnidesk run` serves (`bot.app.server.running` -> `build_web_app`), with Telegram and X in webhook
 mode, the Slack agent desk over HTTP and the widget, served by uvicorn on a free loopback port (the same settings as
-`bot.server.serve`), against the fake Telegram, X and Slack APIs. Then bounded hypothesis fuzzing of each webhook's
+`bot.app.server.serve`), against the fake Telegram, X and Slack APIs. Then bounded hypothesis fuzzing of each webhook's
 parser and conversion functions, the widget's token check, the secret scanner and the matcher.
 """
 
@@ -44,11 +44,11 @@ from adapters.twitter import (
     signature_valid,
 )
 from adapters.webchat import SessionTokens
-from bot.app import Core, Runtime
-from bot.config import Config
-from bot.messages import InboundMessage
-from bot.secret_scanner import SecretScanner
-from bot.server import running
+from bot.app.config import Config
+from bot.app.server import running
+from bot.app.wiring import Core, Runtime
+from bot.core.messages import InboundMessage
+from bot.security.secret_scanner import SecretScanner
 from tests.fakes.loopback import serving
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -129,7 +129,7 @@ async def serve(config: Config, tmp_path: Path) -> AsyncIterator[App]:
         cfg = app_config(config, tmp_path / "omnidesk.db", telegram, x, slack)
         async with running(cfg) as (runtime, app, _):
             paths = [r.path for r in app.routes if isinstance(r, Route | WebSocketRoute)]
-            # As bot.server.serve configures uvicorn (its port 0 here).
+            # As bot.app.server.serve configures uvicorn (its port 0 here).
             async with (
                 serving(app, ws_max_size=64 * 1024) as url,
                 httpx.AsyncClient(base_url=url, trust_env=False, timeout=30) as http,

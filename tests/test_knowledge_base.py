@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import BrandConfig
-from bot.knowledge_base import KnowledgeBase, KnowledgeBaseError, load_knowledge_base, render_answer
+from bot.app.config import BrandConfig
+from bot.knowledge.knowledge_base import KnowledgeBase, KnowledgeBaseError, load_knowledge_base, render_answer
 
 REQUIRED_IDS = [
     "contact-support",

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import mnemonic
 import pytest
 
-from bot.log_redaction import RedactingLogFilter, install_log_redaction
-from bot.secret_scanner import SecretScanner
+from bot.security.log_redaction import RedactingLogFilter, install_log_redaction
+from bot.security.secret_scanner import SecretScanner
 
 SEED = mnemonic.Mnemonic("english").to_mnemonic(bytes(range(16)))
 ZH_SEED = mnemonic.Mnemonic("chinese_simplified").to_mnemonic(bytes(range(16)))

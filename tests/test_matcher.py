@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import Core
-from bot.features import FeatureExtractor
-from bot.language import detect_language
-from bot.matcher import FaqMatcher, Phrasing
+from bot.app.wiring import Core
+from bot.knowledge.features import FeatureExtractor
+from bot.knowledge.language import detect_language
+from bot.knowledge.matcher import FaqMatcher, Phrasing
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
-from bot.app import Core
-from bot.conversation import InMemoryConversationStates
-from bot.messages import Action, InboundMessage, Priority
-from bot.router import Router, RouterResult
+from bot.app.wiring import Core
+from bot.core.conversation import InMemoryConversationStates
+from bot.core.messages import Action, InboundMessage, Priority
+from bot.core.router import Router, RouterResult
 
 _ids = itertools.count()
 

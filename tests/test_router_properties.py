@@ -9,10 +9,10 @@ import mnemonic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import Core
-from bot.conversation import InMemoryConversationStates
-from bot.messages import InboundMessage
-from bot.router import RouterResult
+from bot.app.wiring import Core
+from bot.core.conversation import InMemoryConversationStates
+from bot.core.messages import InboundMessage
+from bot.core.router import RouterResult
 
 _ids = itertools.count()
 

@@ -9,8 +9,8 @@ import logging
 import mnemonic
 import pytest
 
-from bot.log_redaction import install_log_redaction
-from bot.secret_scanner import SecretKind, SecretScanner
+from bot.security.log_redaction import install_log_redaction
+from bot.security.secret_scanner import SecretKind, SecretScanner
 
 ENTROPY = bytes(range(16))
 EN_SEED = mnemonic.Mnemonic("english").to_mnemonic(ENTROPY)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.secret_scanner import ScanResult, SecretKind, SecretScanner
+from bot.security.secret_scanner import ScanResult, SecretKind, SecretScanner
 
 EN = mnemonic.Mnemonic("english")
 ZH = mnemonic.Mnemonic("chinese_simplified")

@@ -1,6 +1,6 @@
 """Secret sweep: every secret sample through every channel, then no raw secret anywhere OmniDesk writes.
 
-The runtime is the one `omnidesk run` builds (`bot.server.running`), in process, with Telegram and X polling the
+The runtime is the one `omnidesk run` builds (`bot.app.server.running`), in process, with Telegram and X polling the
 fakes, the widget over its HTTP API, and the Slack agent desk posting to the fake Slack. Log redaction is installed
 as `serve` installs it, and every logger is captured at DEBUG. Each sample is sent in a conversation of its own and
 into a conversation with an open ticket (whose messages are relayed to Slack); on Telegram also as a photo caption
@@ -30,10 +30,10 @@ import mnemonic
 import pytest
 
 from adapters.twitter import CURSOR as X_CURSOR
-from bot.app import Runtime
-from bot.config import Config
-from bot.log_redaction import install_log_redaction
-from bot.server import running
+from bot.app.config import Config
+from bot.app.server import running
+from bot.app.wiring import Runtime
+from bot.security.log_redaction import install_log_redaction
 from tests.fakes.loopback import eventually
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -226,7 +226,7 @@ async def world(config: Config, tmp_path: Path) -> AsyncIterator[World]:
         db = tmp_path / "omnidesk.db"
         async with running(sweep_config(config, db, telegram, x, slack)) as (runtime, app, started):
             assert {c.name for c in started} == {"webchat", "telegram", "twitter"}
-            install_log_redaction(runtime.core.scanner)  # as `omnidesk run` (bot.server.serve) does
+            install_log_redaction(runtime.core.scanner)  # as `omnidesk run` (bot.app.server.serve) does
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as http:
                 yield World(runtime, http, telegram, x, slack, db)
@@ -441,7 +441,7 @@ async def test_a_secret_an_agent_pastes_in_slack_is_not_stored_or_logged_raw(
 
 def test_every_sample_is_one_the_scanner_catches() -> None:
     """The sweep tests the pipeline: each sample on its own is caught and removed by the scanner."""
-    from bot.secret_scanner import SecretScanner
+    from bot.security.secret_scanner import SecretScanner
 
     scanner = SecretScanner()
     assert len({s.secret for s in SAMPLES}) == len(SAMPLES)

@@ -16,9 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from adapters.slack_desk import CLAIM_ACTION, RESOLVE_ACTION, SlackAgentDesk, plain_text
-from bot.agents import AgentNotifier
-from bot.config import SlackConfig
-from bot.messages import Priority
+from bot.app.config import SlackConfig
+from bot.core.agents import AgentNotifier
+from bot.core.messages import Priority
 from bot.store import Store, Ticket, TicketStatus
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.conversation import ConversationState
-from bot.messages import Priority, Suggestion
+from bot.core.conversation import ConversationState
+from bot.core.messages import Priority, Suggestion
 from bot.store import MIGRATIONS, SqliteConversationStates, Store, StoreError, Ticket, TicketStatus
 
 START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -406,8 +406,8 @@ async def test_a_naive_clock_is_refused(db_path: Path) -> None:
 
 
 def test_a_reply_survives_the_outbox_payload_round_trip() -> None:
-    from bot.messages import Reply
-    from bot.outbox import reply_from_payload, reply_to_payload
+    from bot.core.messages import Reply
+    from bot.core.outbox import reply_from_payload, reply_to_payload
 
     reply = Reply("Did you mean:", (Suggestion("Reset 2FA", "/faq reset-2fa"),), offer_human=True, transcript_id=7)
     payload = reply_to_payload(reply)

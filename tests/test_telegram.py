@@ -32,10 +32,10 @@ from adapters.telegram import (
     split_text,
     utf16_length,
 )
-from bot.app import Core, Runtime, open_runtime
-from bot.config import Config, TelegramConfig
-from bot.messages import Attachment, InboundMessage, Reply, Suggestion
-from bot.router import RouterResult
+from bot.app.config import Config, TelegramConfig
+from bot.app.wiring import Core, Runtime, open_runtime
+from bot.core.messages import Attachment, InboundMessage, Reply, Suggestion
+from bot.core.router import RouterResult
 from bot.store import TicketStatus
 from tests.fakes.telegram_api import FakeTelegramApi, JsonObject, SentMessage
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from adapters.base import InMemoryChannel
-from bot.app import Core, Runtime, open_runtime
-from bot.config import Config
-from bot.messages import Action, InboundMessage, Priority
+from bot.app.config import Config
+from bot.app.wiring import Core, Runtime, open_runtime
+from bot.core.messages import Action, InboundMessage, Priority
 from bot.store import StoredMessage, Ticket, TicketStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,7 +232,7 @@ async def test_the_slow_down_warning_is_in_the_language_the_user_chose(runtime) 
 async def test_a_screenshot_on_an_open_ticket_is_kept_and_agents_can_fetch_it(  # type: ignore[no-untyped-def]
     runtime, db_config: Config, tmp_path: Path
 ) -> None:
-    from bot.messages import Attachment
+    from bot.core.messages import Attachment
 
     rt, channel, notifier = runtime
     await say(rt, "my account was hacked")

@@ -25,10 +25,10 @@ from adapters.twitter import (
     format_reply,
     split_text,
 )
-from bot.app import Core, Runtime, open_runtime
-from bot.config import Config, TwitterConfig
-from bot.messages import Action, InboundMessage, Reply, Suggestion
-from bot.router import RouterResult
+from bot.app.config import Config, TwitterConfig
+from bot.app.wiring import Core, Runtime, open_runtime
+from bot.core.messages import Action, InboundMessage, Reply, Suggestion
+from bot.core.router import RouterResult
 from tests.fakes.loopback import eventually
 from tests.fakes.x_api import FakeXApi
 

@@ -27,9 +27,9 @@ from adapters.webchat import (
     load_session_secret,
     webchat_routes,
 )
-from bot.app import Core, Runtime, open_runtime
-from bot.config import Config, StoreConfig, WebchatConfig
-from bot.messages import Reply
+from bot.app.config import Config, StoreConfig, WebchatConfig
+from bot.app.wiring import Core, Runtime, open_runtime
+from bot.core.messages import Reply
 from tests.fakes.loopback import serving
 
 ALLOWED_ORIGIN = "https://www.example.com"

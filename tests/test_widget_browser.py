@@ -10,8 +10,8 @@ import httpx
 import pytest
 from mnemonic import Mnemonic
 
-from bot.app import Core
-from bot.config import Config
+from bot.app.config import Config
+from bot.app.wiring import Core
 from tests.test_webchat import WebchatServer, png_bytes, serve_webchat
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.conversation import ConversationKey, ConversationState, Intake
-from bot.messages import Decision, Lang, Priority, Suggestion
+from bot.core.conversation import ConversationKey, ConversationState, Intake
+from bot.core.messages import Decision, Lang, Priority, Suggestion
 from bot.store.records import (
     FINAL_STATUSES,
     TRANSITIONS,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from bot.conversation import ConversationKey
-from bot.messages import Lang, Priority
+from bot.core.conversation import ConversationKey
+from bot.core.messages import Lang, Priority
 
 Direction = Literal["in", "out"]
 Clock = Callable[[], datetime]

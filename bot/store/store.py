@@ -9,8 +9,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bot.conversation import ConversationKey, ConversationState
-from bot.messages import Decision, Lang, Priority
+from bot.core.conversation import ConversationKey, ConversationState
+from bot.core.messages import Decision, Lang, Priority
 from bot.store.checkpointer import CHECKPOINT_INTERVAL_SECONDS, WalCheckpointer
 from bot.store.queries import StoreQueries
 from bot.store.records import (

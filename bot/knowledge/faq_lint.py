@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.knowledge_base import LANGS, PLACEHOLDERS, KnowledgeBase
-from bot.matcher import FaqMatcher
+from bot.knowledge.knowledge_base import LANGS, PLACEHOLDERS, KnowledgeBase
+from bot.knowledge.matcher import FaqMatcher
 
 NEAR_DUPLICATE_SHARE = 0.3  # an entry whose phrasings go to another entry this often overlaps it
 

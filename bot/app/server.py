@@ -24,9 +24,9 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.base import Channel
 from adapters.slack_desk import SlackAgentDesk
-from bot.app import Runtime, open_runtime
-from bot.config import Config
-from bot.log_redaction import install_log_redaction
+from bot.app.config import Config
+from bot.app.wiring import Runtime, open_runtime
+from bot.security.log_redaction import install_log_redaction
 
 log = logging.getLogger(__name__)
 OUTBOX_FLUSH_SECONDS = 1.0

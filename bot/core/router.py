@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversation import ConversationState, ConversationStates
-from bot.language import detect_language
-from bot.messages import Action, Decision, InboundMessage, Lang, Reply
+from bot.core.conversation import ConversationState, ConversationStates
+from bot.core.messages import Action, Decision, InboundMessage, Lang, Reply
+from bot.knowledge.language import detect_language
 from handlers.base import Handler, Outcome, Turn
 
 log = logging.getLogger(__name__)

@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from bot.app import Core, Runtime, build_core, open_runtime
-from bot.config import Config, ConfigError, load_config
-from bot.conversation import ConversationState, InMemoryConversationStates
-from bot.faq_lint import lint_knowledge_base
-from bot.knowledge_base import KnowledgeBaseError
-from bot.log_redaction import install_log_redaction
-from bot.messages import InboundMessage, Lang
-from bot.report import build_report, format_report
-from bot.router import RouterResult
+from bot.app.config import Config, ConfigError, load_config
+from bot.app.wiring import Core, Runtime, build_core, open_runtime
+from bot.core.conversation import ConversationState, InMemoryConversationStates
+from bot.core.messages import InboundMessage, Lang
+from bot.core.router import RouterResult
+from bot.desk.report import build_report, format_report
+from bot.knowledge.faq_lint import lint_knowledge_base
+from bot.knowledge.knowledge_base import KnowledgeBaseError
+from bot.security.log_redaction import install_log_redaction
 from bot.store import Store, StoredAttachment, StoreError, Ticket, TicketStatus
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -186,7 +186,7 @@ def _faq_lint(config: Config, args: argparse.Namespace) -> int:
 
 def _tickets(config: Config, args: argparse.Namespace) -> int:
     async def run() -> int:
-        from bot.server import attach_slack  # Slack, when configured, follows what the CLI does
+        from bot.app.server import attach_slack  # Slack, when configured, follows what the CLI does
 
         runtime = await open_runtime(config, deliver_now=False)
         slack = attach_slack(config, runtime)
@@ -294,7 +294,7 @@ def _report(config: Config, args: argparse.Namespace) -> int:
 
 
 def _run(config: Config, args: argparse.Namespace) -> int:
-    from bot.server import serve  # the web stack is only needed here
+    from bot.app.server import serve  # the web stack is only needed here
 
     logging.getLogger().setLevel(logging.INFO)
     asyncio.run(serve(config))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.messages import Lang, Priority, Suggestion
+from bot.core.messages import Lang, Priority, Suggestion
 
 ConversationKey = tuple[str, str]  # (channel, conversation id)
 

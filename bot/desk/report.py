@@ -7,8 +7,8 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
+from bot.knowledge.textnorm import normalize
 from bot.store import Store, TicketStats
-from bot.textnorm import normalize
 
 SIMILAR = 70  # rapidfuzz token_set_ratio at which two unanswered questions count as the same question
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import snowballstemmer
 
-from bot.textnorm import normalize
+from bot.knowledge.textnorm import normalize
 
 # Only greetings and filler are dropped from the features: function words stay, since "who are you" and
 # "what is your name" differ by them, and IDF already makes them cheap.

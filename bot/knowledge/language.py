@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.messages import Lang
-from bot.textnorm import count_han
+from bot.core.messages import Lang
+from bot.knowledge.textnorm import count_han
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 

@@ -8,13 +8,13 @@ import logging
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
 
-from bot.agents import AgentNotifier
-from bot.conversation import ConversationStates, Intake
-from bot.messages import Attachment, Lang, Reply
-from bot.outbox import Outbox
-from bot.secret_scanner import SecretScanner
+from bot.core.agents import AgentNotifier
+from bot.core.conversation import ConversationStates, Intake
+from bot.core.messages import Attachment, Lang, Reply
+from bot.core.outbox import Outbox
+from bot.knowledge.texts import ReplyTexts
+from bot.security.secret_scanner import SecretScanner
 from bot.store import Store, StoreError, Ticket, TicketStatus
-from bot.texts import ReplyTexts
 
 log = logging.getLogger(__name__)
 TRANSCRIPT_FOR_AGENTS = 50  # messages of context posted with a new ticket

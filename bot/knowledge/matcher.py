@@ -19,10 +19,10 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from scipy import sparse
 
-from bot.features import FeatureExtractor
-from bot.knowledge_base import LANGS, KnowledgeBase
-from bot.messages import Lang
-from bot.textnorm import normalize
+from bot.core.messages import Lang
+from bot.knowledge.features import FeatureExtractor
+from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
+from bot.knowledge.textnorm import normalize
 
 _RERANK_POOL = 40  # phrasings rescored with rapidfuzz per question
 _COSINE_WEIGHT = 0.45  # the rest is rapidfuzz's word-order-insensitive similarity

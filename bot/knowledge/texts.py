@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from bot.config import BrandConfig
-from bot.messages import Lang
+from bot.app.config import BrandConfig
+from bot.core.messages import Lang
 
 _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     "standing_warning": {

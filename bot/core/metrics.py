@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from bot.router import RouterResult
+from bot.core.router import RouterResult
 
 
 class Metrics:

@@ -1,6 +1,6 @@
 """Desk: everything between the channels and the router: de-duplication, transcripts, delivery, agents' replies.
 
-Build one with `bot.app.open_runtime(config, channels)`; channels call `desk.handle(message)` for each message and
+Build one with `bot.app.wiring.open_runtime(config, channels)`; channels call `desk.handle(message)` for each message and
 acknowledge it to their platform (offset, cursor, HTTP 200, widget ack) only after it returns.
 """
 
@@ -10,16 +10,16 @@ import dataclasses
 import logging
 import time
 
-from bot.conversation import ConversationState
-from bot.messages import InboundMessage, Reply
-from bot.metrics import Metrics
-from bot.outbox import Outbox, reply_to_payload
-from bot.rate_limit import RateLimiter
-from bot.router import Router, RouterResult
-from bot.secret_scanner import SecretScanner
+from bot.core.conversation import ConversationState
+from bot.core.messages import InboundMessage, Reply
+from bot.core.metrics import Metrics
+from bot.core.outbox import Outbox, reply_to_payload
+from bot.core.rate_limit import RateLimiter
+from bot.core.router import Router, RouterResult
+from bot.desk.tickets import TicketDesk
+from bot.knowledge.texts import ReplyTexts
+from bot.security.secret_scanner import SecretScanner
 from bot.store import Store, StoredMessage, Ticket
-from bot.texts import ReplyTexts
-from bot.tickets import TicketDesk
 
 log = logging.getLogger(__name__)
 USER_MESSAGES_PER_WINDOW = 12

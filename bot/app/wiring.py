@@ -7,20 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import Channel
-from bot.agents import AgentNotifier
-from bot.config import Config
-from bot.conversation import ConversationStates, InMemoryConversationStates
-from bot.desk import Desk
-from bot.knowledge_base import KnowledgeBase, load_knowledge_base
-from bot.matcher import FaqMatcher
-from bot.messages import Lang
-from bot.metrics import Metrics
-from bot.outbox import Outbox
-from bot.router import Router
-from bot.secret_scanner import SecretScanner
+from bot.app.config import Config
+from bot.core.agents import AgentNotifier
+from bot.core.conversation import ConversationStates, InMemoryConversationStates
+from bot.core.messages import Lang
+from bot.core.metrics import Metrics
+from bot.core.outbox import Outbox
+from bot.core.pipeline import Desk
+from bot.core.router import Router
+from bot.desk.tickets import TicketDesk
+from bot.knowledge.knowledge_base import KnowledgeBase, load_knowledge_base
+from bot.knowledge.matcher import FaqMatcher
+from bot.knowledge.texts import ReplyTexts
+from bot.security.secret_scanner import SecretScanner
 from bot.store import SqliteConversationStates, Store
-from bot.texts import ReplyTexts
-from bot.tickets import TicketDesk
 from handlers.base import Handler
 from handlers.commands import CommandHandler
 from handlers.escalation import Categorizer, EscalationHandler, Escalator

@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from bot.config import BrandConfig
-from bot.messages import Lang
-from bot.textnorm import normalize
+from bot.app.config import BrandConfig
+from bot.core.messages import Lang
+from bot.knowledge.textnorm import normalize
 
 LANGS: tuple[Lang, ...] = ("en", "zh")
 MIN_QUESTIONS: Mapping[Lang, int] = {"en": 6, "zh": 4}

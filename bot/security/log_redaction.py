@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import TypeVar
 
-from bot.secret_scanner import SecretScanner
+from bot.security.secret_scanner import SecretScanner
 
 _HandlerT = TypeVar("_HandlerT", bound=logging.Handler)
 # Set on a record once redacted, so a record emitted by several handlers is scanned once.

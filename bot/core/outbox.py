@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from adapters.base import Channel, DeliveryError
-from bot.messages import Reply, Suggestion
+from bot.core.messages import Reply, Suggestion
 from bot.store import OutboxItem, Store
 
 if TYPE_CHECKING:
-    from bot.metrics import Metrics
+    from bot.core.metrics import Metrics
 
 log = logging.getLogger(__name__)
 RETRY_BASE_SECONDS = 2.0

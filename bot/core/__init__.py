@@ -1,0 +1,1 @@
+"""The message pipeline: messages, router, desk pipeline, outbox, metrics and the ports the core owns."""

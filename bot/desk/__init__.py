@@ -1,0 +1,1 @@
+"""Tickets: the human desk's domain and its reports."""
