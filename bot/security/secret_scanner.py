@@ -97,7 +97,13 @@ _QUOTES = {'"': '"', "'": "'", "`": "`", "“": "”", "‘": "’", "「": "」
 _WORD = re.compile(rf"[A-Za-z\u00c0-\u024f]+|[{_HAN_CHARS}]+")
 # One more than the longest phrase, so a longer run of characters is seen to be longer.
 _HAN_PHRASE = re.compile(rf"[{_HAN_CHARS}]{{12,25}}")
-_HAN_LINE = re.compile(rf"^[ \t\r]*([{_HAN_CHARS}]{{12,24}})[ \t\r]*$", re.MULTILINE)
+# A whole run of characters of a phrase's length, on its own or between other text.
+_HAN_RUN = re.compile(rf"(?<![{_HAN_CHARS}])[{_HAN_CHARS}]{{12,24}}(?![{_HAN_CHARS}])")
+# Characters typed in groups ("轮徒荡 从误朝 胺存裕 ..."), as a wallet shows them in a grid.
+_HAN_GROUPS = re.compile(
+    rf"(?<![{_HAN_CHARS}])[{_HAN_CHARS}]{{2,6}}(?:[ \t\u3000]+[{_HAN_CHARS}]{{2,6}}){{2,11}}(?![{_HAN_CHARS}])"
+)
+_CONTEXT_AROUND = 160
 # A gap that still links two words of a listed phrase: separators and at most one list number
 # ("1.", "2)", "#3", "(4)", "5、"). Anything else, such as ":" or ".", ends the run.
 _GAP = re.compile(
@@ -136,6 +142,84 @@ _SEED_CONTEXT = re.compile(
 _SEED_TRIGGER = re.compile("seed|mnemonic|recovery|phrase|words|private|助记|助記|恢复|恢復|种子|種子|私钥|私鑰")
 # Context words that are BIP-39 words themselves, so may open a run ("seed phrase abandon ...").
 _LEADING_CONTEXT_WORDS = frozenset({"seed", "phrase", "word", "private", "key"})
+# Wordlist words common in chat next to a pasted phrase ("... can you check", "please find my ... thank you").
+_CHAT_WORDS = frozenset(
+    [
+        "about",
+        "above",
+        "again",
+        "all",
+        "also",
+        "always",
+        "any",
+        "can",
+        "check",
+        "come",
+        "either",
+        "else",
+        "enter",
+        "explain",
+        "few",
+        "find",
+        "give",
+        "have",
+        "hello",
+        "help",
+        "into",
+        "just",
+        "keep",
+        "know",
+        "like",
+        "make",
+        "mean",
+        "more",
+        "much",
+        "must",
+        "need",
+        "never",
+        "next",
+        "now",
+        "okay",
+        "once",
+        "only",
+        "other",
+        "over",
+        "please",
+        "right",
+        "same",
+        "say",
+        "since",
+        "someone",
+        "soon",
+        "sorry",
+        "still",
+        "such",
+        "sure",
+        "tell",
+        "thank",
+        "that",
+        "then",
+        "there",
+        "they",
+        "this",
+        "today",
+        "together",
+        "tomorrow",
+        "try",
+        "until",
+        "upon",
+        "use",
+        "used",
+        "very",
+        "want",
+        "what",
+        "when",
+        "where",
+        "will",
+        "wish",
+        "you",
+    ]
+)
 # Common words of Chinese questions. An unseparated run of wordlist characters that contains one is a
 # sentence, not a phrase: about 1 in 3,000 random phrases contains one of these pairs by chance.
 _ZH_PROSE = re.compile(
@@ -157,18 +241,22 @@ _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)----
 _KEY_WINDOW_BEFORE = 60
 _KEY_WINDOW_AFTER = 40
 _SHORT_MESSAGE = 200
+# Any "key" names a key ("this is my wallet's key <hex>, why can't I withdraw"): a transaction is never called one.
 _KEY_CONTEXT = re.compile(
-    r"\b(?:private\s*key|priv\s*key|privkey|secret\s*key|keystore|export\w*)\b|私钥|私鑰|密钥|秘钥|导出|導出",
+    r"(?<![A-Za-z])(?:keys?|priv\s*key|privkey|keystore|export\w*)(?![A-Za-z])|私钥|私鑰|密钥|秘钥|密鑰|导出|導出",
     re.IGNORECASE,
 )
 _TX_CONTEXT = re.compile(
-    r"\b(?:tx|txid|txn|txhash|hash|transaction|deposit\w*|withdraw\w*|sent|signature)\b"
-    r"|etherscan|bscscan|tronscan|solscan|blockchair|mempool\.space|/tx/"
-    r"|交易哈希|哈希|交易id|交易号|交易號|充值|提现|提現|提币|提幣|到账|到賬",
+    r"(?<![A-Za-z])(?:tx|txid|txn|txhash|hash|transactions?|deposit\w*|withdr[ae]w\w*|sent|signature|explorer"
+    r"|confirm\w*)(?![A-Za-z])"
+    r"|etherscan|bscscan|tronscan|solscan|blockchair|blockchain\.com|mempool\.space|/tx/"
+    r"|交易|哈希|充值|提现|提現|提币|提幣|到账|到賬|区块浏览器|區塊瀏覽器|浏览器|瀏覽器|确认|確認|转账|轉賬",
     re.IGNORECASE,
 )
 # A hash that is part of an explorer link is a transaction whatever else the message says.
 _TX_URL_TAIL = re.compile(r"(?:/tx/|/txs/|/transaction/|/transactions/|[?&#]tx(?:id|hash)?=)$", re.IGNORECASE)
+# Any path of a link: keys are not put in URLs, transaction hashes are (".../transactions/btc/<hash>").
+_IN_URL = re.compile(r"https?://[^\s]*/$", re.IGNORECASE)
 
 # --- passwords and API secrets -----------------------------------------------------------------
 
@@ -212,20 +300,49 @@ _NOT_A_VALUE = (
     | frozenset({"definitely", "asterisks", "stars", "dots", "characters", "chars", "digits", "letters"})
 )
 
+# A credential-shaped token: printable ASCII, letters with digits or symbols ("Tiger#2024", "5201314aa").
+_CREDENTIAL_TOKEN = re.compile(r"[!-~]{6,64}")
+_TOKEN_EDGES = "\"'`([{<>)]}.,;:!?"
+_SYMBOLS = frozenset("!@#$%^&*_+=~?-.")
+# Words that name a password in prose: "the pass I always use is X", "X is my password", "密码改成了X".
+_PASSWORD_WORD = re.compile(
+    r"(?<![A-Za-z])(?:password|passwd|passcode|pass|pwd|pw|log\s*in|login|sign\s*in)(?![A-Za-z])|密码|密碼|口令",
+    re.IGNORECASE,
+)
+_PASSWORD_WORD_REACH = 60
+# What may be typed as a password with no password word: "try X", "log in with X", "I use X".
+_PASSWORD_VERB = re.compile(r"(?<![A-Za-z])(?:try|use|typed|type|with|用)\s*$", re.IGNORECASE)
+# A token after these is an identifier, not a password.
+_IDENTIFIER_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?:user(?:name)?|uid|id|e-?mail|account|acct|referral|invite|promo|code|order|ticket|version"
+    r"|address|memo|tag)\s*(?:is|:|=|#|no\.?)?|邀请码|推荐码|订单|用户名|用戶名|账号|帐号|帳號|賬號|地址)\s*$",
+    re.IGNORECASE,
+)
+# "user: alice77 / S3cret!": the second of a login pair.
+_LOGIN_PAIR = re.compile(r"(?<![A-Za-z])(?:user(?:name)?|login|e-?mail)\s*[:=]\s*\S+\s*[/|]\s*(\S+)", re.IGNORECASE)
+_EMAIL_OR_URL = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[A-Za-z]{2,}|[a-z]+://.*|www\..*)$", re.IGNORECASE)
+# API secrets named anywhere near: "my secret key for the API, if it helps: X", "X <- that's my api secret".
+_API_SECRET_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{20,128}(?![A-Za-z0-9+/=_-])")
+_API_WORD = re.compile(
+    r"(?<![A-Za-z])(?:api|secret|hmac|apikey|apisecret|api[_-]?key|api[_-]?secret)(?![A-Za-z])|密钥|秘钥|密鑰|接口",
+    re.IGNORECASE,
+)
+_API_REACH_BEFORE, _API_REACH_AFTER = 120, 80
+_SENTENCE_END = re.compile(r"[.!?。！？\n](?:\s|$)|[。！？\n]")
+
 # --- 2FA codes ---------------------------------------------------------------------------------
 
-_OTP_NUMBER = re.compile(r"\d{3}(?: \d{3}|\d{3,5})(?![0-9A-Za-z])(?![.,/:-]\d)")
+# 6-8 digits, also typed in groups or one by one ("482 913", "4320 73", "9 3 5 0 7 1").
+_OTP_NUMBER = re.compile(r"\d(?: ?\d){5,7}(?![0-9A-Za-z])(?![.,/:-]\d)")
 _NOT_BEFORE_NUMBER = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,/#$-\\")
 _OTP_STRONG_EN = (
-    r"2fa|2-fa|mfa|otp|totp|g2fa|two[- ]factor(?:\s+auth\w*)?|google\s+auth\w*|authenticator(?:\s+app)?"
+    r"authy|\d[- ]?digit\s+code|(?:my|the|this|that)\s+code(?=\s*(?:is|was|:))|2fa|2-fa|mfa|otp|totp|g2fa|two[- ]factor(?:\s+auth\w*)?|google\s+auth\w*|authenticator(?:\s+app)?"
     r"|one[- ]time\s+pass(?:word|code)"
 )
 _OTP_STRONG_ZH = (
     r"验证码|验證碼|驗證碼|动态码|動態碼|动态口令|動態口令|谷歌验证|谷歌驗證|身份验证器|二次验证|两步验证|双重验证"
 )
-_OTP_WEAK_EN = (
-    r"sms|text|email|e-mail|verification|verify|security|auth|authentication|login|one[- ]time|ga|2-step|two[- ]step"
-)
+_OTP_WEAK_EN = r"google|sms|text|email|e-mail|verification|verify|security|auth|authentication|login|one[- ]time|ga|2-step|two[- ]step"
 _OTP_WEAK_ZH = r"短信|邮箱|郵箱|手机|安全"
 _CODE_WORD = r"(?:codes?\b|pin\b|token\b|码|碼)"
 _CONNECTOR = r"(?:\b(?:is|was)\b(?:\s*[:=])?|[:=]|是|为|為)"
@@ -236,7 +353,20 @@ _OTP_KEYWORD = re.compile(
     re.IGNORECASE,
 )
 # Between "my 2fa code" and the number: nothing but "is", ":" or "是".
-_DIRECT_GAP = re.compile(rf"\s*{_CONNECTOR}?\s*", re.IGNORECASE)
+_DIRECT_GAP = re.compile(
+    rf"\s*(?:{_CONNECTOR}|(?:says|said|shows|showed|showing|is\s+showing|reads|displays|gives|gave|generated)\b)?"
+    rf"(?:\s*(?:right\s+now|now|currently)\b)?\s*[:=]?\s*",
+    re.IGNORECASE,
+)
+# A code named after it: "931281 from the SMS", "344169 thats the google code", "976088 这个是刚收到的短信验证码".
+_OTP_NAMED_AFTER = re.compile(
+    rf"[ \t]*(?:(?:is\s+)?(?:from|on|in)\s+(?:the\s+|my\s+)?|,?\s*(?:that'?s|this\s+is|it'?s)\s+(?:the\s+|my\s+)?"
+    rf"|[ \t，,]*(?:这个?是|这就是|是)?[{_HAN_CHARS}]{{0,8}}?)(?:{_OTP_STRONG_EN}|{_OTP_WEAK_EN}|{_OTP_STRONG_ZH}|{_OTP_WEAK_ZH})"
+    rf"(?:\s*{_CODE_WORD})?",
+    re.IGNORECASE,
+)
+# A message that is nothing but a code (the answer to "what code do you see?").
+_BARE_CODE = re.compile(r"\s*(\d(?: ?\d){5,7})\s*")
 # "... the code is 482913" with a 2FA word earlier in the message.
 _CODE_IS = re.compile(rf"(?:\bcodes?\b|码|碼)\s*{_CONNECTOR}?\s*$", re.IGNORECASE)
 _CODE_BLOCKER = re.compile(
@@ -355,6 +485,8 @@ def _looks_like_api_secret(value: str) -> bool:
 def _is_transaction(s: str, start: int, end: int) -> bool:
     """True when a hash-shaped string is named a transaction rather than a key by the words around it."""
     if _TX_URL_TAIL.search(s, max(0, start - 16), start) is not None:
+        return True
+    if _IN_URL.search(s, max(0, start - 200), start) is not None:
         return True
     if len(s) <= _SHORT_MESSAGE:
         around = s[:start] + " " + s[end:]
@@ -499,8 +631,11 @@ class SecretScanner:
         found += [(SecretKind.PRIVATE_KEY, span) for span in _private_key_spans(s)]
         if _has_any(lowered, _PASSWORD_HINTS):
             found += [(SecretKind.PASSWORD, span) for span in _password_spans(s)]
+        found += [(SecretKind.PASSWORD, span) for span in _prose_password_spans(s)]
         found += [(SecretKind.OTP, span) for span in _otp_spans(s)]
         found += [(SecretKind.API_SECRET, span) for span in _api_spans(s, lowered)]
+        if _API_TRIGGER.search(lowered) or "hmac" in lowered or "接口" in lowered:
+            found += [(SecretKind.API_SECRET, span) for span in _prose_api_spans(s)]
         findings = _merge(_outside_placeholders(text, found))
         return ScanResult(_redact(text, findings), findings)
 
@@ -508,7 +643,8 @@ class SecretScanner:
 
     def _seed_spans(self, s: str, lowered: str) -> list[_Span]:
         """Seed phrases: runs of English wordlist words, Chinese wordlist characters, or whole-line phrases."""
-        spans = [m.span(1) for m in _HAN_LINE.finditer(s) if self._is_chinese_phrase(m.group(1))]
+        spans = [m.span() for m in _HAN_RUN.finditer(s) if self._is_chinese_phrase(m.group())]
+        spans += self._chinese_group_spans(s)
         spans += self._chinese_context_spans(s, lowered)
         matches = list(_WORD.finditer(s))
         english, chinese = self._words.english, self._words.chinese_chars
@@ -520,11 +656,26 @@ class SecretScanner:
             spans += self._range_spans(s, matches[first:last], good[first:last])
         return spans
 
-    def _is_chinese_phrase(self, chars: str) -> bool:
-        """A valid 12..24-character Chinese phrase that does not read as a sentence."""
+    def _is_chinese_phrase(self, chars: str, checksum: bool = True) -> bool:
+        """A 12..24-character Chinese phrase (valid, unless `checksum` is False) that does not read as a sentence."""
         if len(chars) not in _VALID_LENGTHS or _ZH_PROSE.search(chars):
             return False
+        if not checksum:
+            return any(all(c in table for c in chars) for table in self._words.chinese)
         return self._words.chinese_checksum_ok(chars)
+
+    def _chinese_group_spans(self, s: str) -> list[_Span]:
+        """Characters in equal groups separated by spaces: a phrase with a valid checksum or a context word."""
+        spans: list[_Span] = []
+        for match in _HAN_GROUPS.finditer(s):
+            groups = match.group().split()
+            if len({len(group) for group in groups[:-1]}) != 1 or len(groups[-1]) > len(groups[0]):
+                continue
+            start, end = match.span()
+            context = _SEED_CONTEXT.search(s, max(0, start - _CONTEXT_AROUND), end + _CONTEXT_AROUND) is not None
+            if self._is_chinese_phrase("".join(groups), checksum=not context):
+                spans.append(match.span())
+        return spans
 
     def _chinese_context_spans(self, s: str, lowered: str) -> list[_Span]:
         """Chinese characters right after 助记词/私钥/seed... that are exactly one valid phrase."""
@@ -536,7 +687,8 @@ class SecretScanner:
             # "是" is both a connector and a wordlist character: try the phrase with and without it.
             for start in {context.end(), after.end() if after else context.end()}:
                 chars = _HAN_PHRASE.match(s, start)
-                if chars is not None and self._is_chinese_phrase(chars.group()):
+                # After a context word a mistyped character (a failing checksum) leaves a phrase a phrase.
+                if chars is not None and self._is_chinese_phrase(chars.group(), checksum=False):
                     spans.append(chars.span())
         return spans
 
@@ -579,12 +731,10 @@ class SecretScanner:
                     continue
                 tokens = run[lo : hi + 1]
                 if typos == 0 and not is_han and len(tokens) >= _MIN_SEED_WORDS:
-                    # A valid checksum tells exactly where the phrase starts and ends.
-                    windows = self._valid_windows(tokens)
-                    if windows:
-                        spans += windows
-                        continue
-                span = self._shaped_span(s, tokens, is_han)
+                    # Twelve or more wordlist words in a row are a phrase whatever the checksum says.
+                    span = self._best_window(s, tokens)
+                else:
+                    span = self._shaped_span(s, tokens, is_han)
                 if span is not None:
                     spans.append(span)
         return spans
@@ -595,6 +745,9 @@ class SecretScanner:
         context = False
         while not is_han and len(tokens) > 1 and tokens[0].word in _LEADING_CONTEXT_WORDS:
             tokens, context = tokens[1:], True
+        # Chat words around a typed phrase ("... can you check") are not part of it.
+        while not is_han and len(tokens) > _MIN_SEED_WORDS and tokens[-1].word in _CHAT_WORDS:
+            tokens = tokens[:-1]
         if not (tokens and tokens[0].good and tokens[-1].good):
             return None
         typos = sum(not token.good for token in tokens)
@@ -608,17 +761,43 @@ class SecretScanner:
             return start, tokens[-1].end
         return None
 
-    def _valid_windows(self, stretch: Sequence[_Token]) -> list[_Span]:
-        """Every 12..24-word window of the stretch with a valid checksum (all of a very long stretch)."""
+    def _best_window(self, s: str, stretch: Sequence[_Token]) -> _Span | None:
+        """Where the phrase lies in a stretch of 12+ English wordlist words (None when it reads as a sentence).
+
+        A stretch often carries chat words before or after the phrase ("phrase abandon ... zoo can you check").
+        Each window of a valid length (and the whole stretch) is scored: a valid checksum counts for it, seed-like
+        words left outside and chat words taken inside count against it, and so does a boundary that is not a
+        change of separator or an end of the stretch.
+        """
+        stretch = _numbered_items(stretch)
         if len(stretch) > _MAX_CHECKED_RUN:
-            return [(stretch[0].start, stretch[-1].end)]
+            return stretch[0].start, stretch[-1].end
         indices = [self._words.english[token.word] for token in stretch]
-        return [
-            (stretch[first].start, stretch[first + length - 1].end)
-            for first in range(len(stretch) - _MIN_SEED_WORDS + 1)
-            for length in _VALID_LENGTHS
-            if first + length <= len(stretch) and _checksum_ok(indices[first : first + length])
-        ]
+        chat = [token.word in _CHAT_WORDS or token.word in _LEADING_CONTEXT_WORDS for token in stretch]
+        inner_gap = max((0, 1, 2), key=[token.gap for token in stretch[1:]].count)
+        count = len(stretch)
+        best: tuple[int, int, int, int, bool] | None = None
+        windows = {(first, first + length) for length in _VALID_LENGTHS for first in range(count - length + 1)}
+        for first, last in windows | {(0, count)}:
+            valid = last - first in _VALID_LENGTHS and _checksum_ok(indices[first:last])
+            outside = sum(not chat[i] for i in (*range(first), *range(last, count)))
+            inside = sum(chat[first:last])
+            edges = (first == 0 or stretch[first].gap != inner_gap) + (last == count or stretch[last].gap != inner_gap)
+            score = 4 * valid - 3 * outside - 3 * inside + edges
+            candidate = (score, last - first, -first, last, valid)
+            if best is None or candidate > best:
+                best = candidate
+        assert best is not None
+        _, _, minus_first, last, valid = best
+        first = -minus_first
+        window = stretch[first:last]
+        start = window[0].start
+        if not valid and 3 * sum(chat[first:last]) >= len(window):
+            listed = 2 * sum(token.gap == _GAP_LIST for token in window[1:]) >= len(window) - 1
+            context = _SEED_CONTEXT.search(s, max(0, start - _CONTEXT_BEFORE), start) is not None
+            if not (listed or context):
+                return None
+        return start, window[-1].end
 
 
 # --- other detectors ---------------------------------------------------------------------------
@@ -693,8 +872,85 @@ def _api_spans(s: str, lowered: str) -> list[_Span]:
     return spans
 
 
+def _credential_tokens(s: str) -> Iterable[tuple[int, int, str]]:
+    """Credential-shaped tokens: letters with digits or symbols, without surrounding quotes or punctuation."""
+    for match in _CREDENTIAL_TOKEN.finditer(s):
+        start, end = match.span()
+        while start < end and s[start] in _TOKEN_EDGES:
+            start += 1
+        # Trailing punctuation is the sentence's, unless the token goes on ("abc123!这个密码") or it is a run
+        # ("Aa112233.. is my password").
+        if s[end : end + 1].isspace() or end == len(s):
+            stripped = len(s[start:end].rstrip(_TOKEN_EDGES))
+            if end - (start + stripped) < 2 or not s[end + 1 : end + 2].islower():
+                end = start + stripped
+        elif not ("\u3400" <= s[end : end + 1] <= "\u9fff"):
+            end = start + len(s[start:end].rstrip(_TOKEN_EDGES))
+        token = s[start:end]
+        if len(token) < 6 or _EMAIL_OR_URL.match(token) or not any(c.isalpha() for c in token):
+            continue
+        if any(c.isdigit() for c in token) or any(c in _SYMBOLS for c in token):
+            yield start, end, token
+
+
+def _is_strong(token: str) -> bool:
+    """Shaped like a chosen password: a symbol, or upper and lower case letters with digits."""
+    has_cases = any(c.isupper() for c in token) and any(c.islower() for c in token)
+    return any(c.isdigit() for c in token) and (has_cases or any(c in _SYMBOLS for c in token[1:-1]))
+
+
+def _prose_password_spans(s: str) -> list[_Span]:
+    """Passwords said in prose: a credential-shaped token in the same sentence as a password word."""
+    spans = [m.span(1) for m in _LOGIN_PAIR.finditer(s)]
+    for start, end, token in _credential_tokens(s):
+        if _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start) or _is_transaction_like(token):
+            continue
+        before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
+        after = s[end : end + _PASSWORD_WORD_REACH]
+        word_before = _last(_PASSWORD_WORD, before)
+        word_after = _PASSWORD_WORD.search(after)
+        # The password word must be in the same sentence as the token.
+        named = (word_before is not None and not _SENTENCE_END.search(before, word_before.end())) or (
+            word_after is not None and not _SENTENCE_END.search(after, 0, word_after.start())
+        )
+        if named or (_is_strong(token) and _PASSWORD_VERB.search(before)):
+            spans.append((start, end))
+    return spans
+
+
+def _prose_api_spans(s: str) -> list[_Span]:
+    """API secrets introduced in prose: a long random token with an API word near it."""
+    spans: list[_Span] = []
+    for match in _API_SECRET_TOKEN.finditer(s):
+        token, (start, end) = match.group(), match.span()
+        letters = sum(c.isalpha() for c in token)
+        digits = sum(c.isdigit() for c in token)
+        if not (letters and digits) or not (any(c.isupper() for c in token) and any(c.islower() for c in token)):
+            continue
+        around = s[max(0, start - _API_REACH_BEFORE) : start] + " " + s[end : end + _API_REACH_AFTER]
+        hex_like = all(c in "0123456789abcdefABCDEFx" for c in token)
+        if _API_WORD.search(around) and not (hex_like and _TX_CONTEXT.search(around)):
+            spans.append((start, end))
+    return spans
+
+
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The last match of pattern in text."""
+    matches = list(pattern.finditer(text))
+    return matches[-1] if matches else None
+
+
+def _is_transaction_like(token: str) -> bool:
+    """Hex hashes and 0x addresses are never passwords."""
+    body = token[2:] if token[:2].lower() == "0x" else token
+    return len(body) >= 32 and all(c in "0123456789abcdefABCDEF" for c in body)
+
+
 def _otp_spans(s: str) -> list[_Span]:
-    """6-8 digit codes given as a 2FA/OTP/SMS/verification code."""
+    """6-8 digit codes given as a 2FA/OTP/SMS/verification code (named before or after), or sent on their own."""
+    bare = _BARE_CODE.fullmatch(s)
+    if bare is not None:
+        return [bare.span(1)]
     numbers = [
         m
         for m in _OTP_NUMBER.finditer(s)
@@ -707,7 +963,7 @@ def _otp_spans(s: str) -> list[_Span]:
         start, end = match.span()
         nearest = bisect_right(keyword_ends, start) - 1
         near = nearest >= 0 and keyword_ends[nearest] >= start - _OTP_WINDOW
-        if near and _is_otp_context(s, keyword_ends[nearest], start):
+        if (near and _is_otp_context(s, keyword_ends[nearest], start)) or _OTP_NAMED_AFTER.match(s, end):
             spans.append((start, end))
     return spans
 
