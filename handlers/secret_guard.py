@@ -44,9 +44,10 @@ class SecretGuard(Handler[ScanResult]):
         kinds = match.kinds
         keys = ["secret_intro", *(f"secret_{kind.value}" for kind in _WARNING_ORDER if kind in kinds)]
         warning = Reply(self._texts.join(keys, turn.lang))
-        # "my password is X, how do I reset 2FA?": the clause that carried the secret is about the secret,
-        # not the question, so later steps only read the other clauses.
-        rest = "".join(c for c in _CLAUSE.findall(match.redacted_text) if not _PLACEHOLDER.search(c)).strip()
+        # "my password is X, how do I reset 2FA?": what comes before the secret in its clause is about the secret,
+        # not the question, so later steps read the other clauses and what follows the secret in its own clause
+        # ("my 2fa code is X please help me withdraw" is still a withdrawal question).
+        rest = "".join(_PLACEHOLDER.split(c)[-1] for c in _CLAUSE.findall(match.redacted_text)).strip(" ,.;，。；\n")
         redacted = dataclasses.replace(
             turn,
             message=dataclasses.replace(turn.message, text=rest),

@@ -99,6 +99,9 @@ _WORD = re.compile(rf"[A-Za-z\u00c0-\u024f]+|[{_HAN_CHARS}]+")
 _HAN_PHRASE = re.compile(rf"[{_HAN_CHARS}]{{12,25}}")
 # A whole run of characters of a phrase's length, on its own or between other text.
 _HAN_RUN = re.compile(rf"(?<![{_HAN_CHARS}])[{_HAN_CHARS}]{{12,24}}(?![{_HAN_CHARS}])")
+# Chinese characters at the start of a message, after an optional label ("后6个：", "第二段 ").
+_HAN_LEADING = re.compile(rf"\s*(?:[^\s:：]{{1,8}}[:：]\s*)?([{_HAN_CHARS}]+)")
+_HAN_TRAILING = re.compile(rf"([{_HAN_CHARS}]+)\s*$")
 # Characters typed in groups ("轮徒荡 从误朝 胺存裕 ..."), as a wallet shows them in a grid.
 _HAN_GROUPS = re.compile(
     rf"(?<![{_HAN_CHARS}])[{_HAN_CHARS}]{{2,6}}(?:[ \t\u3000]+[{_HAN_CHARS}]{{2,6}}){{2,11}}(?![{_HAN_CHARS}])"
@@ -134,6 +137,58 @@ _COMMON_WORDS = (
 # checksum with near certainty anyway, and checking every window would make the scan quadratic.
 _MAX_CHECKED_RUN = 48
 _CONTEXT_BEFORE = 80
+# Part of a phrase sent on its own (a phrase split over two messages): only short messages are searched for one.
+_FRAGMENT_MAX_TEXT = 600
+_MIN_FRAGMENT, _MIN_BARE_FRAGMENT = 6, 3
+_FRAGMENT_LABEL = 24
+# Wordlist words of support questions: a short message made of them ("transfer fee limit") is a question.
+_DOMAIN_WORDS = frozenset(
+    [
+        "account",
+        "address",
+        "alert",
+        "balance",
+        "bonus",
+        "cancel",
+        "card",
+        "cash",
+        "chart",
+        "coin",
+        "crypto",
+        "deposit",
+        "email",
+        "exchange",
+        "fee",
+        "fiat",
+        "fund",
+        "future",
+        "interest",
+        "level",
+        "limit",
+        "loan",
+        "margin",
+        "market",
+        "network",
+        "order",
+        "phone",
+        "price",
+        "profit",
+        "reward",
+        "security",
+        "spot",
+        "stock",
+        "swap",
+        "system",
+        "token",
+        "trade",
+        "transfer",
+        "wallet",
+    ]
+)
+# The Chinese wordlists are in order of frequency: prose is made of the first few hundred characters, a random
+# phrase draws evenly from all 2048 (mean rank 1024).
+_MIN_MEAN_RANK_ZH = 600
+_SEED_PLACEHOLDER = "[REDACTED:SEED_PHRASE]"
 _SEED_CONTEXT = re.compile(
     r"\b(?:seed|mnemonic|recovery|phrase|passphrase|words|private\s*key)\b"
     r"|助记词|助記詞|助记|恢复短语|恢復短語|恢复词|种子|種子|私钥|私鑰",
@@ -220,6 +275,7 @@ _CHAT_WORDS = frozenset(
         "you",
     ]
 )
+_EDGE_WORDS = _CHAT_WORDS | _LEADING_CONTEXT_WORDS
 # Common words of Chinese questions. An unseparated run of wordlist characters that contains one is a
 # sentence, not a phrase: about 1 in 3,000 random phrases contains one of these pairs by chance.
 _ZH_PROSE = re.compile(
@@ -528,13 +584,15 @@ def _could_be_typo(token: _Token, is_han: bool) -> bool:
 
 
 def _numbered_items(tokens: Sequence[_Token]) -> Sequence[_Token]:
-    """In a numbered list, only the numbered items: drops words before "1." and after the last item."""
+    """In a numbered list, only the numbered items: drops words before the first item and after the last."""
     numbered = [i for i, token in enumerate(tokens) if token.number]
     if not numbered or 2 * len(numbered) < len(tokens) - 1:
         return tokens
     first, last = numbered[0], numbered[-1]
-    # The "1." of the first item is usually before the run (at the start of the message).
-    if tokens[first].number == 2 and first > 0:
+    # The number of the first item is often before the run ("1." at the start of the message, "7." after "the rest").
+    if (first > 0 and tokens[first].number == tokens[first - 1].number + 2) or (
+        first > 0 and tokens[first].number >= 2 and tokens[first - 1].number == 0 and first == 1
+    ):
         first -= 1
     return tokens[first : last + 1]
 
@@ -628,6 +686,7 @@ class SecretScanner:
         lowered = s.replace("\u0130", "i").lower()
         found: list[tuple[SecretKind, _Span]] = []
         found += [(SecretKind.SEED_PHRASE, span) for span in self._seed_spans(s, lowered)]
+        found += [(SecretKind.SEED_PHRASE, span) for span in self._fragment_spans(s, lowered, alone=True)]
         found += [(SecretKind.PRIVATE_KEY, span) for span in _private_key_spans(s)]
         if _has_any(lowered, _PASSWORD_HINTS):
             found += [(SecretKind.PASSWORD, span) for span in _password_spans(s)]
@@ -639,11 +698,147 @@ class SecretScanner:
         findings = _merge(_outside_placeholders(text, found))
         return ScanResult(_redact(text, findings), findings)
 
+    def scan_continuing(self, text: str, earlier: Sequence[str]) -> tuple[ScanResult, tuple[str | None, ...]]:
+        """Scan `text` as the next message after `earlier` (the conversation's last messages, oldest first, as
+        stored): a phrase split over several messages is redacted in each of them. Returns the scan of `text` and,
+        for each earlier message, its text redacted again (None when it is unchanged)."""
+        result = self.scan(text)
+        if not earlier or not text:
+            return result, tuple(None for _ in earlier)
+        texts = [*earlier, text]
+        extra: list[list[_Span]] = [[] for _ in texts]
+        # A phrase across the messages: the messages as one text, one per line.
+        joined = "\n".join(texts)
+        starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        folded = self._fold.fold(joined)
+        for start, end in self._seed_spans(folded, folded.replace("\u0130", "i").lower()):
+            first, last = bisect_right(starts, start) - 1, bisect_right(starts, end - 1) - 1
+            if first != last:
+                for i in range(first, last + 1):
+                    extra[i].append(
+                        (max(start, starts[i]) - starts[i], min(end, starts[i] + len(texts[i])) - starts[i])
+                    )
+        # Unseparated Chinese parts ("车以胜阿逮来", then "旁屏毕喊秀和 ..."): the last characters of the message before
+        # and the first of this one.
+        tail, head = _HAN_TRAILING.search(earlier[-1]), _HAN_LEADING.match(text)
+        if tail is not None and head is not None:
+            chars = tail.group(1) + head.group(1)
+            phrase = self._is_chinese_phrase(chars) or self._rare_enough(chars)
+            if len(chars) in _VALID_LENGTHS and not _ZH_PROSE.search(chars) and phrase:
+                extra[-2].append(tail.span(1))
+                extra[-1].append(head.span(1))
+        # The rest of a phrase whose first part was redacted already: every fragment of this message.
+        if any(_SEED_PLACEHOLDER in t for t in earlier[-2:]):
+            current = self._fold.fold(text)
+            extra[-1] += self._fragment_spans(current, current.replace("\u0130", "i").lower(), alone=False)
+        rescanned = [
+            self._with_seed_spans(t, spans, self.scan(t) if i < len(earlier) else result)
+            for i, (t, spans) in enumerate(zip(texts, extra, strict=True))
+        ]
+        changed = tuple(
+            new.redacted_text if extra[i] and new.redacted_text != earlier[i] else None
+            for i, new in enumerate(rescanned[:-1])
+        )
+        return rescanned[-1], changed
+
+    def may_continue_seed(self, text: str) -> bool:
+        """Cheap test: could this message be part of a phrase split over messages (worth reading the last ones)?"""
+        if not text or len(text) > _FRAGMENT_MAX_TEXT:
+            return False
+        s = self._fold.fold(text)
+        return bool(self._fragment_spans(s, s.lower(), alone=False))
+
+    def _with_seed_spans(self, text: str, spans: Sequence[_Span], result: ScanResult) -> ScanResult:
+        """`result` (a scan of text) with more seed-phrase spans redacted."""
+        if not spans:
+            return result
+        found = [(f.kind, (f.start, f.end)) for f in result.findings] + [(SecretKind.SEED_PHRASE, sp) for sp in spans]
+        findings = _merge(_outside_placeholders(text, found))
+        return ScanResult(_redact(text, findings), findings)
+
+    def _fragment_spans(self, s: str, lowered: str, alone: bool) -> list[_Span]:
+        """Parts of a phrase: runs of 2+ wordlist words (or separated characters) that read as no sentence.
+
+        With `alone` (nothing is known of the messages before) a part must be long (6 words), announced by a
+        context word ("seed (part 1) ..."), or the whole message with no word of a question ("regret cabin basic").
+        """
+        if len(s) > _FRAGMENT_MAX_TEXT:
+            return []
+        spans: list[_Span] = []
+        for run, is_han in self._good_runs(s):
+            tokens = list(run if is_han else _numbered_items(run))
+            while not is_han and tokens and not tokens[0].number and tokens[0].word in _EDGE_WORDS:
+                tokens.pop(0)
+            while not is_han and tokens and not tokens[-1].number and tokens[-1].word in _CHAT_WORDS:
+                tokens.pop()
+            if len(tokens) < 2:
+                continue
+            start, end = tokens[0].start, tokens[-1].end
+            common = sum(t.word in _CHAT_WORDS or t.word in _DOMAIN_WORDS for t in tokens) if not is_han else 0
+            if 3 * common >= len(tokens) or (is_han and not self._rare_enough("".join(t.word for t in tokens))):
+                continue
+            if not alone:
+                spans.append((start, end))
+                continue
+            # Announced: a context word right before ("recovery phrase pt1: ...", "助记词前6个：...").
+            context = _SEED_CONTEXT.search(s, max(0, start - _FRAGMENT_LABEL), start) is not None
+            whole = not _WORD.search(s, 0, start) and not _WORD.search(s, end)
+            if (
+                len(tokens) >= _MIN_FRAGMENT
+                or (context and len(tokens) >= _MIN_BARE_FRAGMENT)
+                or (whole and len(tokens) >= _MIN_BARE_FRAGMENT and not common)
+            ):
+                spans.append((start, end))
+        # After a redacted part, the characters at the start of the message ("旁屏毕喊秀和 这是后半部分"). Alone, an
+        # unseparated run of a few characters cannot be told from a short Chinese message.
+        han = _HAN_LEADING.match(s)
+        leading = han.group(1) if han is not None and not alone else ""
+        if 2 <= len(leading) < _MIN_SEED_WORDS and not _ZH_PROSE.search(leading) and self._rare_enough(leading):
+            spans.append(han.span(1) if han is not None else (0, 0))
+        return spans
+
+    def _rare_enough(self, chars: str) -> bool:
+        """Chinese characters drawn like a phrase's (evenly from the list), not like prose (the most frequent)."""
+        for table in self._words.chinese:
+            if all(c in table for c in chars):
+                return sum(table[c] for c in chars) >= _MIN_MEAN_RANK_ZH * len(chars)
+        return False
+
+    def _good_runs(self, s: str) -> list[tuple[list[_Token], bool]]:
+        """Runs of wordlist tokens (English words, or single separated Chinese characters) linked by list gaps."""
+        runs: list[tuple[list[_Token], bool]] = []
+        run: list[_Token] = []
+        english, chinese = self._words.english, self._words.chinese_chars
+        prev_end, prev_is_han = -1, False
+        for match in _WORD.finditer(s):
+            word = match.group()
+            is_han = word[0] >= "\u3400"
+            good = (len(word) == 1 and word in chinese) if is_han else word.lower() in english
+            gap, number = _GAP_BREAK, 0
+            if prev_end >= 0 and is_han == prev_is_han:
+                gap, number = _gap_kind(s[prev_end : match.start()])
+            if gap == _GAP_BREAK or not good:
+                if run:
+                    runs.append((run, prev_is_han))
+                run = []
+            if good:
+                run.append(_Token(match.start(), match.end(), word if is_han else word.lower(), True, gap, number))
+            prev_end, prev_is_han = match.end(), is_han
+        if run:
+            runs.append((run, prev_is_han))
+        return runs
+
     # seed phrases
 
     def _seed_spans(self, s: str, lowered: str) -> list[_Span]:
         """Seed phrases: runs of English wordlist words, Chinese wordlist characters, or whole-line phrases."""
-        spans = [m.span() for m in _HAN_RUN.finditer(s) if self._is_chinese_phrase(m.group())]
+        # A run between other text must also be drawn like a phrase: a clause of 12 common characters passes the
+        # checksum one time in 16.
+        spans = [
+            m.span()
+            for m in _HAN_RUN.finditer(s)
+            if self._is_chinese_phrase(m.group()) and (_is_whole_line(s, *m.span()) or self._rare_enough(m.group()))
+        ]
         spans += self._chinese_group_spans(s)
         spans += self._chinese_context_spans(s, lowered)
         matches = list(_WORD.finditer(s))
@@ -889,7 +1084,8 @@ def _credential_tokens(s: str) -> Iterable[tuple[int, int, str]]:
         token = s[start:end]
         if len(token) < 6 or _EMAIL_OR_URL.match(token) or not any(c.isalpha() for c in token):
             continue
-        if any(c.isdigit() for c in token) or any(c in _SYMBOLS for c in token):
+        core = token.rstrip(_TOKEN_EDGES)
+        if any(c.isdigit() for c in core) or any(c in _SYMBOLS for c in core):
             yield start, end, token
 
 
@@ -938,6 +1134,13 @@ def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """The last match of pattern in text."""
     matches = list(pattern.finditer(text))
     return matches[-1] if matches else None
+
+
+def _is_whole_line(s: str, start: int, end: int) -> bool:
+    """Nothing but spaces around s[start:end] on its line."""
+    line_start = s.rfind("\n", 0, start) + 1
+    line_end = s.find("\n", end)
+    return not s[line_start:start].strip() and not s[end : len(s) if line_end < 0 else line_end].strip()
 
 
 def _is_transaction_like(token: str) -> bool:
