@@ -24,6 +24,7 @@ from bot.store import Store, StoredMessage, Ticket
 log = logging.getLogger(__name__)
 USER_MESSAGES_PER_WINDOW = 12
 USER_WINDOW_SECONDS = 20.0
+EARLIER_MESSAGES = 2  # how many of the user's last messages a seed phrase sent in parts may span, besides this one
 
 
 def _storable(message: InboundMessage) -> InboundMessage:
@@ -70,7 +71,7 @@ class Desk:
             return None
         started = time.perf_counter()
         try:
-            result = await self._router.decide(message, state)
+            result = await self._router.decide(message, state, await self._earlier(message))
         except Exception:
             # A message we cannot handle must not be retried forever, holding up every message behind it:
             # answer it with an apology, keep it (redacted), and let the platform move on.
@@ -82,6 +83,13 @@ class Desk:
         if not await self._complete(message, result.redacted_text, result, result.replies):
             return None
         return result
+
+    async def _earlier(self, message: InboundMessage) -> tuple[tuple[int, str], ...]:
+        """The user's last messages (row id, stored text), when this one may continue a seed phrase sent in parts."""
+        if not self._scanner.may_continue_seed(message.text):
+            return ()
+        recent = await self._store.transcript((message.channel, message.conversation_id), limit=EARLIER_MESSAGES * 2)
+        return tuple((m.id, m.text) for m in recent if m.direction == "in")[-EARLIER_MESSAGES:]
 
     async def _complete(
         self, message: InboundMessage, redacted: str, result: RouterResult | None, replies: tuple[Reply, ...]
@@ -98,6 +106,7 @@ class Desk:
             result.decision if result else None,
             [reply_to_payload(reply) for reply in replies],
             result.state if result else None,
+            redact_earlier=result.redact_earlier if result else (),
         )
         if items is None:
             log.info("duplicate %s message %s dropped after routing", message.channel, message.message_id)

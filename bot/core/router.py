@@ -25,6 +25,8 @@ class RouterResult:
     redacted_text: str  # the message as it may be stored and logged
     secret_kinds: frozenset[str]
     state: ConversationState  # the conversation's state after this message
+    # Earlier messages of the conversation to store redacted, (row id, new text): a seed phrase sent in parts.
+    redact_earlier: tuple[tuple[int, str], ...] = ()
 
     @property
     def secret_detected(self) -> bool:
@@ -53,12 +55,18 @@ class Router:
         await self._states.put(key, result.state)
         return result
 
-    async def decide(self, message: InboundMessage, state: ConversationState) -> RouterResult:
+    async def decide(
+        self, message: InboundMessage, state: ConversationState, earlier: Sequence[tuple[int, str]] = ()
+    ) -> RouterResult:
         """Decide and reply from the conversation's `state`, without saving its new one: the caller loads and saves
-        it together with the message and replies (see Desk), so a crash cannot leave one without the other."""
-        outcome, last_turn = await self._run(self._start(message, state))
+        it together with the message and replies (see Desk), so a crash cannot leave one without the other.
+        `earlier`: the conversation's last stored messages (row id, text), when this one may continue a seed phrase."""
+        turn = dataclasses.replace(self._start(message, state), earlier=tuple(earlier))
+        outcome, last_turn = await self._run(turn)
         redacted = last_turn.redacted_text if last_turn.redacted_text is not None else message.text
-        result = RouterResult(outcome.decision, outcome.replies, redacted, last_turn.secret_kinds, outcome.state)
+        result = RouterResult(
+            outcome.decision, outcome.replies, redacted, last_turn.secret_kinds, outcome.state, last_turn.redact_earlier
+        )
         # One line per message would be most of an INFO log (and of the redaction filter's work) under load: the
         # routine ones are DEBUG, escalations INFO; /metrics and `omnidesk report` count everything.
         log.log(

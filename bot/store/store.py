@@ -135,8 +135,12 @@ class Store:
         decision: Decision | None,
         replies: Sequence[Mapping[str, Any]],
         state: ConversationState | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
-        """In ONE transaction: the (redacted) inbound message, the conversation's new state, its replies queued in
+        """`redact_earlier`: earlier messages of the conversation to store redacted, (row id, new text), in the same
+        transaction (a seed phrase sent in parts is found with its last part).
+
+        In ONE transaction: the (redacted) inbound message, the conversation's new state, its replies queued in
         the outbox and in the transcript, and the inbox row marked handled. A crash before the commit leaves the
         message to be handled again from the old state; after it, the replies are in the outbox and a redelivery
         is skipped: no lost message, no second reply. None, writing nothing, when another delivery of the same
@@ -151,6 +155,7 @@ class Store:
             decision,
             replies,
             state,
+            redact_earlier,
         )
 
     async def transcript(
