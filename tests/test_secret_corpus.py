@@ -12,7 +12,9 @@ is redacted). A look-alike passes when nothing is detected and the text comes ba
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.security.log_redaction import install_log_redaction
+from bot.security.secret_scanner import SecretScanner
 from tests.test_cli import omnidesk
 
 CORPUS = Path(__file__).resolve().parent / "data" / "secrets"
@@ -168,3 +172,33 @@ def test_no_look_alike_is_redacted(classified: dict[str, dict[str, object]]) -> 
         )
     )
     assert failures == [], f"{len(failures)} look-alikes redacted:\n" + "\n".join(failures)
+
+
+def _unescape(logged: str) -> str:
+    """A logged JSON body read back loosely (twice, for JSON inside JSON): \\uXXXX, \\n, \\" and \\\\ decoded."""
+    for _ in range(2):
+        logged = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), logged)
+        logged = logged.replace("\\n", "\n").replace("\\t", "\t").replace('\\"', '"').replace("\\\\", "\\")
+    return logged
+
+
+def test_every_secret_is_redacted_in_a_logged_json_body(scanner: SecretScanner) -> None:
+    """Libraries log the platform's update at DEBUG as JSON (escaped newlines and quotes, \\uXXXX for Chinese, or
+    JSON inside JSON): through the log filter `omnidesk run` installs, no secret of the corpus survives there."""
+    logger = logging.getLogger("omnidesk-corpus-log")
+    logger.propagate, logger.level = False, logging.DEBUG
+    sink = io.StringIO()
+    logger.addHandler(logging.StreamHandler(sink))
+    install_log_redaction(scanner, logger)
+    failures = []
+    for sample in load_secrets():
+        update = {"u": 1, "m": {"c": 5, "caption": sample.text}}  # keys that are no wordlist words
+        for body in (json.dumps(update), json.dumps(update, ensure_ascii=False), json.dumps(json.dumps(update))):
+            sink.seek(0)
+            sink.truncate()
+            logger.debug("Received: %s", body)
+            logged = _unescape(sink.getvalue())
+            why = why_not_caught(sample, True, logged)
+            if why is not None and why != "words around the secret redacted too":
+                failures.append(f"{sample.id} ({why}): {logged[:200]!r}")
+    assert failures == [], f"{len(failures)} secrets left in logged JSON:\n" + "\n".join(failures)

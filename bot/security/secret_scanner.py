@@ -77,6 +77,9 @@ _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _VALID_LENGTHS = (12, 15, 18, 21, 24)
 # Kept as is: a Chinese comma ends a value ("密码是abc123，登录不上") and has no space after it.
 _UNFOLDED = frozenset("，")
+# Escapes of a JSON or repr body as libraries log it ("grid\\nafraid", "\\"Jk7&hh2Lq\\""): read as the character.
+_ESCAPE = re.compile(r"\\+([nrt\"'])")
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'"}
 # Beyond the Basic Multilingual Plane only these blocks fold to letters, digits or ideographs.
 _COMPAT_RANGES = (range(0x80, 0x10000), range(0x1D400, 0x1D800), range(0x1F100, 0x1F200), range(0x2F800, 0x2FA20))
 # When two findings overlap, the merged span takes the most specific kind (lowest number): an API
@@ -423,6 +426,10 @@ _OTP_NAMED_AFTER = re.compile(
 )
 # A message that is nothing but a code (the answer to "what code do you see?").
 _BARE_CODE = re.compile(r"\s*(\d(?: ?\d){5,7})\s*")
+# The same message inside a logged JSON body: {"text": "314817"}.
+_BARE_CODE_FIELD = re.compile(
+    r"[\"'](?:text|caption|message|body|content)\s?[\"']\s*:\s*[\"']\s*(\d(?: ?\d){5,7})\s*[\"']"
+)
 # "... the code is 482913" with a 2FA word earlier in the message.
 _CODE_IS = re.compile(rf"(?:\bcodes?\b|码|碼)\s*{_CONNECTOR}?\s*$", re.IGNORECASE)
 _CODE_BLOCKER = re.compile(
@@ -682,6 +689,8 @@ class SecretScanner:
         if not text:
             return ScanResult(text, ())
         s = self._fold.fold(text)
+        if "\\" in s:  # same length: every offset stays valid in the original text
+            s = _ESCAPE.sub(lambda m: " " * (len(m.group()) - 1) + _ESCAPED[m.group(1)], s)
         # "İ" is the one character whose lower case is two characters long; offsets must not move.
         lowered = s.replace("\u0130", "i").lower()
         found: list[tuple[SecretKind, _Span]] = []
@@ -1154,6 +1163,7 @@ def _otp_spans(s: str) -> list[_Span]:
     bare = _BARE_CODE.fullmatch(s)
     if bare is not None:
         return [bare.span(1)]
+    spans = [m.span(1) for m in _BARE_CODE_FIELD.finditer(s)] if '"' in s or "'" in s else []
     numbers = [
         m
         for m in _OTP_NUMBER.finditer(s)
@@ -1161,7 +1171,6 @@ def _otp_spans(s: str) -> list[_Span]:
     ]
     # Keywords are looked for only before the numbers: a keyword regex over the whole text costs more.
     keyword_ends = [m.end() for m in _near(_OTP_KEYWORD, s, (m.start() for m in numbers), _OTP_WINDOW + 30, 0)]
-    spans: list[_Span] = []
     for match in numbers:
         start, end = match.span()
         nearest = bisect_right(keyword_ends, start) - 1
