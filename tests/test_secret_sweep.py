@@ -34,6 +34,7 @@ import mnemonic
 import pytest
 from websockets.asyncio.client import connect
 
+from adapters.slack_desk import ticket_message_ts
 from adapters.telegram import SECRET_HEADER
 from adapters.twitter import CURSOR as X_CURSOR
 from adapters.twitter import SIGNATURE_HEADER
@@ -310,7 +311,8 @@ async def drive_widget(w: World, samples: Iterable[Sample]) -> int:
 
 async def agent_replies_from_slack(w: World, samples: Iterable[Sample]) -> int:
     """An agent pastes each sample into a ticket's Slack thread (the agent's side of the desk)."""
-    tickets = [t for t in await w.runtime.store.list_tickets() if t.slack_ts and t.is_open]
+    threads = {t.number: await ticket_message_ts(w.runtime.store, t.number) for t in await w.runtime.store.list_tickets()}
+    tickets = [t for t in await w.runtime.store.list_tickets() if threads[t.number] and t.is_open]
     assert tickets, "no ticket was announced in Slack"
     sent = 0
     for n, sample in enumerate(samples):
@@ -332,7 +334,7 @@ async def agent_replies_from_slack(w: World, samples: Iterable[Sample]) -> int:
                     "user": "U0ALICE",
                     "text": sample.text,
                     "ts": f"{int(time.time())}.{900000 + n}",
-                    "thread_ts": ticket.slack_ts,
+                    "thread_ts": threads[ticket.number],
                 },
             }
         )
