@@ -18,7 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from operator import sub
 from types import MappingProxyType
 from typing import NamedTuple
@@ -369,8 +369,12 @@ _PASSWORD_WORD = re.compile(
     re.IGNORECASE,
 )
 _PASSWORD_WORD_REACH = 60
+# Cheap literal triggers (on lower-cased text) for the regexes above: see `_near`.
+_PASSWORD_TRIGGER = re.compile("pass|pw|log|sign|密码|密碼|口令")
+_VERB_TRIGGER = re.compile("try|use|type|with|用")
+_LOGIN_TRIGGER = re.compile("user|login|mail")
 # What may be typed as a password with no password word: "try X", "log in with X", "I use X".
-_PASSWORD_VERB = re.compile(r"(?<![A-Za-z])(?:try|use|typed|type|with|用)\s*$", re.IGNORECASE)
+_PASSWORD_VERB = re.compile(r"(?<![A-Za-z])(?:try|use|typed|type|with|用)[ \t]*", re.IGNORECASE)
 # A token after these is an identifier, not a password.
 _IDENTIFIER_BEFORE = re.compile(
     r"(?:(?<![A-Za-z])(?:user(?:name)?|uid|id|e-?mail|account|acct|referral|invite|promo|code|order|ticket|version"
@@ -699,7 +703,7 @@ class SecretScanner:
         found += [(SecretKind.PRIVATE_KEY, span) for span in _private_key_spans(s)]
         if _has_any(lowered, _PASSWORD_HINTS):
             found += [(SecretKind.PASSWORD, span) for span in _password_spans(s)]
-        found += [(SecretKind.PASSWORD, span) for span in _prose_password_spans(s)]
+        found += [(SecretKind.PASSWORD, span) for span in _prose_password_spans(s, lowered)]
         found += [(SecretKind.OTP, span) for span in _otp_spans(s)]
         found += [(SecretKind.API_SECRET, span) for span in _api_spans(s, lowered)]
         if _API_TRIGGER.search(lowered) or "hmac" in lowered or "接口" in lowered:
@@ -815,22 +819,25 @@ class SecretScanner:
 
     def _good_runs(self, s: str) -> list[tuple[list[_Token], bool]]:
         """Runs of wordlist tokens (English words, or single separated Chinese characters) linked by list gaps."""
+        matches = list(_WORD.finditer(s))
+        english, chinese = self._words.english, self._words.chinese_chars
+        words = [match.group() for match in matches]
+        good = [(len(w) == 1 and w in chinese) if w[0] >= "\u3400" else w.lower() in english for w in words]
+        if not any(a and b for a, b in pairwise(good)):
+            return []  # no two wordlist tokens side by side: no run (most messages)
         runs: list[tuple[list[_Token], bool]] = []
         run: list[_Token] = []
-        english, chinese = self._words.english, self._words.chinese_chars
         prev_end, prev_is_han = -1, False
-        for match in _WORD.finditer(s):
-            word = match.group()
+        for match, word, ok in zip(matches, words, good, strict=True):
             is_han = word[0] >= "\u3400"
-            good = (len(word) == 1 and word in chinese) if is_han else word.lower() in english
             gap, number = _GAP_BREAK, 0
-            if prev_end >= 0 and is_han == prev_is_han:
+            if ok and prev_end >= 0 and is_han == prev_is_han:
                 gap, number = _gap_kind(s[prev_end : match.start()])
-            if gap == _GAP_BREAK or not good:
+            if gap == _GAP_BREAK or not ok:
                 if run:
                     runs.append((run, prev_is_han))
                 run = []
-            if good:
+            if ok:
                 run.append(_Token(match.start(), match.end(), word if is_han else word.lower(), True, gap, number))
             prev_end, prev_is_han = match.end(), is_han
         if run:
@@ -982,12 +989,16 @@ class SecretScanner:
         count = len(stretch)
         best: tuple[int, int, int, int, bool] | None = None
         windows = {(first, first + length) for length in _VALID_LENGTHS for first in range(count - length + 1)}
+        seedlike = list(accumulate((not c for c in chat), initial=0))
         for first, last in windows | {(0, count)}:
-            valid = last - first in _VALID_LENGTHS and _checksum_ok(indices[first:last])
-            outside = sum(not chat[i] for i in (*range(first), *range(last, count)))
-            inside = sum(chat[first:last])
+            outside = seedlike[first] + seedlike[count] - seedlike[last]
+            inside = (last - first) - (seedlike[last] - seedlike[first])
             edges = (first == 0 or stretch[first].gap != inner_gap) + (last == count or stretch[last].gap != inner_gap)
-            score = 4 * valid - 3 * outside - 3 * inside + edges
+            score = edges - 3 * outside - 3 * inside
+            if best is not None and score + 4 < best[0]:
+                continue  # not even a valid checksum would make it the best
+            valid = last - first in _VALID_LENGTHS and _checksum_ok(indices[first:last])
+            score += 4 * valid
             candidate = (score, last - first, -first, last, valid)
             if best is None or candidate > best:
                 best = candidate
@@ -1076,9 +1087,9 @@ def _api_spans(s: str, lowered: str) -> list[_Span]:
     return spans
 
 
-def _credential_tokens(s: str) -> Iterable[tuple[int, int, str]]:
-    """Credential-shaped tokens: letters with digits or symbols, without surrounding quotes or punctuation."""
-    for match in _CREDENTIAL_TOKEN.finditer(s):
+def _credential_tokens(s: str, low: int = 0, high: int | None = None) -> Iterable[tuple[int, int, str]]:
+    """Credential-shaped tokens in s[low:high]: letters with digits or symbols, without surrounding punctuation."""
+    for match in _CREDENTIAL_TOKEN.finditer(s, low, len(s) if high is None else high):
         start, end = match.span()
         while start < end and s[start] in _TOKEN_EDGES:
             start += 1
@@ -1104,23 +1115,46 @@ def _is_strong(token: str) -> bool:
     return any(c.isdigit() for c in token) and (has_cases or any(c in _SYMBOLS for c in token[1:-1]))
 
 
-def _prose_password_spans(s: str) -> list[_Span]:
-    """Passwords said in prose: a credential-shaped token in the same sentence as a password word."""
-    spans = [m.span(1) for m in _LOGIN_PAIR.finditer(s)]
-    for start, end, token in _credential_tokens(s):
-        if _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start) or _is_transaction_like(token):
-            continue
-        before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
-        after = s[end : end + _PASSWORD_WORD_REACH]
-        word_before = _last(_PASSWORD_WORD, before)
-        word_after = _PASSWORD_WORD.search(after)
-        # The password word must be in the same sentence as the token.
-        named = (word_before is not None and not _SENTENCE_END.search(before, word_before.end())) or (
-            word_after is not None and not _SENTENCE_END.search(after, 0, word_after.start())
-        )
-        if named or (_is_strong(token) and _PASSWORD_VERB.search(before)):
-            spans.append((start, end))
+def _prose_password_spans(s: str, lowered: str) -> list[_Span]:
+    """Passwords said in prose: a credential-shaped token in the same sentence as a password word, or a strong one
+    right after "try", "use", "log in with"."""
+    pairs = _near(_LOGIN_PAIR, s, (m.start() for m in _LOGIN_TRIGGER.finditer(lowered)), 4, 200)
+    spans = [m.span(1) for m in pairs]
+    # Only tokens near a password word are read (a scan of 100 KB must stay linear and cheap).
+    reach = _PASSWORD_WORD_REACH + 64
+    hits = (m.start() for m in _PASSWORD_TRIGGER.finditer(lowered))
+    words = (m.start() for m in _near(_PASSWORD_WORD, s, hits, 2, 16))
+    for low, high in _windows(words, reach, reach, len(s)):
+        for start, end, token in _credential_tokens(s, low, high):
+            if _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start) or _is_transaction_like(token):
+                continue
+            before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
+            after = s[end : end + _PASSWORD_WORD_REACH]
+            word_before = _last(_PASSWORD_WORD, before)
+            word_after = _PASSWORD_WORD.search(after)
+            # The password word must be in the same sentence as the token.
+            if (word_before is not None and not _SENTENCE_END.search(before, word_before.end())) or (
+                word_after is not None and not _SENTENCE_END.search(after, 0, word_after.start())
+            ):
+                spans.append((start, end))
+    for verb in _near(_PASSWORD_VERB, s, (m.start() for m in _VERB_TRIGGER.finditer(lowered)), 2, 16):
+        for start, end, token in _credential_tokens(s, verb.end(), verb.end() + 65):
+            if start == verb.end() and _is_strong(token) and not _is_transaction_like(token):
+                spans.append((start, end))
+            break
     return spans
+
+
+def _windows(hits: Iterable[int], before: int, after: int, size: int) -> list[_Span]:
+    """Merged windows [hit - before, hit + after) around ascending hits, clipped to [0, size)."""
+    windows: list[_Span] = []
+    for hit in hits:
+        low, high = max(0, hit - before), min(size, hit + after)
+        if windows and low <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], high)
+        else:
+            windows.append((low, high))
+    return windows
 
 
 def _prose_api_spans(s: str) -> list[_Span]:
