@@ -374,7 +374,7 @@ _PASSWORD_TRIGGER = re.compile("pass|pw|log|sign|密码|密碼|口令")
 _VERB_TRIGGER = re.compile("try|use|type|with|用")
 _LOGIN_TRIGGER = re.compile("user|login|mail")
 # What may be typed as a password with no password word: "try X", "log in with X", "I use X".
-_PASSWORD_VERB = re.compile(r"(?<![A-Za-z])(?:try|use|typed|type|with|用)[ \t]*", re.IGNORECASE)
+_PASSWORD_VERB = re.compile(r"(?<![A-Za-z])(?:(?:try|use|typed|type|with)(?![A-Za-z])[ \t]+|用[ \t]*)", re.IGNORECASE)
 # A token after these is an identifier, not a password.
 _IDENTIFIER_BEFORE = re.compile(
     r"(?:(?<![A-Za-z])(?:user(?:name)?|uid|id|e-?mail|account|acct|referral|invite|promo|code|order|ticket|version"
