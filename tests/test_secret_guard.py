@@ -201,7 +201,14 @@ async def test_an_earlier_part_is_redacted_in_the_open_ticket_too(runtime: Runti
 
 async def test_an_ordinary_conversation_is_not_rewritten(runtime: Runtime) -> None:
     conversation = "no-split"
-    texts = ["deposit address network", "transfer fee limit", "how long does a withdrawal take?"]
+    texts = [
+        "deposit address network",
+        "transfer fee limit",
+        "how long does a withdrawal take?",
+        "你好在吗",  # two short Chinese messages of 4 + 8 characters: no phrase split in two
+        "充值地址在哪里看到",
+        "麻烦尽快帮我处理",
+    ]
     for text in texts:
         result = await say(runtime, conversation, text)
         assert result is not None and not result.secret_detected and not result.redact_earlier
