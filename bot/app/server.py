@@ -132,7 +132,13 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
     if telegram.token:
         from adapters.telegram import TelegramChannel
 
-        tg_channel = TelegramChannel(telegram, runtime.store)
+        texts = ReplyTexts(config.brand)
+        tg_channel = TelegramChannel(
+            telegram,
+            runtime.store,
+            scanner=runtime.core.scanner,
+            group_warning=lambda lang: texts.render("group_secret_deleted", lang),
+        )
         runtime.channels[tg_channel.name] = tg_channel
         if telegram.mode == "webhook":
             routes.append(tg_channel.webhook_route())

@@ -103,6 +103,13 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "zh": "已为你创建工单 #{number}。{brand} 客服通常会在{reply_time}在此对话中回复。"
         "输入 /ticket 查看进度，输入 /cancel 关闭工单。",
     },
+    "group_secret_deleted": {
+        "en": "I deleted a message here because it contained a secret (a seed phrase, private key, password or "
+        "code). Never post these anywhere: {brand} staff will never ask for them. If it was yours, secure your "
+        "account now.",
+        "zh": "我删除了这里的一条消息，因为其中包含敏感信息（助记词、私钥、密码或验证码）。请勿在任何地方发布这些信息，"
+        "{brand} 工作人员绝不会索要。如果是你发的，请立即保护好你的账户。",
+    },
     "formal_ticket_opened": {
         "en": "Thank you for writing to {brand} support. We opened ticket #{number} for your request; an agent "
         "replies by email {formal_reply_time}. To add anything, reply to this email and keep [#{number}] in the "

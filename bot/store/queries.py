@@ -581,6 +581,17 @@ class StoreQueries:
         if row["status"] != "pending":
             raise StoreError(f"outbox item {item_id} is already {row['status']}")
 
+    def move_conversations(self, channel: str, old: str, new: str) -> int:
+        """Rename conversation `old` and its per-user ones `old:*` to `new` / `new:*`, with their tickets (which
+        follow the row) and pending replies; one already at the new id keeps its own. Returns how many moved."""
+        pattern = old.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+        renamed = "? || substr(conversation_id, ?)"
+        where = "channel = ? AND (conversation_id = ? OR conversation_id LIKE ? ESCAPE '\\')"
+        args = (new, len(old) + 1, channel, old, pattern)
+        moved = self._db.execute(f"UPDATE OR IGNORE conversations SET conversation_id = {renamed} WHERE {where}", args)
+        self._db.execute(f"UPDATE outbox SET conversation_id = {renamed} WHERE status = 'pending' AND {where}", args)
+        return moved.rowcount
+
     def cursor_get(self, name: str) -> str | None:
         row = self._one("SELECT value FROM cursors WHERE name = ?", (name,))
         return None if row is None else str(row["value"])
