@@ -11,6 +11,8 @@ import base64
 import io
 import json
 import logging
+import re
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,9 +31,11 @@ from bot.app.server import email_channel, running
 from bot.app.wiring import Runtime, open_runtime
 from bot.core.messages import InboundMessage
 from bot.core.router import RouterResult
+from bot.desk.report import build_report, format_report
 from bot.store import Store
 from tests.fakes.loopback import eventually
 from tests.fakes.slack_api import FakeSlackApi
+from tests.test_tickets_flow import omnidesk
 from tests.mail_servers import MAIL_PASSWORD, MAIL_USER, Dovecot, SmtpInbox, dovecot, dovecot_available, smtp_server
 
 pytestmark = pytest.mark.skipif(
@@ -319,7 +323,7 @@ async def test_a_seed_phrase_in_a_mail_never_reaches_the_store_the_log_slack_or_
     assert "could not accept" in refusal and "[REDACTED" in refusal
 
 
-async def test_attachments_images_and_pdfs_are_kept_others_refused(mail: Mail) -> None:
+async def test_attachments_images_and_pdfs_are_kept_others_refused(mail: Mail, tmp_path: Path) -> None:
     png = io.BytesIO()
     Image.new("RGB", (4, 4), "red").save(png, format="PNG")
     message = user_mail("Screenshot of the failed withdrawal attached.", "Withdrawal failed")
@@ -336,6 +340,11 @@ async def test_attachments_images_and_pdfs_are_kept_others_refused(mail: Mail) -
         assert all(Path(a.ref).is_file() for a in kept)
     refusal = plain_body(mail.smtp.to(USER)[-1])
     assert "tool.exe" in refusal and "fake.png" in refusal and "screen.png" not in refusal
+    # Agents get them with the CLI (or see them listed in Slack's follow-up).
+    saved = tmp_path / "saved"
+    listed = omnidesk(Path(mail.config.store.path), "tickets", "files", str(number), "--save", str(saved))
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(p.suffix for p in saved.iterdir()) == [".pdf", ".png"]
 
 
 async def test_odd_charsets_malformed_and_huge_mails_are_decoded_or_skipped(
@@ -399,6 +408,17 @@ async def test_idle_wakes_the_channel_when_mail_arrives(mail: Mail) -> None:
             await eventually(lambda: len(mail.smtp.to(USER)) == 1, 20, "the acknowledgement")
         finally:
             await channel.stop()
+
+
+async def test_the_report_counts_email_like_the_other_channels(mail: Mail) -> None:
+    mail.append(user_mail("My deposit of 0.1 BTC is missing."))
+    async with desk(mail) as (runtime, channel):
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        await channel.poll_once(runtime.desk.handle)
+        report = await build_report(runtime.store, since)
+    assert report.messages[("email", "in")] == 1 and report.messages[("email", "out")] == 1
+    assert report.decisions.get("escalate") == 1 and report.tickets.opened == 1
+    assert re.search(r"^  email\s+1 /\s+1$", format_report(report), re.MULTILINE)
 
 
 def test_email_channel_starts_with_omnidesk_run_only_when_configured(config: Config, tmp_path: Path) -> None:
