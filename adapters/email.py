@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 CHANNEL_NAME = "email"
 UID_CURSOR = "email_uid"  # "<UIDVALIDITY>:<last UID handled>"
 THREAD_CURSOR_PREFIX = "email_thread:"  # + conversation id: the thread's address, subject, ids and ticket
-MESSAGE_CURSOR_PREFIX = "email_msg:"  # + hash of a Message-ID: the conversation it belongs to
+MESSAGE_CURSOR_PREFIX = "email_msg:"  # + hash of (user's address, Message-ID): the conversation it belongs to
 TICKET_CURSOR_PREFIX = "email_ticket:"  # + ticket number: the conversation whose ticket it is
 FETCH_BATCH = 50  # mails handled per search; the rest come with the next one
 SMTP_TIMEOUT_SECONDS = 30.0
@@ -101,6 +101,12 @@ class Thread:
 
 def _digest(value: str, length: int = 32) -> str:
     return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:length]
+
+
+def _message_cursor(address: str, message_id: str) -> str:
+    """The index entry of a Message-ID in one user's threads: keyed by the address too, so a mail that copies
+    someone else's Message-ID (ids are chosen by senders) cannot take over or hide their thread."""
+    return MESSAGE_CURSOR_PREFIX + _digest(f"{address} {message_id}")
 
 
 class EmailChannel(Channel):
@@ -331,7 +337,7 @@ class EmailChannel(Channel):
             channel=CHANNEL_NAME,
             user_id=mail.sender,
             conversation_id=conversation_id,
-            message_id=_digest(message_key),
+            message_id=_digest(f"{mail.sender} {message_key}"),
             text=text,
             attachments=attachments,
             lang_hint="zh" if has_han(text) else None,
@@ -352,7 +358,7 @@ class EmailChannel(Channel):
         conversation_id: str | None = None
         thread: Thread | None = None
         for ref in mail.thread_ids:
-            found = await self._store.cursor_get(MESSAGE_CURSOR_PREFIX + _digest(ref))
+            found = await self._store.cursor_get(_message_cursor(mail.sender, ref))
             if found is not None:
                 thread = await self._thread(found)
                 if thread is not None and thread.address == mail.sender:
@@ -365,7 +371,7 @@ class EmailChannel(Channel):
             if found is not None and thread is not None and thread.address == mail.sender:
                 conversation_id = found
         if conversation_id is None or thread is None:
-            conversation_id = "mail-" + _digest(message_key, 24)
+            conversation_id = "mail-" + _digest(f"{mail.sender} {message_key}", 24)
             existing = await self._thread(conversation_id)  # the same mail again: keep what we had
             subject = self._scanner.scan(mail.subject).redacted_text
             thread = existing or Thread(address=mail.sender, subject=subject)
@@ -375,7 +381,7 @@ class EmailChannel(Channel):
         )
         await self._store.cursor_set(THREAD_CURSOR_PREFIX + conversation_id, thread.to_json())
         if mail.message_id:
-            await self._store.cursor_set(MESSAGE_CURSOR_PREFIX + _digest(mail.message_id), conversation_id)
+            await self._store.cursor_set(_message_cursor(mail.sender, mail.message_id), conversation_id)
         return conversation_id, thread
 
     async def _thread(self, conversation_id: str) -> Thread | None:
@@ -466,7 +472,7 @@ class EmailChannel(Channel):
             )
             own_id = message_id_of(message)
             # Recorded before sending: the user's answer to this mail must find its thread even after a crash.
-            await self._store.cursor_set(MESSAGE_CURSOR_PREFIX + _digest(own_id), conversation_id)
+            await self._store.cursor_set(_message_cursor(thread.address, own_id), conversation_id)
             updated = dataclasses.replace(thread, references=tuple(thread_references((*thread.references, own_id))))
             await self._store.cursor_set(THREAD_CURSOR_PREFIX + conversation_id, updated.to_json())
             if ticket is not None and thread.ticket != ticket:

@@ -12,10 +12,10 @@ import io
 import json
 import logging
 import re
-from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -28,15 +28,15 @@ from adapters.email import UID_CURSOR, EmailChannel
 from adapters.email_mime import clean_subject, html_to_text, parse_mail, strip_quoted
 from bot.app.config import Config
 from bot.app.server import email_channel, running
-from bot.app.wiring import Runtime, open_runtime
+from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import InboundMessage
 from bot.core.router import RouterResult
 from bot.desk.report import build_report, format_report
 from bot.store import Store
 from tests.fakes.loopback import eventually
 from tests.fakes.slack_api import FakeSlackApi
-from tests.test_tickets_flow import omnidesk
 from tests.mail_servers import MAIL_PASSWORD, MAIL_USER, Dovecot, SmtpInbox, dovecot, dovecot_available, smtp_server
+from tests.test_tickets_flow import omnidesk
 
 pytestmark = pytest.mark.skipif(
     not dovecot_available(), reason="Dovecot is not installed (apt-get install dovecot-imapd; .ci/run installs it)"
@@ -47,18 +47,19 @@ SEED = mnemonic.Mnemonic("english").generate(128)
 
 @dataclass
 class Mail:
-    """The mail world of one test: the servers and the config pointing at them."""
+    """The mail world of one test: the servers, the config pointing at them, and the router built once."""
 
     imap: Dovecot
     smtp: SmtpInbox
     config: Config
+    core: Core
 
     def append(self, message: EmailMessage | bytes) -> int:
         return self.imap.append(message if isinstance(message, bytes) else bytes(message))
 
 
 @pytest.fixture
-def mail(db_config: Config) -> Iterator[Mail]:
+def mail(db_config: Config, core: Core) -> Iterator[Mail]:
     with dovecot() as imap, smtp_server() as (smtp, smtp_port):
         email = db_config.channels.email.model_copy(
             update={
@@ -75,12 +76,12 @@ def mail(db_config: Config) -> Iterator[Mail]:
             }
         )
         config = db_config.model_copy(update={"channels": db_config.channels.model_copy(update={"email": email})})
-        yield Mail(imap, smtp, config)
+        yield Mail(imap, smtp, config, core)
 
 
 @asynccontextmanager
 async def desk(mail: Mail) -> AsyncIterator[tuple[Runtime, EmailChannel]]:
-    runtime = await open_runtime(mail.config)
+    runtime = await open_runtime(mail.config, core_parts=mail.core)
     channel = email_channel(mail.config, runtime)
     assert isinstance(channel, EmailChannel)
     runtime.channels[channel.name] = channel
