@@ -19,12 +19,10 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import aioimaplib
 import aiosmtplib
 
-from adapters.base import Channel, DeliveryError, InboundSink
 from adapters.email_mime import (
     MailError,
     ParsedMail,
@@ -36,6 +34,7 @@ from adapters.email_mime import (
 )
 from bot.app.config import EmailConfig
 from bot.core.messages import Attachment, InboundMessage, Lang, Reply
+from bot.core.ports import Channel, DeliveryError, InboundSink, KeyValueStore
 from bot.core.rate_limit import RateLimiter
 from bot.knowledge.textnorm import has_han
 from bot.security.secret_scanner import SecretScanner
@@ -52,18 +51,6 @@ SMTP_TIMEOUT_SECONDS = 30.0
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _MB = 1024 * 1024
-
-
-class KeyValueStore(Protocol):
-    """The store's small named values (the core's cursor port): all the email channel keeps."""
-
-    async def cursor_get(self, name: str) -> str | None:
-        """The saved value, or None."""
-        ...
-
-    async def cursor_set(self, name: str, value: str) -> None:
-        """Save a value."""
-        ...
 
 
 class ImapError(Exception):

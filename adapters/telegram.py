@@ -40,12 +40,12 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from adapters.base import Channel, DeliveryError, InboundSink, split_at_breaks
+from adapters.base import split_at_breaks
 from bot.app.config import TelegramConfig
 from bot.core.messages import HUMAN_PAYLOAD, Attachment, InboundMessage, Lang, Reply
+from bot.core.ports import Channel, ConversationMoves, DeliveryError, InboundSink
 from bot.knowledge.textnorm import has_han
 from bot.security.secret_scanner import SecretScanner
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +289,7 @@ class TelegramChannel(Channel):
     def __init__(
         self,
         config: TelegramConfig,
-        store: Store,
+        store: ConversationMoves,
         *,
         bot: Bot | None = None,
         scanner: SecretScanner | None = None,

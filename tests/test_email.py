@@ -210,7 +210,7 @@ async def test_an_agents_reply_arrives_threaded_and_resolving_asks_for_a_rating(
     async with desk(mail) as (runtime, channel):
         await channel.poll_once(runtime.desk.handle)
         (number,) = await email_tickets(runtime.store)
-        await runtime.desk.agent_reply(number, "alice.agent", "Your statement is attached to your account page.")
+        await runtime.tickets.reply(number, "alice.agent", "Your statement is attached to your account page.")
         reply = mail.smtp.to(USER)[-1]
         assert str(reply["Subject"]) == f"[#{number}] Account statement"
         assert reply["In-Reply-To"] == first["Message-ID"]
