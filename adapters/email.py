@@ -505,7 +505,8 @@ def _write_file(path: Path, data: bytes) -> None:
 async def _starttls(imap: aioimaplib.IMAP4, host: str) -> None:
     """Upgrade the plain connection to TLS (aioimaplib has no STARTTLS of its own)."""
     protocol = imap.protocol
-    response = await asyncio.wait_for(protocol.simple_command("STARTTLS"), imap.timeout)
+    command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+    response = await asyncio.wait_for(protocol.execute(command), imap.timeout)
     if response.result != "OK":
         raise ImapError("STARTTLS refused")
     loop = asyncio.get_running_loop()

@@ -14,6 +14,7 @@ import imaplib
 import os
 import pwd
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -35,11 +36,12 @@ MAIL_PASSWORD = "imap-test-password"
 
 @dataclass
 class Dovecot:
-    """A running Dovecot serving one mailbox."""
+    """A running Dovecot serving one mailbox (on `tls_port` too, with implicit TLS, when started with a cert)."""
 
     port: int
     folder: Path
     process: subprocess.Popen[bytes]
+    tls_port: int = 0
 
     def append(self, raw: bytes) -> int:
         """Deliver a mail into the INBOX (IMAP APPEND, as a mail server's delivery would); returns its UID."""
@@ -69,9 +71,24 @@ def _ids() -> tuple[str, str, str, str]:
     return user, group, user, user
 
 
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost and its key, made with Debian's openssl."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"]
+    names = "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    subprocess.run(
+        ["openssl", *arguments, "-addext", names, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
 @contextlib.contextmanager
-def dovecot() -> Iterator[Dovecot]:
-    """Start a throw-away Dovecot; stopped and removed afterwards."""
+def dovecot(tls: tuple[Path, Path] | None = None) -> Iterator[Dovecot]:
+    """Start a throw-away Dovecot (with STARTTLS and an implicit-TLS port when given a cert and key); stopped and
+    removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="omnidesk-dovecot-"))
     folder.chmod(0o755)  # Dovecot's own users must reach the mail folder below
     internal_user, internal_group, login_user, mail_user = _ids()
@@ -85,6 +102,8 @@ def dovecot() -> Iterator[Dovecot]:
     (folder / "passwd").write_text(f"{MAIL_USER}:{{PLAIN}}{MAIL_PASSWORD}\n")
     (folder / "passwd").chmod(0o644)
     port = free_port()
+    tls_port = free_port() if tls else 0
+    ssl_setting = f"ssl = yes\nssl_cert = <{tls[0]}\nssl_key = <{tls[1]}" if tls else "ssl = no"
     conf = folder / "dovecot.conf"
     conf.write_text(
         f"""
@@ -93,7 +112,7 @@ state_dir = {folder}/state
 log_path = {folder}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl_setting}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 1
@@ -116,13 +135,14 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 """
     )
     process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    server = Dovecot(port, folder, process)
+    server = Dovecot(port, folder, process, tls_port)
     try:
         _wait_listening(port, process, server)
         yield server
@@ -176,11 +196,15 @@ class SmtpInbox:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[SmtpInbox, int]]:
-    """aiosmtpd on a free loopback port (its own thread); yields what it received and the port."""
+def smtp_server(tls: ssl.SSLContext | None = None, *, implicit: bool = False) -> Iterator[tuple[SmtpInbox, int]]:
+    """aiosmtpd on a free loopback port (its own thread); yields what it received and the port. With a TLS
+    context: STARTTLS required, or TLS from the first byte when `implicit`."""
     inbox = SmtpInbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    options: dict[str, object] = {}
+    if tls is not None:
+        options = {"ssl_context": tls} if implicit else {"tls_context": tls, "require_starttls": True}
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield inbox, port

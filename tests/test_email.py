@@ -12,6 +12,8 @@ import io
 import json
 import logging
 import re
+import shutil
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Literal
 
 import mnemonic
 import pytest
@@ -35,13 +38,23 @@ from bot.desk.report import build_report, format_report
 from bot.store import Store
 from tests.fakes.loopback import eventually
 from tests.fakes.slack_api import FakeSlackApi
-from tests.mail_servers import MAIL_PASSWORD, MAIL_USER, Dovecot, SmtpInbox, dovecot, dovecot_available, smtp_server
+from tests.mail_servers import (
+    MAIL_PASSWORD,
+    MAIL_USER,
+    Dovecot,
+    SmtpInbox,
+    dovecot,
+    dovecot_available,
+    self_signed_cert,
+    smtp_server,
+)
 from tests.test_tickets_flow import omnidesk
 
 pytestmark = pytest.mark.skipif(
     not dovecot_available(), reason="Dovecot is not installed (apt-get install dovecot-imapd; .ci/run installs it)"
 )
 USER = "alice@users.example.org"
+TlsMode = Literal["implicit", "starttls", "none"]
 SEED = mnemonic.Mnemonic("english").generate(128)
 
 
@@ -58,25 +71,29 @@ class Mail:
         return self.imap.append(message if isinstance(message, bytes) else bytes(message))
 
 
+def mail_config(db_config: Config, imap_port: int, smtp_port: int, tls: TlsMode = "none") -> Config:
+    """The shipped config with the email channel pointing at the loopback servers."""
+    email = db_config.channels.email.model_copy(
+        update={
+            "address": MAIL_USER,
+            "imap_host": "127.0.0.1",
+            "imap_port": imap_port,
+            "imap_user": MAIL_USER,
+            "imap_password": MAIL_PASSWORD,
+            "imap_tls": tls,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_port,
+            "smtp_tls": tls,
+            "poll_interval_seconds": 5.0,
+        }
+    )
+    return db_config.model_copy(update={"channels": db_config.channels.model_copy(update={"email": email})})
+
+
 @pytest.fixture
 def mail(db_config: Config, core: Core) -> Iterator[Mail]:
     with dovecot() as imap, smtp_server() as (smtp, smtp_port):
-        email = db_config.channels.email.model_copy(
-            update={
-                "address": MAIL_USER,
-                "imap_host": "127.0.0.1",
-                "imap_port": imap.port,
-                "imap_user": MAIL_USER,
-                "imap_password": MAIL_PASSWORD,
-                "imap_tls": "none",
-                "smtp_host": "127.0.0.1",
-                "smtp_port": smtp_port,
-                "smtp_tls": "none",
-                "poll_interval_seconds": 5.0,
-            }
-        )
-        config = db_config.model_copy(update={"channels": db_config.channels.model_copy(update={"email": email})})
-        yield Mail(imap, smtp, config, core)
+        yield Mail(imap, smtp, mail_config(db_config, imap.port, smtp_port), core)
 
 
 @asynccontextmanager
@@ -420,6 +437,41 @@ async def test_the_report_counts_email_like_the_other_channels(mail: Mail) -> No
     assert report.messages[("email", "in")] == 1 and report.messages[("email", "out")] == 1
     assert report.decisions.get("escalate") == 1 and report.tickets.opened == 1
     assert re.search(r"^  email\s+1 /\s+1$", format_report(report), re.MULTILINE)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed (it makes the test certificate)")
+@pytest.mark.parametrize("tls", ["implicit", "starttls"])
+async def test_tls_to_both_servers(
+    db_config: Config, core: Core, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls: TlsMode
+) -> None:
+    cert, key = self_signed_cert(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the default trust store OmniDesk's clients verify against
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    with dovecot(tls=(cert, key)) as imap, smtp_server(server_tls, implicit=tls == "implicit") as (smtp, port):
+        config = mail_config(db_config, imap.tls_port if tls == "implicit" else imap.port, port, tls)
+        mail = Mail(imap, smtp, config, core)
+        mail.append(user_mail("My deposit of 0.1 BTC is missing."))
+        async with desk(mail) as (runtime, channel):
+            assert await channel.poll_once(runtime.desk.handle) == 1
+            assert len(await email_tickets(runtime.store)) == 1
+        assert len(smtp.to(USER)) == 1
+        # Dovecot marks encrypted sessions in its login lines (the test's own APPEND logged in without TLS).
+        logins = [line for line in imap.log().splitlines() if "Login: user=" in line]
+        assert any(", TLS," in line for line in logins), logins
+
+
+async def test_an_untrusted_certificate_is_refused(
+    db_config: Config, core: Core, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (it makes the test certificate)")
+    cert, key = self_signed_cert(tmp_path)  # not in the trust store this time
+    with dovecot(tls=(cert, key)) as imap, smtp_server() as (smtp, port):
+        mail = Mail(imap, smtp, mail_config(db_config, imap.tls_port, port, "implicit"), core)
+        async with desk(mail) as (runtime, channel):
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await channel.poll_once(runtime.desk.handle)
 
 
 def test_email_channel_starts_with_omnidesk_run_only_when_configured(config: Config, tmp_path: Path) -> None:
