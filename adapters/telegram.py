@@ -417,6 +417,11 @@ class TelegramChannel(Channel):
 
     async def _handle(self, update: Update, me: BotIdentity, inbound: InboundSink) -> None:
         """Convert one update, hand it to the desk, and delete a group message that leaked a secret."""
+        service = update.message
+        if service is not None and isinstance(service.migrate_to_chat_id, int):
+            # Telegram announces the upgrade in the old group: move its conversations before a reply bounces.
+            await self._migrate(str(service.chat.id), str(service.migrate_to_chat_id), str(service.chat.id))
+            return
         try:
             converted = convert_update(update, me)
         except MalformedUpdate as exc:

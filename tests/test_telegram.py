@@ -654,6 +654,21 @@ async def test_a_group_upgraded_to_a_supergroup_moves_its_conversations_and_tick
     assert bench.fake.texts(SUPERGROUP)[-1] == "late reply"
 
 
+async def test_the_upgrade_announcement_moves_the_groups_conversations_at_once(bench: Bench) -> None:
+    group = bench.fake.group_chat(BASIC_GROUP)
+    await bench.say(f"@OmniDeskBot {INCIDENT}", chat=group)
+    ticket = await bench.runtime.store.open_ticket_for("telegram", f"{BASIC_GROUP}:{USER}")
+    assert ticket is not None
+    service = bench.fake.message(group, bench.fake.user(USER))
+    service["migrate_to_chat_id"] = SUPERGROUP
+    await bench.deliver(bench.fake.message_update(service))
+    assert (await bench.runtime.store.get_ticket(ticket.number)).conversation_id == f"{SUPERGROUP}:{USER}"
+    await bench.runtime.tickets.reply(ticket.number, "alice", "Moved with you.")
+    assert bench.fake.texts(SUPERGROUP) == ["alice (ExampleX support): Moved with you."]
+    # No bounce off the old id first: the only message to it is the acknowledgement from before the upgrade.
+    assert [c["chat_id"] for c in bench.fake.calls_of("sendMessage")] == [BASIC_GROUP, SUPERGROUP]
+
+
 @pytest.mark.parametrize("field", ["text", "caption"])
 async def test_a_non_string_text_is_skipped_with_a_log_line_not_a_traceback(
     bench: Bench, caplog: pytest.LogCaptureFixture, field: str
