@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from starlette.requests import Request
@@ -103,6 +104,7 @@ class SlackAgentDesk:
         self._app.action(RESOLVE_ACTION)(self._on_resolve)
         self._app.event("message")(self._on_message)
         self._http = AsyncSlackRequestHandler(self._app)
+        self._verifier: SignatureVerifier | None = None  # made by asgi_routes, which needs the signing secret
 
     # -- AgentNotifier --------------------------------------------------------------------------------------------
 
@@ -145,6 +147,7 @@ class SlackAgentDesk:
         if not self._config.signing_secret:
             # Bolt would accept requests signed with an empty secret: anyone could act as an agent.
             raise ValueError("agents.slack.signing_secret is required to receive Slack requests over HTTP")
+        self._verifier = SignatureVerifier(self._config.signing_secret)
         return [
             Route("/slack/events", self._handle_http, methods=["POST"]),
             Route("/slack/interactivity", self._handle_http, methods=["POST"]),
@@ -175,8 +178,14 @@ class SlackAgentDesk:
     async def _handle_http(self, request: Request) -> Response:
         # Bolt raises on a timestamp that is not a number and on signed bodies it cannot parse: answer those
         # as what they are, a bad request, instead of a 500 anyone could trigger.
-        if not request.headers.get("X-Slack-Request-Timestamp", "0").isdigit():
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not timestamp.isdigit() or len(timestamp) > 12:
             return Response("invalid request timestamp", status_code=401)
+        # The signature first, on the raw bytes: bolt parses the body (JSON or form) before checking it, and logs
+        # the whole refused body at INFO, so anyone could make us parse and log whatever they send.
+        if not self._signed(await request.body(), timestamp, request.headers.get("X-Slack-Signature", "")):
+            log.info("Slack request with a bad, missing or expired signature refused")
+            return Response("invalid request", status_code=401)
         if request.headers.get("content-type", "").startswith("application/json") and not _event_shaped(
             await request.body()
         ):
@@ -186,6 +195,12 @@ class SlackAgentDesk:
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             log.info("slack request refused: %s", type(exc).__name__)
             return Response("malformed request", status_code=400)
+
+    def _signed(self, body: bytes, timestamp: str, signature: str) -> bool:
+        try:
+            return self._verifier is not None and self._verifier.is_valid(body, timestamp, signature)
+        except UnicodeDecodeError:  # slack_sdk decodes the body first; Slack only sends UTF-8
+            return False
 
     # -- bolt listeners -----------------------------------------------------------------------------------------
 

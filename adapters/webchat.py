@@ -38,6 +38,7 @@ from bot.store import StoredMessage
 log = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
+UPLOAD_PATH = "/api/webchat/attachments"
 STATIC_DIR = Path(__file__).with_name("webchat_static")
 
 # WebSocket close codes (4000-4999 are the application's): the widget gets a new token on 4401.
@@ -277,7 +278,7 @@ def webchat_routes(
         Route("/api/webchat/history", api.cors(api.history), methods=get),
         Route("/api/webchat/messages", api.cors(api.messages), methods=post),
         Route("/api/webchat/poll", api.cors(api.poll), methods=get),
-        Route("/api/webchat/attachments", api.cors(api.attachments), methods=post),
+        Route(UPLOAD_PATH, api.cors(api.attachments), methods=post),
         WebSocketRoute("/ws/webchat", api.websocket),
     ]
 
