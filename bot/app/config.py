@@ -73,6 +73,16 @@ class WebchatConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8080", "http://localhost:8080")
+    # A visitor's token expires this long after it was issued; one in use is silently renewed once it is older
+    # than `session_renew_after_minutes`, so only an abandoned session expires.
+    session_ttl_hours: float = Field(168.0, gt=0)
+    session_renew_after_minutes: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _renew_before_expiry(self) -> WebchatConfig:
+        if self.session_renew_after_minutes >= self.session_ttl_hours * 60:
+            raise ValueError("session_renew_after_minutes must be shorter than session_ttl_hours")
+        return self
 
 
 class TelegramConfig(_Section):

@@ -161,8 +161,15 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
         webchat = WebchatChannel()
         runtime.channels[webchat.name] = webchat
         attachments = Path(config.store.path).resolve().parent / "attachments"
-        tokens = SessionTokens(await load_session_secret(runtime.store))
-        routes += webchat_routes(webchat, runtime.desk, tokens, config.channels.webchat, attachments_dir=attachments)
+        web = config.channels.webchat
+        tokens = SessionTokens(
+            await load_session_secret(runtime.store),
+            ttl_seconds=web.session_ttl_hours * 3600,
+            renew_after_seconds=web.session_renew_after_minutes * 60,
+        )
+        routes += webchat_routes(
+            webchat, runtime.desk, tokens, web, attachments_dir=attachments, store=runtime.store
+        )
     telegram = config.channels.telegram
     if telegram.token:
         from adapters.telegram import TelegramChannel

@@ -130,6 +130,16 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, slots=True)
+class WebchatSession:
+    """A widget session as the store knows it: its conversation's times, and whether it was revoked."""
+
+    session_id: str
+    created_at: datetime
+    last_active_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class TicketStats:
     """Service figures over the tickets opened since a moment; None where there is no data."""
 

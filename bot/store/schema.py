@@ -132,6 +132,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attachments_by_ticket ON attachments (ticket, id);
     """,
+    """
+    -- Widget sessions an operator revoked (`omnidesk sessions revoke`): their tokens are refused from then on.
+    CREATE TABLE webchat_revoked_sessions (
+        session_id TEXT PRIMARY KEY,
+        revoked_at TEXT NOT NULL
+    );
+    """,
 )
 
 
