@@ -234,7 +234,26 @@ class SlackAgentDesk:
         async def tell(text: str) -> None:
             await self._tell_agent(channel, user_id, None, text)
 
-        await self._attempt(act(number, _payload_agent_name(user)), f"{verb} ticket #{number}", tell)
+        # A click is one action: Slack's retry or a captured request replayed within the signature's 5 minutes
+        # carries the same action_ts, and is recorded (and acted on) once.
+        key = _click_key(body, action, number, user_id)
+        payload = {"ticket": number, "verb": verb, "user": user_id}
+        if key is not None and not await self._store.inbox_add(INBOX_CHANNEL, key, payload):
+            log.info("Slack %s of ticket #%s already received (a retry or a replay); ignored", verb, number)
+            return
+
+        async def act_on_current_state() -> Ticket:
+            # By the ticket's state too: a Claim seen after someone took the ticket never reassigns it.
+            if verb == "claim":
+                current = await self._store.get_ticket(number)
+                if current.status is not TicketStatus.OPEN:
+                    holder = f" by {current.assignee}" if current.assignee else ""
+                    raise StoreError(f"ticket #{number} is already {current.status.value}{holder}; nothing changed")
+            return await act(number, _payload_agent_name(user))
+
+        await self._attempt(act_on_current_state(), f"{verb} ticket #{number}", tell)
+        if key is not None:
+            await self._store.inbox_mark_handled(INBOX_CHANNEL, key)
 
     async def _relay(self, reply: ThreadReply) -> None:
         ticket = await self._store.ticket_by_slack_ts(reply.thread_ts)
@@ -355,6 +374,14 @@ def _plain_link(match: re.Match[str]) -> str:
     if not label or _unescape(label) in (url, url.split("://", 1)[-1]):
         return url
     return f"{label} ({url})"
+
+
+def _click_key(body: Mapping[str, Any], action: Mapping[str, Any], number: int, user_id: str) -> str | None:
+    """The inbox key of one button click: its action, ticket, agent and Slack's time stamp of the click."""
+    stamp = action.get("action_ts") or body.get("trigger_id")
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    return f"action:{action.get('action_id')}:{number}:{user_id}:{stamp[:64]}"
 
 
 def _payload_agent_name(user: Mapping[str, Any]) -> str:
