@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 from starlette.datastructures import UploadFile
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -431,6 +431,8 @@ class _WebchatApi:
                 response = await endpoint(request)
             except WebchatError as exc:
                 response = _error_response(exc)
+            except ClientDisconnect:
+                raise  # gone, or cut off at the body limit (which answers 413): nothing to log or answer
             except Exception:
                 log.exception("webchat %s %s failed", request.method, request.url.path)
                 response = _error_response(WebchatError("server_error", "Something went wrong. Please try again.", 500))

@@ -3,8 +3,8 @@
 Starlette reads a whole body into memory on `request.body()` and every framework parser after it (JSON, forms,
 slack-bolt's) does the same, whatever its size: an unauthenticated 20 MB body cost seconds of CPU and hundreds of
 megabytes before any signature was looked at. This ASGI middleware refuses a declared `Content-Length` past the
-limit without reading a byte, counts a chunked body as it arrives and stops at the limit, and only then hands the
-(bounded) body to the app.
+limit without reading a byte, and counts a chunked body as the app reads it, stopping it at the limit: no body
+larger than the limit is ever held, and an endpoint that refuses early (no ticket, bad token) reads none of it.
 """
 
 from __future__ import annotations
@@ -40,32 +40,41 @@ class BodyLimit:
         if declared is not None and declared > limit:
             await _refuse(send, 413, "too_large", f"The body can be at most {limit} bytes.")
             return
-        body = bytearray()
-        more = True
-        while more:
+        # Not buffered here: an endpoint may refuse before reading anything (a widget upload without a ticket).
+        # Past the limit, the app is told the client went away (so it stops reading), its answer is dropped, and
+        # the client gets the 413.
+        received = 0
+        exceeded = False
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the client has gone: nothing to answer
-            body += message.get("body", b"")
-            more = bool(message.get("more_body", False))
-            if len(body) > limit:
-                await _refuse(send, 413, "too_large", f"The body can be at most {limit} bytes.")
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def answered(message: Message) -> None:
+            nonlocal started
+            if exceeded:
                 return
-        await self._app(scope, _replaying(bytes(body), receive), send)
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the buffered body once, then the connection's own messages (disconnects)."""
-    given = False
-
-    async def replay() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+        try:
+            await self._app(scope, counted, answered)
+        except Exception:
+            if not exceeded:
+                raise
+            # The app failed on the cut-off body (a disconnect mid-parse): that is the 413 below, not an error.
+        if exceeded and not started:
+            await _refuse(send, 413, "too_large", f"The body can be at most {limit} bytes.")
 
 
 def _content_length(scope: Scope) -> int | None:
