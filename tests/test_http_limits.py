@@ -244,7 +244,9 @@ async def test_texts_longer_than_the_platform_allows_are_skipped(app: App) -> No
     assert await app.inbound_count() == 0 and app.telegram.sent == [] and app.x.sent == []
     # At the limit they are handled.
     at_limit = tg_update(7102, "where is my UID? " + "a" * (4096 - 17))
-    assert (await app.http.post("/telegram/webhook", json=at_limit, headers={SECRET_HEADER: TG_SECRET})).status_code == 200
+    assert (
+        await app.http.post("/telegram/webhook", json=at_limit, headers={SECRET_HEADER: TG_SECRET})
+    ).status_code == 200
     assert await app.inbound_count() == 1
 
 
