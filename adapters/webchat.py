@@ -32,11 +32,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from adapters.base import Channel
 from bot.app.config import WebchatConfig
 from bot.core.messages import Attachment, InboundMessage, Lang, Reply
+from bot.core.ports import Channel, KeyValueStore, StoredMessage
 from bot.core.rate_limit import RateLimiter
-from bot.store import StoredMessage, Ticket
+from bot.desk.domain import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +143,7 @@ class WebchatStore(Protocol):
         ...
 
 
-class CursorStore(Protocol):
-    """The two `Store` methods that keep a small named value."""
-
-    async def cursor_get(self, name: str) -> str | None: ...
-
-    async def cursor_set(self, name: str, value: str) -> None: ...
-
-
-async def load_session_secret(cursors: CursorStore, name: str = "webchat_session_secret") -> bytes:
+async def load_session_secret(cursors: KeyValueStore, name: str = "webchat_session_secret") -> bytes:
     """The token secret kept in the store, created on first use, so visitors keep their conversation across restarts."""
     saved = await cursors.cursor_get(name)
     if saved is not None:

@@ -25,11 +25,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import Channel
 from adapters.slack_desk import SlackAgentDesk
 from bot.app.config import Config, ServerConfig
 from bot.app.http_limits import BodyLimit
 from bot.app.wiring import Runtime, open_runtime
+from bot.core.ports import Channel
 from bot.security.log_redaction import AccessLogFilter, install_log_redaction
 from bot.security.secret_scanner import SecretScanner
 

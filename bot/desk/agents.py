@@ -1,10 +1,11 @@
-"""The agent side, seen from the core: where tickets are announced, and what agents can do to them."""
+"""The desk's ports towards agents' tools: where tickets are announced, and what agents can do to them."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from bot.store import StoredMessage, Ticket
+from bot.core.ports import StoredMessage
+from bot.desk.domain import Ticket
 
 
 class AgentNotifier(Protocol):
@@ -29,6 +30,10 @@ class AgentNotifier(Protocol):
 
 class AgentActions(Protocol):
     """What an agent can do, from Slack or the CLI: both go through the same calls."""
+
+    async def get(self, number: int) -> Ticket:
+        """The ticket as stored (a button acts only on the state it was drawn for)."""
+        ...
 
     async def claim(self, number: int, agent: str) -> Ticket:
         """Take the ticket."""
