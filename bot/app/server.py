@@ -118,12 +118,20 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
             started.append(channel)
         yield runtime, app, started
     finally:
-        for channel in started:
-            with contextlib.suppress(Exception):
-                await channel.stop()
-        if slack is not None:
-            await slack.stop()
-        await runtime.outbox.flush()
+        # Half of the shutdown time is uvicorn's (open connections), half is this: a platform that does not answer
+        # must not keep the process alive. What is cut short is not lost: unacknowledged messages are redelivered
+        # and the outbox keeps what it did not send.
+        budget = config.server.shutdown_timeout_seconds / 2
+        try:
+            async with asyncio.timeout(budget):
+                for channel in started:
+                    with contextlib.suppress(Exception):
+                        await channel.stop()
+                if slack is not None:
+                    await slack.stop()
+                await runtime.outbox.flush()
+        except TimeoutError:
+            log.warning("shutdown: channels and outbox not finished within %g s; pending replies stay queued", budget)
         await runtime.close()
 
 
