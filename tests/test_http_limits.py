@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from adapters.telegram import SECRET_HEADER
 from adapters.twitter import SIGNATURE_HEADER, crc_token_acceptable
-from bot.app.config import Config, ServerConfig
+from bot.app.config import Config, ConfigError, ServerConfig, parse_config
 from bot.security.log_redaction import AccessLogFilter, install_log_redaction
 from bot.security.secret_scanner import SecretScanner
 from tests.test_http_security import (
@@ -270,3 +270,13 @@ async def test_with_an_admin_port_metrics_and_health_are_not_on_the_public_port(
     async with asyncio.timeout(100), serve(separate, tmp_path) as app:
         assert (await app.http.get("/metrics")).status_code == 404
         assert (await app.http.get("/healthz")).status_code == 404
+
+
+def test_bad_server_and_session_settings_fail_at_start_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"'server\.max_body_bytes'"):
+        parse_config({"server": {"max_body_bytes": 10}}, {})
+    with pytest.raises(ConfigError, match=r"'server\.admin_port'"):
+        parse_config({"server": {"admin_port": "eighty"}}, {})
+    with pytest.raises(ConfigError, match=r"'channels\.webchat'.*renew"):
+        parse_config({"channels": {"webchat": {"session_ttl_hours": 1, "session_renew_after_minutes": 90}}}, {})
+    assert parse_config({"server": {"admin_port": ""}}, {}).server.admin_port is None

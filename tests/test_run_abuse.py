@@ -54,7 +54,9 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def omnidesk_run(tmp_path: Path, telegram: FakeTelegramApi) -> AsyncIterator[Running]:
+async def omnidesk_run(
+    tmp_path: Path, telegram: FakeTelegramApi, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Running]:
     port = free_port()
     script = shutil.which("omnidesk", path=str(Path(sys.executable).parent)) or "omnidesk"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "X_"))}
@@ -72,6 +74,7 @@ async def omnidesk_run(tmp_path: Path, telegram: FakeTelegramApi) -> AsyncIterat
         "SLACK_SIGNING_SECRET": "slack-signing-secret-for-tests",
         "SLACK_AGENTS_CHANNEL": "C0AGENTS",
         "SLACK_API_BASE_URL": f"http://127.0.0.1:{free_port()}/api/",
+        **(extra_env or {}),
     }
     process = await asyncio.create_subprocess_exec(
         script, "run", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
@@ -194,7 +197,21 @@ async def test_oversized_bodies_leave_the_process_memory_flat(tmp_path: Path) ->
 async def test_access_logs_carry_no_tokens_and_sigterm_ends_in_bounded_time_with_sockets_open(
     tmp_path: Path,
 ) -> None:
-    async with FakeTelegramApi() as telegram, asyncio.timeout(240), omnidesk_run(tmp_path, telegram) as run:
+    admin_port = free_port()
+    admin_env = {"OMNIDESK_ADMIN_PORT": str(admin_port), "OMNIDESK_ADMIN_TOKEN": "admin-token-for-tests"}
+    async with (
+        FakeTelegramApi() as telegram,
+        asyncio.timeout(240),
+        omnidesk_run(tmp_path, telegram, admin_env) as run,
+    ):
+        # Metrics and health details live on the admin port only, behind the token.
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as admin:
+            admin_url = f"http://127.0.0.1:{admin_port}"
+            assert (await admin.get(f"{admin_url}/metrics")).status_code == 401
+            metrics = await admin.get(f"{admin_url}/metrics", headers={"Authorization": "Bearer admin-token-for-tests"})
+            assert metrics.status_code == 200 and "omnidesk_" in metrics.text
+            assert (await admin.get(f"{admin_url}/healthz")).json() == {"status": "ok"}
+            assert (await admin.get(f"{run.url}/metrics")).status_code == 404
         ws_url = run.url.replace("http://", "ws://") + "/ws/webchat"
         async with httpx.AsyncClient(base_url=run.url, trust_env=False, timeout=60) as http:
             token = (await http.post("/api/webchat/session", json={})).json()["token"]
