@@ -77,8 +77,8 @@ KNOWN_ROUTES = {
     "/twitter/webhook": "x signature and crc, bad input",
     "/slack/events": "slack signature, replay, bad input",
     "/slack/interactivity": "slack signature, bad input",
-    "/healthz": "public health check (no data)",
-    "/metrics": "public metrics (counts only, no user data)",
+    "/healthz": "public health check (no data; details behind server.admin_token: test_http_limits)",
+    "/metrics": "metrics (counts only, no user data; behind server.admin_token when set: test_http_limits)",
 }
 
 

@@ -151,6 +151,7 @@ def credentials(config: Config) -> list[str]:
         slack.app_token,
         config.channels.email.imap_password,
         config.channels.email.smtp_password,
+        config.server.admin_token,
     ]
 
 
