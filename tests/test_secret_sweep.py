@@ -32,7 +32,6 @@ from urllib.parse import unquote_plus
 import httpx
 import mnemonic
 import pytest
-from websockets.asyncio.client import connect
 
 from adapters.slack_desk import ticket_message_ts
 from adapters.telegram import SECRET_HEADER
@@ -45,6 +44,7 @@ from bot.security.log_redaction import install_log_redaction
 from tests.fakes.loopback import eventually, serving
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.widget_socket import widget_socket
 from tests.fakes.wiring import config_for_fakes
 from tests.fakes.x_api import FakeXApi
 from tests.test_secret_corpus import load_secrets, load_split_seeds
@@ -580,7 +580,7 @@ async def drive_widget_socket(w: World, samples: Iterable[Sample]) -> int:
             session = await w.http.post("/api/webchat/session", json={})
             token = session.json()["token"]
             w.widget_tokens.append(token)
-            async with connect(f"{ws_url}?token={token}", proxy=None, open_timeout=10) as ws:
+            async with widget_socket(ws_url, token, open_timeout=10) as ws:
                 w.widget_seen.append(str(await asyncio.wait_for(ws.recv(), 10)))  # hello
                 texts = [ESCALATION, sample.text] if variant == 1 else [sample.text]
                 for i, text in enumerate(texts):
