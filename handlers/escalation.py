@@ -136,7 +136,9 @@ class Escalator:
         ticket = await self._tickets.open(message.channel, message.conversation_id, message.user_id, turn.lang, intake)
         texts = self._replies.texts
         keys = ("handoff_security",) if intake.priority is Priority.URGENT else ()
-        opened = texts.render("ticket_opened", turn.lang, number=str(ticket.number))
+        # An urgent ticket must not quote the day-long ticket reply time under the urgent hand-off.
+        opened_key = "ticket_opened_urgent" if intake.priority is Priority.URGENT else "ticket_opened"
+        opened = texts.render(opened_key, turn.lang, number=str(ticket.number))
         text = "\n\n".join(
             [*(texts.render(k, turn.lang) for k in keys), opened, texts.render("standing_warning", turn.lang)]
         )

@@ -33,8 +33,8 @@ class ReplyBuilder:
         return Suggestion(self.texts.render("human_button", lang), HUMAN_PAYLOAD)
 
     def entry_label(self, entry: FaqEntry, lang: Lang) -> str:
-        """A short label for an entry: its first question."""
-        return entry.questions[lang][0]
+        """A short label for an entry (choice buttons, chips): its title."""
+        return entry.title.get(lang) or entry.questions[lang][0]
 
     def answer(self, entry: FaqEntry, lang: Lang) -> Reply:
         """The entry's answer, with a way to reach a person."""
