@@ -137,6 +137,8 @@ def test_the_phishing_entry_names_every_official_domain_and_handle(kb: Knowledge
     text = render_answer(entry, "en" if lang == "en" else "zh", brand)
     for name in (*brand.official_domains, *brand.official_handles):
         assert name in text, name
+    separator = ", " if lang == "en" else "、"  # Chinese lists take 、
+    assert separator.join(brand.official_domains) in text
 
 
 def test_reply_times_come_from_config_per_channel(kb: KnowledgeBase) -> None:
@@ -158,6 +160,14 @@ def test_no_answer_promises_a_confirmation_email_or_a_single_reply_time(kb: Know
         for text in (entry.answer["en"], *entry.article.values()):
             assert "confirmation email" not in text, entry.id
             assert "within 24 hours" not in text, entry.id
+
+
+def test_no_text_puts_an_article_before_the_brand(kb: KnowledgeBase) -> None:
+    # "a {brand}" reads "a ExampleX" for a name starting with a vowel sound: templates must not need an article.
+    before_brand = re.compile(r"\b(a|an)\s+\{brand\}", re.IGNORECASE)
+    texts = [t["en"] for t in _TEMPLATES.values()]
+    texts += [text for entry in kb.entries for text in (entry.answer["en"], entry.article.get("en", ""))]
+    assert not [t for t in texts if before_brand.search(t)]
 
 
 @pytest.mark.parametrize(("channel", "platform"), [("telegram", "Telegram"), ("twitter", "X"), ("webchat", None)])

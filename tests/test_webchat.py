@@ -269,7 +269,7 @@ async def test_agent_reply_is_pushed_live_to_every_open_tab(app: WebchatServer, 
     _, token = await new_session(http)
     async with socket(app, token) as ws, socket(app, token) as other_tab:
         (handoff,) = replies(await say(ws, "/human", "h1"))
-        assert "pass this to a ExampleX agent" in handoff["text"]
+        assert "pass this to ExampleX support" in handoff["text"]
         (opened,) = replies(await say(ws, "skip", "h2"))
         assert "ticket #1001 is open" in opened["text"]
         seen_by_other = [await frame(other_tab) for _ in range(6)]  # typing, reply, ack for each of the two

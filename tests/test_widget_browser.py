@@ -114,7 +114,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
 
     # The human hand-off, then an agent's reply arrives in the open page.
     await page.get_by_role("button", name="Talk to a human").click()
-    await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
+    await expect(log).to_contain_text("I'll pass this to ExampleX support")
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
     await app.runtime.desk.agent_reply(1001, "Alice", "Hi, this is Alice. I'm checking your account now.")
@@ -206,7 +206,7 @@ async def test_http_fallback_when_websockets_are_blocked(app: WebchatServer, bro
     await expect(page.get_by_role("status")).to_have_text("Live connection unavailable: using a slower connection.")
 
     await page.get_by_role("button", name="Talk to a human").click()
-    await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
+    await expect(log).to_contain_text("I'll pass this to ExampleX support")
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
     await app.runtime.desk.agent_reply(1001, "Alice", "Long-polling works too.")

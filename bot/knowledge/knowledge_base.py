@@ -33,6 +33,8 @@ PLACEHOLDERS = frozenset(
         "reply_time_urgent",
     }
 )
+# Chinese separates list items with 、, not a comma.
+LIST_SEPARATOR: Mapping[Lang, str] = {"en": ", ", "zh": "、"}
 # Under each chat answer: the entry's full article on the help center.
 _READ_MORE: Mapping[Lang, str] = {"en": "Read more: {url}", "zh": "详细说明：{url}"}
 
@@ -93,9 +95,9 @@ def _fill(text: str, lang: Lang, brand: BrandConfig) -> str:
     values = {
         "brand": brand.name,
         "website": brand.official_domains[0],
-        "official_domains": ", ".join(brand.official_domains),
+        "official_domains": LIST_SEPARATOR[lang].join(brand.official_domains),
         "support_email": brand.support_email,
-        "official_handles": ", ".join(brand.official_handles),
+        "official_handles": LIST_SEPARATOR[lang].join(brand.official_handles),
         "help_center": brand.help_center_url,
         "reply_time": getattr(brand.reply_time, lang),
         "reply_time_chat": getattr(brand.reply_times.live_chat, lang),

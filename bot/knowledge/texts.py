@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from bot.app.config import BrandConfig
 from bot.core.messages import Lang
+from bot.knowledge.knowledge_base import LIST_SEPARATOR
 
 _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     "standing_warning": {
@@ -31,7 +32,7 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "zh": "抱歉，我没有理解你的问题。可以换个说法、选择一个主题，或者转人工客服。",
     },
     "handoff": {
-        "en": "I'm passing your conversation to a {brand} support agent. In live chat they usually reply "
+        "en": "I'm passing your conversation to {brand} support. In live chat an agent usually replies "
         "{reply_time_chat}.",
         "zh": "正在为你转接 {brand} 人工客服。在线客服{reply_time_chat}回复。",
     },
@@ -95,7 +96,7 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "zh": "请立即删除该 API 密钥（“个人中心 > API 管理”）并重新创建。",
     },
     "intake_intro": {
-        "en": "I'll pass this to a {brand} agent. A couple of details help them answer faster (type 'skip' to skip).",
+        "en": "I'll pass this to {brand} support. A couple of details help the agent answer faster (type 'skip' to skip).",
         "zh": "我会把问题转给 {brand} 人工客服。补充几个信息能让客服更快处理（可输入“跳过”）。",
     },
     "intake_coin_network": {
@@ -113,7 +114,7 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "zh": "你的 UID 是多少（“个人中心 > UID”）？请勿发送密码或验证码。",
     },
     "ticket_opened": {
-        "en": "Your ticket #{number} is open. A {brand} agent usually replies {reply_time}, right here in this chat. "
+        "en": "Your ticket #{number} is open. {brand} support usually replies {reply_time}, right here in this chat. "
         "Type /ticket for its status or /cancel to close it.",
         "zh": "已为你创建工单 #{number}。{brand} 客服通常会在{reply_time}在此对话中回复。"
         "输入 /ticket 查看进度，输入 /cancel 关闭工单。",
@@ -181,8 +182,8 @@ class ReplyTexts:
         brand = self._brand
         fields = {
             "brand": brand.name,
-            "domains": ", ".join(brand.official_domains),
-            "handles": ", ".join(brand.official_handles),
+            "domains": LIST_SEPARATOR[lang].join(brand.official_domains),
+            "handles": LIST_SEPARATOR[lang].join(brand.official_handles),
             "reply_time": getattr(brand.reply_time, lang),
             "reply_time_chat": getattr(brand.reply_times.live_chat, lang),
             "reply_time_urgent": getattr(brand.reply_times.urgent, lang),
