@@ -244,10 +244,11 @@ async def test_clarify_chips_carry_payloads_that_answer(app: WebchatServer, http
     async with socket(app, token) as ws:
         (clarify,) = replies(await say(ws, "fees", "c1"))
         chips = {s["label"]: s["payload"] for s in clarify["suggestions"]}
-        assert chips["what are the trading fees"] == "/faq trading-fees"
+        # A chip shows the entry's title, not one of its raw phrasings.
+        assert chips["Trading fees, maker and taker"] == "/faq trading-fees"
         assert chips["Talk to a human"] == "/human"
-        (answer,) = replies(await say(ws, chips["what are the trading fees"], "c2"))
-        assert answer["text"].startswith("Maker orders add liquidity")
+        (answer,) = replies(await say(ws, chips["Trading fees, maker and taker"], "c2"))
+        assert answer["text"].startswith("Maker orders wait in the order book")
 
 
 async def test_a_seed_phrase_is_warned_about_and_never_stored(app: WebchatServer, http: httpx.AsyncClient) -> None:
