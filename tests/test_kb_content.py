@@ -154,7 +154,7 @@ def test_reply_times_come_from_config_per_channel(kb: KnowledgeBase) -> None:
     contact = kb.entry("contact-support")
     assert contact is not None
     text = render_chat_answer(contact, "en", brand)
-    for fact in (brand.reply_times.live_chat.en, brand.reply_times.email.en, brand.support_email, "phone", "formal"):
+    for fact in (brand.reply_times.live_chat.en, brand.formal_reply_time.en, brand.support_email, "phone", "formal"):
         assert fact in text, fact
 
 

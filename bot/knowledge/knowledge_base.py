@@ -101,7 +101,7 @@ def _fill(text: str, lang: Lang, brand: BrandConfig) -> str:
         "help_center": brand.help_center_url,
         "reply_time": getattr(brand.reply_time, lang),
         "reply_time_chat": getattr(brand.reply_times.live_chat, lang),
-        "reply_time_email": getattr(brand.reply_times.email, lang),
+        "reply_time_email": getattr(brand.formal_reply_time, lang),
         "reply_time_urgent": getattr(brand.reply_times.urgent, lang),
     }
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text).strip()
