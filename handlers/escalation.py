@@ -160,9 +160,12 @@ class Escalator:
         urgent = intake.priority is Priority.URGENT
         keys = ("handoff_security",) if urgent else ()
         formal = message.kind == "formal"
-        opened = texts.render(
-            "formal_ticket_opened" if formal else "ticket_opened", turn.lang, number=str(ticket.number)
-        )
+        # An urgent ticket must not quote the day-long ticket reply time under the urgent hand-off.
+        if urgent:
+            opened_key = "formal_ticket_opened_urgent" if formal else "ticket_opened_urgent"
+        else:
+            opened_key = "formal_ticket_opened" if formal else "ticket_opened"
+        opened = texts.render(opened_key, turn.lang, number=str(ticket.number))
         articles = self._articles(turn) if formal and not urgent else []
         text = "\n\n".join(
             [

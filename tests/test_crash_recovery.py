@@ -123,17 +123,19 @@ async def expected_replies(config: Config, core: Core, tmp_path: Path) -> dict[t
     message of a fresh conversation (a reference run in process)."""
     db = with_store(config, tmp_path / "reference.db")
     runtime = await open_runtime(db, core_parts=core)
-    channel = InMemoryChannel(name="telegram")
-    runtime.channels["telegram"] = channel
     expected: dict[tuple[str, str], list[str]] = {}
     try:
-        for n, (_, text) in enumerate(TEMPLATES):
-            await runtime.desk.handle(InboundMessage("telegram", f"ref{n}", f"ref{n}", f"ref{n}", text))
-            replies = [reply for conversation, reply in channel.sent if conversation == f"ref{n}"]
-            assert replies, f"every template must get a reply: {text}"
-            expected[("telegram", text)] = [normal(r.text) for r in replies]
-            expected[("webchat", text)] = [normal(r.text) for r in replies]
-            expected[("twitter", text)] = [normal(format_reply(r)) for r in replies]
+        # Per platform: a secret warning there says "delete your message too" where the platform keeps it.
+        for platform in ("telegram", "webchat", "twitter"):
+            channel = InMemoryChannel(name=platform)
+            runtime.channels[platform] = channel
+            for n, (_, text) in enumerate(TEMPLATES):
+                ref = f"ref-{platform}-{n}"
+                await runtime.desk.handle(InboundMessage(platform, ref, ref, ref, text))
+                replies = [reply for conversation, reply in channel.sent if conversation == ref]
+                assert replies, f"every template must get a reply: {text}"
+                shown = [format_reply(r) if platform == "twitter" else r.text for r in replies]
+                expected[(platform, text)] = [normal(t) for t in shown]
     finally:
         await runtime.close()
     return expected
