@@ -339,7 +339,8 @@ async def test_outbox_pending_sent_and_failed(store: Store, clock: FakeClock) ->
     first = await store.outbox_add("telegram", "chat-1", {"text": "one"})
     second = await store.outbox_add("telegram", "chat-1", {"text": "two"})
     third = await store.outbox_add("webchat", "s-9", {"text": "三"})
-    assert [i.id for i in await store.outbox_pending(10)] == [first.id, second.id, third.id]
+    # A conversation's items go out in order: its second waits while its first is pending.
+    assert [i.id for i in await store.outbox_pending(10)] == [first.id, third.id]
     assert [i.id for i in await store.outbox_pending(1)] == [first.id]
     assert first.payload == {"text": "one"} and first.status == "pending" and first.attempts == 0
 
@@ -387,7 +388,11 @@ async def test_data_survives_close_and_reopen(db_path: Path, clock: FakeClock) -
         assert [e.kind for e in await store.ticket_events(1001)] == ["opened", "claimed", "user_message"]
         assert [m.text for m in await store.transcript(key)] == ["hello"]
         assert await store.inbox_add("telegram", "7", {"x": 1}) is False
-        assert [i.payload for i in await store.outbox_pending(10)] == [{"text": "queued"}]
+        # The claim queued the ticket's redraw for agents with it.
+        assert [i.payload for i in await store.outbox_pending(10)] == [
+            {"notice": "redraw", "text": ""},
+            {"text": "queued"},
+        ]
         assert await store.cursor_get("c") == "v"
         assert (await open_ticket(store, "chat-2")).number == 1002
 
