@@ -160,6 +160,13 @@ class TwitterChannel(Channel):
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
+    def parts(self, reply: Reply) -> tuple[Reply, ...]:
+        """One DM per 10,000 characters of the formatted reply (choices numbered in the text of the last)."""
+        chunks = split_text(format_reply(reply))
+        if len(chunks) <= 1:
+            return (reply,)
+        return tuple(Reply(chunk, transcript_id=reply.transcript_id) for chunk in chunks)
+
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """DM the reply to the user `conversation_id`, choices as a numbered list, split past X's length limit."""
         for part in split_text(format_reply(reply)):

@@ -84,13 +84,25 @@ class Outbox:
         self._deliver_now = deliver_now
         self.agents = agents  # set by the wiring once the desk's relay to agents exists
         self._in_flight: set[int] = set()
+        # Items this process has finished with (sent, or failed and rescheduled), newest last: a sender that waited
+        # for the conversation behind another sender skips them without asking the store.
+        self._settled: dict[int, None] = {}
         self._order = ConversationLocks()
         self._background: set[asyncio.Task[Any]] = set()
 
+    def payload(self, channel: str, reply: Reply) -> dict[str, Any]:
+        """A reply as queued: one transcript message, and its parts (as the channel splits it) for the outbox rows."""
+        payload = reply_to_payload(reply)
+        running = self._channels.get(channel)
+        parts = running.parts(reply) if running is not None else (reply,)
+        if len(parts) > 1:  # a channel that is not running here (the CLI) sends it whole and splits it itself
+            payload["parts"] = [reply_to_payload(part) for part in parts]
+        return payload
+
     async def send(self, channel: str, conversation_id: str, reply: Reply) -> bool:
-        """Store, record in the transcript, and try to deliver one reply; True when delivered now."""
-        item = await self._store.queue_reply(channel, conversation_id, reply_to_payload(reply))
-        return await self.deliver([item]) == 1
+        """Store, record in the transcript, and try to deliver one reply (all its parts); True when delivered now."""
+        items = await self._store.queue_reply(channel, conversation_id, self.payload(channel, reply))
+        return await self.deliver(items) == len(items)
 
     async def deliver(self, items: list[OutboxItem]) -> int:
         """Deliver items already queued (e.g. by `Store.complete_inbound`): users' replies now, in order, and agent
@@ -103,9 +115,9 @@ class Outbox:
         delivered = 0
         for (channel, _), queued in by_conversation.items():
             if channel == AGENTS:
-                self._spawn(self._deliver_in_order(queued))
+                self._spawn(self._deliver_in_order(queued, recheck=False))
             else:
-                delivered += await self._deliver_in_order(queued)
+                delivered += await self._deliver_in_order(queued, recheck=False)
         return delivered
 
     async def drain(self) -> None:
@@ -121,23 +133,34 @@ class Outbox:
         heads = await self._store.outbox_pending(limit)
         return sum(await asyncio.gather(*(self._deliver_in_order([item]) for item in heads)))
 
-    async def _deliver_in_order(self, items: list[OutboxItem]) -> int:
+    async def _deliver_in_order(self, items: list[OutboxItem], recheck: bool = True) -> int:
         """Deliver one conversation's items in order, stopping at the first that fails (the rest wait for it);
-        returns how many of them were replies delivered."""
+        returns how many of them were replies delivered. `recheck` asks the store whether an item is still pending
+        (a list read before may be stale: another process, or a delivery this one finished earlier)."""
         delivered = 0
         async with self._order.hold((items[0].channel, items[0].conversation_id)):
             for item in items:
-                # Another sender may have delivered it (or failed it) while this one waited for the conversation.
-                if item.id in self._in_flight or (await self._store.outbox_get(item.id)).status != "pending":
+                # Another sender may have delivered it (or failed it) while this one waited for the conversation:
+                # the flush asks the store (a failed item is due again later), a fresh item's sender remembers.
+                if item.id in self._in_flight or (not recheck and item.id in self._settled):
+                    continue
+                if recheck and (await self._store.outbox_get(item.id)).status != "pending":
                     continue
                 self._in_flight.add(item.id)
                 try:
-                    if not await self._deliver_once(item):
-                        break
+                    sent = await self._deliver_once(item)
                 finally:
                     self._in_flight.discard(item.id)
+                    self._settle(item.id)
+                if not sent:
+                    break
                 delivered += item.channel != AGENTS
         return delivered
+
+    def _settle(self, item_id: int) -> None:
+        self._settled[item_id] = None
+        if len(self._settled) > 10_000:  # bounded: an old item is long out of every sender's hands
+            del self._settled[next(iter(self._settled))]
 
     async def _deliver_once(self, item: OutboxItem) -> bool:
         try:

@@ -14,7 +14,7 @@ from bot.core.conversation import ConversationSnapshot, ConversationState
 from bot.core.locks import ConversationLocks
 from bot.core.messages import InboundMessage, Reply
 from bot.core.metrics import Metrics
-from bot.core.outbox import Outbox, reply_to_payload
+from bot.core.outbox import Outbox
 from bot.core.ports import MessageStore, StateConflict, StoredMessage
 from bot.core.rate_limit import RateLimiter
 from bot.core.router import Router, RouterResult
@@ -85,7 +85,9 @@ class Desk:
                     return None
                 return result
             except StateConflict:
-                log.info("%s conversation %s changed meanwhile; deciding again", message.channel, message.conversation_id)
+                log.info(
+                    "%s conversation %s changed meanwhile; deciding again", message.channel, message.conversation_id
+                )
             except Exception:
                 log.exception("handling %s message %s failed", message.channel, message.message_id)
                 break
@@ -114,7 +116,7 @@ class Desk:
             message.user_id,
             f"{redacted} {attachments}".strip(),
             result.decision if result else None,
-            [reply_to_payload(reply) for reply in replies],
+            [self._outbox.payload(message.channel, reply) for reply in replies],
             result.state if result else None,
             result.effects if result else (),
             snapshot.version if result and snapshot else None,
@@ -136,7 +138,9 @@ class Desk:
             self._warned = {k: until for k, until in self._warned.items() if until > now}
         first_in_burst = self._warned.get(key, 0.0) <= now
         self._warned[key] = now + wait
-        replies = (Reply(self._texts.render("slow_down", self._router.reply_lang(message, state))),) if first_in_burst else ()
+        replies = (
+            (Reply(self._texts.render("slow_down", self._router.reply_lang(message, state))),) if first_in_burst else ()
+        )
         await self._complete(message, self._scanner.scan(message.text).redacted_text, None, replies)
         log.info("rate limited %s user %s (%s)", message.channel, message.user_id, "warned" if replies else "quiet")
         return True

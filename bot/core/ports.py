@@ -52,6 +52,11 @@ class Channel(ABC):
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """Deliver one reply to a conversation; raise DeliveryError when it cannot be delivered."""
 
+    def parts(self, reply: Reply) -> tuple[Reply, ...]:
+        """The reply as the messages the platform takes (e.g. split at its length limit), each sent on its own so a
+        retry resends only the parts not yet accepted; `send` of each part is one platform message."""
+        return (reply,)
+
     async def start(self, inbound: InboundSink) -> None:  # noqa: B027 - optional hook: send-only channels need none
         """Begin receiving messages (polling, webhooks, sockets), handing each to `inbound`."""
 
@@ -120,8 +125,8 @@ class AgentsDestination(Protocol):
 class OutboxStore(Protocol):
     """The store as the outbox needs it: queued deliveries and their outcome."""
 
-    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
-        """A reply outside any inbound message: into the transcript and the outbox, together."""
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
+        """A reply outside any inbound message: into the transcript and the outbox (a row per part), together."""
         ...
 
     async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:

@@ -184,7 +184,7 @@ class StoreQueries:
             opened = self._apply(key, channel_user_id, effect)
             if opened is not None and state is not None:
                 state = dataclasses.replace(state, ticket=opened)
-                replies = [{**r, "text": str(r.get("text", "")).replace(NEW_TICKET, str(opened))} for r in replies]
+                replies = [_with_ticket_number(reply, opened) for reply in replies]
         conversation = (
             self.save_conversation_state(key, state, channel_user_id)
             if state is not None
@@ -193,7 +193,7 @@ class StoreQueries:
         self.record_message(
             channel, conversation_id, "in", text, platform_message_id, decision=decision, conversation=conversation
         )
-        queued = [self.queue_reply(channel, conversation_id, reply, conversation) for reply in replies]
+        queued = [item for reply in replies for item in self.queue_reply(channel, conversation_id, reply, conversation)]
         if before is not None:  # the agent notices the effects queued (announce, relay, redraw), to deliver now too
             rows = self._all("SELECT * FROM outbox WHERE channel = ? AND id > ?", (AGENTS, before["id"] or 0))
             queued += [_outbox_from_row(row) for row in rows]
@@ -560,11 +560,18 @@ class StoreQueries:
 
     def queue_reply(
         self, channel: str, conversation_id: str, payload: Mapping[str, Any], conversation: int | None = None
-    ) -> OutboxItem:
+    ) -> list[OutboxItem]:
         stored = self.record_message(
             channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation
         )
-        return self.outbox_add(channel, conversation_id, {**payload, "transcript_id": stored.id})
+        parts: list[Mapping[str, Any]] = payload.get("parts") or [payload]
+        whole = {k: v for k, v in payload.items() if k != "parts"}
+        return [
+            self.outbox_add(
+                channel, conversation_id, {**(part if part is not payload else whole), "transcript_id": stored.id}
+            )
+            for part in parts
+        ]
 
     def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
         now = self._now()
@@ -644,6 +651,14 @@ _TICKET_SELECT = """
         t.summary, t.assignee, t.lang, t.created_at, t.claimed_at, t.first_reply_at, t.resolved_at
     FROM tickets t JOIN conversations c ON c.id = t.conversation
 """
+
+
+def _with_ticket_number(payload: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """A reply payload (and its parts) with the NEW_TICKET placeholder replaced by the opened ticket's number."""
+    filled = {**payload, "text": str(payload.get("text", "")).replace(NEW_TICKET, str(number))}
+    if "parts" in payload:
+        filled["parts"] = [_with_ticket_number(part, number) for part in payload["parts"]]
+    return filled
 
 
 def _state_from_row(row: sqlite3.Row | None) -> ConversationState:

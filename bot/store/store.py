@@ -284,8 +284,9 @@ class Store:
         """Queue a message for delivery, due now."""
         return await self._thread.write(self._sql.outbox_add, channel, conversation_id, payload)
 
-    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
-        """A reply outside any inbound message (an agent's answer): into the transcript and the outbox, together."""
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
+        """A reply outside any inbound message (an agent's answer): into the transcript once, and into the outbox as
+        one row per part when the payload lists its `parts` (else one row), together."""
         return await self._thread.write(self._sql.queue_reply, channel, conversation_id, payload)
 
     async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
