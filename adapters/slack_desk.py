@@ -121,8 +121,9 @@ class SlackAgentDesk:
                 channel=self._config.channel, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
             )
         ts = self._posted_ts(response)
-        await self._store.cursor_set(TICKET_KEY + ts, str(ticket.number))
+        # The ticket's key first: it is what makes a repeated notice skip the post (the at-least-once window).
         await self._store.cursor_set(TS_KEY + str(ticket.number), ts)
+        await self._store.cursor_set(TICKET_KEY + ts, str(ticket.number))
         for chunk in transcript_chunks(transcript, self._brand):
             try:
                 await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=chunk)
