@@ -147,9 +147,10 @@ async def expected_replies(config: Config, core: Core, tmp_path: Path) -> dict[t
 class OmniDeskProcess:
     """`omnidesk run` as a child process, its output in a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> None:
         self._env = env
         self._log_path = log_path
+        self._args = args
         self._script = shutil.which("omnidesk", path=str(Path(sys.executable).parent)) or "omnidesk"
         self.process: asyncio.subprocess.Process | None = None
 
@@ -158,7 +159,7 @@ class OmniDeskProcess:
             log.write(f"\n===== start at {time.strftime('%X')} =====\n".encode())
             log.flush()
             self.process = await asyncio.create_subprocess_exec(
-                self._script, "run", cwd=ROOT, env=self._env, stdout=log, stderr=asyncio.subprocess.STDOUT
+                self._script, "run", *self._args, cwd=ROOT, env=self._env, stdout=log, stderr=asyncio.subprocess.STDOUT
             )
         async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=2) as http:
             deadline = time.monotonic() + 40
@@ -473,6 +474,222 @@ async def test_kill_9_mid_traffic_loses_nothing_and_opens_each_ticket_once(
         # sent anything twice). Exactly-once would need the platform to de-duplicate (neither sendMessage nor the DM
         # endpoint takes an idempotency key), so the bound is the window: the first copy was sent just before a kill.
         assert outside_window == [], f"repeats whose first copy was not sent just before a kill: {outside_window}"
+
+
+# -- conversations of several messages through kill -9 ----------------------------------------------------------------
+
+# Each script is one user's conversation, each message sent once the previous one is answered (as a user does):
+# intake questions, follow-ups relayed to agents, /cancel.
+SCRIPTS: tuple[tuple[str, ...], ...] = (
+    ("I want to talk to a human", "my UID is 12345678", "any news on this?", "/cancel"),
+    ("my account was hacked, someone withdrew all my USDT", "they also changed my email", "please hurry"),
+    ("how do I reset my 2FA?", "what are the withdrawal fees?", "where is my UID?"),
+)
+CONVERSATIONS_PER_CHANNEL = 12
+KILLS_AT_STEPS = (0.4, 0.75)  # kill -9 when this share of all messages has been answered
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    replies: tuple[tuple[str, ...], ...]  # the normalised replies to each message, in order, as texts
+    x_replies: tuple[tuple[str, ...], ...]  # the same as X DMs (choices numbered in the text)
+    tickets: int
+    relays: int
+
+    def on(self, channel: str) -> tuple[tuple[str, ...], ...]:
+        """The replies to each message as `channel`'s platform shows them."""
+        return self.x_replies if channel == "twitter" else self.replies
+
+
+async def script_results(config: Config, core: Core, tmp_path: Path) -> list[ScriptResult]:
+    """What each script gives, run in process without a crash (the reference)."""
+    db = with_store(config, tmp_path / "scripts-reference.db")
+    agents = RecordingAgents()
+    channel = InMemoryChannel(name="telegram")
+    runtime = await open_runtime(db, channels={"telegram": channel}, notifiers=[agents], core_parts=core)
+    results = []
+    try:
+        for n, script in enumerate(SCRIPTS):
+            replies, x_replies, relays_before = [], [], len(agents.relayed)
+            for k, text in enumerate(script):
+                before = len(channel.sent)
+                await runtime.desk.handle(InboundMessage("telegram", f"s{n}", f"s{n}", f"s{n}-{k}", text))
+                await runtime.outbox.drain()
+                sent = [reply for _, reply in channel.sent[before:]]
+                replies.append(tuple(normal(r.text) for r in sent))
+                x_replies.append(tuple(normal(format_reply(r)) for r in sent))
+            tickets = sum(t.conversation_id == f"s{n}" for t in await runtime.store.list_tickets())
+            relays = len(agents.relayed) - relays_before
+            results.append(ScriptResult(tuple(replies), tuple(x_replies), tickets, relays))
+    finally:
+        await runtime.close()
+    return results
+
+
+@dataclass
+class Talk:
+    """One conversation being driven: its channel, its script, and how far it got."""
+
+    channel: str
+    script: int
+    conversation: str
+    step: int = 0  # messages sent and answered
+    token: str = ""
+    sent_at_step: int = -1  # the step whose message was last sent (the widget resends until it is acknowledged)
+
+
+async def test_kill_9_mid_conversations_keeps_one_ticket_one_relay_and_every_reply(
+    config: Config, core: Core, tmp_path: Path
+) -> None:
+    results = await script_results(config, core, tmp_path)
+    db = tmp_path / "omnidesk.db"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    # X is polled every half second here (config.yaml says 60 s), so its users can hold a conversation.
+    fast_x = tmp_path / "config.yaml"
+    fast_x.write_text(
+        (ROOT / "config.yaml").read_text().replace("poll_interval_seconds: 60", "poll_interval_seconds: 0.5")
+    )
+    total = sum(len(SCRIPTS[i % len(SCRIPTS)]) for i in range(CONVERSATIONS_PER_CHANNEL)) * len(CHANNELS)
+    talks = [
+        Talk(channel, i % len(SCRIPTS), str((5_000_000 if channel == "twitter" else 800_000) + 100 * c + i))
+        for c, channel in enumerate(CHANNELS)
+        for i in range(CONVERSATIONS_PER_CHANNEL)
+    ]
+    async with fakes() as (telegram, x, slack), asyncio.timeout(TEST_BUDGET_SECONDS + 30):
+        env = process_env(telegram, x, slack, port, db)
+        omnidesk = OmniDeskProcess(env, tmp_path / "omnidesk.log", ("--config", str(fast_x)))
+        http = httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=5)
+
+        def expected_count(talk: Talk, steps: int) -> int:
+            return sum(len(r) for r in results[talk.script].on(talk.channel)[:steps])
+
+        async def received(talk: Talk) -> list[str]:
+            if talk.channel == "telegram":
+                return telegram.texts(int(talk.conversation))
+            if talk.channel == "twitter":
+                return x.texts_to(talk.conversation)
+            with contextlib.suppress(httpx.HTTPError):
+                history = await http.get("/api/webchat/history", headers={"Authorization": f"Bearer {talk.token}"})
+                if history.status_code == 200:
+                    return [m["text"] for m in history.json()["messages"] if m["direction"] == "out"]
+            return []
+
+        async def advance(talk: Talk) -> None:
+            """Send the talk's next message once its previous one is answered (the widget: until acknowledged)."""
+            script = SCRIPTS[talk.script]
+            if talk.step >= len(script):
+                return
+            if talk.channel == "webchat":
+                with contextlib.suppress(httpx.HTTPError):
+                    if not talk.token:
+                        session = (await http.post("/api/webchat/session", json={})).json()
+                        talk.conversation, talk.token = session["session"], session["token"]
+                    response = await http.post(
+                        "/api/webchat/messages",
+                        json={"id": f"step{talk.step}", "text": script[talk.step]},
+                        headers={"Authorization": f"Bearer {talk.token}"},
+                    )
+                    if response.status_code == 200 and response.json().get("type") == "ack":
+                        talk.step += 1
+                return
+            if talk.sent_at_step < talk.step:
+                talk.sent_at_step = talk.step
+                text = script[talk.step]
+                if talk.channel == "telegram":
+                    user = int(talk.conversation)
+                    chat, sender = telegram.private_chat(user), telegram.user(user)
+                    telegram.push_update(telegram.message_update(telegram.message(chat, sender, text)))
+                else:
+                    x.add_dm(talk.conversation, text)
+            if len(await received(talk)) >= expected_count(talk, talk.step + 1):
+                talk.step += 1
+
+        def answered() -> int:
+            return sum(t.step for t in talks)
+
+        crashes = 0
+        slack_kills: list[int] = []  # how many Slack calls had been made at each kill
+        try:
+            await omnidesk.start(base_url)
+            deadline = time.monotonic() + TEST_BUDGET_SECONDS
+            while answered() < total and time.monotonic() < deadline:
+                await asyncio.gather(*(advance(t) for t in talks))
+                if crashes < len(KILLS_AT_STEPS) and answered() >= KILLS_AT_STEPS[crashes] * total:
+                    await omnidesk.kill9()
+                    crashes += 1
+                    slack_kills.append(len(slack.calls))
+                    await omnidesk.start(base_url)
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(SETTLE_SECONDS)
+            finals = {id(t): await received(t) for t in talks}
+        finally:
+            exit_code = await omnidesk.terminate() if omnidesk.process is not None else 0
+            await http.aclose()
+
+        with contextlib.closing(sqlite3.connect(db)) as con:
+            tickets = Counter(
+                conversation
+                for (conversation,) in con.execute(
+                    "SELECT c.conversation_id FROM tickets t JOIN conversations c ON c.id = t.conversation"
+                )
+            )
+            ticket_of = {
+                int(number): conversation
+                for number, conversation in con.execute(
+                    "SELECT t.number, c.conversation_id FROM tickets t JOIN conversations c ON c.id = t.conversation"
+                )
+            }
+        root_ts = {
+            ts: int(str(message.get("text", "")).split("Ticket #", 1)[1].split()[0])
+            for (_, ts), message in slack.messages.items()
+            if "thread_ts" not in message and "Ticket #" in str(message.get("text", ""))
+        }
+        relay_calls = [
+            (index, ticket_of[root_ts[str(c.params["thread_ts"])]], str(c.params["text"]))
+            for index, c in enumerate(slack.calls)
+            if c.method == "chat.postMessage"
+            and str(c.params.get("text", "")).startswith(":speech_balloon:")
+            and str(c.params.get("thread_ts")) in root_ts
+        ]
+        # A relay Slack accepted just before a kill, not yet marked sent, is relayed again after the restart (the
+        # at-least-once window): the first copy of every repeat must be one of the last Slack calls before a kill.
+        first_relay: dict[tuple[str, str], int] = {}
+        repeats_outside_window = []
+        for index, conversation, text in relay_calls:
+            if (conversation, text) in first_relay:
+                first = first_relay[(conversation, text)]
+                if not any(0 <= mark - first <= IN_FLIGHT_SENDS for mark in slack_kills):
+                    repeats_outside_window.append((conversation, text[:40], first, index, slack_kills))
+            first_relay.setdefault((conversation, text), index)
+        relays = Counter(conversation for conversation, _ in first_relay)
+        lost, duplicated, wrong_tickets, wrong_relays = [], [], [], []
+        for talk in talks:
+            want = Counter(r for step in results[talk.script].on(talk.channel) for r in step)
+            got = Counter(normal(t) for t in finals[id(talk)])
+            if want - got or talk.step < len(SCRIPTS[talk.script]):
+                lost.append((talk.channel, talk.conversation, talk.step, sorted((want - got).elements())[:2]))
+            elif got != want:
+                duplicated.append((talk.channel, talk.conversation, sorted((got - want).elements())))
+            if tickets[talk.conversation] != results[talk.script].tickets:
+                wrong_tickets.append((talk.channel, talk.conversation, tickets[talk.conversation]))
+            if relays[talk.conversation] != results[talk.script].relays:
+                wrong_relays.append((talk.channel, talk.conversation, relays[talk.conversation]))
+        print(
+            f"\nCRASH TEST (conversations): {len(talks)} conversations, {total} messages, crashes={crashes} (kill -9), "
+            f"lost={len(lost)}, tickets={sum(tickets.values())} (want {sum(results[t.script].tickets for t in talks)}), "
+            f"relays={sum(relays.values())} (want {sum(results[t.script].relays for t in talks)}; "
+            f"repeated across a kill: {len(relay_calls) - sum(relays.values())}), duplicated replies={len(duplicated)}"
+        )
+        context = f"\n--- omnidesk output ---\n{omnidesk.output_tail()}"
+        assert exit_code == 0, f"the last run did not stop cleanly on SIGTERM{context}"
+        assert crashes == len(KILLS_AT_STEPS)
+        assert lost == [], f"conversations that did not get all their replies: {lost[:10]}{context}"
+        assert wrong_tickets == [], f"conversations without exactly their tickets: {wrong_tickets}"
+        assert wrong_relays == [], f"follow-ups not relayed to their ticket's thread: {wrong_relays}"
+        assert repeats_outside_window == [], f"relays repeated, not across a kill: {repeats_outside_window}"
+        # Replies repeated only across a kill (the at-least-once window): at most one per conversation per kill.
+        assert all(len(extra) <= crashes for _, _, extra in duplicated), duplicated
 
 
 # -- deterministic crash points, in process -----------------------------------------------------------------------

@@ -146,6 +146,8 @@ class Outbox:
                     continue
                 if recheck and (await self._store.outbox_get(item.id)).status != "pending":
                     continue
+                if item.next_attempt_at > self._clock():
+                    break  # an earlier item waits for its retry: the later ones wait with it (the flush sends them)
                 self._in_flight.add(item.id)
                 try:
                     sent = await self._deliver_once(item)

@@ -193,11 +193,27 @@ class StoreQueries:
         self.record_message(
             channel, conversation_id, "in", text, platform_message_id, decision=decision, conversation=conversation
         )
-        queued = [item for reply in replies for item in self.queue_reply(channel, conversation_id, reply, conversation)]
+        queued = [
+            item for reply in replies for item in self._queue_reply(channel, conversation_id, reply, conversation)
+        ]
         if before is not None:  # the agent notices the effects queued (announce, relay, redraw), to deliver now too
             rows = self._all("SELECT * FROM outbox WHERE channel = ? AND id > ?", (AGENTS, before["id"] or 0))
             queued += [_outbox_from_row(row) for row in rows]
-        return queued
+        return self._after_earlier_pending(queued)
+
+    def _after_earlier_pending(self, items: list[OutboxItem]) -> list[OutboxItem]:
+        """`items` preceded, conversation by conversation, by the older items still pending there (a reply waiting
+        for its retry, a ticket's announcement not yet delivered after a restart): a sender delivers them in order."""
+        earlier: list[OutboxItem] = []
+        for channel, conversation_id in dict.fromkeys((i.channel, i.conversation_id) for i in items):
+            first = min(i.id for i in items if (i.channel, i.conversation_id) == (channel, conversation_id))
+            rows = self._all(
+                "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND conversation_id = ? AND id < ? "
+                "ORDER BY id",
+                (channel, conversation_id, first),
+            )
+            earlier += [_outbox_from_row(row) for row in rows]
+        return earlier + items
 
     def _apply(self, key: ConversationKey, user_id: str, effect: Effect) -> int | None:
         """Apply one effect of a message; returns the number of the ticket an OpenTicket leaves the conversation
@@ -558,7 +574,10 @@ class StoreQueries:
             (self._now(), channel, platform_message_id),
         )
 
-    def queue_reply(
+    def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
+        return self._after_earlier_pending(self._queue_reply(channel, conversation_id, payload))
+
+    def _queue_reply(
         self, channel: str, conversation_id: str, payload: Mapping[str, Any], conversation: int | None = None
     ) -> list[OutboxItem]:
         stored = self.record_message(

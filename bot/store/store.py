@@ -146,7 +146,7 @@ class Store:
         second reply, ticket or relay. None, writing nothing, when another delivery of the same message was
         completed first; StateConflict, writing nothing, when the conversation is no longer at `version`.
         Returns the queued items: the replies (with NEW_TICKET replaced by the opened ticket's number), then the
-        agent notices."""
+        agent notices, each conversation's preceded by its older items still pending (to be sent first)."""
         return await self._thread.write(
             self._sql.complete_inbound,
             channel,
@@ -286,7 +286,8 @@ class Store:
 
     async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
         """A reply outside any inbound message (an agent's answer): into the transcript once, and into the outbox as
-        one row per part when the payload lists its `parts` (else one row), together."""
+        one row per part when the payload lists its `parts` (else one row), together. Returns the new rows, preceded
+        by the conversation's older rows still pending (to be sent first)."""
         return await self._thread.write(self._sql.queue_reply, channel, conversation_id, payload)
 
     async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
