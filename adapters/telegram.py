@@ -204,8 +204,9 @@ def button_rows(reply: Reply) -> list[tuple[str, str]]:
     rows = [(s.label, s.payload) for s in reply.suggestions]
     if reply.offer_human and all(payload != HUMAN_PAYLOAD for _, payload in rows):
         # A Reply carries no language; its text tells which label the user can read.
-        lang: Lang = "zh" if has_han(reply.text) else "en"
-        rows.append((HUMAN_LABELS[lang], HUMAN_PAYLOAD))
+        # Replies queued before they carried their label (an older version's outbox rows) fall back to guessing.
+        lang: Lang = reply.lang or ("zh" if has_han(reply.text) else "en")
+        rows.append((reply.human_label or HUMAN_LABELS[lang], HUMAN_PAYLOAD))
     return rows
 
 

@@ -384,7 +384,7 @@ def _message(sender: str, event_id: str, text: str, sent_at: datetime | None) ->
 
 def format_reply(reply: Reply) -> str:
     """The reply as DM text: DMs have no buttons in v2, so choices are numbered for the user to type."""
-    zh = detect_language(reply.text) == "zh"
+    zh = (reply.lang or detect_language(reply.text)) == "zh"
     lines = [reply.text]
     choices = reply.suggestions[:MAX_CHOICES]
     if choices:

@@ -260,3 +260,12 @@ async def test_a_slack_rate_limit_does_not_hold_telegram_users_back(config: Conf
     print(f"\nSLACK 429: Telegram p99 {p99(normal) * 1000:.0f} ms without, {p99(limited) * 1000:.0f} ms with a 10 s 429")
     assert p99(limited) < 5.0, "a user waited on Slack"
     assert p99(limited) <= 2 * p99(normal) + 0.5
+
+
+async def test_a_reply_carries_its_language_and_the_bots_human_label(world: World) -> None:
+    """Adapters draw the "talk to a human" choice as the bot words it, in the reply's language, without guessing:
+    the reply as the channel gets it back from the outbox says both."""
+    await world.runtime.desk.handle(message("/lang zh"))
+    await world.runtime.desk.handle(message("how do I reset my 2FA?"))
+    [(_, last)] = world.user.sent[-1:]
+    assert last.offer_human and last.lang == "zh" and last.human_label == "转人工客服"

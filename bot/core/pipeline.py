@@ -12,7 +12,7 @@ import time
 
 from bot.core.conversation import ConversationSnapshot, ConversationState
 from bot.core.locks import ConversationLocks
-from bot.core.messages import InboundMessage, Reply
+from bot.core.messages import InboundMessage, Lang, Reply
 from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
 from bot.core.ports import MessageStore, StateConflict, StoredMessage
@@ -94,7 +94,7 @@ class Desk:
         # A message we cannot handle must not be retried forever, holding up every message behind it: answer it with
         # an apology, keep it (redacted), apply nothing, and let the platform move on.
         lang = self._router.reply_lang(message, state)
-        apology = (Reply(self._texts.render("internal_error", lang), offer_human=True),)
+        apology = (Reply(self._texts.render("internal_error", lang), offer_human=True, lang=lang),)
         await self._complete(message, self._scanner.scan(message.text).redacted_text, None, apology)
         return None
 
@@ -109,6 +109,7 @@ class Desk:
         """Store the message, apply its effects, queue its replies and mark it handled in one transaction; then
         deliver. False when another delivery of the same message was completed first (its replies were sent)."""
         attachments = " ".join(f"[{a.kind}: {a.ref}]" for a in message.attachments)
+        lang = result.decision.lang if result else None  # the desk's own replies (apology, slow down) carry theirs
         items = await self._store.complete_inbound(
             message.channel,
             message.message_id,
@@ -116,7 +117,7 @@ class Desk:
             message.user_id,
             f"{redacted} {attachments}".strip(),
             result.decision if result else None,
-            [self._outbox.payload(message.channel, reply) for reply in replies],
+            [self._outbox.payload(message.channel, self._worded(reply, lang)) for reply in replies],
             result.state if result else None,
             result.effects if result else (),
             snapshot.version if result and snapshot else None,
@@ -126,6 +127,13 @@ class Desk:
             return False
         await self._outbox.deliver(items)
         return True
+
+    def _worded(self, reply: Reply, lang: Lang | None) -> Reply:
+        """The reply with its language and the "talk to a human" label in it, for adapters to draw as they are."""
+        worded_in = reply.lang or lang
+        if worded_in is None:
+            return reply
+        return dataclasses.replace(reply, lang=worded_in, human_label=self._texts.render("human_button", worded_in))
 
     async def _flooding(self, message: InboundMessage, state: ConversationState) -> bool:
         """Past the per-user limit: keep the message (redacted), say "slow down" once per burst, answer nothing else."""
@@ -138,9 +146,8 @@ class Desk:
             self._warned = {k: until for k, until in self._warned.items() if until > now}
         first_in_burst = self._warned.get(key, 0.0) <= now
         self._warned[key] = now + wait
-        replies = (
-            (Reply(self._texts.render("slow_down", self._router.reply_lang(message, state))),) if first_in_burst else ()
-        )
+        lang = self._router.reply_lang(message, state)
+        replies = (Reply(self._texts.render("slow_down", lang), lang=lang),) if first_in_burst else ()
         await self._complete(message, self._scanner.scan(message.text).redacted_text, None, replies)
         log.info("rate limited %s user %s (%s)", message.channel, message.user_id, "warned" if replies else "quiet")
         return True

@@ -53,7 +53,7 @@ class TicketDesk:
         text = self._scanner.scan(text).redacted_text  # agents paste things too; the same rule holds
         ticket = await self._store.add_agent_reply(number, agent, text)
         message = self._texts.render("agent_reply", ticket.lang, agent=agent, text=text)
-        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(message))
+        await self._outbox.send(ticket.channel, ticket.conversation_id, self._reply(message, ticket))
         if text.rstrip().endswith(("?", "？")) and ticket.status is TicketStatus.CLAIMED:
             ticket = await self._store.set_status(number, TicketStatus.WAITING_USER, agent)
         await self._outbox.flush()  # the redraw (or reminder) it queued, among what else is due
@@ -66,9 +66,12 @@ class TicketDesk:
         state = await self._states.get(key)
         await self._states.put(key, dataclasses.replace(state, ticket=None, rating_for=number, last_suggestions=()))
         text = self._texts.render("ticket_resolved", ticket.lang, number=str(number))
-        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(text))
+        await self._outbox.send(ticket.channel, ticket.conversation_id, self._reply(text, ticket))
         await self._outbox.flush()  # the redraw (or reminder) it queued, among what else is due
         return ticket
+
+    def _reply(self, text: str, ticket: Ticket) -> Reply:
+        return Reply(text, lang=ticket.lang, human_label=self._texts.render("human_button", ticket.lang))
 
     async def remind_unclaimed(self, older_than: datetime) -> list[Ticket]:
         """Announce again, once, the open tickets nobody claimed since before `older_than`."""
