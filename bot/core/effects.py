@@ -20,6 +20,7 @@ class OpenTicket:
     category: str | None
     reason: str
     summary: str  # redacted: the message that asked for a person, plus the intake answers
+    attachments: tuple[Attachment, ...] = ()  # files sent with the message that opens it, kept on the ticket
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
         "suggestions": [{"label": s.label, "payload": s.payload} for s in reply.suggestions],
         "offer_human": reply.offer_human,
         "transcript_id": reply.transcript_id,
+        "ticket": reply.ticket,
         "lang": reply.lang,
         "human_label": reply.human_label,
     }
@@ -48,6 +49,7 @@ def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
     """A stored reply back as a Reply."""
     suggestions = tuple(Suggestion(str(s["label"]), str(s["payload"])) for s in payload.get("suggestions", ()))
     transcript_id = payload.get("transcript_id")
+    ticket = payload.get("ticket")
     lang = payload.get("lang")
     label = payload.get("human_label")
     return Reply(
@@ -55,6 +57,7 @@ def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
         suggestions,
         bool(payload.get("offer_human", False)),
         transcript_id if isinstance(transcript_id, int) else None,
+        ticket if isinstance(ticket, int) else None,
         "zh" if lang == "zh" else "en" if lang == "en" else None,  # rows queued before replies carried it: None
         label if isinstance(label, str) else None,
     )

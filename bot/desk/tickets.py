@@ -71,7 +71,8 @@ class TicketDesk:
         return ticket
 
     def _reply(self, text: str, ticket: Ticket) -> Reply:
-        return Reply(text, lang=ticket.lang, human_label=self._texts.render("human_button", ticket.lang))
+        label = self._texts.render("human_button", ticket.lang)
+        return Reply(text, ticket=ticket.number, lang=ticket.lang, human_label=label)
 
     async def remind_unclaimed(self, older_than: datetime) -> list[Ticket]:
         """Announce again, once, the open tickets nobody claimed since before `older_than`."""
