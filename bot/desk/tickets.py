@@ -36,6 +36,10 @@ class TicketDesk:
         self._states = states
         self._agents = agents
 
+    async def get(self, number: int) -> Ticket:
+        """The ticket as stored."""
+        return await self._store.get_ticket(number)
+
     async def claim(self, number: int, agent: str) -> Ticket:
         """Take the ticket."""
         ticket = await self._store.claim(number, agent)
