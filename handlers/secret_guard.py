@@ -59,7 +59,7 @@ class SecretGuard(Handler[GuardMatch]):
             return dataclasses.replace(turn, redact_earlier=found.redact_earlier)
         kinds = match.kinds
         keys = ["secret_intro", *(f"secret_{kind.value}" for kind in _WARNING_ORDER if kind in kinds)]
-        warning = Reply(self._texts.join(keys, turn.lang))
+        warning = Reply(self._texts.secret_warning(keys, turn.lang, turn.message.channel))
         # "my password is X, how do I reset 2FA?": what comes before the secret in its clause is about the secret,
         # not the question, so later steps read the other clauses and what follows the secret in its own clause
         # ("my 2fa code is X please help me withdraw" is still a withdrawal question).
