@@ -1,0 +1,24 @@
+"""Open the store the configuration names: PostgreSQL when `store.url` is set, else SQLite at `store.path`."""
+
+from __future__ import annotations
+
+from bot.store.port import StorePort
+from bot.store.records import StoreError
+
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+
+
+async def open_store(url: str, path: str, *, lease_new_outbox: bool = True) -> StorePort:
+    """The store at `url` (PostgreSQL) or, when `url` is empty, the SQLite file at `path`.
+
+    A bad URL or an unreachable database raises StoreError with one line saying which; `lease_new_outbox=False`
+    for a process that only queues replies for the running instances (the agent CLI)."""
+    if not url:
+        from bot.store.store import Store
+
+        return await Store.open(path)
+    if not url.startswith(POSTGRESQL_SCHEMES):
+        raise StoreError(f"store.url must be a postgresql://user:password@host:port/database URL, not {url[:40]!r}")
+    from bot.store.pg_store import PgStore  # asyncpg is loaded only for PostgreSQL
+
+    return await PgStore.open(url, lease_new_outbox=lease_new_outbox)
