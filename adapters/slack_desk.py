@@ -25,7 +25,7 @@ from starlette.routing import Route
 from bot.app.config import SlackConfig
 from bot.core.agents import AgentActions
 from bot.core.messages import Priority
-from bot.store import Store, StoredMessage, StoreError, Ticket, TicketStatus
+from bot.store import StoredMessage, StoreError, StorePort, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class ThreadReply:
 class SlackAgentDesk:
     """Announces tickets in a Slack channel and turns agents' buttons and thread replies into `AgentActions` calls."""
 
-    def __init__(self, config: SlackConfig, store: Store, actions: AgentActions, brand_name: str = "ExampleX") -> None:
+    def __init__(self, config: SlackConfig, store: StorePort, actions: AgentActions, brand_name: str = "ExampleX") -> None:
         self._config = config
         self._store = store
         self._actions = actions

@@ -29,7 +29,7 @@ from adapters.base import Channel, DeliveryError, InboundSink, split_at_breaks
 from bot.app.config import TwitterConfig
 from bot.core.messages import InboundMessage, Reply
 from bot.knowledge.language import detect_language
-from bot.store import Store
+from bot.store import StorePort
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class TwitterChannel(Channel):
     def __init__(
         self,
         config: TwitterConfig,
-        store: Store,
+        store: StorePort,
         *,
         client: DmApi | None = None,
         sleep: Sleep = asyncio.sleep,

@@ -22,7 +22,7 @@ from bot.desk.report import build_report, format_report
 from bot.knowledge.faq_lint import lint_knowledge_base
 from bot.knowledge.knowledge_base import KnowledgeBaseError
 from bot.security.log_redaction import install_log_redaction
-from bot.store import Store, StoredAttachment, StoreError, Ticket, TicketStatus
+from bot.store import StoredAttachment, StoreError, Ticket, TicketStatus, open_store
 
 DEFAULT_CONFIG = Path("config.yaml")
 MAX_CLASSIFY_LINE = 100_000
@@ -283,7 +283,7 @@ def _ticket_line(ticket: Ticket) -> str:
 
 def _report(config: Config, args: argparse.Namespace) -> int:
     async def run() -> str:
-        store = await Store.open(config.store.path)
+        store = await open_store(config.store.url, config.store.path)
         try:
             return format_report(await build_report(store, datetime.now(UTC) - args.since))
         finally:
@@ -297,8 +297,7 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.app.server import serve  # the web stack is only needed here
 
     logging.getLogger().setLevel(logging.INFO)
-    asyncio.run(serve(config))
-    return 0
+    return 0 if asyncio.run(serve(config)) else 1
 
 
 _COMMANDS = {

@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import gc
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -22,11 +22,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import Channel
+from adapters.base import Channel, InboundSink
 from adapters.slack_desk import SlackAgentDesk
 from bot.app.config import Config
+from bot.app.fanout import FanoutChannel
 from bot.app.wiring import Runtime, open_runtime
 from bot.security.log_redaction import install_log_redaction
+from bot.store import Leadership
 
 log = logging.getLogger(__name__)
 OUTBOX_FLUSH_SECONDS = 1.0
@@ -66,6 +68,7 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
     install_log_redaction(runtime.core.scanner, credentials=credentials(config))
     routes: list[BaseRoute] = []
     started: list[Channel] = []
+    leader: PollerLeader | None = None
     slack = attach_slack(config, runtime)
     try:
         routes += await _configure_channels(config, runtime)
@@ -75,11 +78,19 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
             else:
                 routes += slack.asgi_routes()
         app = build_web_app(runtime, routes)
-        for channel in runtime.channels.values():
-            await channel.start(runtime.desk.handle)
-            started.append(channel)
+        pollers = {name for name in runtime.channels if _polls(config, name)}
+        for name, channel in runtime.channels.items():
+            if name not in pollers:
+                await channel.start(runtime.desk.handle)
+                started.append(channel)
+        # Polling Telegram or X from two instances would fetch each update twice: only the leader polls.
+        leader = PollerLeader(runtime.store.leadership("pollers"), [runtime.channels[n] for n in pollers], started)
+        app.state.pollers_leader = leader
+        await leader.start(runtime.desk.handle)
         yield runtime, app, started
     finally:
+        if leader is not None:
+            await leader.stop()
         for channel in started:
             with contextlib.suppress(Exception):
                 await channel.stop()
@@ -121,8 +132,11 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
         from adapters.webchat import SessionTokens, WebchatChannel, load_session_secret, webchat_routes
 
         webchat = WebchatChannel()
-        runtime.channels[webchat.name] = webchat
-        attachments = Path(config.store.path).resolve().parent / "attachments"
+        # Visitors may be connected to any instance: replies are also announced to the others (LISTEN/NOTIFY).
+        runtime.channels[webchat.name] = FanoutChannel(webchat, runtime.store)
+        attachments = config.store.attachments_path()
+        # Instances starting together must sign with one secret: the first one saved is everybody's.
+        await runtime.store.cursor_setdefault("webchat_session_secret", secrets.token_bytes(32).hex())
         tokens = SessionTokens(await load_session_secret(runtime.store))
         routes += webchat_routes(webchat, runtime.desk, tokens, config.channels.webchat, attachments_dir=attachments)
     telegram = config.channels.telegram
@@ -144,6 +158,55 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
     return routes
 
 
+def _polls(config: Config, channel: str) -> bool:
+    """True for a channel that fetches its messages (rather than being called by its platform)."""
+    return (channel == "telegram" and config.channels.telegram.mode == "polling") or (
+        channel == "twitter" and config.channels.twitter.mode == "polling"
+    )
+
+
+class PollerLeader:
+    """Starts the polling channels, and the periodic jobs only one instance may run, once this instance is elected
+    (at once with SQLite; with PostgreSQL when the leader lock is free, i.e. when the previous leader died)."""
+
+    def __init__(self, leadership: Leadership, pollers: list[Channel], started: list[Channel]) -> None:
+        self._leadership = leadership
+        self._pollers = pollers
+        self._started = started
+        self._waiting: asyncio.Task[None] | None = None
+        self.leading = asyncio.Event()
+
+    @property
+    def lost(self) -> asyncio.Event:
+        """Set when the leader can no longer be sure it leads (its database connection failed)."""
+        return self._leadership.lost
+
+    async def start(self, inbound: InboundSink) -> None:
+        """Lead now if the lock is free, else wait for it in the background."""
+        if await self._leadership.try_acquire():
+            await self._lead(inbound)
+        else:
+            self._waiting = asyncio.create_task(self._wait_then_lead(inbound), name="pollers-election")
+
+    async def _wait_then_lead(self, inbound: InboundSink) -> None:
+        await self._leadership.acquire()
+        await self._lead(inbound)
+
+    async def _lead(self, inbound: InboundSink) -> None:
+        log.info("this instance leads: it runs the pollers and the reminders")
+        for channel in self._pollers:
+            await channel.start(inbound)
+            self._started.append(channel)
+        self.leading.set()
+
+    async def stop(self) -> None:
+        """Stop waiting for the lock, and give it back."""
+        if self._waiting is not None:
+            self._waiting.cancel()
+            await asyncio.gather(self._waiting, return_exceptions=True)
+        await self._leadership.release()
+
+
 class _Server(uvicorn.Server):
     """uvicorn re-raises the stop signal once it has served, which would end the process before our own
     shutdown (stop the channels, flush the outbox, close the store): keep its graceful stop, drop the re-raise."""
@@ -158,9 +221,13 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-async def serve(config: Config, announce: Callable[[str], None] = print) -> None:
-    """Run until SIGTERM or SIGINT: stop taking messages, finish what is in flight, flush the outbox."""
+async def serve(config: Config, announce: Callable[[str], None] = print) -> bool:
+    """Run until SIGTERM or SIGINT: stop taking messages, finish what is in flight, flush the outbox.
+
+    False when it stopped because, leading the pollers, it lost its database connection: another instance may
+    lead by now, so this one must not poll on; its supervisor restarts it."""
     async with running(config) as (runtime, app, _):
+        leader: PollerLeader = app.state.pollers_leader
         web = config.channels.webchat
         server = _Server(
             uvicorn.Config(
@@ -175,15 +242,20 @@ async def serve(config: Config, announce: Callable[[str], None] = print) -> None
             )
         )
         reminder_age = timedelta(minutes=config.agents.slack.reannounce_after_minutes)
+
+        async def remind() -> None:
+            if leader.leading.is_set():  # one instance reminds agents, or they would hear it once per instance
+                await runtime.tickets.remind_unclaimed(datetime.now(UTC) - reminder_age)
+
+        async def step_down() -> None:
+            await leader.lost.wait()
+            log.error("lost the pollers' leader lock with the database connection: stopping")
+            server.should_exit = True
+
         loops = [
             asyncio.create_task(_every(OUTBOX_FLUSH_SECONDS, runtime.outbox.flush, "outbox flush")),
-            asyncio.create_task(
-                _every(
-                    REMINDER_CHECK_SECONDS,
-                    lambda: runtime.tickets.remind_unclaimed(datetime.now(UTC) - reminder_age),
-                    "unclaimed-ticket reminder",
-                )
-            ),
+            asyncio.create_task(_every(REMINDER_CHECK_SECONDS, remind, "unclaimed-ticket reminder")),
+            asyncio.create_task(step_down()),
         ]
         # What start-up built (knowledge base, matcher index, modules: some 80,000 objects) lives as long as the
         # process: taking it out of the collector's view makes each full collection under traffic a fraction of a
@@ -197,3 +269,4 @@ async def serve(config: Config, announce: Callable[[str], None] = print) -> None
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
+        return not leader.lost.is_set()

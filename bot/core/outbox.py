@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.base import Channel, DeliveryError
 from bot.core.messages import Reply, Suggestion
-from bot.store import OutboxItem, Store
+from bot.store import OutboxItem, StorePort
 
 if TYPE_CHECKING:
     from bot.core.metrics import Metrics
@@ -47,7 +47,7 @@ class Outbox:
 
     def __init__(
         self,
-        store: Store,
+        store: StorePort,
         channels: Mapping[str, Channel],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         deliver_now: bool = True,
@@ -76,9 +76,12 @@ class Outbox:
         return delivered
 
     async def flush(self, limit: int = 100) -> int:
-        """Retry the replies that are due; returns how many were delivered."""
+        """Retry the replies that are due; returns how many were delivered.
+
+        Claimed, not just read: with several instances on one PostgreSQL store each due item is leased to one of
+        them (`outbox_claim`), so two instances' flushes never send the same reply."""
         delivered = 0
-        for item in await self._store.outbox_pending(limit):
+        for item in await self._store.outbox_claim(limit):
             # The list may have been read before another delivery of the same reply finished: look again.
             if item.id not in self._in_flight and (await self._store.outbox_get(item.id)).status == "pending":
                 delivered += await self._deliver(item)

@@ -19,7 +19,7 @@ from bot.core.router import Router, RouterResult
 from bot.desk.tickets import TicketDesk
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import Store, StoredMessage, Ticket
+from bot.store import StoredMessage, StorePort, Ticket
 
 log = logging.getLogger(__name__)
 USER_MESSAGES_PER_WINDOW = 12
@@ -38,7 +38,7 @@ class Desk:
     def __init__(
         self,
         router: Router,
-        store: Store,
+        store: StorePort,
         outbox: Outbox,
         tickets: TicketDesk,
         scanner: SecretScanner,
@@ -56,7 +56,14 @@ class Desk:
         self._warned: dict[tuple[str, str], float] = {}  # flooders told to slow down, until when
 
     async def handle(self, message: InboundMessage) -> RouterResult | None:
-        """Route and answer a message; None when it was already handled (a redelivery) or dropped as a flood."""
+        """Route and answer a message; None when it was already handled (a redelivery) or dropped as a flood.
+
+        One conversation's messages are handled one at a time, across every instance sharing the store (each
+        starts from the state the previous one left); other conversations go on in parallel."""
+        async with self._store.conversation_lock((message.channel, message.conversation_id)):
+            return await self._handle_in_turn(message)
+
+    async def _handle_in_turn(self, message: InboundMessage) -> RouterResult | None:
         # Nothing is written before the message is handled: the platform redelivers it until we acknowledge it,
         # which happens only after this returns, and the inbox row marks it handled with its replies (_complete).
         state = await self._store.receive_inbound(

@@ -14,7 +14,7 @@ from bot.core.messages import Attachment, Lang, Reply
 from bot.core.outbox import Outbox
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import Store, StoreError, Ticket, TicketStatus
+from bot.store import StoreError, StorePort, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
 TRANSCRIPT_FOR_AGENTS = 50  # messages of context posted with a new ticket
@@ -25,7 +25,7 @@ class TicketDesk:
 
     def __init__(
         self,
-        store: Store,
+        store: StorePort,
         outbox: Outbox,
         texts: ReplyTexts,
         states: ConversationStates,

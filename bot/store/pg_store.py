@@ -806,21 +806,25 @@ class PgLeadership:
         self._watch: asyncio.Task[None] | None = None
         self.lost = asyncio.Event()
 
+    async def try_acquire(self) -> bool:
+        """One attempt: True when this instance now leads."""
+        try:
+            if self._connection is None or self._connection.is_closed():
+                self._connection = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT_SECONDS)
+            won = await self._connection.fetchval(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 1))", f"omnidesk-leader:{self._name}"
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning("leader election %s: %s", self._name, exc)
+            await self._drop_connection()
+            return False
+        if won:
+            self._watch = asyncio.create_task(self._watch_connection(), name=f"leader-{self._name}")
+        return bool(won)
+
     async def acquire(self) -> None:
         """Wait until this instance leads (retrying through connection failures)."""
-        while True:
-            try:
-                if self._connection is None or self._connection.is_closed():
-                    self._connection = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT_SECONDS)
-                won = await self._connection.fetchval(
-                    "SELECT pg_try_advisory_lock(hashtextextended($1, 1))", f"omnidesk-leader:{self._name}"
-                )
-                if won:
-                    self._watch = asyncio.create_task(self._watch_connection(), name=f"leader-{self._name}")
-                    return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("leader election %s: %s", self._name, exc)
-                await self._drop_connection()
+        while not await self.try_acquire():
             await asyncio.sleep(self._check)
 
     async def _watch_connection(self) -> None:

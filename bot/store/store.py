@@ -357,6 +357,10 @@ class SoleLeadership:
     def __init__(self) -> None:
         self.lost = asyncio.Event()
 
+    async def try_acquire(self) -> bool:
+        """Lead (at once)."""
+        return True
+
     async def acquire(self) -> None:
         """Lead (at once)."""
 
