@@ -39,7 +39,11 @@ class FanoutChannel(Channel):
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """Push to the visitor's connections here, then tell the other instances."""
         await self._local.send(conversation_id, reply)
-        event: dict[str, Any] = {"from": self._instance, "conversation": conversation_id, "reply": reply_to_payload(reply)}
+        event: dict[str, Any] = {
+            "from": self._instance,
+            "conversation": conversation_id,
+            "reply": reply_to_payload(reply),
+        }
         payload = json.dumps(event, ensure_ascii=False)
         if len(payload.encode()) > MAX_PAYLOAD_BYTES:
             event = {"from": self._instance, "conversation": conversation_id, "transcript_id": reply.transcript_id}
@@ -58,7 +62,11 @@ class FanoutChannel(Channel):
             reply = reply_from_payload(event["reply"])
         else:
             wanted = int(event["transcript_id"])
-            stored = [m for m in await self._store.transcript((self.name, conversation_id), after=wanted - 1) if m.id == wanted]
+            stored = [
+                m
+                for m in await self._store.transcript((self.name, conversation_id), after=wanted - 1)
+                if m.id == wanted
+            ]
             if not stored:
                 return
             reply = Reply(stored[0].text, transcript_id=wanted)
