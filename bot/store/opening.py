@@ -22,3 +22,13 @@ async def open_store(url: str, path: str, *, lease_new_outbox: bool = True) -> S
     from bot.store.pg_store import PgStore  # asyncpg is loaded only for PostgreSQL
 
     return await PgStore.open(url, lease_new_outbox=lease_new_outbox)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

@@ -24,6 +24,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from bot.core.conversation import ConversationKey, ConversationState
 from bot.core.messages import Decision, Lang, Priority
+from bot.store.opening import redact_url
 from bot.store.pg_schema import migrate_pg
 from bot.store.queries import (
     _TICKET_SELECT,
@@ -995,13 +996,3 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise StoreError("timestamps must be timezone-aware")
     return moment
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
