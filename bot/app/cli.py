@@ -84,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     files.add_argument("--save", type=Path, help="copy or download them into this folder")
     report = commands.add_parser("report", help="the support lead's report")
     report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
+    migrate = commands.add_parser("migrate-store", help="copy the SQLite desk (store.path) into PostgreSQL")
+    migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user:password@host:port/database")
+    migrate.add_argument(
+        "--attachments-dir", type=Path, help="copy widget screenshots into this shared directory (and point to it)"
+    )
     return parser
 
 
@@ -364,8 +369,29 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     return 0 if asyncio.run(serve(config)) else 1
 
 
+def _migrate_store(config: Config, args: argparse.Namespace) -> int:
+    from bot.store.migrate_store import all_ok, migrate_store  # asyncpg is loaded only here
+
+    if not args.to.startswith(("postgresql://", "postgres://")):
+        raise StoreError(f"--to must be a postgresql://user:password@host:port/database URL, not {args.to[:40]!r}")
+    source = Path(_existing_database(config))
+    print(f"copying {source} into {redact_url(args.to)}")
+    counts = asyncio.run(
+        migrate_store(source, args.to, config.store.attachments_path(), args.attachments_dir)
+    )
+    if all_ok(counts):
+        print("verified: every table has as many rows in PostgreSQL as in SQLite")
+        return 0
+    for count in counts:
+        if not count.ok:
+            print(f"omnidesk: {count.table}: {count.source} rows in SQLite, {count.target} in PostgreSQL", file=sys.stderr)
+    print("omnidesk: the copy does not match; run it again to resume, or copy into an empty database", file=sys.stderr)
+    return 1
+
+
 _COMMANDS = {
     "run": _run,
+    "migrate-store": _migrate_store,
     "ask": _ask,
     "classify": _classify,
     "faq lint": _faq_lint,
