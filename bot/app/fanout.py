@@ -12,9 +12,9 @@ import logging
 import uuid
 from typing import Any
 
-from adapters.base import Channel, InboundSink
 from bot.core.messages import Reply
 from bot.core.outbox import reply_from_payload, reply_to_payload
+from bot.core.ports import Channel, InboundSink
 from bot.store import StorePort
 
 log = logging.getLogger(__name__)

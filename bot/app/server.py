@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import Channel, InboundSink
 from adapters.slack_desk import SlackAgentDesk
 from bot.app.config import Config
 from bot.app.fanout import FanoutChannel
 from bot.app.wiring import Runtime, open_runtime
+from bot.core.ports import Channel, InboundSink
 from bot.security.log_redaction import install_log_redaction
 from bot.store import Leadership
 

@@ -20,6 +20,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from bot.store.pg_store import PgStore
 from bot.store.records import StoreError
+from bot.store.store import Store
 
 BATCH_ROWS = 1000
 
@@ -76,6 +77,8 @@ async def migrate_store(
     (in the attachment rows, the audit log and the transcript), for instances that share that directory."""
     if not sqlite_path.exists():
         raise StoreError(f"no SQLite database at {sqlite_path} to migrate")
+    # The source's schema first brought up to date (the copy reads today's columns).
+    await (await Store.open(sqlite_path)).close()
     source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
     source.row_factory = sqlite3.Row
     rewrite = _path_rewriter(old_attachments, new_attachments)

@@ -24,6 +24,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from bot.core.conversation import ConversationKey, ConversationState
 from bot.core.messages import Decision, Lang, Priority
+from bot.desk.domain import check_agent_reply, check_claim, check_rating, check_transition
 from bot.store.opening import redact_url
 from bot.store.pg_schema import migrate_pg
 from bot.store.queries import (
@@ -36,7 +37,6 @@ from bot.store.queries import (
 )
 from bot.store.records import (
     FINAL_STATUSES,
-    TRANSITIONS,
     Clock,
     Direction,
     OutboxItem,
@@ -352,12 +352,8 @@ class PgStore:
         now = self._now()
         async with self._tx() as db:
             ticket = await _ticket(db, number, for_update=True)
-            if ticket.status in FINAL_STATUSES:
-                raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot be claimed")
-            if ticket.assignee == agent and ticket.status != TicketStatus.OPEN:
-                raise StoreError(f"ticket #{number} is already claimed by {agent}")
+            status = check_claim(ticket, agent)
             previous = ticket.assignee
-            status = TicketStatus.CLAIMED if ticket.status == TicketStatus.OPEN else ticket.status
             await db.execute(
                 "UPDATE tickets SET status = $1, assignee = $2, claimed_at = COALESCE(claimed_at, $3) WHERE number = $4",
                 status.value,
@@ -372,9 +368,7 @@ class PgStore:
         """Log an agent's reply on an unfinished ticket; the first one sets `first_reply_at`."""
         now = self._now()
         async with self._tx() as db:
-            ticket = await _ticket(db, number, for_update=True)
-            if ticket.status in FINAL_STATUSES:
-                raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot be replied to")
+            check_agent_reply(await _ticket(db, number, for_update=True))
             await db.execute(
                 "UPDATE tickets SET first_reply_at = COALESCE(first_reply_at, $1) WHERE number = $2", now, number
             )
@@ -397,8 +391,7 @@ class PgStore:
         now = self._now()
         async with self._tx() as db:
             ticket = await _ticket(db, number, for_update=True)
-            if new not in TRANSITIONS[ticket.status]:
-                raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot become {new.value}")
+            check_transition(ticket, new)
             assignee = ticket.assignee
             kind = "status"
             if new == TicketStatus.CLAIMED and assignee is None:
@@ -427,13 +420,11 @@ class PgStore:
 
     async def rate(self, number: int, rating: int) -> None:
         """Store the user's CSAT rating (1-5) of a resolved ticket; once per ticket."""
-        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-            raise StoreError(f"a rating must be a whole number from 1 to 5, not {rating!r}")
         now = self._now()
         async with self._tx() as db:
             ticket = await _ticket(db, number, for_update=True)
-            if ticket.status != TicketStatus.RESOLVED:
-                raise StoreError(f"ticket #{number} is {ticket.status.value}; only resolved tickets can be rated")
+            rated = await db.fetchval("SELECT 1 FROM csat_ratings WHERE ticket = $1", number) is not None
+            check_rating(ticket, rating, rated)
             inserted = await db.fetchval(
                 "INSERT INTO csat_ratings (ticket, rating, created_at) VALUES ($1, $2, $3) "
                 "ON CONFLICT (ticket) DO NOTHING RETURNING ticket",
@@ -449,15 +440,6 @@ class PgStore:
         """The ticket's CSAT rating, or None if not rated."""
         value = await self._pool.fetchval("SELECT rating FROM csat_ratings WHERE ticket = $1", number)
         return None if value is None else int(value)
-
-    async def set_slack_ts(self, number: int, ts: str) -> Ticket:
-        """Remember the Slack message that mirrors the ticket."""
-        now = self._now()
-        async with self._tx() as db:
-            await _ticket(db, number, for_update=True)
-            await db.execute("UPDATE tickets SET slack_ts = $1 WHERE number = $2", ts, number)
-            await _event(db, number, "slack_ts", "bot", ts, now)
-            return await _ticket(db, number)
 
     async def message_counts(self, since: datetime) -> dict[tuple[str, str], int]:
         """(channel, direction) -> number of messages since `since`."""
@@ -512,11 +494,6 @@ class PgStore:
     async def mark_reminded(self, number: int) -> None:
         """Record that agents were reminded of the ticket (so they are reminded once)."""
         await self.add_event(number, "reminded", "bot", None)
-
-    async def ticket_by_slack_ts(self, ts: str) -> Ticket | None:
-        """The ticket mirrored by this Slack message, or None."""
-        row = await self._pool.fetchrow(TICKET_SELECT + " WHERE t.slack_ts = $1", ts)
-        return None if row is None else _ticket_from_row(row)
 
     async def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
         """Keep a reference to a file the user sent on the ticket."""

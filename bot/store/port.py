@@ -161,10 +161,6 @@ class StorePort(Protocol):
         """The ticket's CSAT rating, or None if not rated."""
         ...
 
-    async def set_slack_ts(self, number: int, ts: str) -> Ticket:
-        """Remember the Slack message that mirrors the ticket (its thread carries the agents' work)."""
-        ...
-
     async def message_counts(self, since: datetime) -> dict[tuple[str, str], int]:
         """(channel, direction) -> number of messages since `since`."""
         ...
@@ -191,10 +187,6 @@ class StorePort(Protocol):
 
     async def mark_reminded(self, number: int) -> None:
         """Record that agents were reminded of the ticket (so they are reminded once)."""
-        ...
-
-    async def ticket_by_slack_ts(self, ts: str) -> Ticket | None:
-        """The ticket mirrored by this Slack message, or None."""
         ...
 
     async def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
