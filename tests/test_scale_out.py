@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ async def test_three_instances_behind_nginx_act_as_one_desk(shared: dict[str, st
             await send(http, a.url, visitor, "t1", "my account was hacked, someone withdrew my BTC")
             listed = omnidesk_cli(shared, "tickets", "list", "--status", "open")
             assert listed.returncode == 0, listed.stderr
-            number = listed.stdout.split()[0].lstrip("#")
+            [number] = re.findall(r"^#(\d+) ", listed.stdout, flags=re.M)
             ws_url = c.url.replace("http", "ws") + f"/ws/webchat?token={visitor}"
             ws_front = front.replace("http", "ws") + f"/ws/webchat?token={visitor}"
             async with connect(ws_url) as direct, connect(ws_front) as proxied:
