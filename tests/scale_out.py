@@ -54,6 +54,11 @@ class Instance:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    @property
+    def leads(self) -> bool:
+        """True once the instance logged that it won the pollers' election."""
+        return "this instance leads" in self.output()
+
 
 def omnidesk_env(database_url: str, attachments: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of an instance (or of the agent CLI) on the shared database."""
@@ -66,12 +71,12 @@ def omnidesk_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProc
     return subprocess.run([script, *args], capture_output=True, text=True, cwd=ROOT, env=dict(env), timeout=120)
 
 
-def start_instance(name: str, env: Mapping[str, str], folder: Path) -> Instance:
+def start_instance(name: str, env: Mapping[str, str], folder: Path, config: Path | None = None) -> Instance:
     script = shutil.which("omnidesk", path=str(Path(sys.executable).parent)) or "omnidesk"
     port = free_port()
     log = folder / f"{name}.log"
     process = subprocess.Popen(
-        [script, "run"],
+        [script, "run", *(["--config", str(config)] if config else [])],
         cwd=ROOT,
         env={**env, "OMNIDESK_PORT": str(port)},
         stdout=log.open("w"),
@@ -98,9 +103,9 @@ def wait_healthy(instances: Sequence[Instance], timeout: float = 90) -> None:
 
 
 @contextmanager
-def instances(count: int, env: Mapping[str, str], folder: Path) -> Iterator[list[Instance]]:
+def instances(count: int, env: Mapping[str, str], folder: Path, config: Path | None = None) -> Iterator[list[Instance]]:
     """`count` instances (named A, B, C, ...), healthy before the block; stopped after it."""
-    started = [start_instance(chr(ord("A") + n), env, folder) for n in range(count)]
+    started = [start_instance(chr(ord("A") + n), env, folder, config) for n in range(count)]
     try:
         wait_healthy(started)
         yield started

@@ -67,6 +67,9 @@ class StoreConfig(_Section):
     url: str = ""  # postgresql://user:password@host:port/database; empty: SQLite at `path`
     # Where widget screenshots are kept; several instances need one shared directory. Empty: next to `path`.
     attachments_dir: str = ""
+    # PostgreSQL: a reply being delivered is leased to its instance this long; if the instance dies meanwhile,
+    # another one sends it after the lease (a reply the platform accepted just before the death goes out twice).
+    outbox_lease_seconds: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _url_is_postgresql(self) -> StoreConfig:

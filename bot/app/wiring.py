@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,12 @@ async def open_runtime(
     knowledge base, matcher and scanner; without `deliver_now` replies are only queued for a running OmniDesk.
     """
     # A process that only queues (the agent CLI) leaves its replies unleased, for any running instance to send.
-    store = await open_store(config.store.url, config.store.path, lease_new_outbox=deliver_now)
+    store = await open_store(
+        config.store.url,
+        config.store.path,
+        lease_new_outbox=deliver_now,
+        outbox_lease=timedelta(seconds=config.store.outbox_lease_seconds),
+    )
     channels = channels if channels is not None else {}
     metrics = Metrics()
     outbox = Outbox(store, channels, deliver_now=deliver_now, metrics=metrics)
