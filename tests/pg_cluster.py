@@ -38,8 +38,9 @@ def _as_server_user(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def pg_cluster() -> Iterator[PgCluster]:
-    """Start a cluster for the block, then stop it and delete its files."""
+def pg_cluster(durable: bool = False) -> Iterator[PgCluster]:
+    """Start a cluster for the block, then stop it and delete its files; `durable` keeps PostgreSQL's defaults
+    (fsync, synchronous commit) for benchmarks."""
     if not (PG_BIN / "initdb").exists():
         raise RuntimeError(f"PostgreSQL binaries not found in {PG_BIN} (apt-get install postgresql)")
     root = Path(tempfile.mkdtemp(prefix="omnidesk-pg-"))
@@ -57,10 +58,9 @@ def pg_cluster() -> Iterator[PgCluster]:
             capture_output=True,
         )
         # Durability off and small buffers: a test cluster dies with its test; speed matters more here.
-        options = (
-            f"-h 127.0.0.1 -p {port} -k {data} -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300 -c shared_buffers=32MB"
-        )
+        options = f"-h 127.0.0.1 -p {port} -k {data} -c max_connections=300 -c shared_buffers=32MB"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
             _as_server_user(
                 [str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"]

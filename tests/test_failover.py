@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 
 from tests.fakes.loopback import eventually
+from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.x_api import FakeXApi
 from tests.scale_out import ROOT, instances, nginx, omnidesk_env
@@ -33,7 +34,7 @@ def failover_config(folder: Path) -> Path:
 
 
 async def test_kill_9_of_the_poller_leader_loses_nothing_and_duplicates_nothing(pg_url: str, tmp_path: Path) -> None:
-    async with FakeTelegramApi() as telegram, FakeXApi(page_size=20) as x:
+    async with FakeTelegramApi() as telegram, FakeXApi(page_size=20) as x, FakeSlackApi() as slack:
         env = omnidesk_env(
             pg_url,
             tmp_path / "attachments",
@@ -45,6 +46,10 @@ async def test_kill_9_of_the_poller_leader_loses_nothing_and_duplicates_nothing(
                 "X_ACCESS_TOKEN": x.access_token,
                 "X_ACCESS_TOKEN_SECRET": x.access_token_secret,
                 "X_API_BASE_URL": x.base_url,
+                "SLACK_BOT_TOKEN": slack.token,
+                "SLACK_SIGNING_SECRET": "failover-signing-secret",
+                "SLACK_AGENTS_CHANNEL": "agents",
+                "SLACK_API_BASE_URL": slack.base_url,
             },
         )
         config = failover_config(tmp_path)
@@ -141,13 +146,22 @@ async def test_kill_9_of_the_poller_leader_loses_nothing_and_duplicates_nothing(
                 sent_x = await db.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent' AND channel = 'twitter'")
             finally:
                 await db.close()
-            duplicates = len(telegram.sent) - sent_rows + len(x.sent) - sent_x
+            # The ticket (opened by user 5000's first message) is announced to agents once, and each of the user's
+            # later messages is relayed into its thread.
+            posts = slack.calls_to("chat.postMessage")
+            announcements = [p for p in posts if not p.get("thread_ts")]
+            assert len(announcements) == 1, announcements
+            relayed = [n for n, user in enumerate(pushed_telegram) if user == 5000 and n > 0]
+            relays = [sum(f"({n})" in str(p.get("text", "")) for p in posts if p.get("thread_ts")) for n in relayed]
+            assert relayed and min(relays) >= 1, "a relay to the agents lost"
+            duplicates = len(telegram.sent) - sent_rows + len(x.sent) - sent_x + sum(relays) - len(relays)
             for user in set(pushed_telegram):
                 assert len(telegram.texts(user)) >= pushed_telegram.count(user), f"a Telegram reply lost ({user})"
             print(
                 f"\nFAILOVER: {len(pushed_telegram)} Telegram updates, {len(pushed_x)} X DMs, {widget_sent} widget "
                 f"messages; leader {leader.name} killed; pollers taken over in {failover:.1f} s; lost 0, handled "
-                f"twice 0, tickets opened twice 0; replies sent twice (at-least-once window): {duplicates}"
+                f"twice 0, tickets opened twice 0, relays {sum(relays)} for {len(relays)} messages; replies or relays sent "
+                f"twice (at-least-once window): {duplicates}"
             )
             assert 0 <= duplicates <= 5
             assert failover < 10

@@ -630,14 +630,15 @@ class PgStore:
 
     async def outbox_mark_sent(self, item_id: int) -> None:
         """Delivery succeeded."""
-        async with self._tx() as db:
-            updated = await db.fetchval(
-                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = $1, lease_until = NULL "
-                "WHERE id = $2 AND status = 'pending' RETURNING id",
-                self._now(),
-                item_id,
-            )
-            if updated is None:
+        # One statement, one round trip (no BEGIN/COMMIT): this runs for every reply.
+        updated = await self._pool.fetchval(
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = $1, lease_until = NULL "
+            "WHERE id = $2 AND status = 'pending' RETURNING id",
+            self._now(),
+            item_id,
+        )
+        if updated is None:
+            async with self._pool.acquire() as db:
                 await _outbox_pending_row(db, item_id)  # raises: no such item, or not pending
 
     async def outbox_mark_failed(
