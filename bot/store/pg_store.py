@@ -742,11 +742,32 @@ class PgStore:
         payload: Mapping[str, Any],
         conversation: int | None,
     ) -> OutboxItem:
-        stored = await _record_message(
-            db, now, channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation
+        if conversation is None:
+            conversation = await _conversation_row_id(db, (channel, conversation_id), now)
+        # One round trip: the reply into the transcript and, with the transcript id in its payload, the outbox.
+        lease_until = now + self._outbox_lease if self._lease_new_outbox else None
+        row = await db.fetchrow(
+            """
+            WITH message AS (
+                INSERT INTO messages (conversation, direction, text, created_at) VALUES ($1, 'out', $2, $3)
+                RETURNING id
+            )
+            INSERT INTO outbox (channel, conversation_id, payload, next_attempt_at, created_at, lease_until)
+            SELECT $4, $5, jsonb_set($6::jsonb, '{transcript_id}', to_jsonb(message.id))::text, $3, $3, $7
+            FROM message RETURNING id, payload
+            """,
+            conversation,
+            _text(str(payload.get("text", ""))),
+            now,
+            channel,
+            conversation_id,
+            _json(payload).replace("\\u0000", "\\ufffd"),  # jsonb, like text, holds no NUL
+            lease_until,
         )
-        payload = {**payload, "transcript_id": stored.id}
-        return await self._outbox_add(db, now, channel, conversation_id, payload, lease=self._lease_new_outbox)
+        assert row is not None  # INSERT ... SELECT from a one-row CTE: one row
+        return OutboxItem(
+            int(row["id"]), channel, conversation_id, json.loads(row["payload"]), "pending", 0, now, None, now, None
+        )
 
     async def _outbox_add(
         self,
@@ -912,9 +933,20 @@ async def _record_message(
         raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
     if conversation is None:
         conversation = await _conversation_row_id(db, (channel, conversation_id), now, channel_user_id)
+    # One round trip: the message, and a user's message logged on the conversation's open ticket (a
+    # data-modifying CTE runs whether or not the outer query reads it).
     message_id = await db.fetchval(
-        "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason, "
-        "faq_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        f"""
+        WITH message AS (
+            INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason,
+                faq_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+        ), logged AS (
+            INSERT INTO ticket_events (ticket, kind, actor, detail, created_at)
+            SELECT number, 'user_message', channel_user_id, $3, $5 FROM tickets
+            WHERE $2 = 'in' AND conversation = $1 AND {OPEN_STATUSES_SQL}
+        )
+        SELECT id FROM message
+        """,
         conversation,
         direction,
         _text(text),
@@ -924,13 +956,6 @@ async def _record_message(
         decision.reason if decision else None,
         decision.faq_id if decision else None,
     )
-    if direction == "in":
-        ticket = await db.fetchrow(
-            f"SELECT number, channel_user_id FROM tickets WHERE conversation = $1 AND {OPEN_STATUSES_SQL}",
-            conversation,
-        )
-        if ticket is not None:
-            await _event(db, int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
     return StoredMessage(int(message_id), channel, conversation_id, direction, text, platform_message_id, now)
 
 
