@@ -666,6 +666,40 @@ class PgStore:
                     item_id,
                 )
 
+    async def move_conversations(self, channel: str, old: str, new: str) -> int:
+        """Move a conversation (and its per-user ones, `old:*`) to a new id, with its tickets and pending replies;
+        one already at the new id keeps its own. Returns how many conversations moved."""
+        pattern = old.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+        where = "channel = $2 AND (conversation_id = $3 OR conversation_id LIKE $4 ESCAPE '\\')"
+        async with self._tx() as db:
+            moved = await db.fetchval(
+                f"""
+                WITH moved AS (
+                    UPDATE conversations SET conversation_id = $1 || substr(conversation_id, $5)
+                    WHERE {where} AND NOT EXISTS (
+                        SELECT 1 FROM conversations taken
+                        WHERE taken.channel = conversations.channel
+                          AND taken.conversation_id = $1 || substr(conversations.conversation_id, $5)
+                    ) RETURNING 1
+                ) SELECT count(*) FROM moved
+                """,
+                new,
+                channel,
+                old,
+                pattern,
+                len(old) + 1,
+            )
+            await db.execute(
+                f"UPDATE outbox SET conversation_id = $1 || substr(conversation_id, $5) "
+                f"WHERE status = 'pending' AND {where}",
+                new,
+                channel,
+                old,
+                pattern,
+                len(old) + 1,
+            )
+            return int(moved)
+
     async def cursor_get(self, name: str) -> str | None:
         """A saved position (e.g. a polling offset), or None."""
         value = await self._pool.fetchval("SELECT value FROM cursors WHERE name = $1", name)

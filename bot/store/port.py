@@ -239,6 +239,10 @@ class StorePort(Protocol):
         """Delivery failed: give up if `permanent`, else try again at `retry_at`."""
         ...
 
+    async def move_conversations(self, channel: str, old: str, new: str) -> int:
+        """Move a conversation (and its per-user ones, `old:*`) to a new id; returns how many moved."""
+        ...
+
     async def cursor_get(self, name: str) -> str | None:
         """A saved position (e.g. a polling offset), or None."""
         ...
