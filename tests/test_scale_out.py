@@ -86,10 +86,11 @@ async def test_three_instances_behind_nginx_act_as_one_desk(shared: dict[str, st
             listed = omnidesk_cli(shared, "tickets", "list", "--status", "open")
             assert listed.returncode == 0, listed.stderr
             [number] = re.findall(r"^#(\d+) ", listed.stdout, flags=re.M)
-            ws_url = c.url.replace("http", "ws") + f"/ws/webchat?token={visitor}"
-            ws_front = front.replace("http", "ws") + f"/ws/webchat?token={visitor}"
+            ws_url = c.url.replace("http", "ws") + "/ws/webchat"
+            ws_front = front.replace("http", "ws") + "/ws/webchat"
             async with connect(ws_url) as direct, connect(ws_front) as proxied:
                 for socket in (direct, proxied):
+                    await socket.send(json.dumps({"type": "auth", "token": visitor}))  # the first frame
                     assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "hello"
                 assert omnidesk_cli(shared, "tickets", "claim", number, "--agent", "alice").returncode == 0
                 replied = omnidesk_cli(shared, "tickets", "reply", number, "We froze your account.", "--agent", "alice")

@@ -13,6 +13,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    WebchatSession,
     utc_now,
 )
 from bot.store.schema import MIGRATIONS
@@ -33,6 +34,7 @@ __all__ = [
     "TicketEvent",
     "TicketStats",
     "TicketStatus",
+    "WebchatSession",
     "open_store",
     "utc_now",
 ]

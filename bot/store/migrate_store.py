@@ -46,6 +46,7 @@ TABLES: tuple[TableCopy, ...] = (
     TableCopy("inbox", "id"),
     TableCopy("outbox", "id"),
     TableCopy("cursors", "name", integer_key=False, identity=False),
+    TableCopy("webchat_revoked_sessions", "session_id", integer_key=False, identity=False),
 )
 TEXT_COLUMNS_WITH_PATHS = {("attachments", "ref"), ("ticket_events", "detail"), ("messages", "text")}
 

@@ -132,6 +132,13 @@ PG_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attachments_by_ticket ON attachments (ticket, id);
     """,
+    # As SQLite's widget-session revocations: an operator revoked these sessions (`omnidesk sessions revoke`).
+    """
+    CREATE TABLE webchat_revoked_sessions (
+        session_id TEXT PRIMARY KEY,
+        revoked_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 )
 
 

@@ -47,6 +47,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    WebchatSession,
     utc_now,
 )
 
@@ -665,6 +666,35 @@ class PgStore:
                     _aware(retry_at),
                     item_id,
                 )
+
+    # -- widget sessions ------------------------------------------------------------------------------------------
+
+    async def revoke_webchat_session(self, session_id: str) -> bool:
+        """Refuse the widget session's tokens from now on (on every instance); False when it was already revoked."""
+        revoked = await self._pool.fetchval(
+            "INSERT INTO webchat_revoked_sessions (session_id, revoked_at) VALUES ($1, $2) "
+            "ON CONFLICT (session_id) DO NOTHING RETURNING session_id",
+            session_id,
+            self._now(),
+        )
+        return revoked is not None
+
+    async def webchat_session_revoked(self, session_id: str) -> bool:
+        """Whether the widget session was revoked."""
+        found = await self._pool.fetchval("SELECT 1 FROM webchat_revoked_sessions WHERE session_id = $1", session_id)
+        return found is not None
+
+    async def webchat_sessions(self, limit: int = 50) -> list[WebchatSession]:
+        """Widget sessions with a conversation, most recently active first."""
+        rows = await self._pool.fetch(
+            """
+            SELECT c.conversation_id, c.created_at, c.updated_at, r.revoked_at
+            FROM conversations c LEFT JOIN webchat_revoked_sessions r ON r.session_id = c.conversation_id
+            WHERE c.channel = 'webchat' ORDER BY c.updated_at DESC, c.id DESC LIMIT $1
+            """,
+            limit,
+        )
+        return [WebchatSession(str(r[0]), r[1], r[2], r[3]) for r in rows]
 
     async def move_conversations(self, channel: str, old: str, new: str) -> int:
         """Move a conversation (and its per-user ones, `old:*`) to a new id, with its tickets and pending replies;

@@ -25,6 +25,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    WebchatSession,
 )
 
 
@@ -237,6 +238,18 @@ class StorePort(Protocol):
         self, item_id: int, permanent: bool, error: str, retry_at: datetime | None = None
     ) -> None:
         """Delivery failed: give up if `permanent`, else try again at `retry_at`."""
+        ...
+
+    async def revoke_webchat_session(self, session_id: str) -> bool:
+        """Refuse the widget session's tokens from now on; False when it was already revoked."""
+        ...
+
+    async def webchat_session_revoked(self, session_id: str) -> bool:
+        """Whether the widget session was revoked."""
+        ...
+
+    async def webchat_sessions(self, limit: int = 50) -> list[WebchatSession]:
+        """Widget sessions with a conversation, most recently active first."""
         ...
 
     async def move_conversations(self, channel: str, old: str, new: str) -> int:

@@ -141,6 +141,13 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX tickets_slack_ts;
     ALTER TABLE tickets DROP COLUMN slack_ts;
     """,
+    """
+    -- Widget sessions an operator revoked (`omnidesk sessions revoke`): their tokens are refused from then on.
+    CREATE TABLE webchat_revoked_sessions (
+        session_id TEXT PRIMARY KEY,
+        revoked_at TEXT NOT NULL
+    );
+    """,
 )
 
 
