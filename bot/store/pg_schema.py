@@ -139,6 +139,12 @@ PG_MIGRATIONS: tuple[str, ...] = (
         revoked_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # As SQLite's version 7: a conversation's version (a message's transaction commits only if nobody changed the
+    # conversation since its state was read), and pending outbox items by conversation (sent in order).
+    """
+    ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_pending_by_conversation ON outbox (channel, conversation_id, id) WHERE status = 'pending';
+    """,
 )
 
 

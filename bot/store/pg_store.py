@@ -22,8 +22,10 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.core.conversation import ConversationKey, ConversationState
+from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState, TicketView
+from bot.core.effects import CancelTicket, Effect, FollowUp, OpenTicket, RateTicket
 from bot.core.messages import Decision, Lang, Priority
+from bot.core.ports import AGENTS, AgentNoticeKind, StateConflict
 from bot.desk.domain import check_agent_reply, check_claim, check_rating, check_transition
 from bot.store.opening import redact_url
 from bot.store.pg_schema import migrate_pg
@@ -34,6 +36,7 @@ from bot.store.queries import (
     _state_from_row,
     _stored_message_from_row,
     _ticket_from_row,
+    _with_ticket_number,
 )
 from bot.store.records import (
     FINAL_STATUSES,
@@ -191,22 +194,31 @@ class PgStore:
 
     async def receive_inbound(
         self, channel: str, platform_message_id: str, conversation: ConversationKey
-    ) -> ConversationState | None:
-        """The state to handle a message from; None when it was handled already (a redelivery)."""
+    ) -> ConversationSnapshot | None:
+        """The state (with its ticket and version) to handle a message from; None when it was handled already."""
         row = await self._pool.fetchrow(
             """
             SELECT (SELECT handled_at FROM inbox WHERE channel = $1 AND platform_message_id = $2) AS handled_at,
-                c.lang, c.lang_choice, c.misses, c.last_suggestions, c.flow
+                c.lang, c.lang_choice, c.misses, c.last_suggestions, c.flow, c.version,
+                t.number AS ticket_number, t.status AS ticket_status, t.priority AS ticket_priority
             FROM (SELECT 1) AS one LEFT JOIN conversations c ON c.channel = $3 AND c.conversation_id = $4
+            LEFT JOIN tickets t ON t.number = (c.flow::jsonb ->> 'ticket')::bigint
             """,
             channel,
             platform_message_id,
             conversation[0],
             conversation[1],
         )
-        if row is not None and row["handled_at"] is not None:
+        if row is None:  # never: the one-row FROM always yields a row
+            return ConversationSnapshot(ConversationState())
+        if row["handled_at"] is not None:
             return None
-        return _state_from_row(row)
+        ticket = (
+            None
+            if row["ticket_number"] is None
+            else TicketView(int(row["ticket_number"]), str(row["ticket_status"]), Priority(row["ticket_priority"]))
+        )
+        return ConversationSnapshot(_state_from_row(row), ticket, int(row["version"] or 0))
 
     async def complete_inbound(
         self,
@@ -218,9 +230,12 @@ class PgStore:
         decision: Decision | None,
         replies: Sequence[Mapping[str, Any]],
         state: ConversationState | None = None,
+        effects: Sequence[Effect] = (),
+        version: int | None = None,
     ) -> list[OutboxItem] | None:
-        """In ONE transaction: the inbound message, the new state, its replies (outbox and transcript), the inbox
-        row marked handled. None, writing nothing, when another delivery of the same message was completed first:
+        """In ONE transaction: the inbound message, its effects (tickets opened, cancelled, rated, follow-ups, with
+        their agent notices queued), the new state, its replies (outbox and transcript), the inbox row marked
+        handled; StateConflict, writing nothing, when the conversation is no longer at `version`. None, writing nothing, when another delivery of the same message was completed first:
         the inbox's unique key makes a second instance's insert wait for the first one's commit, then find it."""
         now = self._now()
         async with self._tx() as db:
@@ -237,6 +252,21 @@ class PgStore:
             if claimed is None:
                 return None
             key = (channel, conversation_id)
+            if version is not None:
+                # FOR UPDATE: the version read is the one this transaction commits over.
+                current = await db.fetchval(
+                    "SELECT version FROM conversations WHERE channel = $1 AND conversation_id = $2 FOR UPDATE",
+                    channel,
+                    conversation_id,
+                )
+                if (int(current) if current is not None else 0) != version:
+                    raise StateConflict(f"conversation {channel}:{conversation_id} changed since it was read")
+            notices: list[OutboxItem] = []
+            for effect in effects:
+                opened = await self._apply(db, now, key, channel_user_id, effect, notices)
+                if opened is not None and state is not None:
+                    state = dataclasses.replace(state, ticket=opened)
+                    replies = [_with_ticket_number(reply, opened) for reply in replies]
             if state is not None:
                 conversation = await _save_state(db, key, state, channel_user_id, now)
             else:
@@ -245,9 +275,11 @@ class PgStore:
                 db, now, channel, conversation_id, "in", text, platform_message_id, decision=decision,
                 conversation=conversation,
             )  # fmt: skip
-            return [
-                await self._queue_reply(db, now, channel, conversation_id, reply, conversation) for reply in replies
+            queued = [
+                item for r in replies for item in await self._queue_reply(db, now, channel, conversation_id, r, conversation)
             ]
+            # The replies, then the agent notices the effects queued, after what is still pending before them.
+            return await self._after_earlier_pending(db, queued + notices)
 
     async def transcript(
         self, conversation: ConversationKey, limit: int | None = None, after: int = 0
@@ -298,27 +330,12 @@ class PgStore:
         summary: str,
     ) -> Ticket:
         """Open a ticket for a conversation; fails if the conversation already has an unfinished one."""
-        priority = Priority(priority)
-        now = self._now()
         try:
             async with self._tx() as db:
-                conversation = await _conversation_row_id(db, (channel, conversation_id), now, channel_user_id)
-                existing = await db.fetchval(
-                    f"SELECT number FROM tickets WHERE conversation = $1 AND {OPEN_STATUSES_SQL}", conversation
-                )
-                if existing is not None:
-                    raise StoreError(f"conversation {channel}:{conversation_id} already has open ticket #{existing}")
-                number = await db.fetchval(
-                    """
-                    INSERT INTO tickets
-                        (conversation, channel, channel_user_id, priority, category, reason, summary, lang, created_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING number
-                    """,
-                    conversation, channel, channel_user_id, priority.value, category, reason, summary, lang, now,
+                return await _open_ticket(
+                    db, self._now(), channel, conversation_id, channel_user_id, lang, priority, category, reason,
+                    summary,
                 )  # fmt: skip
-                detail = f"priority={priority.value} category={category or '-'} reason={reason or '-'}"
-                await _event(db, int(number), "opened", channel_user_id, detail, now)
-                return await _ticket(db, int(number))
         except asyncpg.UniqueViolationError:
             # Another instance opened one between our check and our insert: the index is the last word.
             raise StoreError(f"conversation {channel}:{conversation_id} already has an open ticket") from None
@@ -363,6 +380,7 @@ class PgStore:
                 number,
             )
             await _event(db, number, "claimed", agent, f"from {previous}" if previous else None, now)
+            await self._notify_agents(db, now, number, "redraw", lease=False)
             return await _ticket(db, number)
 
     async def add_agent_reply(self, number: int, agent: str, text: str) -> Ticket:
@@ -389,8 +407,11 @@ class PgStore:
         return await self._transition(number, TicketStatus.CANCELLED, actor)
 
     async def _transition(self, number: int, new: TicketStatus, actor: str) -> Ticket:
-        now = self._now()
         async with self._tx() as db:
+            return await self._transition_in(db, self._now(), number, new, actor)
+
+    async def _transition_in(self, db: Connection, now: datetime, number: int, new: TicketStatus, actor: str) -> Ticket:
+        if True:  # (one indentation level with the callers' transaction blocks)
             ticket = await _ticket(db, number, for_update=True)
             check_transition(ticket, new)
             assignee = ticket.assignee
@@ -417,25 +438,13 @@ class PgStore:
                 number,
             )
             await _event(db, number, kind, actor, f"{ticket.status.value} -> {new.value}", now)
+            await self._notify_agents(db, now, number, "redraw", lease=False)  # every change redraws it for agents
             return await _ticket(db, number)
 
     async def rate(self, number: int, rating: int) -> None:
         """Store the user's CSAT rating (1-5) of a resolved ticket; once per ticket."""
-        now = self._now()
         async with self._tx() as db:
-            ticket = await _ticket(db, number, for_update=True)
-            rated = await db.fetchval("SELECT 1 FROM csat_ratings WHERE ticket = $1", number) is not None
-            check_rating(ticket, rating, rated)
-            inserted = await db.fetchval(
-                "INSERT INTO csat_ratings (ticket, rating, created_at) VALUES ($1, $2, $3) "
-                "ON CONFLICT (ticket) DO NOTHING RETURNING ticket",
-                number,
-                rating,
-                now,
-            )
-            if inserted is None:
-                raise StoreError(f"ticket #{number} has already been rated")
-            await _event(db, number, "rated", ticket.channel_user_id, str(rating), now)
+            await _rate(db, self._now(), number, rating)
 
     async def rating(self, number: int) -> int | None:
         """The ticket's CSAT rating, or None if not rated."""
@@ -493,21 +502,17 @@ class PgStore:
             await _event(db, number, kind, actor, detail, self._now())
 
     async def mark_reminded(self, number: int) -> None:
-        """Record that agents were reminded of the ticket (so they are reminded once)."""
-        await self.add_event(number, "reminded", "bot", None)
+        """Record that agents are reminded of the ticket (once), and queue the reminder for them."""
+        now = self._now()
+        async with self._tx() as db:
+            await _ticket(db, number)
+            await _event(db, number, "reminded", "bot", None, now)
+            await self._notify_agents(db, now, number, "remind", lease=False)
 
     async def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
         """Keep a reference to a file the user sent on the ticket."""
-        now = self._now()
         async with self._tx() as db:
-            ticket = await _ticket(db, number)
-            attachment_id = await db.fetchval(
-                "INSERT INTO attachments (ticket, channel, kind, ref, mime_type, created_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                number, ticket.channel, kind, ref, mime_type, now,
-            )  # fmt: skip
-            await _event(db, number, "attachment", ticket.channel_user_id, f"{kind} {ref}", now)
-            return StoredAttachment(int(attachment_id), number, ticket.channel, kind, ref, mime_type, now)
+            return await _add_attachment(db, self._now(), number, kind, ref, mime_type)
 
     async def attachments(self, number: int) -> list[StoredAttachment]:
         """The files sent on a ticket, oldest first."""
@@ -587,23 +592,28 @@ class PgStore:
         async with self._pool.acquire() as db:
             return await self._outbox_add(db, self._now(), channel, conversation_id, payload, lease=False)
 
-    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
-        """A reply outside any inbound message (an agent's answer): into the transcript and the outbox, together."""
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
+        """A reply outside any inbound message (an agent's answer): into the transcript and the outbox (a row per
+        part), together; returned after the conversation's items still pending before it."""
         async with self._tx() as db:
-            return await self._queue_reply(db, self._now(), channel, conversation_id, payload, None)
+            items = await self._queue_reply(db, self._now(), channel, conversation_id, payload, None)
+            return await self._after_earlier_pending(db, items)
 
     async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
-        """Pending messages that are due (and not leased to an instance delivering them), oldest due first."""
+        """Pending items that are due (and not leased to an instance delivering them), each conversation's first
+        only (a conversation's items go out in order), oldest due first."""
         rows = await self._pool.fetch(
-            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 "
-            "AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at, id LIMIT $2",
+            "SELECT * FROM outbox o WHERE status = 'pending' AND next_attempt_at <= $1 "
+            "AND (lease_until IS NULL OR lease_until <= $1) AND NOT EXISTS (" + _EARLIER_PENDING + ") "
+            "ORDER BY next_attempt_at, id LIMIT $2",
             self._now(),
             limit,
         )
         return [_outbox_from_row(r) for r in rows]
 
     async def outbox_claim(self, limit: int = 100) -> list[OutboxItem]:
-        """Take up to `limit` due items for delivery by this instance, each leased for `outbox_lease`.
+        """Take up to `limit` due items for delivery by this instance, each leased for `outbox_lease`; only each
+        conversation's first pending item (its next one waits for it, even while another instance holds it).
 
         `FOR UPDATE SKIP LOCKED`: instances flushing at the same moment take disjoint items without waiting on
         each other; an item whose lease has run out (its instance died mid-delivery) is due again."""
@@ -611,8 +621,10 @@ class PgStore:
         rows = await self._pool.fetch(
             """
             UPDATE outbox SET lease_until = $1 WHERE id IN (
-                SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
-                    AND (lease_until IS NULL OR lease_until <= $2)
+                SELECT id FROM outbox o WHERE status = 'pending' AND next_attempt_at <= $2
+                    AND (lease_until IS NULL OR lease_until <= $2) AND NOT EXISTS ("""
+            + _EARLIER_PENDING
+            + """)
                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED
             ) RETURNING *
             """,
@@ -797,6 +809,60 @@ class PgStore:
 
     # -- helpers inside a transaction -------------------------------------------------------------------------
 
+    async def _apply(
+        self,
+        db: Connection,
+        now: datetime,
+        key: ConversationKey,
+        user_id: str,
+        effect: Effect,
+        notices: list[OutboxItem],
+    ) -> int | None:
+        """Apply one effect of a message (as the SQLite store's `_apply`); returns the number of the ticket an
+        OpenTicket leaves the conversation with. Agent notices are queued in this transaction, into `notices`."""
+        if isinstance(effect, OpenTicket):
+            existing = await db.fetchval(
+                "SELECT t.number FROM tickets t JOIN conversations c ON c.id = t.conversation "
+                f"WHERE c.channel = $1 AND c.conversation_id = $2 AND t.{OPEN_STATUSES_SQL}",
+                key[0],
+                key[1],
+            )
+            if existing is not None:  # e.g. the state lost track of it: the conversation keeps its one ticket
+                return int(existing)
+            ticket = await _open_ticket(
+                db, now, key[0], key[1], user_id, effect.lang, effect.priority, effect.category, effect.reason,
+                effect.summary,
+            )  # fmt: skip
+            for attachment in effect.attachments:
+                await _add_attachment(db, now, ticket.number, attachment.kind, attachment.ref, attachment.mime_type)
+            notices.append(await self._notify_agents(db, now, ticket.number, "announce", lease=self._lease_new_outbox))
+            return ticket.number
+        ticket = await _ticket(db, effect.ticket, for_update=True)
+        if isinstance(effect, FollowUp):
+            if not ticket.is_open:
+                return None
+            for attachment in effect.attachments:
+                await _add_attachment(db, now, ticket.number, attachment.kind, attachment.ref, attachment.mime_type)
+            if ticket.status is TicketStatus.WAITING_USER:  # the user answered: back to the agent
+                await self._transition_in(db, now, ticket.number, TicketStatus.CLAIMED, "user")
+            relay = await self._notify_agents(db, now, ticket.number, "relay", effect.text, lease=self._lease_new_outbox)
+            notices.append(relay)
+        elif isinstance(effect, CancelTicket):
+            if ticket.is_open:
+                await self._transition_in(db, now, ticket.number, TicketStatus.CANCELLED, "user")
+        elif isinstance(effect, RateTicket):
+            rated = await db.fetchval("SELECT 1 FROM csat_ratings WHERE ticket = $1", ticket.number) is not None
+            if ticket.status is TicketStatus.RESOLVED and not rated:
+                await _rate(db, now, ticket.number, effect.rating)
+        return None
+
+    async def _notify_agents(
+        self, db: Connection, now: datetime, number: int, kind: AgentNoticeKind, text: str = "", *, lease: bool
+    ) -> OutboxItem:
+        """Queue a notice for agents in the transaction of the change it tells of; leased when this instance
+        delivers it right after the commit."""
+        return await self._outbox_add(db, now, AGENTS, str(number), {"notice": kind, "text": text}, lease=lease)
+
     async def _queue_reply(
         self,
         db: Connection,
@@ -805,33 +871,40 @@ class PgStore:
         conversation_id: str,
         payload: Mapping[str, Any],
         conversation: int | None,
-    ) -> OutboxItem:
-        if conversation is None:
-            conversation = await _conversation_row_id(db, (channel, conversation_id), now)
-        # One round trip: the reply into the transcript and, with the transcript id in its payload, the outbox.
-        lease_until = now + self._outbox_lease if self._lease_new_outbox else None
-        row = await db.fetchrow(
-            """
-            WITH message AS (
-                INSERT INTO messages (conversation, direction, text, created_at) VALUES ($1, 'out', $2, $3)
-                RETURNING id
+    ) -> list[OutboxItem]:
+        """One transcript message, and an outbox row per part (as the channel splits it), each with its id."""
+        stored = await _record_message(
+            db, now, channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation
+        )
+        parts: list[Mapping[str, Any]] = payload.get("parts") or [payload]
+        whole = {k: v for k, v in payload.items() if k != "parts"}
+        return [
+            await self._outbox_add(
+                db,
+                now,
+                channel,
+                conversation_id,
+                {**(part if part is not payload else whole), "transcript_id": stored.id},
+                lease=self._lease_new_outbox,
             )
-            INSERT INTO outbox (channel, conversation_id, payload, next_attempt_at, created_at, lease_until)
-            SELECT $4, $5, jsonb_set($6::jsonb, '{transcript_id}', to_jsonb(message.id))::text, $3, $3, $7
-            FROM message RETURNING id, payload
-            """,
-            conversation,
-            _text(str(payload.get("text", ""))),
-            now,
-            channel,
-            conversation_id,
-            _json(payload).replace("\\u0000", "\\ufffd"),  # jsonb, like text, holds no NUL
-            lease_until,
-        )
-        assert row is not None  # INSERT ... SELECT from a one-row CTE: one row
-        return OutboxItem(
-            int(row["id"]), channel, conversation_id, json.loads(row["payload"]), "pending", 0, now, None, now, None
-        )
+            for part in parts
+        ]
+
+    async def _after_earlier_pending(self, db: Connection, items: list[OutboxItem]) -> list[OutboxItem]:
+        """`items` preceded, conversation by conversation, by the older items still pending there: a sender
+        delivers them in order (as the SQLite store's)."""
+        earlier: list[OutboxItem] = []
+        for channel, conversation_id in dict.fromkeys((i.channel, i.conversation_id) for i in items):
+            first = min(i.id for i in items if (i.channel, i.conversation_id) == (channel, conversation_id))
+            rows = await db.fetch(
+                "SELECT * FROM outbox WHERE status = 'pending' AND channel = $1 AND conversation_id = $2 AND id < $3 "
+                "ORDER BY id",
+                channel,
+                conversation_id,
+                first,
+            )
+            earlier += [_outbox_from_row(row) for row in rows]
+        return earlier + items
 
     async def _outbox_add(
         self,
@@ -919,6 +992,73 @@ class PgLeadership:
 
 # -- statements shared by the methods above -------------------------------------------------------------------
 
+# A conversation's items go out in order: an item waits while an earlier one of its conversation is pending.
+_EARLIER_PENDING = (
+    "SELECT 1 FROM outbox e WHERE e.status = 'pending' AND e.channel = o.channel "
+    "AND e.conversation_id = o.conversation_id AND e.id < o.id"
+)
+
+
+async def _open_ticket(
+    db: Connection,
+    now: datetime,
+    channel: str,
+    conversation_id: str,
+    channel_user_id: str,
+    lang: Lang,
+    priority: Priority,
+    category: str | None,
+    reason: str | None,
+    summary: str,
+) -> Ticket:
+    priority = Priority(priority)
+    conversation = await _conversation_row_id(db, (channel, conversation_id), now, channel_user_id)
+    existing = await db.fetchval(
+        f"SELECT number FROM tickets WHERE conversation = $1 AND {OPEN_STATUSES_SQL}", conversation
+    )
+    if existing is not None:
+        raise StoreError(f"conversation {channel}:{conversation_id} already has open ticket #{existing}")
+    number = await db.fetchval(
+        """
+        INSERT INTO tickets
+            (conversation, channel, channel_user_id, priority, category, reason, summary, lang, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING number
+        """,
+        conversation, channel, channel_user_id, priority.value, category, reason, summary, lang, now,
+    )  # fmt: skip
+    detail = f"priority={priority.value} category={category or '-'} reason={reason or '-'}"
+    await _event(db, int(number), "opened", channel_user_id, detail, now)
+    return await _ticket(db, int(number))
+
+
+async def _rate(db: Connection, now: datetime, number: int, rating: int) -> None:
+    ticket = await _ticket(db, number, for_update=True)
+    rated = await db.fetchval("SELECT 1 FROM csat_ratings WHERE ticket = $1", number) is not None
+    check_rating(ticket, rating, rated)
+    inserted = await db.fetchval(
+        "INSERT INTO csat_ratings (ticket, rating, created_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (ticket) DO NOTHING RETURNING ticket",
+        number,
+        rating,
+        now,
+    )
+    if inserted is None:
+        raise StoreError(f"ticket #{number} has already been rated")
+    await _event(db, number, "rated", ticket.channel_user_id, str(rating), now)
+
+
+async def _add_attachment(
+    db: Connection, now: datetime, number: int, kind: str, ref: str, mime_type: str | None
+) -> StoredAttachment:
+    ticket = await _ticket(db, number)
+    attachment_id = await db.fetchval(
+        "INSERT INTO attachments (ticket, channel, kind, ref, mime_type, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        number, ticket.channel, kind, ref, mime_type, now,
+    )  # fmt: skip
+    await _event(db, number, "attachment", ticket.channel_user_id, f"{kind} {ref}", now)
+    return StoredAttachment(int(attachment_id), number, ticket.channel, kind, ref, mime_type, now)
+
 
 async def _logged(work: Awaitable[None], topic: str) -> None:
     try:
@@ -964,8 +1104,8 @@ async def _save_state(
     value = await db.fetchval(
         """
         INSERT INTO conversations (channel, conversation_id, channel_user_id, lang, lang_choice, misses,
-            last_suggestions, flow, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+            last_suggestions, flow, created_at, updated_at, version)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1)
         ON CONFLICT (channel, conversation_id) DO UPDATE SET
             channel_user_id = COALESCE(excluded.channel_user_id, conversations.channel_user_id),
             lang = excluded.lang,
@@ -973,7 +1113,8 @@ async def _save_state(
             misses = excluded.misses,
             last_suggestions = excluded.last_suggestions,
             flow = excluded.flow,
-            updated_at = excluded.updated_at
+            updated_at = excluded.updated_at,
+            version = conversations.version + 1
         RETURNING id
         """,
         key[0], key[1], channel_user_id, state.last_lang, state.lang_choice, state.misses, suggestions, flow, now,

@@ -14,7 +14,8 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.core.conversation import ConversationKey, ConversationState
+from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState
+from bot.core.effects import Effect
 from bot.core.messages import Decision, Lang, Priority
 from bot.store.records import (
     Direction,
@@ -80,8 +81,8 @@ class StorePort(Protocol):
 
     async def receive_inbound(
         self, channel: str, platform_message_id: str, conversation: ConversationKey
-    ) -> ConversationState | None:
-        """The state to handle a message from; None when it was handled already (a redelivery)."""
+    ) -> ConversationSnapshot | None:
+        """The state (with its ticket and version) to handle a message from; None when it was handled already."""
         ...
 
     async def complete_inbound(
@@ -94,8 +95,11 @@ class StorePort(Protocol):
         decision: Decision | None,
         replies: Sequence[Mapping[str, Any]],
         state: ConversationState | None = None,
+        effects: Sequence[Effect] = (),
+        version: int | None = None,
     ) -> list[OutboxItem] | None:
-        """In ONE transaction: the (redacted) inbound message, the conversation's new state, its replies queued in"""
+        """The message, its effects, new state, replies and inbox row in one transaction; None for a redelivery,
+        StateConflict when the conversation is no longer at `version`."""
         ...
 
     async def transcript(
@@ -218,7 +222,7 @@ class StorePort(Protocol):
         """Queue a message for delivery, due now."""
         ...
 
-    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
         """A reply outside any inbound message (an agent's answer): into the transcript and the outbox, together."""
         ...
 
