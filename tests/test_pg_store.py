@@ -79,7 +79,7 @@ async def test_a_reply_queued_for_delivery_here_is_leased_and_one_queued_by_the_
     cli = await PgStore.open(pg_url, lease_new_outbox=False)
     try:
         await instance.queue_reply("webchat", "s1", {"text": "delivered by this instance"})
-        queued = await cli.queue_reply("webchat", "s2", {"text": "for any instance"})
+        [queued] = await cli.queue_reply("webchat", "s2", {"text": "for any instance"})
         assert [i.id for i in await instance.outbox_claim(10)] == [queued.id]
         # A conversation's items go out in order: its next one waits while the first is leased elsewhere.
         await cli.queue_reply("webchat", "s1", {"text": "after the first"})

@@ -486,6 +486,6 @@ async def test_a_transcript_from_a_message_id_on(store: StorePort) -> None:
 async def test_text_with_a_nul_is_stored(store: StorePort) -> None:
     # Browsers can send NUL; PostgreSQL's text cannot hold it, so there it becomes U+FFFD, and nothing fails.
     await store.record_message("webchat", "s1", "in", "a\x00b")
-    item = await store.queue_reply("webchat", "s1", {"text": "c\x00d"})
+    [item] = await store.queue_reply("webchat", "s1", {"text": "c\x00d"})
     assert item.payload["text"] in ("c\x00d", "c\ufffdd")
     assert [m.text.replace("\ufffd", "\x00") for m in await store.transcript(("webchat", "s1"))] == ["a\x00b", "c\x00d"]
