@@ -24,6 +24,7 @@ from bot.security.secret_scanner import SecretScanner
 log = logging.getLogger(__name__)
 USER_MESSAGES_PER_WINDOW = 12
 USER_WINDOW_SECONDS = 20.0
+EARLIER_MESSAGES = 2  # how many of the user's last messages a seed phrase sent in parts may span, besides this one
 # Deciding again after the conversation changed under a message (another process, an agent): rare, so a few tries.
 CONFLICT_RETRIES = 3
 
@@ -82,7 +83,9 @@ class Desk:
                 return None
             started = time.perf_counter()
             try:
-                result = await self._router.decide(message, snapshot.state, snapshot.ticket)
+                result = await self._router.decide(
+                    message, snapshot.state, snapshot.ticket, await self._earlier(message)
+                )
                 self.metrics.routed(message.channel, result, time.perf_counter() - started)
                 if not await self._complete(message, result.redacted_text, result, result.replies, snapshot):
                     return None
@@ -100,6 +103,13 @@ class Desk:
         apology = (Reply(self._texts.render("internal_error", lang), offer_human=True, lang=lang),)
         await self._complete(message, self._scanner.scan(message.text).redacted_text, None, apology)
         return None
+
+    async def _earlier(self, message: InboundMessage) -> tuple[tuple[int, str], ...]:
+        """The user's last messages (row id, stored text), when this one may continue a seed phrase sent in parts."""
+        if not self._scanner.may_continue_seed(message.text):
+            return ()
+        recent = await self._store.transcript((message.channel, message.conversation_id), limit=EARLIER_MESSAGES * 2)
+        return tuple((m.id, m.text) for m in recent if m.direction == "in")[-EARLIER_MESSAGES:]
 
     async def _complete(
         self,
@@ -124,6 +134,7 @@ class Desk:
             result.state if result else None,
             result.effects if result else (),
             snapshot.version if result and snapshot else None,
+            redact_earlier=result.redact_earlier if result else (),
         )
         if items is None:
             log.info("duplicate %s message %s dropped after routing", message.channel, message.message_id)

@@ -188,9 +188,11 @@ class MessageStore(Protocol):
         state: ConversationState | None = None,
         effects: Sequence[Effect] = (),
         version: int | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
         """The message, its effects, new state, replies and inbox row in one transaction; None for a redelivery,
-        StateConflict when the conversation is no longer at `version`."""
+        StateConflict when the conversation is no longer at `version`. `redact_earlier`: earlier user messages of
+        the conversation to store redacted there too (row id, text)."""
         ...
 
     async def transcript(

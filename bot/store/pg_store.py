@@ -232,6 +232,7 @@ class PgStore:
         state: ConversationState | None = None,
         effects: Sequence[Effect] = (),
         version: int | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
         """In ONE transaction: the inbound message, its effects (tickets opened, cancelled, rated, follow-ups, with
         their agent notices queued), the new state, its replies (outbox and transcript), the inbox row marked
@@ -271,6 +272,21 @@ class PgStore:
                 conversation = await _save_state(db, key, state, channel_user_id, now)
             else:
                 conversation = await _conversation_row_id(db, key, now, channel_user_id)
+            for message_id, redacted in redact_earlier:  # a seed phrase sent in parts: its earlier parts
+                old = await db.fetchval(
+                    "SELECT text FROM messages WHERE id = $1 AND conversation = $2 AND direction = 'in'",
+                    message_id,
+                    conversation,
+                )
+                if old is not None:
+                    await db.execute("UPDATE messages SET text = $1 WHERE id = $2", redacted, message_id)
+                    await db.execute(
+                        "UPDATE ticket_events SET detail = $1 WHERE kind = 'user_message' AND detail = $2 "
+                        "AND ticket IN (SELECT number FROM tickets WHERE conversation = $3)",
+                        redacted,
+                        old,
+                        conversation,
+                    )
             await _record_message(
                 db, now, channel, conversation_id, "in", text, platform_message_id, decision=decision,
                 conversation=conversation,

@@ -97,6 +97,7 @@ class StorePort(Protocol):
         state: ConversationState | None = None,
         effects: Sequence[Effect] = (),
         version: int | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
         """The message, its effects, new state, replies and inbox row in one transaction; None for a redelivery,
         StateConflict when the conversation is no longer at `version`."""

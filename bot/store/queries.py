@@ -169,6 +169,7 @@ class StoreQueries:
         state: ConversationState | None = None,
         effects: Sequence[Effect] = (),
         version: int | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
         # Marking it handled is also the check that no other delivery of it got here first; only ids go into the
         # inbox (the raw text may hold a secret).
@@ -197,6 +198,7 @@ class StoreQueries:
             if state is not None
             else self._conversation_row_id(key, self._now(), channel_user_id)
         )
+        self.redact_messages(conversation, redact_earlier)
         self.record_message(
             channel, conversation_id, "in", text, platform_message_id, decision=decision, conversation=conversation
         )
@@ -299,6 +301,23 @@ class StoreQueries:
             if ticket is not None:
                 self._event(int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
         return StoredMessage(int(row["id"]), channel, conversation_id, direction, text, platform_message_id, _dt(now))
+
+    def redact_messages(self, conversation: int, items: Sequence[tuple[int, str]]) -> None:
+        """Replace the text of the conversation's user messages (row id, redacted text), and of the copies kept in
+        its tickets' events."""
+        for message_id, text in items:
+            old = self._one(
+                "SELECT text FROM messages WHERE id = ? AND conversation = ? AND direction = 'in'",
+                (message_id, conversation),
+            )
+            if old is None:
+                continue
+            self._db.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message_id))
+            self._db.execute(
+                "UPDATE ticket_events SET detail = ? WHERE kind = 'user_message' AND detail = ? "
+                "AND ticket IN (SELECT number FROM tickets WHERE conversation = ?)",
+                (text, old["text"], conversation),
+            )
 
     def transcript(
         self, conversation: ConversationKey, limit: int | None = None, after: int = 0

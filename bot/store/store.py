@@ -143,8 +143,12 @@ class Store:
         state: ConversationState | None = None,
         effects: Sequence[Effect] = (),
         version: int | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
-        """In ONE transaction: the (redacted) inbound message, its effects (tickets opened, cancelled, rated,
+        """`redact_earlier`: earlier messages of the conversation to store redacted, (row id, new text), in the same
+        transaction (a seed phrase sent in parts is found with its last part).
+
+        In ONE transaction: the (redacted) inbound message, its effects (tickets opened, cancelled, rated,
         follow-ups, with their agent notices queued in the outbox), the conversation's new state, its replies queued
         in the outbox and in the transcript, and the inbox row marked handled. A crash before the commit leaves the
         message to be handled again from the old state; after it, a redelivery is skipped: no lost message, no
@@ -164,6 +168,7 @@ class Store:
             state,
             effects,
             version,
+            redact_earlier,
         )
 
     async def transcript(
