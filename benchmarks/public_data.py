@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.messages import Lang
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# Beside the project root (../shared/datasets), or wherever OMNIDESK_DATASETS points (another checkout, a worktree).
+DATASETS = Path(os.environ.get("OMNIDESK_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 OOS = "oos"  # the label of an out-of-scope utterance
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {
@@ -73,3 +76,52 @@ def test_faq_lint_reports_on_the_shipped_knowledge_base() -> None:
     done = omnidesk("faq", "lint")
     assert done.returncode in (0, 1), done.stderr
     assert "phrasings" in done.stdout.splitlines()[-1]
+
+
+def test_config_is_accepted_after_the_subcommand_and_listed_in_its_help(tmp_path: Path) -> None:
+    config = tmp_path / "other.yaml"
+    config.write_text("matcher:\n  answer: 7\n", encoding="utf-8")
+    done = omnidesk("ask", "hi", "--config", str(config))
+    assert done.returncode == 2 and "config key 'matcher.answer'" in done.stderr  # the file given was read
+    for command in (["run"], ["ask"], ["tickets", "list"], ["faq", "lint"], ["report"]):
+        helped = omnidesk(*command, "--help")
+        assert helped.returncode == 0 and "--config" in helped.stdout, command
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("store:\n  path: ./x.db\nmatcher: [0.6\nbrand: {}\n", encoding="utf-8")
+    done = omnidesk("ask", "hi", "--config", str(config))
+    assert done.returncode == 2
+    first = done.stderr.strip().splitlines()
+    assert len(first) == 1 and first[0].startswith(f"omnidesk: config file {config}, line 4: not valid YAML")
+
+
+def test_store_commands_refuse_a_missing_database_and_name_the_one_they_open(tmp_path: Path) -> None:
+    missing = omnidesk("tickets", "list", cwd=tmp_path)
+    assert missing.returncode == 2 and "no database at" in missing.stderr and "store.path" in missing.stderr
+    assert not (tmp_path / "omnidesk.db").exists()  # no new empty desk created in the wrong folder
+    assert omnidesk("report", cwd=tmp_path).returncode == 2
+
+    async def create() -> None:
+        store = await Store.open(str(tmp_path / "omnidesk.db"))
+        await store.close()
+
+    asyncio.run(create())
+    listed = omnidesk("tickets", "list", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert f"database {(tmp_path / 'omnidesk.db').resolve()}" in listed.stderr
+    header, empty = listed.stdout.splitlines()
+    assert header.split()[:3] == ["number", "status", "priority"] and empty == "no tickets"
+
+
+def test_faq_lint_ends_with_a_per_entry_summary_most_findings_first() -> None:
+    done = omnidesk("faq", "lint")
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("entry ") and "total" in line)
+    rows = [line.split() for line in lines[start + 1 : -1] if line.strip()]
+    totals = [int(row[1]) for row in rows if row[0] != "(no"]
+    assert totals == sorted(totals, reverse=True)
+    findings = sum(1 for line in lines[:start] if ": misrouted: " in line or ": near-duplicate: " in line
+                   or ": translation: " in line)
+    assert sum(totals) == findings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -168,7 +169,7 @@ async def test_the_agent_cli_works_a_ticket_and_its_reply_reaches_the_user(runti
     ticket = (await rt.store.list_tickets())[0]
     listed = omnidesk(db, "tickets", "list", "--status", "open")
     assert listed.returncode == 0, listed.stderr
-    assert f"#{ticket.number} open" in listed.stdout
+    assert re.search(rf"^#{ticket.number}\s+open\b", listed.stdout, re.MULTILINE)
     assert omnidesk(db, "tickets", "claim", str(ticket.number), "--agent", "bob").returncode == 0
     done = omnidesk(db, "tickets", "reply", str(ticket.number), "We froze your account.", "--agent", "bob")
     assert done.returncode == 0, done.stderr

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from bot.core.conversation import ConversationState, InMemoryConversationStates
 from bot.core.messages import InboundMessage, Lang
 from bot.core.router import RouterResult
 from bot.desk.report import build_report, format_report
-from bot.knowledge.faq_lint import lint_knowledge_base
+from bot.knowledge.faq_lint import LintFinding, lint_knowledge_base
 from bot.knowledge.knowledge_base import KnowledgeBaseError
 from bot.security.log_redaction import install_log_redaction
 from bot.store import Store, StoredAttachment, StoreError, Ticket, TicketStatus
@@ -34,7 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = load_config(args.config if args.config else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
+        chosen: Path | None = getattr(args, "config", None)
+        config = load_config(chosen if chosen else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
         name = {"faq": f"faq {getattr(args, 'faq_command', '')}", "tickets": "tickets"}.get(args.command, args.command)
         return _COMMANDS[name](config, args)
     except (ConfigError, KnowledgeBaseError, StoreError) as exc:
@@ -43,18 +45,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="omnidesk", description="One support bot behind every channel.")
-    parser.add_argument("--config", type=Path, help="config file (default: ./config.yaml if present)")
-    commands = parser.add_subparsers(dest="command", required=True)
+    # --config is accepted before or after the subcommand; SUPPRESS keeps a subcommand's unset default from
+    # overwriting a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="config file (default: ./config.yaml if present)"
+    )
+    parser = argparse.ArgumentParser(
+        prog="omnidesk", description="One support bot behind every channel.", parents=[common]
+    )
+    commands = _CommonSubparsers(parser.add_subparsers(dest="command", required=True), common)
     ask = commands.add_parser("ask", help="show the reply and decision for one message")
     ask.add_argument("text")
     ask.add_argument("--lang", choices=("en", "zh"), help="reply language (default: detected)")
     commands.add_parser("classify", help="JSON lines in ({text, lang?}), one decision per line out")
     faq = commands.add_parser("faq", help="knowledge-base tools")
-    faq_commands = faq.add_subparsers(dest="faq_command", required=True)
+    faq_commands = _CommonSubparsers(faq.add_subparsers(dest="faq_command", required=True), common)
     faq_commands.add_parser("lint", help="misrouted phrasings, near-duplicate entries, missing translations")
     tickets = commands.add_parser("tickets", help="work tickets without Slack")
-    ticket_commands = tickets.add_subparsers(dest="tickets_command", required=True)
+    ticket_commands = _CommonSubparsers(tickets.add_subparsers(dest="tickets_command", required=True), common)
     listing = ticket_commands.add_parser("list", help="tickets, newest last")
     listing.add_argument("--status", choices=[s.value for s in TicketStatus])
     ticket_commands.add_parser("show", help="one ticket with its transcript and events").add_argument("number", type=int)
@@ -75,6 +84,18 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="the support lead's report")
     report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
     return parser
+
+
+class _CommonSubparsers:
+    """Adds subcommands that all accept the common options (--config)."""
+
+    def __init__(self, action: Any, common: argparse.ArgumentParser) -> None:
+        self._action = action
+        self._common = common
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self._action.add_parser(name, parents=[self._common], **kwargs)
+        return parser
 
 
 def _duration(text: str) -> timedelta:
@@ -180,11 +201,40 @@ def _faq_lint(config: Config, args: argparse.Namespace) -> int:
     for finding in findings:
         print(f"{finding.where}: {finding.kind}: {finding.message}")
     entries = sum(1 for e in core.kb.entries if e.kind == "answer")
+    print(format_lint_summary(findings))
     print(f"{len(findings)} findings in {entries} entries, {core.matcher.size} phrasings")
     return 1 if findings else 0
 
 
+def format_lint_summary(findings: Sequence[LintFinding]) -> str:
+    """A table of findings per entry and kind, the entry with most findings first."""
+    kinds = ("misrouted", "near-duplicate", "translation")
+    per_entry: dict[str, Counter[str]] = {}
+    for finding in findings:
+        per_entry.setdefault(finding.entry_id, Counter())[finding.kind] += 1
+    lines = ["", f"{'entry':32s} {'total':>5s} " + " ".join(f"{kind:>14s}" for kind in kinds)]
+    for entry_id, counts in sorted(per_entry.items(), key=lambda item: (-item[1].total(), item[0])):
+        lines.append(f"{entry_id:32s} {counts.total():5d} " + " ".join(f"{counts[kind]:14d}" for kind in kinds))
+    if not per_entry:
+        lines.append("(no findings)")
+    return "\n".join(lines)
+
+
+def _existing_database(config: Config) -> Path:
+    """The store's file, said on stderr; a missing one is an error, not a new empty desk."""
+    path = Path(config.store.path).resolve()
+    if not path.exists():
+        raise ConfigError(
+            f"no database at {path} (config key 'store.path'): run this where `omnidesk run` keeps its database, "
+            "or pass --config with the store's path"
+        )
+    print(f"omnidesk: database {path}", file=sys.stderr)
+    return path
+
+
 def _tickets(config: Config, args: argparse.Namespace) -> int:
+    _existing_database(config)
+
     async def run() -> int:
         from bot.app.server import attach_slack  # Slack, when configured, follows what the CLI does
 
@@ -205,8 +255,12 @@ async def _ticket_command(runtime: Runtime, args: argparse.Namespace) -> int:
     command = args.tickets_command
     if command == "list":
         status = TicketStatus(args.status) if args.status else None
-        for ticket in await store.list_tickets(status):
+        listed = await store.list_tickets(status)
+        print(TICKET_HEADER)
+        for ticket in listed:
             print(_ticket_line(ticket))
+        if not listed:
+            print(f"no {status.value} tickets" if status else "no tickets")
         return 0
     if command == "show":
         ticket = await store.get_ticket(args.number)
@@ -274,16 +328,21 @@ async def _attachment_bytes(runtime: Runtime, attachment: StoredAttachment) -> b
     raise OSError(f"files from {attachment.channel} cannot be fetched here (is its token configured?)")
 
 
+TICKET_HEADER = f"{'number':7s} {'status':12s} {'priority':7s} {'channel':8s} {'assignee':12s} {'created':16s} summary"
+
+
 def _ticket_line(ticket: Ticket) -> str:
     return (
-        f"#{ticket.number} {ticket.status.value:12s} {ticket.priority.value:7s} {ticket.channel:8s} "
+        f"{'#' + str(ticket.number):7s} {ticket.status.value:12s} {ticket.priority.value:7s} {ticket.channel:8s} "
         f"{ticket.assignee or '-':12s} {ticket.created_at:%Y-%m-%d %H:%M} {ticket.summary.splitlines()[0][:60]}"
     )
 
 
 def _report(config: Config, args: argparse.Namespace) -> int:
+    database = _existing_database(config)
+
     async def run() -> str:
-        store = await Store.open(config.store.path)
+        store = await Store.open(str(database))
         try:
             return format_report(await build_report(store, datetime.now(UTC) - args.since))
         finally:

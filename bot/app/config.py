@@ -188,7 +188,10 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(f"config file {where}: not valid YAML ({problem})") from None
     if raw is not None and not isinstance(raw, dict):
         raise ConfigError(f"config file {path}: the top level must be a mapping of keys")
     return parse_config(raw, environ)

@@ -19,6 +19,7 @@ class LintFinding:
     where: str
     kind: str  # "misrouted", "near-duplicate", "translation"
     message: str
+    entry_id: str  # the entry the finding is about, for the per-entry summary
 
 
 def lint_knowledge_base(kb: KnowledgeBase, matcher: FaqMatcher) -> Iterator[LintFinding]:
@@ -37,6 +38,7 @@ def lint_knowledge_base(kb: KnowledgeBase, matcher: FaqMatcher) -> Iterator[Lint
                 "misrouted",
                 f"{phrasing.lang} '{phrasing.text}' of '{phrasing.entry_id}' matches '{winner.entry_id}' better "
                 f"(via '{winner.phrasing}', score {winner.score:.2f})",
+                phrasing.entry_id,
             )
     for (own, other), count in sorted(stolen.items()):
         if count / per_entry[own] >= NEAR_DUPLICATE_SHARE:
@@ -44,6 +46,7 @@ def lint_knowledge_base(kb: KnowledgeBase, matcher: FaqMatcher) -> Iterator[Lint
                 sources[own],
                 "near-duplicate",
                 f"'{own}' overlaps '{other}': {count} of its {per_entry[own]} phrasings match '{other}' better",
+                own,
             )
     yield from _translation_findings(kb)
 
@@ -57,10 +60,13 @@ def _translation_findings(kb: KnowledgeBase) -> Iterator[LintFinding]:
                 "translation",
                 f"'{entry.id}': answers use different placeholders (en {sorted(placeholders['en'])}, "
                 f"zh {sorted(placeholders['zh'])})",
+                entry.id,
             )
         if bool(entry.keywords["en"]) != bool(entry.keywords["zh"]):
-            yield LintFinding(entry.source, "translation", f"'{entry.id}': keywords in one language only")
+            yield LintFinding(entry.source, "translation", f"'{entry.id}': keywords in one language only", entry.id)
         # Chinese packs about two English characters' meaning into one; far less is a partial translation.
         en_len, zh_len = len(entry.answer["en"]), len(entry.answer["zh"])
         if zh_len * 5 < en_len:
-            yield LintFinding(entry.source, "translation", f"'{entry.id}': the Chinese answer looks incomplete")
+            yield LintFinding(
+                entry.source, "translation", f"'{entry.id}': the Chinese answer looks incomplete", entry.id
+            )
