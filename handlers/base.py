@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from bot.core.conversation import ConversationState
 from bot.core.messages import Decision, InboundMessage, Lang, Reply
+from bot.knowledge.ranker import Ranking
 
 MatchT = TypeVar("MatchT")
 
@@ -23,6 +24,7 @@ class Turn:
     notices: tuple[Reply, ...] = ()  # replies sent before the deciding step's own, e.g. the secret warning
     secret_kinds: frozenset[str] = frozenset()
     redacted_text: str | None = None  # the whole message with secrets replaced: what may be stored and logged
+    ranking: Ranking | None = None  # FAQ entries and escalation intents for the text, once the ranking step ran
 
 
 @dataclass(frozen=True, slots=True)

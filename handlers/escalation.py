@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from bot.core.conversation import ConversationState, Intake
 from bot.core.messages import Action, Decision, Lang, Priority, Reply
 from bot.desk.tickets import TicketDesk
+from bot.knowledge.intents import IntentKind, intent_kind
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.knowledge.ranker import Ranking
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 
@@ -80,15 +83,62 @@ class EscalationMatch:
     priority: Priority
 
 
+SECURITY_INCIDENT = EscalationMatch("security_incident", Priority.URGENT)
+REFUND_REQUEST = EscalationMatch("refund_request", Priority.HIGH)
+HUMAN_REQUEST = EscalationMatch("human_request", Priority.NORMAL)
+_BY_KIND: Mapping[IntentKind, EscalationMatch] = {
+    "security": SECURITY_INCIDENT,
+    "refund": REFUND_REQUEST,
+    "human": HUMAN_REQUEST,
+}
+# Another person acted on the account: with this, a loss is an incident even when it resembles an FAQ topic.
+_SOMEONE_ELSE = re.compile(
+    r"\b(hack\w*|stol\w*|steal\w*|thief|thieves|someone|somebody|stranger|scam\w*|phish\w*|unauthori[sz]ed|"
+    r"compromised|hijack\w*|sim\s*swap\w*|not\s+me|wasn'?t\s+me|never\s+(made|did|authori[sz]ed|requested)|"
+    r"did\s*n[o']?t\s+(make|do|authori[sz]e|request|send|withdraw)|without\s+my\s+(permission|consent|knowledge))\b"
+    r"|被盗|盗号|被黑|黑客|被人|有人|别人|陌生|异地|不是我|非本人|未经|没有授权|没授权|骗子|被骗|钓鱼",
+    _FLAGS,
+)
+
+
 def detect_escalation(text: str) -> EscalationMatch | None:
-    """The escalation a message asks for, if any; security incidents first, since they are urgent."""
+    """The escalation a message asks for by the high-precision patterns; security incidents first (urgent)."""
     if (_SECURITY.search(text) or _SECURITY_ZH.search(text)) and not _HOW_TO.search(text):
-        return EscalationMatch("security_incident", Priority.URGENT)
+        return SECURITY_INCIDENT
     if _REFUND.search(text):
-        return EscalationMatch("refund_request", Priority.HIGH)
+        return REFUND_REQUEST
     if _HUMAN.search(text):
-        return EscalationMatch("human_request", Priority.NORMAL)
+        return HUMAN_REQUEST
     return None
+
+
+def someone_else_did_it(text: str) -> bool:
+    """True when the message says another person acted (hacked, stolen, not me), not only that money is gone."""
+    return _SOMEONE_ELSE.search(text) is not None
+
+
+def decide_escalation(
+    text: str, ranking: Ranking | None, kb: KnowledgeBase | None, escalate_at: float
+) -> EscalationMatch | None:
+    """The patterns first, then the ranking: an escalation intent ranked first with `escalate_at` confidence.
+
+    A loss the user caused (liquidation, funding, a wrong network, a fee) is not an incident: when the patterns see
+    only "my money is gone" and the ranking's best is an FAQ entry, that entry answers it.
+    """
+    top = ranking.top if ranking is not None else None
+    top_kind = intent_kind(top.entry_id) if top is not None else None
+    pattern = detect_escalation(text)
+    if pattern is SECURITY_INCIDENT and not someone_else_did_it(text) and top is not None and top_kind is None:
+        entry = kb.entry(top.entry_id) if kb is not None else None
+        if entry is not None and entry.kind == "answer" and top.confidence >= escalate_at:
+            return None
+    if pattern is not None:
+        return pattern
+    if top is None or top_kind is None or top.confidence < escalate_at:
+        return None
+    if top_kind == "security" and _HOW_TO.search(text):
+        return None
+    return _BY_KIND[top_kind]
 
 
 # At most two short questions per category, so the agent can act on the first read; each can be skipped.
@@ -153,12 +203,14 @@ def _outcome(turn: Turn, match: EscalationMatch, replies: tuple[Reply, ...], sta
 class EscalationHandler(Handler[EscalationMatch]):
     """Hands the conversation to a person when the user asks or the situation demands it."""
 
-    def __init__(self, escalator: Escalator) -> None:
+    def __init__(self, escalator: Escalator, kb: KnowledgeBase | None = None, escalate_at: float = 0.5) -> None:
         self._escalator = escalator
+        self._kb = kb
+        self._escalate_at = escalate_at
 
     def check(self, turn: Turn) -> EscalationMatch | None:
-        """The escalation this message asks for, if any."""
-        return detect_escalation(turn.message.text)
+        """The escalation this message asks for, if any (by pattern, or by the ranking when a step attached one)."""
+        return decide_escalation(turn.message.text, turn.ranking, self._kb, self._escalate_at)
 
     async def handle(self, turn: Turn, match: EscalationMatch) -> Outcome:
         """Escalate."""

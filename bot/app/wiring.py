@@ -16,8 +16,12 @@ from bot.core.outbox import Outbox
 from bot.core.pipeline import Desk
 from bot.core.router import Router
 from bot.desk.tickets import TicketDesk
+from bot.knowledge.fitted import fitted_weights
+from bot.knowledge.intents import load_intents, load_other_products
 from bot.knowledge.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.knowledge.matcher import FaqMatcher
+from bot.knowledge.ranker import Ranker
+from bot.knowledge.semantic import EmbeddingCache, load_encoder
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
 from bot.store import SqliteConversationStates, Store
@@ -30,6 +34,7 @@ from handlers.investment_advice import InvestmentAdviceHandler
 from handlers.replies import ReplyBuilder
 from handlers.secret_guard import SecretGuard, SecretOnlyHandler
 from handlers.tickets import IntakeHandler, RatingHandler, TicketCommandsHandler, TicketRelayHandler
+from handlers.understanding import RankingStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +43,8 @@ class Core:
 
     config: Config
     kb: KnowledgeBase
-    matcher: FaqMatcher
+    matcher: FaqMatcher  # the ranker's lexical stage (knowledge base and escalation intents)
+    ranker: Ranker
     scanner: SecretScanner
     router: Router
 
@@ -46,15 +52,17 @@ class Core:
 def build_core(
     config: Config,
     kb: KnowledgeBase | None = None,
-    matcher: FaqMatcher | None = None,
+    ranker: Ranker | None = None,
     scanner: SecretScanner | None = None,
     states: ConversationStates | None = None,
     tickets: TicketDesk | None = None,
     texts: ReplyTexts | None = None,
 ) -> Core:
     """Build the router. Without a TicketDesk an escalation is a decision only (as `omnidesk classify` wants)."""
-    kb = kb or load_knowledge_base(Path(config.faq_path) if config.faq_path else None)
-    matcher = matcher or FaqMatcher.from_knowledge_base(kb)
+    faq_dir = Path(config.faq_path) if config.faq_path else None
+    kb = kb or load_knowledge_base(faq_dir)
+    ranker = ranker or build_ranker(config, kb)
+    matcher = ranker.matcher
     scanner = scanner or SecretScanner()
     texts = texts or ReplyTexts(config.brand)
     replies = ReplyBuilder(kb, config.brand, texts)
@@ -71,13 +79,24 @@ def build_core(
         steps.append(IntakeHandler(escalator, texts))
     steps += [
         CommandHandler(kb, replies, escalator),
-        EscalationHandler(escalator),
+        RankingStep(ranker, config.matcher.clarify),
+        EscalationHandler(escalator, kb, config.matcher.escalate),
         InvestmentAdviceHandler(kb, replies),
-        FaqAnswerHandler(kb, matcher, config.matcher, replies),
+        FaqAnswerHandler(kb, ranker, config.matcher, replies, load_other_products(faq_dir)),
         FallbackHandler(replies, escalator),
     ]
     router = Router(steps, states or InMemoryConversationStates(), config.default_language)
-    return Core(config, kb, matcher, scanner, router)
+    return Core(config, kb, matcher, ranker, scanner, router)
+
+
+def build_ranker(config: Config, kb: KnowledgeBase) -> Ranker:
+    """The knowledge base and escalation intents, ranked lexically and, unless `matcher.encoder` is none,
+    semantically with the fitted fusion weights (the knowledge base's embeddings cached in `matcher.cache_dir`)."""
+    faq_dir = Path(config.faq_path) if config.faq_path else None
+    name = config.matcher.encoder
+    encoder = None if name == "none" else load_encoder(name)
+    cache = EmbeddingCache(Path(config.matcher.cache_dir).expanduser())
+    return Ranker.build(kb, load_intents(faq_dir), encoder, cache, fitted_weights(encoder.name if encoder else None))
 
 
 def faq_categorizer(kb: KnowledgeBase, matcher: FaqMatcher, min_confidence: float) -> Categorizer:
@@ -133,7 +152,7 @@ async def open_runtime(
     core = build_core(
         config,
         kb=parts.kb if parts else None,
-        matcher=parts.matcher if parts else None,
+        ranker=parts.ranker if parts else None,
         scanner=scanner,
         states=states,
         tickets=tickets,
