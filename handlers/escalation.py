@@ -11,7 +11,6 @@ from bot.core.conversation import ConversationState, Intake
 from bot.core.messages import Action, Decision, Lang, Priority, Reply
 from bot.desk.tickets import TicketDesk
 from bot.knowledge.intents import IntentKind, intent_kind
-from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.knowledge.ranker import Ranking
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
@@ -91,6 +90,22 @@ _BY_KIND: Mapping[IntentKind, EscalationMatch] = {
     "refund": REFUND_REQUEST,
     "human": HUMAN_REQUEST,
 }
+# Entries that explain a loss the user caused: the FAQ answers these, they are not incidents.
+SELF_CAUSED_LOSS_ENTRIES = frozenset(
+    {
+        "liquidation",
+        "funding-rate",
+        "leverage-margin",
+        "trading-fees",
+        "withdrawal-fees-limits",
+        "deposit-wrong-network",
+        "deposit-missing-memo",
+        "withdrawal-wrong-address",
+        "deposit-unsupported-token",
+        "delisting-migration",
+        "convert-dust",
+    }
+)
 # Another person acted on the account: with this, a loss is an incident even when it resembles an FAQ topic.
 _SOMEONE_ELSE = re.compile(
     r"\b(hack\w*|stol\w*|steal\w*|thief|thieves|someone|somebody|stranger|scam\w*|phish\w*|unauthori[sz]ed|"
@@ -118,20 +133,25 @@ def someone_else_did_it(text: str) -> bool:
 
 
 def decide_escalation(
-    text: str, ranking: Ranking | None, kb: KnowledgeBase | None, escalate_at: float
+    text: str, ranking: Ranking | None, escalate_at: float, self_caused_at: float = 0.6
 ) -> EscalationMatch | None:
     """The patterns first, then the ranking: an escalation intent ranked first with `escalate_at` confidence.
 
     A loss the user caused (liquidation, funding, a wrong network, a fee) is not an incident: when the patterns see
-    only "my money is gone" and the ranking's best is an FAQ entry, that entry answers it.
+    only "my money is gone" (nobody else acted) and the ranking is sure (`self_caused_at`) that it is one of the
+    entries that explain such a loss, that entry answers it. A bare "all my USDT is gone" stays an incident.
     """
     top = ranking.top if ranking is not None else None
     top_kind = intent_kind(top.entry_id) if top is not None else None
     pattern = detect_escalation(text)
-    if pattern is SECURITY_INCIDENT and not someone_else_did_it(text) and top is not None and top_kind is None:
-        entry = kb.entry(top.entry_id) if kb is not None else None
-        if entry is not None and entry.kind == "answer" and top.confidence >= escalate_at:
-            return None
+    if (
+        pattern is SECURITY_INCIDENT
+        and top is not None
+        and top.entry_id in SELF_CAUSED_LOSS_ENTRIES
+        and top.confidence >= self_caused_at
+        and not someone_else_did_it(text)
+    ):
+        return None
     if pattern is not None:
         return pattern
     if top is None or top_kind is None or top.confidence < escalate_at:
@@ -203,14 +223,14 @@ def _outcome(turn: Turn, match: EscalationMatch, replies: tuple[Reply, ...], sta
 class EscalationHandler(Handler[EscalationMatch]):
     """Hands the conversation to a person when the user asks or the situation demands it."""
 
-    def __init__(self, escalator: Escalator, kb: KnowledgeBase | None = None, escalate_at: float = 0.5) -> None:
+    def __init__(self, escalator: Escalator, escalate_at: float = 0.5, self_caused_at: float = 0.6) -> None:
         self._escalator = escalator
-        self._kb = kb
         self._escalate_at = escalate_at
+        self._self_caused_at = self_caused_at
 
     def check(self, turn: Turn) -> EscalationMatch | None:
         """The escalation this message asks for, if any (by pattern, or by the ranking when a step attached one)."""
-        return decide_escalation(turn.message.text, turn.ranking, self._kb, self._escalate_at)
+        return decide_escalation(turn.message.text, turn.ranking, self._escalate_at, self._self_caused_at)
 
     async def handle(self, turn: Turn, match: EscalationMatch) -> Outcome:
         """Escalate."""

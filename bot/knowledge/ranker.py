@@ -25,8 +25,10 @@ from bot.knowledge.intents import Intent
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
 from bot.knowledge.matcher import FaqMatcher, Phrasing
 from bot.knowledge.semantic import EmbeddingCache, Matrix, SemanticRanker, SentenceEncoder
+from bot.knowledge.textnorm import normalize
 
 _POOL = 8  # candidates taken from each ranker
+_EXACT_CONFIDENCE = 0.99
 LEXICAL_FEATURES = ("bias", "lex", "lex_lead")
 FUSED_FEATURES = ("bias", "lex", "lex_lead", "sem", "sem_lead", "agree")
 
@@ -124,6 +126,12 @@ class Ranker:
         self.matcher = matcher
         self.semantic = semantic
         self._weights = weights
+        # A message that is exactly one of the indexed phrasings (normalised) is that entry, whatever the fusion says;
+        # a phrasing shared by two entries is left to the ranking.
+        owners: dict[str, set[str]] = {}
+        for phrasing in matcher.phrasings:
+            owners.setdefault(normalize(phrasing.text), set()).add(phrasing.entry_id)
+        self._exact = {text: next(iter(ids)) for text, ids in owners.items() if len(ids) == 1}
         self._cascade = semantic is not None and weights.encoder == semantic.encoder_name
 
     @classmethod
@@ -206,6 +214,11 @@ class Ranker:
         matrix = evidence.fused if evidence.fused is not None else evidence.lexical
         scores = matrix @ np.array((self._weights.fused if fused else self._weights.lexical)[lang])
         confidence = self._weights.confidence(scores, lang, fused)
+        exact = self._exact.get(normalize(text))
+        if exact is not None and exact in evidence.entry_ids:
+            i = evidence.entry_ids.index(exact)
+            scores[i] = scores.max() + 1.0
+            confidence[i] = max(float(confidence[i]), _EXACT_CONFIDENCE)
         order = np.argsort(-scores, kind="stable")[:limit]
         candidates = tuple(
             Ranked(
