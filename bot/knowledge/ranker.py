@@ -156,7 +156,7 @@ class Ranker:
         semantic = None
         if encoder is not None:
             semantic = SemanticRanker(
-                encoder, [p.text for p in phrasings], [p.entry_id for p in phrasings], [p.lang for p in phrasings], cache
+                encoder, [p.text for p in phrasings], [p.entry_id for p in phrasings], cache
             )
         return cls(matcher, semantic, weights)
 
@@ -205,9 +205,11 @@ class Ranker:
         features = np.column_stack([np.ones(len(scores)), scores, _leads(scores)])
         return self._weights.confidence(features @ np.array(self._weights.lexical[lang]), lang, fused=False)
 
-    def rank(self, text: str, lang: Lang, limit: int = 8, use_semantic: bool | None = None) -> Ranking:
+    def rank(
+        self, text: str, lang: Lang, limit: int = 8, use_semantic: bool | None = None, vector: Matrix | None = None
+    ) -> Ranking:
         """Candidates best first with calibrated confidences (the encoder may run: tens of ms, off the loop)."""
-        evidence = self.evidence(text, lang, use_semantic)
+        evidence = self.evidence(text, lang, use_semantic, vector)
         if not evidence.entry_ids:
             return Ranking((), False)
         fused = evidence.fused is not None

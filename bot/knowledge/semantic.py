@@ -18,8 +18,6 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from bot.core.messages import Lang
-
 EncoderName = Literal["e5", "use"]
 Matrix = npt.NDArray[np.float32]
 _BATCH = 64
@@ -156,18 +154,17 @@ class SemanticRanker:
         encoder: SentenceEncoder,
         texts: Sequence[str],
         entry_ids: Sequence[str],
-        langs: Sequence[Lang],
         cache: EmbeddingCache | None = None,
     ) -> None:
         self._encoder = encoder
         self._matrix = cache.embed(encoder, texts) if cache else encoder.encode(texts)
         self.entries = tuple(dict.fromkeys(entry_ids))
         position = {entry_id: i for i, entry_id in enumerate(self.entries)}
-        self._entry_index = np.array([position[e] for e in entry_ids], dtype=np.int64)
-        self._lang_rows = {
-            lang: np.array([i for i, row_lang in enumerate(langs) if row_lang == lang], dtype=np.int64)
-            for lang in ("en", "zh")
-        }
+        entry_index = np.array([position[e] for e in entry_ids], dtype=np.int64)
+        # Rows grouped by entry, so that each entry's best cosine is one `maximum.reduceat` over contiguous runs.
+        self._order = np.argsort(entry_index, kind="stable")
+        self._grouped = np.ascontiguousarray(self._matrix[self._order])
+        self._starts = np.searchsorted(entry_index[self._order], np.arange(len(self.entries)))
 
     @property
     def encoder_name(self) -> str:
@@ -179,16 +176,11 @@ class SemanticRanker:
         vector: Matrix = self._encoder.encode([text])[0]
         return vector
 
-    def scores(self, vector: Matrix, lang: Lang | None = None) -> SemanticScores:
-        """Each entry's best cosine among its phrasings (in `lang` when it has any), -1 for an entry with none."""
-        rows = self._lang_rows.get(lang) if lang is not None else None
-        if rows is None or len(rows) == 0:
-            rows = np.arange(self._matrix.shape[0], dtype=np.int64)
-        cosine = (self._matrix[rows] @ vector).astype(np.float64)
-        best = np.full(len(self.entries), -1.0)
-        best_rows = np.full(len(self.entries), -1, dtype=np.int64)
-        order = np.argsort(cosine)  # ascending, so each entry's best phrasing is written last
-        entry_of = self._entry_index[rows[order]]
-        best[entry_of] = cosine[order]
-        best_rows[entry_of] = rows[order]
-        return SemanticScores(self.entries, best, best_rows)
+    def scores(self, vector: Matrix) -> SemanticScores:
+        """Each entry's best cosine among its phrasings (in every language: the encoder is multilingual)."""
+        cosine = (self._grouped @ vector).astype(np.float64)
+        best = np.maximum.reduceat(cosine, self._starts)
+        # the row of each entry's best phrasing: the first row of its run reaching the maximum
+        hits = np.flatnonzero(cosine == np.repeat(best, np.diff(np.append(self._starts, len(cosine)))))
+        first_hit = hits[np.searchsorted(hits, self._starts)]
+        return SemanticScores(self.entries, best, self._order[first_hit])
