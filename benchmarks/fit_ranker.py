@@ -24,7 +24,7 @@ from benchmarks.devset import DevQuestion, Half, load_half
 from bot.knowledge import fitted
 from bot.knowledge.intents import INTENT_PREFIX, load_intents
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase, load_knowledge_base
-from bot.knowledge.ranker import CandidateEvidence, FusionWeights, Ranker, fit_logistic
+from bot.knowledge.ranker import CandidateEvidence, FusionWeights, Ranker, fit_softmax, softmax_with_none
 from bot.knowledge.semantic import EmbeddingCache, EncoderName, load_encoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,20 +62,20 @@ def evidence_for(ranker: Ranker, questions: list[DevQuestion]) -> list[Candidate
     ]
 
 
-def rows(
+def listwise(
     questions: list[DevQuestion], evidences: list[CandidateEvidence], kb: KnowledgeBase, fused: bool
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Stacked candidate features, labels and weights (each question weighs 1 in all)."""
-    xs, ys, ws = [], [], []
+) -> list[tuple[npt.NDArray[np.float64], int]]:
+    """Per question, its candidates' features and the row of the right one (-1: none of them, e.g. off-topic
+    questions whose candidates hold no decline entry)."""
+    out = []
     for q, ev in zip(questions, evidences, strict=True):
         right = targets(q, kb)
         matrix = ev.fused if fused else ev.lexical
         if right is None or matrix is None or not len(ev.entry_ids):
             continue
-        xs.append(matrix)
-        ys.append(np.array([1.0 if i in right else 0.0 for i in ev.entry_ids]))
-        ws.append(np.full(len(ev.entry_ids), 1.0 / len(ev.entry_ids)) * len(ev.entry_ids) ** 0.5)
-    return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+        hits = [i for i, entry_id in enumerate(ev.entry_ids) if entry_id in right]
+        out.append((matrix, hits[0] if hits else -1))
+    return out
 
 
 def top1(
@@ -97,33 +97,12 @@ def top1(
     return out
 
 
-def fit_calibration(
-    questions: list[DevQuestion], evidences: list[CandidateEvidence], kb: KnowledgeBase, theta: tuple[float, ...], fused: bool
-) -> tuple[float, ...]:
-    """P(top candidate right) from its ranking score and lead, on every tuning question (off-topic ones included:
-    their top is right only when it is a decline entry)."""
-    xs, ys = [], []
-    for q, ev in zip(questions, evidences, strict=True):
-        right = targets(q, kb)
-        matrix = ev.fused if fused else ev.lexical
-        if right is None or matrix is None or not len(ev.entry_ids):
-            continue
-        scores = matrix @ np.array(theta)
-        top = int(np.argmax(scores))
-        others = np.delete(scores, top)
-        lead = scores[top] - (others.max() if len(others) else 0.0)
-        xs.append((1.0, float(scores[top]), float(lead)))
-        ys.append(1.0 if ev.entry_ids[top] in right else 0.0)
-    return fit_logistic(np.array(xs), np.array(ys), np.ones(len(ys)))
-
-
 def cascade_thresholds(
     questions: list[DevQuestion],
     evidences: list[CandidateEvidence],
     kb: KnowledgeBase,
     lexical: Mapping[str, tuple[float, ...]],
     fused: Mapping[str, tuple[float, ...]],
-    calibration: Mapping[str, tuple[float, ...]],
 ) -> dict[str, float]:
     """Per language, the lowest lexical confidence from which the encoder changes no top entry on the tuning half
     (where the lexical stage alone is already as right as the fusion): questions above it skip the encoder."""
@@ -136,10 +115,7 @@ def cascade_thresholds(
             lex_conf = ev.lexical @ np.array(lexical[lang])
             fused_conf = ev.fused @ np.array(fused[lang])
             top = int(np.argmax(lex_conf))
-            others = np.delete(lex_conf, top)
-            lead = lex_conf[top] - (others.max() if len(others) else 0.0)
-            c = np.array(calibration[lang])
-            confidence = 1 / (1 + np.exp(-(c[0] + c[1] * lex_conf[top] + c[2] * lead)))
+            confidence = float(softmax_with_none(lex_conf)[top])
             pairs.append((float(confidence), top == int(np.argmax(fused_conf))))
         out[lang] = math.inf
         for threshold in np.arange(0.99, 0.5, -0.01):
@@ -165,15 +141,11 @@ def main() -> None:
     print(f"evidence in {time.perf_counter() - started:.1f} s")
     lexical: dict[str, tuple[float, ...]] = {}
     fused: dict[str, tuple[float, ...]] = {}
-    lexical_calibration: dict[str, tuple[float, ...]] = {}
-    fused_calibration: dict[str, tuple[float, ...]] = {}
     for lang in LANGS:
         qs = [q for q in questions if q.lang == lang]
         evs = [e for q, e in zip(questions, evidences, strict=True) if q.lang == lang]
-        lexical[lang] = fit_logistic(*rows(qs, evs, kb, fused=False))
-        fused[lang] = fit_logistic(*rows(qs, evs, kb, fused=True))
-        lexical_calibration[lang] = fit_calibration(qs, evs, kb, lexical[lang], fused=False)
-        fused_calibration[lang] = fit_calibration(qs, evs, kb, fused[lang], fused=True)
+        lexical[lang] = fit_softmax(listwise(qs, evs, kb, fused=False))
+        fused[lang] = fit_softmax(listwise(qs, evs, kb, fused=True))
         for name, theta, is_fused in (("lexical", lexical[lang], False), ("fused", fused[lang], True)):
             counts = top1(qs, evs, kb, theta, is_fused)
             cells = [
@@ -182,10 +154,9 @@ def main() -> None:
             ]
             print(f"  {lang} {name:8s} top-1: " + ", ".join(cells) + f"  weights {[round(t, 2) for t in theta]}")
     assert ranker.semantic is not None
-    skip = cascade_thresholds(questions, evidences, kb, lexical, fused, lexical_calibration)
+    skip = cascade_thresholds(questions, evidences, kb, lexical, fused)
     weights = FusionWeights(
-        lexical, fused, ranker.semantic.encoder_name, skip, lexical_calibration, fused_calibration
-    )
+        lexical, fused, ranker.semantic.encoder_name, skip)
     existing = dict(fitted._FITTED)
     existing[weights.encoder] = weights
     FITTED.write_text(render(existing), encoding="utf-8")
@@ -199,26 +170,25 @@ def render(all_weights: dict[str, FusionWeights]) -> str:
         return "{" + ", ".join(f"{k!r}: ({', '.join(f'{v:.4f}' for v in vals)})" for k, vals in mapping.items()) + "}"
 
     def skip(mapping: Mapping[str, float]) -> str:
-        return "{" + ", ".join(f"{k!r}: {v!r}" if math.isfinite(v) else f"{k!r}: math.inf" for k, v in mapping.items()) + "}"
+        return "{" + ", ".join(f"{k!r}: {v!r}" if math.isfinite(v) else f"{k!r}: float(\'inf\')" for k, v in mapping.items()) + "}"
 
     items = "".join(
         f"    {name!r}: FusionWeights(\n        lexical={block(w.lexical)},\n        fused={block(w.fused)},\n"
-        f"        encoder={w.encoder!r},\n        skip_semantic={skip(w.skip_semantic)},\n"
-        f"        lexical_calibration={block(w.lexical_calibration)},\n        fused_calibration={block(w.fused_calibration)},\n    ),\n"
+        f"        encoder={w.encoder!r},\n        skip_semantic={skip(w.skip_semantic)},\n    ),\n"
         for name, w in sorted(all_weights.items())
     )
     return (
         '"""Fusion and calibration weights per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning half\n'
         'of the development set (tests/data/dev/). Generated: do not edit by hand."""\n\n'
-        "from __future__ import annotations\n\nimport math\n\n"
+        "from __future__ import annotations\n\n"
         "from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights\n\n"
         f"_FITTED: dict[str, FusionWeights] = {{\n{items}}}\n\n\n"
         "def fitted_weights(encoder: str | None = None) -> FusionWeights:\n"
         '    """The weights fitted for `encoder` (its name), else the lexical weights of any fit with default fusion."""\n'
         "    if encoder in _FITTED:\n        return _FITTED[encoder]\n"
         "    fit = next(iter(_FITTED.values()), DEFAULT_WEIGHTS)\n"
-        "    lexical, calibration = fit.lexical, fit.lexical_calibration\n"
-        "    return FusionWeights(lexical, DEFAULT_WEIGHTS.fused, lexical_calibration=calibration)\n"
+        "    lexical = fit.lexical\n"
+        "    return FusionWeights(lexical, DEFAULT_WEIGHTS.fused)\n"
     )
 
 

@@ -17,23 +17,21 @@ from handlers.base import Handler, Turn
 
 
 def understand(ranker: Ranker, text: str, lang: Lang, clarify: float) -> Ranking:
-    """The ranking for a message: its greeting set aside; with two questions, the first one's ranking and the
-    second one's best entry offered (`also`) when each is an FAQ entry ranked at least at `clarify`."""
+    """The ranking for a message, its greeting set aside. With two questions (a question mark or "also" / 另外
+    between them), the whole message's ranking stays the decision, and the other question's best entry is offered
+    (`also`) when it differs and ranks at least at `clarify`: a story's context must not replace its question."""
     question = strip_greeting(text)
     whole = ranker.rank(question, lang)
     parts = split_questions(question)
-    if len(parts) < 2 or (whole.top is not None and intent_kind(whole.top.entry_id) is not None):
+    if len(parts) < 2 or whole.top is None or intent_kind(whole.top.entry_id) is not None:
         return whole
-    first, second = (ranker.rank(part, lang) for part in parts)
-    tops = [r.top for r in (first, second)]
-    if any(t is None or intent_kind(t.entry_id) is not None or t.confidence < clarify for t in tops):
-        return whole
-    assert tops[0] is not None and tops[1] is not None
-    if tops[0].entry_id == tops[1].entry_id:
-        return whole
-    # The whole message's ranking when it is surer of the first question's entry; the second is offered either way.
-    primary = whole if whole.top is not None and whole.top.entry_id == tops[0].entry_id else first
-    return dataclasses.replace(primary, also=(tops[1].entry_id,))
+    for part in parts:
+        top = ranker.rank(part, lang).top
+        if top is None or intent_kind(top.entry_id) is not None or top.confidence < clarify:
+            continue
+        if top.entry_id != whole.top.entry_id:
+            return dataclasses.replace(whole, also=(top.entry_id,))
+    return whole
 
 
 class RankingStep(Handler[bool]):

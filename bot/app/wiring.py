@@ -80,7 +80,7 @@ def build_core(
     steps += [
         CommandHandler(kb, replies, escalator),
         RankingStep(ranker, config.matcher.clarify),
-        EscalationHandler(escalator, config.matcher.escalate, config.matcher.answer),
+        EscalationHandler(escalator, config.matcher.escalate, config.matcher.escalate),
         InvestmentAdviceHandler(kb, replies),
         FaqAnswerHandler(kb, ranker, config.matcher, replies, load_other_products(faq_dir)),
         FallbackHandler(replies, escalator),

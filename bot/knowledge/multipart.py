@@ -13,9 +13,10 @@ _GREETING = re.compile(
     r"[\s,.!?~:;，。！？～…、\U0001F300-\U0001FAFF\u2600-\u27BF]*",
     re.IGNORECASE,
 )
-# Where a second question starts: after a question mark or sentence end, or at "also" / "and another thing" / 另外.
+# Where a second question starts: after a question mark, or at "also" / "and another thing" / 另外 (a full stop
+# is not enough: a story's sentences are context for one question).
 _BOUNDARY = re.compile(
-    r"(?<=[?？])\s*|(?<=[.!。！；;])\s+(?=\S)|[,，]?\s*\b(?:also|and\s+also|plus|another\s+(?:thing|question)|btw|"
+    r"(?<=[?？])\s*|[,，]?\s*\b(?:also|and\s+also|plus|another\s+(?:thing|question)|btw|"
     r"separately|one\s+more\s+thing)\b[,:]?\s*|[，,]?(?:另外|还有|顺便问一?下|再问一?下|以及)[，,：:]?",
     re.IGNORECASE,
 )

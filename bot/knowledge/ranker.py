@@ -71,10 +71,11 @@ class FusionWeights:
     fused_calibration: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     def confidence(self, scores: npt.NDArray[np.float64], lang: str, fused: bool) -> npt.NDArray[np.float64]:
-        """Calibrated probability that each candidate is right, from its ranking score and lead."""
+        """Probability that each candidate is right: a softmax over the candidates and "none of them" (score 0),
+        the model the weights were fitted as; a further logistic on (score, lead) when one was fitted."""
         calibration = (self.fused_calibration if fused else self.lexical_calibration).get(lang)
-        if calibration is None:  # not fitted: the ranking score is a pointwise probability already
-            return _sigmoid(scores)
+        if calibration is None:
+            return softmax_with_none(scores)
         features = np.column_stack([np.ones(len(scores)), scores, _leads(scores)])
         return _sigmoid(features @ np.array(calibration))
 
@@ -89,6 +90,37 @@ DEFAULT_WEIGHTS = FusionWeights(
 def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
     return result
+
+
+def softmax_with_none(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """exp(score) / (1 + sum of exp(scores)): the 1 is "none of these candidates is right" (off-topic, uncovered)."""
+    top = max(0.0, float(scores.max())) if len(scores) else 0.0
+    exp = np.exp(scores - top)
+    result: npt.NDArray[np.float64] = exp / (np.exp(-top) + exp.sum())
+    return result
+
+
+def fit_softmax(questions: Sequence[tuple[npt.NDArray[np.float64], int]]) -> tuple[float, ...]:
+    """Weights maximising the likelihood of the right candidate (row index, -1 for none) under softmax_with_none,
+    with a little L2 (not on the bias), by L-BFGS."""
+    from scipy.optimize import minimize
+
+    width = questions[0][0].shape[1]
+    ridge = np.full(width, 0.01)
+    ridge[0] = 0.0
+
+    def loss(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        total = float(ridge @ (theta * theta))
+        gradient = 2 * ridge * theta
+        for matrix, right in questions:
+            scores = matrix @ theta
+            p = softmax_with_none(scores)
+            total -= math.log(max(1e-12, float(p[right]) if right >= 0 else 1.0 - float(p.sum())))
+            gradient += matrix.T @ p - (matrix[right] if right >= 0 else 0.0)
+        return total, gradient
+
+    result = minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B")
+    return tuple(float(t) for t in result.x)
 
 
 def _leads(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -234,20 +266,3 @@ class Ranker:
         )
         return Ranking(candidates, evidence.fused is not None)
 
-
-def fit_logistic(
-    features: npt.NDArray[np.float64], labels: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]
-) -> tuple[float, ...]:
-    """Weighted logistic regression by Newton's method with a little L2 (not on the bias)."""
-    theta = np.zeros(features.shape[1])
-    ridge = np.eye(features.shape[1]) * 0.05
-    ridge[0, 0] = 0.0
-    for _ in range(100):
-        p = _sigmoid(features @ theta)
-        gradient = features.T @ (weights * (p - labels)) + ridge @ theta
-        hessian = (features * (weights * p * (1 - p))[:, None]).T @ features + ridge + 1e-9 * np.eye(len(theta))
-        step = np.linalg.solve(hessian, gradient)
-        theta -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return tuple(float(t) for t in theta)
