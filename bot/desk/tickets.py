@@ -8,10 +8,10 @@ import logging
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
 
-from bot.core.agents import AgentNotifier
 from bot.core.conversation import ConversationStates, Intake
 from bot.core.messages import Attachment, Lang, Reply
 from bot.core.outbox import Outbox
+from bot.desk.agents import AgentNotifier
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
 from bot.store import Store, StoreError, Ticket, TicketStatus
