@@ -197,7 +197,7 @@ def _parse_classify_line(line: str) -> tuple[str, Lang | None] | str:
 
 def _faq_lint(config: Config, args: argparse.Namespace) -> int:
     core = _build(config)
-    findings = list(lint_knowledge_base(core.kb, core.matcher))
+    findings = list(lint_knowledge_base(core.kb, core.ranker))
     for finding in findings:
         print(f"{finding.where}: {finding.kind}: {finding.message}")
     entries = sum(1 for e in core.kb.entries if e.kind == "answer")

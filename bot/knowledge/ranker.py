@@ -198,11 +198,22 @@ class Ranker:
         return self._weights
 
     def evidence(
-        self, text: str, lang: Lang, use_semantic: bool | None = None, vector: Matrix | None = None
+        self,
+        text: str,
+        lang: Lang,
+        use_semantic: bool | None = None,
+        vector: Matrix | None = None,
+        exclude_row: int | None = None,
     ) -> CandidateEvidence:
         """The candidates' features; the encoder runs unless `use_semantic` is False or the cascade skips it
-        (`vector`: the question's embedding when the caller has it already)."""
-        lexical = self.matcher.match(text, lang, limit=_POOL)
+        (`vector`: the question's embedding when the caller has it already; `exclude_row`: an indexed phrasing
+        asked as if it were not indexed, its embedding taken from the index)."""
+        if exclude_row is not None:
+            lexical = self.matcher.match_without(exclude_row, limit=_POOL)
+            if self.semantic is not None:
+                vector = self.semantic.vector_of(exclude_row)
+        else:
+            lexical = self.matcher.match(text, lang, limit=_POOL)
         lex_scores = {c.entry_id: c.score for c in lexical}
         phrasing_of = {c.entry_id: c.phrasing for c in lexical}
         run_semantic = self.semantic is not None and use_semantic is not False
@@ -212,7 +223,9 @@ class Ranker:
             run_semantic = bool(top[0] < skip_at)
         sem_scores: dict[str, float] = {}
         if run_semantic and self.semantic is not None and text.strip():
-            found = self.semantic.scores(vector if vector is not None else self.semantic.embed(text))
+            found = self.semantic.scores(
+                vector if vector is not None else self.semantic.embed(text), exclude_row=exclude_row
+            )
             for i in np.argsort(-found.scores)[:_POOL].tolist():
                 sem_scores[found.entry_ids[i]] = float(found.scores[i])
             # the semantic evidence of every lexical candidate too, not only of the semantic top few
@@ -237,18 +250,29 @@ class Ranker:
         features = np.column_stack([np.ones(len(scores)), scores, _leads(scores)])
         return self._weights.confidence(features @ np.array(self._weights.lexical[lang]), lang, fused=False)
 
+    def rank_without(self, row: int, limit: int = 3) -> Ranking:
+        """Indexed phrasing `row` ranked as if it were not indexed (both rankers): how a similar question fares."""
+        phrasing = self.matcher.phrasings[row]
+        return self.rank(phrasing.text, phrasing.lang, limit, use_semantic=True, exclude_row=row)
+
     def rank(
-        self, text: str, lang: Lang, limit: int = 8, use_semantic: bool | None = None, vector: Matrix | None = None
+        self,
+        text: str,
+        lang: Lang,
+        limit: int = 8,
+        use_semantic: bool | None = None,
+        vector: Matrix | None = None,
+        exclude_row: int | None = None,
     ) -> Ranking:
         """Candidates best first with calibrated confidences (the encoder may run: tens of ms, off the loop)."""
-        evidence = self.evidence(text, lang, use_semantic, vector)
+        evidence = self.evidence(text, lang, use_semantic, vector, exclude_row)
         if not evidence.entry_ids:
             return Ranking((), False)
         fused = evidence.fused is not None
         matrix = evidence.fused if evidence.fused is not None else evidence.lexical
         scores = matrix @ np.array((self._weights.fused if fused else self._weights.lexical)[lang])
         confidence = self._weights.confidence(scores, lang, fused)
-        exact = self._exact.get(normalize(text))
+        exact = self._exact.get(normalize(text)) if exclude_row is None else None
         if exact is not None and exact in evidence.entry_ids:
             i = evidence.entry_ids.index(exact)
             scores[i] = scores.max() + 1.0

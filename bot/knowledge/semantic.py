@@ -165,6 +165,8 @@ class SemanticRanker:
         self._order = np.argsort(entry_index, kind="stable")
         self._grouped = np.ascontiguousarray(self._matrix[self._order])
         self._starts = np.searchsorted(entry_index[self._order], np.arange(len(self.entries)))
+        self._grouped_row = np.empty(len(self._order), dtype=np.int64)
+        self._grouped_row[self._order] = np.arange(len(self._order))
 
     @property
     def encoder_name(self) -> str:
@@ -176,9 +178,17 @@ class SemanticRanker:
         vector: Matrix = self._encoder.encode([text])[0]
         return vector
 
-    def scores(self, vector: Matrix) -> SemanticScores:
-        """Each entry's best cosine among its phrasings (in every language: the encoder is multilingual)."""
+    def vector_of(self, row: int) -> Matrix:
+        """The embedding of indexed phrasing `row` (no encoder call)."""
+        vector: Matrix = self._matrix[row]
+        return vector
+
+    def scores(self, vector: Matrix, exclude_row: int | None = None) -> SemanticScores:
+        """Each entry's best cosine among its phrasings (in every language: the encoder is multilingual);
+        `exclude_row` leaves one indexed phrasing out, as if it were not indexed."""
         cosine = (self._grouped @ vector).astype(np.float64)
+        if exclude_row is not None:
+            cosine[self._grouped_row[exclude_row]] = -1.0
         best = np.maximum.reduceat(cosine, self._starts)
         # the row of each entry's best phrasing: the first row of its run reaching the maximum
         hits = np.flatnonzero(cosine == np.repeat(best, np.diff(np.append(self._starts, len(cosine)))))
