@@ -23,7 +23,11 @@ _HUMAN = re.compile(
     r"|\blive\s+(agent|person)\b|\bhuman\s+(agent|support|help|chat)\b"
     r"|^\W*(human|agent|operator|representative|support agent)\W*$"
     r"|\b(need|want|get)\s+(a\s+)?(human|person|agent)\b"
-    r"|转人工|人工客服|人工服务|找人工|真人客服|接人工|要人工|人工坐席|^\W*人工\W*$|真人|活人",
+    r"|转人工|人工客服|人工服务|找人工|真人客服|接人工|要人工|人工坐席|^\W*人工\W*$|真人|活人"
+    # added in session 3 from the development set's tuning half: typos, no verb, "not a bot"
+    r"|\blive\s+su+p+o?r+t\b|\b(real|human)\s+support\b|\bnot\s+(an?\s+)?(bot|automatic|automated)\b"
+    r"|\b(with|to)\s+an?\s+(employee|staff\s+member)\b|\bzhuan\s*ren\s*gong\b"
+    r"|不要(智能|机器人|AI)客服|不想(和|跟)(AI|机器人)|接通(人工|客服人员)|客服人员",
     _FLAGS,
 )
 _SECURITY = re.compile(
@@ -41,7 +45,12 @@ _SECURITY = re.compile(
     r"(unknown|another|different|strange|foreign)\s+(country|device|ip|location)\b|\bwasn'?t\s+me\b|\bnot\s+me\s+who\b"
     r"|被盗|盗号|被黑|黑客|被人盗|被转走|被提走|被提现|被偷|不是我操作|非本人操作|不是本人操作|不是我本人|我没有操作|我没有提"
     r"|资金不见|资产不见|币不见了|钱不见了|钱没了|币没了|被清空|被人登录|陌生设备登录"
-    r"|异地登录|账户被.{0,4}控制|被人改了?(密码|邮箱|手机)",
+    r"|异地登录|账户被.{0,4}控制|被人改了?(密码|邮箱|手机)"
+    # added in session 3 from the development set's tuning half: the operation denied ("never placed", "not by me")
+    r"|\bunauthori[sz]ed\s+with\w*|\b(never|didn'?t|did\s+not)\s+(placed?|requested?|send|sent|ordered)\b[^.?!]{0,40}"
+    r"\b(orders?|trades?|reset|withdraw\w*|transfer)\b|\bnot\s+by\s+me\b"
+    r"|\bsomeone\s+(is|was|got)\s+(inside|in|into|withdrawing|using|logged|logging|selling|trading)\b"
+    r"|\bsomeone\s+(else\s+)?(changed|reset)\s+my\b",
     _FLAGS,
 )
 # Chinese incident reports: something done to the account by someone else, money gone, or an operation the user
@@ -58,12 +67,19 @@ _SECURITY_ZH = re.compile(
     rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:突然|莫名其妙|无缘无故)(?:少了|没了|不见了)"
     r"|未经(?:我的?)?(?:授权|允许|同意)|我?没有?授权|我不知道的(?:提现|提币|转账|交易|登录|订单)"
     r"|不是我(?:下|做|提|转|操作|发起)的|莫名其妙的(?:交易|订单|提现|提币|转账|登录)"
-    r"|我被(?:人)?(?:骗|诈骗)了",  # a report; "场外交易被骗了怎么办" (P2P appeals) is the FAQ's
+    r"|我被(?:人)?(?:骗|诈骗)了"  # a report; "场外交易被骗了怎么办" (P2P appeals) is the FAQ's
+    # added in session 3 from the development set's tuning half: the operation denied, someone else acting
+    r"|不是我(?:本人|提的|弄的|干的)|我?(?:根本)?没(?:有)?(?:操作|申请|下)过|被(?:别人|人)(?:绑定|冒用|登录|登入)"
+    r"|冒充我|冒用我|不认识的api|有人(?:用|在)我的?(?:帐号|账号|账户|帐户)",
     _FLAGS,
 )
 _REFUND = re.compile(
     r"\b(refund|refunded|compensat\w*|reimburs\w*|money\s+back|pay\s+me\s+back|owe\s+me)\b"
-    r"|退款|赔偿|补偿|退钱|赔钱|把钱退|返还",
+    r"|退款|赔偿|补偿|退钱|赔钱|把钱退|返还"
+    # added in session 3 from the development set's tuning half: money back without the words
+    r"|\b(give|put|pay)\s+(it|them|that|my\s+\w+|the\s+\w+)?\s*back\b|\bowes?\s+me\b|\breverse\s+(it|the\s+(fee|charge))\b"
+    r"|\brepayment\b|\bpay\s+me\s+what\b|\bwhere'?s\s+my\s+fee\b"
+    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|(?:损失|亏损)[^。？！?!]{0,6}(?:谁来)?(?:承担|负责)|给我一个交代",
     _FLAGS,
 )
 # How-to questions about security are FAQ material, not incidents.
