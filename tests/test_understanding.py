@@ -172,3 +172,18 @@ async def test_lexical_only_mode_still_answers(config: Config) -> None:
     assert core.ranker.semantic is None
     decision = (await route(core, "How do I reset my Google Authenticator?")).decision
     assert (decision.action, decision.faq_id) == (Action.ANSWER, "reset-2fa")
+
+
+def test_the_development_split_is_fixed_stratified_and_reproducible() -> None:
+    import json
+    from collections import Counter
+
+    from benchmarks.devset import SPLIT_FILE, draw_split, load_half
+
+    committed = json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
+    assert committed == draw_split()
+    tune, test = load_half("tune"), load_half("test")
+    assert not {(q.file, q.line) for q in tune} & {(q.file, q.line) for q in test}
+    per_label = Counter((q.file, q.labels) for q in tune)
+    per_label.subtract(Counter((q.file, q.labels) for q in test))
+    assert all(abs(difference) <= 1 for difference in per_label.values())
