@@ -66,7 +66,7 @@ def main() -> None:
     os.sched_setaffinity(0, {0})
     os.environ["OMP_NUM_THREADS"] = "1"
     started = time.perf_counter()
-    core = build_core(load_config(ROOT / "config.yaml", env={}))
+    core = build_core(load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"}))
     startup = time.perf_counter() - started
     print(f"start-up {startup:.2f} s (embeddings cached), idle RSS {_rss_mb():.0f} MB, encoder {core.config.matcher.encoder}")
     texts: list[tuple[str, Lang]] = []

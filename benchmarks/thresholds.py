@@ -1,11 +1,12 @@
 """Choose the answer and escalation thresholds on the tuning half (never the test half): the ranking alone, per
 threshold, per language: FAQ questions answered right / wrong, off-topic answered, escalation intents recalled.
 
-Run: python -m benchmarks.thresholds   (uses the shipped config's encoder and the fitted weights)
+Run: python -m benchmarks.thresholds [--encoder e5|use|none]   (default e5; the fitted weights)
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from benchmarks.devset import load_half
@@ -20,7 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     """Print the sweep."""
-    config = load_config(ROOT / "config.yaml", env={})
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--encoder", default="e5", choices=["e5", "use", "none"])
+    config = load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": parser.parse_args().encoder})
     kb = load_knowledge_base()
     ranker = build_ranker(config, kb)
     questions = [q for q in load_half("tune") if "multi" not in q.file]

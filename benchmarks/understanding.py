@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--clarify", type=float)
     parser.add_argument("--escalate", type=float)
     args = parser.parse_args()
-    config = load_config(ROOT / "config.yaml", env={})
+    config = load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"})
     overrides: dict[str, Any] = {
         k: v for k, v in (("encoder", args.encoder), ("answer", args.answer), ("clarify", args.clarify), ("escalate", args.escalate)) if v is not None
     }

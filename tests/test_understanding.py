@@ -1,6 +1,7 @@
 """The understanding layer: the semantic ranker and its cache, the fusion, escalation intents, multi-part messages.
 
-The shipped config uses the e5 encoder; the session's `core` loads it once (its embeddings cached on disk)."""
+`core` here is the shipped config with the e5 encoder (OMNIDESK_ENCODER=e5), built once per session (its
+embeddings cached on disk); the rest of the suite runs the shipped default, lexical only."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.app.config import Config
+from bot.app.config import Config, load_config
 from bot.app.wiring import Core, build_core
 from bot.core.conversation import InMemoryConversationStates
 from bot.core.messages import Action, InboundMessage, Priority
@@ -21,6 +22,13 @@ from bot.knowledge.multipart import split_questions, strip_greeting
 from bot.knowledge.semantic import EmbeddingCache, Matrix
 
 _ids = itertools.count()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def core() -> Core:
+    """The router with the e5 encoder."""
+    return build_core(load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"}))
 
 
 async def route(core: Core, text: str) -> RouterResult:
@@ -152,6 +160,22 @@ def test_greetings_are_set_aside_and_two_questions_split() -> None:
     )
     assert split_questions("怎么开启谷歌验证？另外提现手续费是多少") == ("怎么开启谷歌验证？", "提现手续费是多少")
     assert split_questions("where is my deposit?") == ("where is my deposit?",)
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("How do I reset my Google Authenticator?", "reset-2fa"),
+        ("my deposit has not arrived yet", "deposit-not-credited"),
+        ("我的充值还没到账", "deposit-not-credited"),
+        ("谷歌验证器丢了怎么重置", "reset-2fa"),
+        ("what is the funding rate", "funding-rate"),
+    ],
+)
+async def test_clear_questions_are_answered_from_the_right_entry(core: Core, text: str, faq_id: str) -> None:
+    decision = (await route(core, text)).decision
+    assert (decision.action, decision.faq_id) == (Action.ANSWER, faq_id)
+    assert decision.confidence >= core.config.matcher.answer
 
 
 async def test_a_greeting_and_a_question_answers_the_question(core: Core) -> None:
