@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -15,7 +16,7 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from starlette.requests import Request
@@ -24,7 +25,7 @@ from starlette.routing import Route
 
 from bot.app.config import SlackConfig
 from bot.core.messages import Priority
-from bot.core.ports import KeyValueStore, StoredMessage, StoreError
+from bot.core.ports import DeliveryError, KeyValueStore, StoredMessage, StoreError
 from bot.desk.agents import AgentActions
 from bot.desk.domain import Ticket, TicketStatus
 
@@ -35,6 +36,7 @@ RESOLVE_ACTION = "omnidesk_resolve"
 TS_KEY = "slack_ts:"  # + ticket number: the ts of the Slack message that mirrors the ticket
 TICKET_KEY = "slack_ticket:"  # + ts: the ticket a Slack message mirrors
 EVENT_KEY = "slack_event:"  # + event id: an agent's thread reply already acted on
+CLICK_KEY = "slack_click:"  # + action, ticket, agent and action_ts: a button click already acted on
 MAX_MESSAGE_CHARS = 3500  # Slack folds message text past about 4,000 characters
 MAX_SECTION_CHARS = 2900  # a section block's text may not exceed 3,000 characters
 MAX_HEADER_CHARS = 150  # a header block's limit
@@ -94,8 +96,8 @@ class SlackAgentDesk:
         self._events_in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._socket: _SocketConnection | None = None
+        # No retry handler: a notice that Slack refuses now (429) is retried by the outbox, in the background.
         self._client = AsyncWebClient(token=config.bot_token, base_url=config.api_base_url)
-        self._client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
         # Listeners only acknowledge and hand the work to a tracked task, so bolt may wait for them before answering:
         # Slack gets its answer within its 3 seconds, and stop() can finish what is in flight.
         self._app = AsyncApp(
@@ -109,19 +111,28 @@ class SlackAgentDesk:
         self._app.action(RESOLVE_ACTION)(self._on_resolve)
         self._app.event("message")(self._on_message)
         self._http = AsyncSlackRequestHandler(self._app)
+        self._verifier: SignatureVerifier | None = None  # made by asgi_routes, which needs the signing secret
 
     # -- AgentNotifier --------------------------------------------------------------------------------------------
 
     async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
         """Post the ticket with its buttons, remember the message, and put the transcript in its thread."""
-        response = await self._client.chat_postMessage(
-            channel=self._config.channel, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
-        )
+        if await self.message_ts(ticket.number) is not None:
+            return  # posted already (the notice is delivered again after a failure or a crash)
+        async with _delivery_errors():
+            response = await self._client.chat_postMessage(
+                channel=self._config.channel, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
+            )
         ts = self._posted_ts(response)
-        await self._store.cursor_set(TICKET_KEY + ts, str(ticket.number))
+        # The ticket's key first: it is what makes a repeated notice skip the post (the at-least-once window).
         await self._store.cursor_set(TS_KEY + str(ticket.number), ts)
+        await self._store.cursor_set(TICKET_KEY + ts, str(ticket.number))
         for chunk in transcript_chunks(transcript, self._brand):
-            await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=chunk)
+            try:
+                await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=chunk)
+            except SlackApiError as exc:  # the ticket is announced; its context is a courtesy, not worth a repeat
+                log.warning("ticket #%s: transcript not posted: %s", ticket.number, exc.response.get("error"))
+                break
 
     async def user_message(self, ticket: Ticket, text: str) -> None:
         """Relay the user's follow-up into the ticket's thread."""
@@ -134,12 +145,13 @@ class SlackAgentDesk:
         if ts is None:
             log.warning("ticket #%s has no Slack message to update", ticket.number)
             return
-        await self._client.chat_update(
-            channel=self._channel_id,
-            ts=ts,
-            text=ticket_headline(ticket),
-            blocks=ticket_blocks(ticket, self._brand),
-        )
+        async with _delivery_errors():
+            await self._client.chat_update(
+                channel=self._channel_id,
+                ts=ts,
+                text=ticket_headline(ticket),
+                blocks=ticket_blocks(ticket, self._brand),
+            )
 
     async def remind_unclaimed(self, ticket: Ticket) -> None:
         """Ping the channel about a ticket nobody has claimed."""
@@ -153,6 +165,7 @@ class SlackAgentDesk:
         if not self._config.signing_secret:
             # Bolt would accept requests signed with an empty secret: anyone could act as an agent.
             raise ValueError("agents.slack.signing_secret is required to receive Slack requests over HTTP")
+        self._verifier = SignatureVerifier(self._config.signing_secret)
         return [
             Route("/slack/events", self._handle_http, methods=["POST"]),
             Route("/slack/interactivity", self._handle_http, methods=["POST"]),
@@ -183,8 +196,14 @@ class SlackAgentDesk:
     async def _handle_http(self, request: Request) -> Response:
         # Bolt raises on a timestamp that is not a number and on signed bodies it cannot parse: answer those
         # as what they are, a bad request, instead of a 500 anyone could trigger.
-        if not request.headers.get("X-Slack-Request-Timestamp", "0").isdigit():
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not timestamp.isdigit() or len(timestamp) > 12:
             return Response("invalid request timestamp", status_code=401)
+        # The signature first, on the raw bytes: bolt parses the body (JSON or form) before checking it, and logs
+        # the whole refused body at INFO, so anyone could make us parse and log whatever they send.
+        if not self._signed(await request.body(), timestamp, request.headers.get("X-Slack-Signature", "")):
+            log.info("Slack request with a bad, missing or expired signature refused")
+            return Response("invalid request", status_code=401)
         if request.headers.get("content-type", "").startswith("application/json") and not _event_shaped(
             await request.body()
         ):
@@ -194,6 +213,12 @@ class SlackAgentDesk:
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             log.info("slack request refused: %s", type(exc).__name__)
             return Response("malformed request", status_code=400)
+
+    def _signed(self, body: bytes, timestamp: str, signature: str) -> bool:
+        try:
+            return self._verifier is not None and self._verifier.is_valid(body, timestamp, signature)
+        except UnicodeDecodeError:  # slack_sdk decodes the body first; Slack only sends UTF-8
+            return False
 
     # -- bolt listeners -----------------------------------------------------------------------------------------
 
@@ -227,7 +252,32 @@ class SlackAgentDesk:
         async def tell(text: str) -> None:
             await self._tell_agent(channel, user_id, None, text)
 
-        await self._attempt(act(number, _payload_agent_name(user)), f"{verb} ticket #{number}", tell)
+        # A click is one action: Slack's retry or a captured request replayed within the signature's 5 minutes
+        # carries the same action_ts, and is recorded (and acted on) once.
+        key = _click_key(body, action, number, user_id)
+        if key is not None:
+            # The set covers two deliveries in flight at once, the key-value entry the ones after (and restarts).
+            if key in self._events_in_flight or await self._store.cursor_get(CLICK_KEY + key) is not None:
+                log.info("Slack %s of ticket #%s already received (a retry or a replay); ignored", verb, number)
+                return
+            self._events_in_flight.add(key)
+        try:
+
+            async def act_on_current_state() -> Ticket:
+                # By the ticket's state too: a Claim seen after someone took the ticket never reassigns it.
+                if verb == "claim":
+                    current = await self._actions.get(number)
+                    if current.status is not TicketStatus.OPEN:
+                        holder = f" by {current.assignee}" if current.assignee else ""
+                        raise StoreError(f"ticket #{number} is already {current.status.value}{holder}; nothing changed")
+                return await act(number, _payload_agent_name(user))
+
+            if key is not None:
+                await self._store.cursor_set(CLICK_KEY + key, verb)  # who did what is the ticket's audit log
+            await self._attempt(act_on_current_state(), f"{verb} ticket #{number}", tell)
+        finally:
+            if key is not None:
+                self._events_in_flight.discard(key)
 
     async def _relay(self, reply: ThreadReply) -> None:
         number = _ticket_number(await self._store.cursor_get(TICKET_KEY + reply.thread_ts))
@@ -291,10 +341,13 @@ class SlackAgentDesk:
     async def _post_for_ticket(self, ticket: Ticket, text: str, broadcast: bool = False) -> None:
         """Post in the ticket's thread, or in the channel when its message is unknown (its announcement failed)."""
         ts = await self.message_ts(ticket.number)
-        if ts is None:
-            await self._client.chat_postMessage(channel=self._config.channel, text=text)
-            return
-        await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=text, reply_broadcast=broadcast)
+        async with _delivery_errors():
+            if ts is None:
+                await self._client.chat_postMessage(channel=self._config.channel, text=text)
+                return
+            await self._client.chat_postMessage(
+                channel=self._channel_id, thread_ts=ts, text=text, reply_broadcast=broadcast
+            )
 
     async def message_ts(self, number: int) -> str | None:
         """The ts of the Slack message that mirrors ticket `number`, once it was announced."""
@@ -360,6 +413,14 @@ def _plain_link(match: re.Match[str]) -> str:
     if not label or _unescape(label) in (url, url.split("://", 1)[-1]):
         return url
     return f"{label} ({url})"
+
+
+def _click_key(body: Mapping[str, Any], action: Mapping[str, Any], number: int, user_id: str) -> str | None:
+    """The inbox key of one button click: its action, ticket, agent and Slack's time stamp of the click."""
+    stamp = action.get("action_ts") or body.get("trigger_id")
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    return f"action:{action.get('action_id')}:{number}:{user_id}:{stamp[:64]}"
 
 
 def _payload_agent_name(user: Mapping[str, Any]) -> str:
@@ -484,6 +545,18 @@ def _mrkdwn(text: str) -> dict[str, Any]:
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+@contextlib.asynccontextmanager
+async def _delivery_errors() -> AsyncIterator[None]:
+    """Slack's refusals as the outbox's DeliveryError: 429 with its Retry-After, others to be tried again later."""
+    try:
+        yield
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "")
+        retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
+        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+        raise DeliveryError(f"slack: {error or exc.response.status_code}", retry_after=seconds) from exc
 
 
 async def _logged(work: Coroutine[Any, Any, None]) -> None:

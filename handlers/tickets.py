@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 
 from bot.core.conversation import ConversationState
+from bot.core.effects import CancelTicket, Effect, FollowUp, RateTicket
 from bot.core.messages import Action, Decision, Reply
-from bot.core.ports import StoreError
-from bot.desk.domain import TicketStatus
-from bot.desk.tickets import TicketDesk
 from bot.knowledge.texts import ReplyTexts
 from handlers.base import Handler, Outcome, Turn
 from handlers.commands import Command, parse_command
@@ -20,17 +17,18 @@ _SKIP = re.compile(r"^\W*(skip|no|none|n/?a|don'?t know|dont know|idk|跳过|没
 _RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?\s*$|^\s*(⭐{1,5})\s*$")
 
 
-def _done(turn: Turn, decision: Decision, reply: Reply, state: ConversationState | None = None) -> Outcome:
-    """End the turn with one reply; choices offered earlier no longer apply."""
+def _done(
+    turn: Turn, decision: Decision, reply: Reply, state: ConversationState | None = None, effect: Effect | None = None
+) -> Outcome:
+    """End the turn with one reply (and an effect); choices offered earlier no longer apply."""
     new_state = dataclasses.replace(state or turn.state, last_suggestions=())
-    return Outcome(decision, (*turn.notices, reply), new_state)
+    return Outcome(decision, (*turn.notices, reply), new_state, () if effect is None else (effect,))
 
 
 class TicketCommandsHandler(Handler[Command]):
     """/ticket shows the status of the user's ticket; /cancel closes it (or stops the intake questions)."""
 
-    def __init__(self, tickets: TicketDesk, texts: ReplyTexts) -> None:
-        self._tickets = tickets
+    def __init__(self, texts: ReplyTexts) -> None:
         self._texts = texts
 
     def check(self, turn: Turn) -> Command | None:
@@ -49,22 +47,25 @@ class TicketCommandsHandler(Handler[Command]):
                 Reply(self._texts.render("intake_cancelled", lang)),
                 dataclasses.replace(turn.state, intake=None),
             )
-        if state.ticket is None:
+        ticket = turn.ticket
+        if state.ticket is None or ticket is None:
             return _done(
-                turn, Decision(Action.ANSWER, lang, reason="no_ticket"), Reply(self._texts.render("ticket_none", lang))
+                turn,
+                Decision(Action.ANSWER, lang, reason="no_ticket"),
+                Reply(self._texts.render("ticket_none", lang)),
+                dataclasses.replace(turn.state, ticket=None),
             )
-        number = str(state.ticket)
+        number = str(ticket.number)
         if match.name == "cancel":
-            await self._tickets.cancel_by_user(state.ticket)
             reply = Reply(self._texts.render("ticket_cancelled", lang, number=number))
             return _done(
                 turn,
                 Decision(Action.ANSWER, lang, reason="ticket_cancelled"),
                 reply,
                 dataclasses.replace(turn.state, ticket=None),
+                CancelTicket(ticket.number) if ticket.is_open else None,
             )
-        ticket = await self._tickets.get(state.ticket)
-        status = self._texts.render(f"status_{ticket.status.value}", lang)
+        status = self._texts.render(f"status_{ticket.status}", lang)
         reply = Reply(self._texts.render("ticket_status", lang, number=number, status=status))
         return _done(turn, Decision(Action.ANSWER, lang, reason="ticket_status"), reply)
 
@@ -72,8 +73,7 @@ class TicketCommandsHandler(Handler[Command]):
 class RatingHandler(Handler[int]):
     """After a ticket is resolved, a reply of 1-5 is its rating; anything else is handled as usual."""
 
-    def __init__(self, tickets: TicketDesk, texts: ReplyTexts) -> None:
-        self._tickets = tickets
+    def __init__(self, texts: ReplyTexts) -> None:
         self._texts = texts
 
     def check(self, turn: Turn) -> int | None:
@@ -91,22 +91,20 @@ class RatingHandler(Handler[int]):
         assert number is not None
         if not match:
             return dataclasses.replace(turn, state=dataclasses.replace(turn.state, rating_for=None))
-        with contextlib.suppress(StoreError):  # rated already: thank them anyway
-            await self._tickets.rate(number, match)
         decision = Decision(Action.ANSWER, turn.lang, reason="rating")
         return _done(
             turn,
             decision,
             Reply(self._texts.render("rating_thanks", turn.lang)),
             dataclasses.replace(turn.state, rating_for=None),
+            RateTicket(number, match),  # rated already: the desk keeps the first, the user is thanked anyway
         )
 
 
 class TicketRelayHandler(Handler[int]):
     """While a ticket is open, messages go to its agent instead of the FAQ; attachments need a ticket."""
 
-    def __init__(self, tickets: TicketDesk, texts: ReplyTexts) -> None:
-        self._tickets = tickets
+    def __init__(self, texts: ReplyTexts) -> None:
         self._texts = texts
 
     def check(self, turn: Turn) -> int | None:
@@ -122,20 +120,19 @@ class TicketRelayHandler(Handler[int]):
         if not match:
             reply = Reply(self._texts.render("attachment_needs_ticket", lang))
             return _done(turn, Decision(Action.DECLINE, lang, reason="attachment_without_ticket"), reply)
-        ticket = await self._tickets.get(match)
-        if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CANCELLED):
-            return dataclasses.replace(turn, state=dataclasses.replace(turn.state, ticket=None))
+        ticket = turn.ticket
+        if ticket is None or not ticket.is_open:
+            return dataclasses.replace(turn, state=dataclasses.replace(turn.state, ticket=None), ticket=None)
         # Captions are not repeated: the message text carries them, redacted.
         attachments = [f"[{a.kind} attached: omnidesk tickets files {match}]" for a in turn.message.attachments]
         # The agent gets the whole message, secrets replaced, not just the part the FAQ would read.
         said = turn.redacted_text if turn.redacted_text is not None else turn.message.text
         text = "\n".join([said, *attachments]).strip()
-        if text:
-            ticket = await self._tickets.follow_up(ticket, text, turn.message.attachments)
         key = "attachment_added" if attachments else "ticket_followup"
         reply = Reply(self._texts.render(key, lang, number=str(match)), ticket=match)
         decision = Decision(Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0)
-        return _done(turn, decision, reply)
+        effect = FollowUp(match, text, turn.message.attachments) if text else None
+        return _done(turn, decision, reply, effect=effect)
 
 
 class IntakeHandler(Handler[str]):

@@ -81,6 +81,8 @@ async def stored_history(app: WebchatServer, page: Page) -> list[dict[str, objec
 async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, browser: Browser) -> None:
     dialogs: list[str] = []
     page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 1280, "height": 860})
+    socket_urls: list[str] = []
+    page.on("websocket", lambda ws: socket_urls.append(ws.url))
     await expect(page.get_by_role("heading", name="Buy, sell and trade crypto with confidence")).to_be_visible()
 
     bubble = page.get_by_role("button", name="Open support chat")
@@ -93,14 +95,16 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
 
     # A question gets the FAQ answer.
     await ask(page, "how do I reset my 2FA?")
-    await expect(log).to_contain_text("authenticator codes depend on the clock")
+    await expect(log).to_contain_text("Set your phone's date and time to automatic")
+    # It came over the WebSocket, whose URL carries no credential (the token is its first frame).
+    assert socket_urls and all("/ws/webchat?lang=" in u and "token" not in u for u in socket_urls), socket_urls
 
     # A vague one gets choices; a chip sends its payload and shows its label.
     await ask(page, "fees")
     await expect(log).to_contain_text("Did you mean one of these?")
-    await page.get_by_role("button", name="what are the trading fees").click()
-    await expect(log).to_contain_text("Maker orders add liquidity")
-    await expect(log.locator(".odw-in").last).to_have_text("You:what are the trading fees")
+    await page.get_by_role("button", name="Trading fees, maker and taker").click()
+    await expect(log).to_contain_text("Maker orders wait in the order book")
+    await expect(log.locator(".odw-in").last).to_have_text("You:Trading fees, maker and taker")
 
     # A seed phrase: the warning, and only the redacted text is kept (and shown back).
     seed = Mnemonic("english").generate(128)
@@ -114,7 +118,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
 
     # The human hand-off, then an agent's reply arrives in the open page.
     await page.get_by_role("button", name="Talk to a human").click()
-    await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
+    await expect(log).to_contain_text("I'll pass this to ExampleX support")
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
     await app.runtime.tickets.reply(1001, "Alice", "Hi, this is Alice. I'm checking your account now.")
@@ -155,7 +159,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await page.reload()
     await page.get_by_role("button", name="Open support chat").click()
     log = page.get_by_role("log", name="Conversation")
-    await expect(log).to_contain_text("authenticator codes depend on the clock")
+    await expect(log).to_contain_text("Set your phone's date and time to automatic")
     await expect(log).to_contain_text("[REDACTED:SEED_PHRASE]")
     await expect(log).to_contain_text("Alice (ExampleX support): Could you confirm your UID?")
     await expect(log.get_by_text("<img src=x onerror=alert(1)>", exact=True)).to_be_visible()
@@ -202,11 +206,11 @@ async def test_http_fallback_when_websockets_are_blocked(app: WebchatServer, bro
     await page.get_by_role("button", name="Open support chat").click()
     log = page.get_by_role("log", name="Conversation")
     await ask(page, "how do I reset my 2FA?")
-    await expect(log).to_contain_text("authenticator codes depend on the clock")
+    await expect(log).to_contain_text("Set your phone's date and time to automatic")
     await expect(page.get_by_role("status")).to_have_text("Live connection unavailable: using a slower connection.")
 
     await page.get_by_role("button", name="Talk to a human").click()
-    await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
+    await expect(log).to_contain_text("I'll pass this to ExampleX support")
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
     await app.runtime.tickets.reply(1001, "Alice", "Long-polling works too.")
@@ -227,7 +231,7 @@ async def test_phone_screen_gets_a_full_screen_panel(app: WebchatServer, browser
     panel = page.get_by_role("dialog", name="ExampleX Support")
     await expect(panel).to_be_visible()
     await ask(page, "fees")
-    await expect(page.get_by_role("button", name="what are the trading fees")).to_be_visible()
+    await expect(page.get_by_role("button", name="Trading fees, maker and taker")).to_be_visible()
     box = await panel.bounding_box()
     assert box is not None
     assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)

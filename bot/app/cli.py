@@ -12,18 +12,21 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from bot.app.config import Config, ConfigError, load_config
-from bot.app.wiring import Core, Runtime, build_core, open_runtime
+from bot.app.ticket_runtime import TicketRuntime, open_ticket_runtime
 from bot.core.conversation import ConversationState, InMemoryConversationStates
 from bot.core.messages import InboundMessage, Lang
-from bot.core.router import RouterResult
-from bot.desk.report import build_report, format_report
-from bot.knowledge.faq_lint import LintFinding, lint_knowledge_base
-from bot.knowledge.knowledge_base import KnowledgeBaseError
 from bot.security.log_redaction import install_log_redaction
 from bot.store import Store, StoredAttachment, StoreError, Ticket, TicketStatus
+
+# The router, matcher and reports are imported by the commands that use them: `omnidesk tickets ...` starts without
+# scipy, zhconv and the knowledge base (about 3 s on a busy machine).
+if TYPE_CHECKING:
+    from bot.app.wiring import Core
+    from bot.core.router import RouterResult
+    from bot.knowledge.faq_lint import LintFinding
 
 DEFAULT_CONFIG = Path("config.yaml")
 MAX_CLASSIFY_LINE = 100_000
@@ -37,9 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         chosen: Path | None = getattr(args, "config", None)
         config = load_config(chosen if chosen else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
-        name = {"faq": f"faq {getattr(args, 'faq_command', '')}", "tickets": "tickets"}.get(args.command, args.command)
+        name = {"faq": f"faq {getattr(args, 'faq_command', '')}"}.get(args.command, args.command)
         return _COMMANDS[name](config, args)
-    except (ConfigError, KnowledgeBaseError, StoreError) as exc:
+    except Exception as exc:
+        from bot.knowledge.knowledge_base import KnowledgeBaseError
+
+        if not isinstance(exc, ConfigError | KnowledgeBaseError | StoreError):
+            raise
         print(f"omnidesk: {exc}", file=sys.stderr)
         return 2
 
@@ -81,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     files = ticket_commands.add_parser("files", help="screenshots and documents the user sent on a ticket")
     files.add_argument("number", type=int)
     files.add_argument("--save", type=Path, help="copy or download them into this folder")
+    sessions = commands.add_parser("sessions", help="web widget sessions")
+    session_commands = _CommonSubparsers(sessions.add_subparsers(dest="sessions_command", required=True), common)
+    session_commands.add_parser("list", help="widget sessions, most recently active first").add_argument(
+        "--limit", type=int, default=50
+    )
+    session_commands.add_parser("revoke", help="refuse a widget session's tokens from now on").add_argument(
+        "session", help="the session id, or a token of it"
+    )
     report = commands.add_parser("report", help="the support lead's report")
     report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
     return parser
@@ -107,6 +122,8 @@ def _duration(text: str) -> timedelta:
 
 
 def _build(config: Config) -> Core:
+    from bot.app.wiring import build_core
+
     core = build_core(config)
     install_log_redaction(core.scanner)
     return core
@@ -197,6 +214,8 @@ def _parse_classify_line(line: str) -> tuple[str, Lang | None] | str:
 
 def _faq_lint(config: Config, args: argparse.Namespace) -> int:
     core = _build(config)
+    from bot.knowledge.faq_lint import lint_knowledge_base
+
     findings = list(lint_knowledge_base(core.kb, core.ranker))
     for finding in findings:
         print(f"{finding.where}: {finding.kind}: {finding.message}")
@@ -236,21 +255,17 @@ def _tickets(config: Config, args: argparse.Namespace) -> int:
     _existing_database(config)
 
     async def run() -> int:
-        from bot.app.server import attach_slack  # Slack, when configured, follows what the CLI does
-
-        runtime = await open_runtime(config, deliver_now=False)
-        slack = attach_slack(config, runtime)
+        # What the CLI changes reaches the user and Slack through the outbox: the running OmniDesk delivers it.
+        runtime = await open_ticket_runtime(config)
         try:
             return await _ticket_command(runtime, args)
         finally:
-            if slack is not None:
-                await slack.stop()
             await runtime.close()
 
     return asyncio.run(run())
 
 
-async def _ticket_command(runtime: Runtime, args: argparse.Namespace) -> int:
+async def _ticket_command(runtime: TicketRuntime, args: argparse.Namespace) -> int:
     tickets, store = runtime.tickets, runtime.store
     command = args.tickets_command
     if command == "list":
@@ -287,7 +302,7 @@ async def _ticket_command(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _ticket_files(runtime: Runtime, number: int, save: Path | None) -> int:
+async def _ticket_files(runtime: TicketRuntime, number: int, save: Path | None) -> int:
     """List a ticket's attachments; with `save`, copy widget uploads and download Telegram files."""
     attachments = await runtime.store.attachments(number)
     failed = 0
@@ -320,13 +335,13 @@ async def _ticket_files(runtime: Runtime, number: int, save: Path | None) -> int
     return 1 if failed else 0
 
 
-async def _attachment_bytes(runtime: Runtime, attachment: StoredAttachment) -> bytes:
+async def _attachment_bytes(runtime: TicketRuntime, attachment: StoredAttachment) -> bytes:
     if attachment.channel in ("webchat", "email"):  # kept on disk beside the store when received
         return Path(attachment.ref).read_bytes()
-    if attachment.channel == "telegram" and runtime.core.config.channels.telegram.token:
+    if attachment.channel == "telegram" and runtime.config.channels.telegram.token:
         from adapters.telegram import TelegramChannel
 
-        channel = TelegramChannel(runtime.core.config.channels.telegram, runtime.store)
+        channel = TelegramChannel(runtime.config.channels.telegram, runtime.store)
         try:
             return await channel.fetch_attachment(attachment.ref)
         finally:
@@ -350,6 +365,8 @@ def _report(config: Config, args: argparse.Namespace) -> int:
     async def run() -> str:
         store = await Store.open(str(database))
         try:
+            from bot.desk.report import build_report, format_report
+
             return format_report(await build_report(store, datetime.now(UTC) - args.since))
         finally:
             await store.close()
@@ -366,8 +383,36 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sessions(config: Config, args: argparse.Namespace) -> int:
+    path = _existing_database(config)
+
+    async def run() -> int:
+        async with await Store.open(path) as store:
+            if args.sessions_command == "list":
+                listed = await store.webchat_sessions(max(1, args.limit))
+                print("session\tstarted\tlast active\trevoked")
+                for session in listed:
+                    revoked = session.revoked_at.isoformat(timespec="seconds") if session.revoked_at else "-"
+                    started = session.created_at.isoformat(timespec="seconds")
+                    print(f"{session.session_id}\t{started}\t{session.last_active_at.isoformat(timespec='seconds')}\t{revoked}")
+                if not listed:
+                    print("no widget sessions")
+                return 0
+            # A token is `<session id>.<issued at>.<signature>`: the session is what is revoked, all its tokens with it.
+            session_id = args.session.strip().split(".", 1)[0]
+            if not session_id:
+                print("omnidesk: give a session id or a token", file=sys.stderr)
+                return 2
+            newly = await store.revoke_webchat_session(session_id)
+            print(f"session {session_id} revoked" if newly else f"session {session_id} was already revoked")
+            return 0
+
+    return asyncio.run(run())
+
+
 _COMMANDS = {
     "run": _run,
+    "sessions": _sessions,
     "ask": _ask,
     "classify": _classify,
     "faq lint": _faq_lint,

@@ -10,6 +10,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    WebchatSession,
     utc_now,
 )
 from bot.store.schema import MIGRATIONS
@@ -28,5 +29,6 @@ __all__ = [
     "TicketEvent",
     "TicketStats",
     "TicketStatus",
+    "WebchatSession",
     "utc_now",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.core.ports import Direction, OutboxItem, StoredMessage, StoreError
@@ -33,6 +34,7 @@ __all__ = [
     "TicketRefused",
     "TicketStats",
     "TicketStatus",
+    "WebchatSession",
     "utc_now",
 ]
 
@@ -42,3 +44,13 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The default clock: the current time in UTC."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WebchatSession:
+    """A widget session as the store knows it: its conversation's times, and whether it was revoked."""
+
+    session_id: str
+    created_at: datetime
+    last_active_at: datetime
+    revoked_at: datetime | None

@@ -141,6 +141,19 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX tickets_slack_ts;
     ALTER TABLE tickets DROP COLUMN slack_ts;
     """,
+    """
+    -- Widget sessions an operator revoked (`omnidesk sessions revoke`): their tokens are refused from then on.
+    CREATE TABLE webchat_revoked_sessions (
+        session_id TEXT PRIMARY KEY,
+        revoked_at TEXT NOT NULL
+    );
+    """,
+    # A conversation's version: a message's transaction commits only if nobody changed the conversation since its
+    # state was read. Pending outbox items by conversation: each conversation's items are sent in order.
+    """
+    ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_pending_by_conversation ON outbox (channel, conversation_id, id) WHERE status = 'pending';
+    """,
 )
 
 
