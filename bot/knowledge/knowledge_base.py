@@ -13,7 +13,6 @@ import yaml
 
 from bot.app.config import BrandConfig
 from bot.core.messages import Lang
-from bot.knowledge.textnorm import normalize
 
 LANGS: tuple[Lang, ...] = ("en", "zh")
 MIN_QUESTIONS: Mapping[Lang, int] = {"en": 6, "zh": 4}
@@ -289,6 +288,9 @@ def _parse_entry(path: Path, raw: Any, category: str, kind: str) -> FaqEntry:
 
 
 def _check_unique(entries: Iterable[FaqEntry]) -> None:
+    # Imported here: `omnidesk tickets` loads this module (for reply texts) and must not pay for zhconv.
+    from bot.knowledge.textnorm import normalize
+
     seen_ids: dict[str, str] = {}
     seen_questions: dict[str, tuple[str, str]] = {}
     for entry in entries:
