@@ -77,9 +77,9 @@ _REFUND = re.compile(
     r"\b(refund|refunded|compensat\w*|reimburs\w*|money\s+back|pay\s+me\s+back|owe\s+me)\b"
     r"|退款|赔偿|补偿|退钱|赔钱|把钱退|返还"
     # added in session 3 from the development set's tuning half: money back without the words
-    r"|\b(give|put|pay)\s+(it|them|that|my\s+\w+|the\s+\w+)?\s*back\b|\bowes?\s+me\b|\breverse\s+(it|the\s+(fee|charge))\b"
+    r"|\b(give|put|pay)\s+(it|them|that|my\s+\w+|the\s+\w+)?\s*back\b|\bowes?\s+me\b|\breverse\s+the\s+(fee|charge)\b"
     r"|\brepayment\b|\bpay\s+me\s+what\b|\bwhere'?s\s+my\s+fee\b"
-    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|(?:损失|亏损)[^。？！?!]{0,6}(?:谁来)?(?:承担|负责)|给我一个交代",
+    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
     _FLAGS,
 )
 # How-to questions about security are FAQ material, not incidents.
