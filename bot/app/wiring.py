@@ -70,7 +70,9 @@ def build_core(
     escalator = Escalator(
         replies,
         with_tickets,
-        faq_categorizer(kb, matcher, config.matcher.clarify),
+        # half the clarify bar: a category only picks two skippable intake questions, and the escalation intent
+        # the message matched takes part of the lexical confidence
+        faq_categorizer(kb, matcher, config.matcher.clarify / 2),
         related_entries(matcher, config.matcher.clarify),
     )
     steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
@@ -105,7 +107,8 @@ def faq_categorizer(kb: KnowledgeBase, matcher: FaqMatcher, min_confidence: floa
     """The category of the entry a message is most likely about, to choose the questions for its ticket."""
 
     def categorize(text: str, lang: Lang) -> str | None:
-        candidates = matcher.match(text, lang, limit=1)
+        # the best FAQ entry: an escalation intent ("talk to a person") names no category
+        candidates = [c for c in matcher.match(text, lang, limit=4) if intent_kind(c.entry_id) is None]
         if not candidates or candidates[0].confidence < min_confidence:
             return None
         entry = kb.entry(candidates[0].entry_id)
