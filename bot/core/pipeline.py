@@ -60,7 +60,10 @@ class Desk:
         """Route and answer a message; None when it was already handled (a redelivery) or dropped as a flood."""
         # One unit of work per message, one message of a conversation at a time: a redelivery arriving meanwhile
         # waits here and then finds the message handled; a second message is decided from the first one's state.
-        async with self._locks.hold((message.channel, message.conversation_id)):
+        # The store's lock makes it one at a time across every instance sharing the store (PostgreSQL: an advisory
+        # lock); the in-process lock first, so this instance's waiters queue here rather than on the database.
+        key = (message.channel, message.conversation_id)
+        async with self._locks.hold(key), self._store.conversation_lock(key):
             return await self._handle(_storable(message))
 
     async def _handle(self, message: InboundMessage) -> RouterResult | None:

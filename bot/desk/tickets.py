@@ -13,7 +13,7 @@ from bot.core.outbox import Outbox
 from bot.desk.notifications import AgentRelay
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import Store, StoreError, Ticket, TicketStatus
+from bot.store import StoreError, StorePort, Ticket, TicketStatus
 
 
 class TicketDesk:
@@ -22,7 +22,7 @@ class TicketDesk:
 
     def __init__(
         self,
-        store: Store,
+        store: StorePort,
         outbox: Outbox,
         texts: ReplyTexts,
         states: ConversationStates,

@@ -13,6 +13,8 @@ import yaml
 
 from bot.app.config import BrandConfig
 from bot.core.messages import Lang
+from bot.knowledge.textnorm import normalize
+from bot.knowledge.texts import LIST_SEPARATOR
 
 LANGS: tuple[Lang, ...] = ("en", "zh")
 MIN_QUESTIONS: Mapping[Lang, int] = {"en": 6, "zh": 4}
@@ -33,7 +35,6 @@ PLACEHOLDERS = frozenset(
     }
 )
 # Chinese separates list items with 、, not a comma.
-LIST_SEPARATOR: Mapping[Lang, str] = {"en": ", ", "zh": "、"}
 # Under each chat answer: the entry's full article on the help center.
 _READ_MORE: Mapping[Lang, str] = {"en": "Read more: {url}", "zh": "详细说明：{url}"}
 
@@ -288,9 +289,6 @@ def _parse_entry(path: Path, raw: Any, category: str, kind: str) -> FaqEntry:
 
 
 def _check_unique(entries: Iterable[FaqEntry]) -> None:
-    # Imported here: `omnidesk tickets` loads this module (for reply texts) and must not pay for zhconv.
-    from bot.knowledge.textnorm import normalize
-
     seen_ids: dict[str, str] = {}
     seen_questions: dict[str, tuple[str, str]] = {}
     for entry in entries:

@@ -1,5 +1,8 @@
-"""Persistent state in one SQLite file: conversations, transcripts, tickets with an audit log, inbox and outbox."""
+"""Persistent state (SQLite, or PostgreSQL for several instances): conversations, transcripts, tickets with an audit
+log, inbox and outbox."""
 
+from bot.store.opening import open_store
+from bot.store.port import Leadership, StorePort
 from bot.store.records import (
     FINAL_STATUSES,
     OutboxItem,
@@ -19,10 +22,12 @@ from bot.store.store import SqliteConversationStates, Store
 __all__ = [
     "FINAL_STATUSES",
     "MIGRATIONS",
+    "Leadership",
     "OutboxItem",
     "SqliteConversationStates",
     "Store",
     "StoreError",
+    "StorePort",
     "StoredAttachment",
     "StoredMessage",
     "Ticket",
@@ -30,5 +35,6 @@ __all__ = [
     "TicketStats",
     "TicketStatus",
     "WebchatSession",
+    "open_store",
     "utc_now",
 ]

@@ -8,7 +8,7 @@ import sqlite3
 import statistics
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState, Intake, TicketView
 from bot.core.effects import NEW_TICKET, CancelTicket, Effect, FollowUp, OpenTicket, RateTicket
@@ -29,6 +29,12 @@ from bot.store.records import (
     TicketStatus,
     WebchatSession,
 )
+
+
+class Row(Protocol):
+    """A result row by column name: sqlite3.Row or asyncpg.Record (the converters below serve both engines)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 class StoreQueries:
@@ -716,6 +722,12 @@ class StoreQueries:
         row = self._one("SELECT value FROM cursors WHERE name = ?", (name,))
         return None if row is None else str(row["value"])
 
+    def cursor_setdefault(self, name: str, value: str) -> str:
+        self._db.execute("INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, value))
+        saved = self.cursor_get(name)
+        assert saved is not None
+        return saved
+
     def cursor_set(self, name: str, value: str) -> None:
         self._db.execute(
             "INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -741,7 +753,7 @@ def _with_ticket_number(payload: Mapping[str, Any], number: int) -> dict[str, An
     return filled
 
 
-def _state_from_row(row: sqlite3.Row | None) -> ConversationState:
+def _state_from_row(row: Row | None) -> ConversationState:
     """A conversation's state from its row (fresh when there is no row, or the conversation has no columns)."""
     if row is None or row["misses"] is None:
         return ConversationState()
@@ -774,7 +786,7 @@ def _intake_from_json(value: Any) -> Intake | None:
     )
 
 
-def _ticket_from_row(row: sqlite3.Row) -> Ticket:
+def _ticket_from_row(row: Row) -> Ticket:
     return Ticket(
         number=int(row["number"]),
         channel=row["channel"],
@@ -794,7 +806,7 @@ def _ticket_from_row(row: sqlite3.Row) -> Ticket:
     )
 
 
-def _stored_message_from_row(row: sqlite3.Row) -> StoredMessage:
+def _stored_message_from_row(row: Row) -> StoredMessage:
     return StoredMessage(
         id=int(row["id"]),
         channel=row["channel"],
@@ -806,7 +818,7 @@ def _stored_message_from_row(row: sqlite3.Row) -> StoredMessage:
     )
 
 
-def _outbox_from_row(row: sqlite3.Row) -> OutboxItem:
+def _outbox_from_row(row: Row) -> OutboxItem:
     status = row["status"]
     return OutboxItem(
         id=int(row["id"]),
@@ -829,15 +841,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+def _dt(value: str | datetime) -> datetime:
+    """A stored timestamp: ISO text from SQLite, a datetime from PostgreSQL."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _dt_or_none(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+def _dt_or_none(value: str | datetime | None) -> datetime | None:
+    return None if value is None else _dt(value)
 
 
-def _seconds(start: str, end: str) -> float:
+def _seconds(start: str | datetime, end: str | datetime) -> float:
     return (_dt(end) - _dt(start)).total_seconds()
 
 
