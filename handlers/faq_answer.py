@@ -1,52 +1,78 @@
-"""Answers from the knowledge base when the matcher is confident, and offers choices when it is unsure."""
+"""Answers from the knowledge base when the ranking is confident, and offers choices when it is unsure."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from bot.app.config import MatcherConfig
-from bot.core.messages import Action, Decision, Reply
+from bot.core.messages import Action, Decision, Reply, Suggestion
+from bot.knowledge.intents import intent_kind
 from bot.knowledge.knowledge_base import KnowledgeBase
-from bot.knowledge.matcher import Candidate, FaqMatcher
+from bot.knowledge.ranker import Ranked, Ranker, Ranking
+from bot.knowledge.textnorm import normalize
 from handlers.base import Handler, Outcome, Turn
-from handlers.replies import ReplyBuilder
+from handlers.replies import ReplyBuilder, faq_payload
 
-_POOL = 8  # candidates fetched, so that declined entries can be skipped and still leave enough choices
+_POOL = 8  # candidates fetched, so that declined entries and intents can be skipped and still leave enough choices
+OTHER_PRODUCT_ENTRY_ID = "small-talk"  # its answer says what the assistant can help with
 
 
-class FaqAnswerHandler(Handler[tuple[Candidate, ...]]):
+class FaqAnswerHandler(Handler[Ranking]):
     """Answers at or above the `answer` threshold, clarifies above `clarify`, passes below it."""
 
     def __init__(
-        self, kb: KnowledgeBase, matcher: FaqMatcher, thresholds: MatcherConfig, replies: ReplyBuilder
+        self,
+        kb: KnowledgeBase,
+        ranker: Ranker,
+        thresholds: MatcherConfig,
+        replies: ReplyBuilder,
+        other_products: re.Pattern[str] | None = None,
     ) -> None:
         self._kb = kb
-        self._matcher = matcher
+        self._ranker = ranker
         self._thresholds = thresholds
         self._replies = replies
+        self._other_products = other_products
 
-    def check(self, turn: Turn) -> tuple[Candidate, ...] | None:
-        """Ranked candidates when the best one clears the `clarify` threshold."""
-        candidates = self._matcher.match(turn.message.text, turn.text_lang, limit=_POOL)
+    def _faq_candidates(self, ranking: Ranking) -> list[Ranked]:
+        return [c for c in ranking.candidates if intent_kind(c.entry_id) is None and self._kb.entry(c.entry_id)]
+
+    def check(self, turn: Turn) -> Ranking | None:
+        """The ranking when its best FAQ entry clears the `clarify` threshold."""
+        ranking = turn.ranking
+        if ranking is None:  # no ranking step before this one: lexical only, inline
+            ranking = self._ranker.rank(turn.message.text, turn.text_lang, limit=_POOL, use_semantic=False)
+        candidates = self._faq_candidates(ranking)
         if not candidates or candidates[0].confidence < self._thresholds.clarify:
             return None
-        return candidates
+        return ranking
 
-    async def handle(self, turn: Turn, match: tuple[Candidate, ...]) -> Outcome:
-        """Answer, decline (off-topic), or offer the best few entries."""
+    async def handle(self, turn: Turn, match: Ranking) -> Outcome:
+        """Answer, decline (off-topic or another company's product), or offer the best few entries."""
         lang = turn.lang
-        top = match[0]
+        candidates = self._faq_candidates(match)
+        top = candidates[0]
         entry = self._kb.entry(top.entry_id)
-        assert entry is not None, "the matcher only knows entries of this knowledge base"
-        if entry.kind == "decline":
-            decision = Decision(Action.DECLINE, lang, confidence=top.confidence, reason=entry.id)
-            return self._outcome(turn, decision, self._replies.answer(entry, lang))
+        assert entry is not None, "only this knowledge base's entries are candidates"
+        other_product = self._other_products is not None and self._other_products.search(normalize(turn.message.text))
+        if entry.kind == "decline" or other_product:
+            declined = self._kb.entry(OTHER_PRODUCT_ENTRY_ID) if other_product and entry.kind == "answer" else entry
+            assert declined is not None, f"the knowledge base needs a '{OTHER_PRODUCT_ENTRY_ID}' entry"
+            reason = "other_product" if declined is not entry else entry.id
+            decision = Decision(Action.DECLINE, lang, confidence=top.confidence, reason=reason)
+            return self._outcome(turn, decision, self._replies.answer(declined, lang))
         if top.confidence >= self._thresholds.answer:
             decision = Decision(
                 Action.ANSWER, lang, faq_id=entry.id, suggestions=(entry.id,), confidence=top.confidence
             )
-            return self._outcome(turn, decision, self._replies.answer(entry, lang))
-        answerable = [c.entry_id for c in match if (e := self._kb.entry(c.entry_id)) and e.kind == "answer"]
+            reply = self._replies.answer(entry, lang)
+            offered = [e for e in (self._kb.entry(i) for i in match.also) if e is not None and e.id != entry.id]
+            if offered:  # a second question in the same message: offered as a choice under the first one's answer
+                extra = tuple(Suggestion(self._replies.entry_label(e, lang), faq_payload(e.id)) for e in offered)
+                reply = dataclasses.replace(reply, suggestions=(*extra, *reply.suggestions))
+            return self._outcome(turn, decision, reply)
+        answerable = [c.entry_id for c in candidates if (e := self._kb.entry(c.entry_id)) and e.kind == "answer"]
         choices = tuple(answerable[: self._thresholds.max_suggestions])
         decision = Decision(Action.CLARIFY, lang, faq_id=choices[0], suggestions=choices, confidence=top.confidence)
         reply = self._replies.choices(self._replies.texts.render("clarify", lang), choices, lang)

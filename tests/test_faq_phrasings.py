@@ -1,4 +1,4 @@
-"""Every phrasing in the knowledge base is answered with its own entry, by the matcher and through the router."""
+"""Every phrasing in the knowledge base is answered with its own entry, by the ranker and through the router."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ def test_every_phrasing_matches_its_own_entry_with_answer_confidence(core: Core)
     for entry in core.kb.entries:
         for lang in ("en", "zh"):
             for question in entry.questions[lang]:
-                top = core.matcher.match(question, lang, limit=1)
-                if not top or top[0].entry_id != entry.id or top[0].confidence < core.config.matcher.answer:
-                    wrong.append((entry.id, question, top[0] if top else None))
+                top = core.ranker.rank(question, lang, limit=1).top
+                if not top or top.entry_id != entry.id or top.confidence < core.config.matcher.answer:
+                    wrong.append((entry.id, question, top))
     assert not wrong, wrong
 
 

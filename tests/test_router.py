@@ -58,11 +58,12 @@ async def test_help_lists_categories_in_chinese_when_asked_in_chinese(router: Ro
         ("what is the funding rate", "funding-rate"),
     ],
 )
-async def test_clear_questions_are_answered_from_the_right_entry(router: Router, text: str, faq_id: str) -> None:
+async def test_clear_questions_get_the_right_entry_first(router: Router, text: str, faq_id: str) -> None:
+    """Lexical only (the suite's default): answered, or offered first when the lexical confidence is below the
+    threshold chosen for the fused ranker; tests/test_understanding.py asks the same with the encoder: answered."""
     result = await say(router, text)
-    assert result.decision.action is Action.ANSWER
+    assert result.decision.action in (Action.ANSWER, Action.CLARIFY)
     assert result.decision.faq_id == faq_id
-    assert result.decision.confidence >= 0.6
     assert result.replies[-1].offer_human
 
 

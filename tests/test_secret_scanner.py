@@ -837,3 +837,12 @@ def test_secrets_said_in_prose_are_redacted(scanner: SecretScanner, text: str, s
 def test_the_prose_look_alikes_are_left_alone(scanner: SecretScanner, text: str) -> None:
     result = scanner.scan(text)
     assert not result.found, result
+
+
+def test_a_bare_six_digit_message_is_a_code_but_a_bare_uid_or_order_id_is_kept(scanner: SecretScanner) -> None:
+    # Six digits alone answer "what code do you see?"; eight to ten digits alone answer the intake's "your UID?".
+    assert scanner.scan("314817").kinds
+    assert scanner.scan("  482 913 ").kinds
+    for kept in ("12345678", "1234567", "8812345670", "UID 12345678"):
+        result = scanner.scan(kept)
+        assert not result.kinds and result.redacted_text == kept, kept

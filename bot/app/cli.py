@@ -222,7 +222,7 @@ def _faq_lint(config: Config, args: argparse.Namespace) -> int:
     core = _build(config)
     from bot.knowledge.faq_lint import lint_knowledge_base
 
-    findings = list(lint_knowledge_base(core.kb, core.matcher))
+    findings = list(lint_knowledge_base(core.kb, core.ranker))
     for finding in findings:
         print(f"{finding.where}: {finding.kind}: {finding.message}")
     entries = sum(1 for e in core.kb.entries if e.kind == "answer")

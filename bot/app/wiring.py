@@ -18,8 +18,12 @@ from bot.core.router import Router
 from bot.desk.agents import AgentNotifier
 from bot.desk.notifications import AgentRelay
 from bot.desk.tickets import TicketDesk
+from bot.knowledge.fitted import fitted_weights
+from bot.knowledge.intents import intent_kind, load_intents, load_other_products
 from bot.knowledge.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.knowledge.matcher import FaqMatcher
+from bot.knowledge.ranker import Ranker
+from bot.knowledge.semantic import EmbeddingCache, load_encoder
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
 from bot.store import SqliteConversationStates, StorePort, open_store
@@ -32,6 +36,7 @@ from handlers.investment_advice import InvestmentAdviceHandler
 from handlers.replies import ReplyBuilder
 from handlers.secret_guard import SecretGuard, SecretOnlyHandler
 from handlers.tickets import IntakeHandler, RatingHandler, TicketCommandsHandler, TicketRelayHandler
+from handlers.understanding import RankingStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +45,8 @@ class Core:
 
     config: Config
     kb: KnowledgeBase
-    matcher: FaqMatcher
+    matcher: FaqMatcher  # the ranker's lexical stage (knowledge base and escalation intents)
+    ranker: Ranker
     scanner: SecretScanner
     router: Router
 
@@ -48,22 +54,26 @@ class Core:
 def build_core(
     config: Config,
     kb: KnowledgeBase | None = None,
-    matcher: FaqMatcher | None = None,
+    ranker: Ranker | None = None,
     scanner: SecretScanner | None = None,
     states: ConversationStates | None = None,
     with_tickets: bool = False,
     texts: ReplyTexts | None = None,
 ) -> Core:
     """Build the router. Without tickets an escalation is a decision only (as `omnidesk classify` wants)."""
-    kb = kb or load_knowledge_base(Path(config.faq_path) if config.faq_path else None)
-    matcher = matcher or FaqMatcher.from_knowledge_base(kb)
+    faq_dir = Path(config.faq_path) if config.faq_path else None
+    kb = kb or load_knowledge_base(faq_dir)
+    ranker = ranker or build_ranker(config, kb)
+    matcher = ranker.matcher
     scanner = scanner or SecretScanner()
     texts = texts or ReplyTexts(config.brand)
     replies = ReplyBuilder(kb, config.brand, texts)
     escalator = Escalator(
         replies,
         with_tickets,
-        faq_categorizer(kb, matcher, config.matcher.clarify),
+        # half the clarify bar: a category only picks two skippable intake questions, and the escalation intent
+        # the message matched takes part of the lexical confidence
+        faq_categorizer(kb, matcher, config.matcher.clarify / 2),
         related_entries(matcher, config.matcher.clarify),
     )
     steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
@@ -74,20 +84,32 @@ def build_core(
         steps.append(IntakeHandler(escalator, texts))
     steps += [
         CommandHandler(kb, replies, escalator),
-        EscalationHandler(escalator),
+        RankingStep(ranker, config.matcher.clarify),
+        EscalationHandler(escalator, config.matcher.escalate, config.matcher.escalate),
         InvestmentAdviceHandler(kb, replies),
-        FaqAnswerHandler(kb, matcher, config.matcher, replies),
+        FaqAnswerHandler(kb, ranker, config.matcher, replies, load_other_products(faq_dir)),
         FallbackHandler(replies, escalator),
     ]
     router = Router(steps, states or InMemoryConversationStates(), config.default_language)
-    return Core(config, kb, matcher, scanner, router)
+    return Core(config, kb, matcher, ranker, scanner, router)
+
+
+def build_ranker(config: Config, kb: KnowledgeBase) -> Ranker:
+    """The knowledge base and escalation intents, ranked lexically and, unless `matcher.encoder` is none,
+    semantically with the fitted fusion weights (the knowledge base's embeddings cached in `matcher.cache_dir`)."""
+    faq_dir = Path(config.faq_path) if config.faq_path else None
+    name = config.matcher.encoder
+    encoder = None if name == "none" else load_encoder(name)
+    cache = EmbeddingCache(Path(config.matcher.cache_dir).expanduser())
+    return Ranker.build(kb, load_intents(faq_dir), encoder, cache, fitted_weights(encoder.name if encoder else None))
 
 
 def faq_categorizer(kb: KnowledgeBase, matcher: FaqMatcher, min_confidence: float) -> Categorizer:
     """The category of the entry a message is most likely about, to choose the questions for its ticket."""
 
     def categorize(text: str, lang: Lang) -> str | None:
-        candidates = matcher.match(text, lang, limit=1)
+        # the best FAQ entry: an escalation intent ("talk to a person") names no category
+        candidates = [c for c in matcher.match(text, lang, limit=4) if intent_kind(c.entry_id) is None]
         if not candidates or candidates[0].confidence < min_confidence:
             return None
         entry = kb.entry(candidates[0].entry_id)
@@ -101,7 +123,9 @@ def related_entries(matcher: FaqMatcher, min_confidence: float) -> RelatedArticl
 
     def related(text: str, lang: Lang) -> list[str]:
         return [
-            c.entry_id for c in matcher.match(text, lang, limit=MAX_RELATED_ARTICLES) if c.confidence >= min_confidence
+            c.entry_id
+            for c in matcher.match(text, lang, limit=MAX_RELATED_ARTICLES)
+            if c.confidence >= min_confidence and intent_kind(c.entry_id) is None  # intents have no article
         ]
 
     return related
@@ -156,7 +180,7 @@ async def open_runtime(
     core = build_core(
         config,
         kb=parts.kb if parts else None,
-        matcher=parts.matcher if parts else None,
+        ranker=parts.ranker if parts else None,
         scanner=scanner,
         states=states,
         with_tickets=True,

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.core.conversation import ConversationState, TicketView
 from bot.core.effects import Effect
 from bot.core.messages import Decision, InboundMessage, Lang, Reply
+
+if TYPE_CHECKING:
+    from bot.knowledge.ranker import Ranking
 
 MatchT = TypeVar("MatchT")
 
@@ -31,6 +34,7 @@ class Turn:
     # seed phrase sent in parts. The guard fills `redact_earlier` with those it redacted again: (row id, new text).
     earlier: tuple[tuple[int, str], ...] = ()
     redact_earlier: tuple[tuple[int, str], ...] = ()
+    ranking: Ranking | None = None  # FAQ entries and escalation intents for the text, once the ranking step ran
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.knowledge.knowledge_base import LANGS, PLACEHOLDERS, KnowledgeBase
-from bot.knowledge.matcher import FaqMatcher
+from bot.knowledge.ranker import Ranker
 
+INTENTS_SOURCE = "faq_data/intents"  # where escalation intents' phrasings live
 NEAR_DUPLICATE_SHARE = 0.3  # an entry whose phrasings go to another entry this often overlaps it
 
 
@@ -22,28 +23,28 @@ class LintFinding:
     entry_id: str  # the entry the finding is about, for the per-entry summary
 
 
-def lint_knowledge_base(kb: KnowledgeBase, matcher: FaqMatcher) -> Iterator[LintFinding]:
-    """Every problem found, misrouted phrasings first."""
+def lint_knowledge_base(kb: KnowledgeBase, ranker: Ranker) -> Iterator[LintFinding]:
+    """Every problem found, misrouted phrasings first; ranked by the same ranker as the router's (lexical and
+    semantic, fused), each phrasing left out of both indexes. Escalation intents' phrasings are checked too."""
     sources = {entry.id: entry.source for entry in kb.entries}
     stolen: Counter[tuple[str, str]] = Counter()
     per_entry: Counter[str] = Counter()
-    for row, phrasing in enumerate(matcher.phrasings):
+    for row, phrasing in enumerate(ranker.matcher.phrasings):
         per_entry[phrasing.entry_id] += 1
-        candidates = matcher.match_without(row, limit=1)
-        if candidates and candidates[0].entry_id != phrasing.entry_id:
-            winner = candidates[0]
+        winner = ranker.rank_without(row, limit=1).top
+        if winner is not None and winner.entry_id != phrasing.entry_id:
             stolen[(phrasing.entry_id, winner.entry_id)] += 1
             yield LintFinding(
-                sources[phrasing.entry_id],
+                sources.get(phrasing.entry_id, INTENTS_SOURCE),
                 "misrouted",
                 f"{phrasing.lang} '{phrasing.text}' of '{phrasing.entry_id}' matches '{winner.entry_id}' better "
-                f"(via '{winner.phrasing}', score {winner.score:.2f})",
+                f"(confidence {winner.confidence:.2f})",
                 phrasing.entry_id,
             )
     for (own, other), count in sorted(stolen.items()):
         if count / per_entry[own] >= NEAR_DUPLICATE_SHARE:
             yield LintFinding(
-                sources[own],
+                sources.get(own, INTENTS_SOURCE),
                 "near-duplicate",
                 f"'{own}' overlaps '{other}': {count} of its {per_entry[own]} phrasings match '{other}' better",
                 own,

@@ -428,11 +428,12 @@ _OTP_NAMED_AFTER = re.compile(
     rf"(?:\s*{_CODE_WORD})?",
     re.IGNORECASE,
 )
-# A message that is nothing but a code (the answer to "what code do you see?").
-_BARE_CODE = re.compile(r"\s*(\d(?: ?\d){5,7})\s*")
+# A message that is nothing but a code (the answer to "what code do you see?"): six digits, the authenticator's
+# length. Not seven or eight: a bare UID or order id is the answer to the intake's own question and must reach agents.
+_BARE_CODE = re.compile(r"\s*(\d(?: ?\d){5})\s*")
 # The same message inside a logged JSON body: {"text": "314817"}.
 _BARE_CODE_FIELD = re.compile(
-    r"[\"'](?:text|caption|message|body|content)\s?[\"']\s*:\s*[\"']\s*(\d(?: ?\d){5,7})\s*[\"']"
+    r"[\"'](?:text|caption|message|body|content)\s?[\"']\s*:\s*[\"']\s*(\d(?: ?\d){5})\s*[\"']"
 )
 # "... the code is 482913" with a 2FA word earlier in the message.
 _CODE_IS = re.compile(rf"(?:\bcodes?\b|码|碼)\s*{_CONNECTOR}?\s*$", re.IGNORECASE)

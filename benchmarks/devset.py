@@ -1,0 +1,94 @@
+"""The development set in tests/data/dev/ (written blind, from entry ids alone) and its fixed tune/test split.
+
+Run: python -m benchmarks.devset split   (writes tests/data/dev/split.json; done once, committed, never re-drawn)
+
+The split is stratified by label within each file and seeded, so each half holds about half of every entry's,
+escalation kind's and off-topic questions. Calibration and thresholds are fitted on `tune` only; `test` is held out.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT / "tests" / "data" / "dev"
+SPLIT_FILE = DEV / "split.json"
+SEED = 20261203
+FILES = tuple(
+    f"{lang}_{kind}.jsonl" for lang in ("en", "zh") for kind in ("faq", "escalation", "offtopic", "multi")
+)
+Half = Literal["tune", "test"]
+
+
+@dataclass(frozen=True, slots=True)
+class DevQuestion:
+    """One question: its text, language, label(s) and where it came from."""
+
+    text: str
+    lang: Literal["en", "zh"]
+    labels: tuple[str, ...]  # one label, or ("greeting", entry) / (entry, entry) for multi-part messages
+    file: str
+    line: int
+
+    @property
+    def label(self) -> str:
+        """The single label (the first for multi-part messages)."""
+        return self.labels[0]
+
+
+def load_file(name: str) -> list[DevQuestion]:
+    """Every question of one file, in order."""
+    out = []
+    with (DEV / name).open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            labels = tuple(row["labels"]) if "labels" in row else (row["label"],)
+            out.append(DevQuestion(row["text"], row["lang"], labels, name, line_no))
+    return out
+
+
+def draw_split() -> dict[str, Half]:
+    """`file:line` -> half, stratified by label within each file, seeded."""
+    split: dict[str, Half] = {}
+    for name in FILES:
+        groups: dict[str, list[DevQuestion]] = defaultdict(list)
+        for q in load_file(name):
+            groups["+".join(q.labels)].append(q)
+        for key in sorted(groups):
+            members = groups[key]
+            random.Random(f"{SEED}:{name}:{key}").shuffle(members)
+            # Alternate, starting with whichever half is short so far in this file: odd-sized groups even out.
+            offset = len(split)
+            for i, q in enumerate(members):
+                split[f"{q.file}:{q.line}"] = "tune" if (i + offset) % 2 == 0 else "test"
+    return split
+
+
+def load_half(half: Half) -> list[DevQuestion]:
+    """The questions of one half, per the committed split."""
+    split = json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
+    return [q for name in FILES for q in load_file(name) if split[f"{q.file}:{q.line}"] == half]
+
+
+def main() -> None:
+    """`split`: draw and write the split (refuses to overwrite one that exists)."""
+    if sys.argv[1:] != ["split"]:
+        raise SystemExit("usage: python -m benchmarks.devset split")
+    if SPLIT_FILE.exists():
+        raise SystemExit(f"{SPLIT_FILE} exists: the split is fixed once drawn")
+    split = draw_split()
+    SPLIT_FILE.write_text(json.dumps(split, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    halves = list(split.values())
+    print(f"{len(split)} questions: {halves.count('tune')} tune, {halves.count('test')} test")
+
+
+if __name__ == "__main__":
+    main()

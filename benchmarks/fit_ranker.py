@@ -1,0 +1,196 @@
+"""Fit the ranker's fusion and calibration on the tuning half of the development set (never on its test half).
+
+Run: python -m benchmarks.fit_ranker [--encoder e5|use]   (writes bot/knowledge/fitted.py; prints top-1 figures)
+
+Every tuning question gives one training row per candidate entry: 1 for its own entry (or escalation intent; for
+an off-topic question, the decline entries), 0 for the others. A question whose entry the knowledge base does not
+have yet (labelled with an entry another branch adds) is left out until that entry exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from benchmarks.devset import DevQuestion, Half, load_half
+from bot.knowledge import fitted
+from bot.knowledge.intents import INTENT_PREFIX, load_intents
+from bot.knowledge.knowledge_base import LANGS, KnowledgeBase, load_knowledge_base
+from bot.knowledge.ranker import CandidateEvidence, FusionWeights, Ranker, fit_softmax, softmax_with_none
+from bot.knowledge.semantic import EmbeddingCache, EncoderName, load_encoder
+
+ROOT = Path(__file__).resolve().parent.parent
+FITTED = ROOT / "bot" / "knowledge" / "fitted.py"
+CACHE = Path.home() / ".cache" / "omnidesk" / "embeddings"
+ESCALATION_KINDS = ("human", "security", "refund")
+
+
+def targets(question: DevQuestion, kb: KnowledgeBase) -> frozenset[str] | None:
+    """The candidate ids that count as right; None when the knowledge base lacks the question's entry."""
+    label = question.label
+    if label in ESCALATION_KINDS:
+        return frozenset({INTENT_PREFIX + label})
+    if label == "off_topic":
+        return frozenset(e.id for e in kb.entries if e.kind == "decline")
+    return frozenset({label}) if kb.entry(label) is not None else None
+
+
+def build(encoder_name: EncoderName | Literal["none"]) -> tuple[KnowledgeBase, Ranker]:
+    """The ranker over the shipped knowledge base and intents, with default weights."""
+    kb = load_knowledge_base()
+    encoder = None if encoder_name == "none" else load_encoder(encoder_name)
+    return kb, Ranker.build(kb, load_intents(), encoder, EmbeddingCache(CACHE))
+
+
+def evidence_for(ranker: Ranker, questions: list[DevQuestion]) -> list[CandidateEvidence]:
+    """Each question's candidates with the encoder forced on (question vectors cached on disk too)."""
+    vectors = None
+    if ranker.semantic is not None:
+        encoder = ranker.semantic._encoder  # the fitter is the one caller that batches questions
+        vectors = EmbeddingCache(CACHE).embed(encoder, [q.text for q in questions])
+    return [
+        ranker.evidence(q.text, q.lang, use_semantic=ranker.semantic is not None, vector=None if vectors is None else vectors[i])
+        for i, q in enumerate(questions)
+    ]
+
+
+def listwise(
+    questions: list[DevQuestion], evidences: list[CandidateEvidence], kb: KnowledgeBase, fused: bool
+) -> list[tuple[npt.NDArray[np.float64], int]]:
+    """Per question, its candidates' features and the row of the right one (-1: none of them, e.g. off-topic
+    questions whose candidates hold no decline entry)."""
+    out = []
+    for q, ev in zip(questions, evidences, strict=True):
+        right = targets(q, kb)
+        matrix = ev.fused if fused else ev.lexical
+        if right is None or matrix is None or not len(ev.entry_ids):
+            continue
+        hits = [i for i, entry_id in enumerate(ev.entry_ids) if entry_id in right]
+        out.append((matrix, hits[0] if hits else -1))
+    return out
+
+
+def top1(
+    questions: list[DevQuestion], evidences: list[CandidateEvidence], kb: KnowledgeBase, theta: tuple[float, ...], fused: bool
+) -> Counter[str]:
+    """Per language and file kind, questions whose top candidate is right."""
+    out: Counter[str] = Counter()
+    vector = np.array(theta)
+    for q, ev in zip(questions, evidences, strict=True):
+        right = targets(q, kb)
+        matrix = ev.fused if fused else ev.lexical
+        key = f"{q.lang}:{q.file.split('_')[1].split('.')[0]}"
+        if right is None or matrix is None:
+            out[key + ":n/a"] += 1
+            continue
+        out[key + ":n"] += 1
+        if len(ev.entry_ids) and ev.entry_ids[int(np.argmax(matrix @ vector))] in right:
+            out[key + ":right"] += 1
+    return out
+
+
+def cascade_thresholds(
+    questions: list[DevQuestion],
+    evidences: list[CandidateEvidence],
+    kb: KnowledgeBase,
+    lexical: Mapping[str, tuple[float, ...]],
+    fused: Mapping[str, tuple[float, ...]],
+) -> dict[str, float]:
+    """Per language, the lowest lexical confidence from which the encoder changes no top entry on the tuning half
+    (where the lexical stage alone is already as right as the fusion): questions above it skip the encoder."""
+    out: dict[str, float] = {}
+    for lang in LANGS:
+        pairs = []
+        for q, ev in zip(questions, evidences, strict=True):
+            if q.lang != lang or ev.fused is None or not len(ev.entry_ids):
+                continue
+            lex_conf = ev.lexical @ np.array(lexical[lang])
+            fused_conf = ev.fused @ np.array(fused[lang])
+            top = int(np.argmax(lex_conf))
+            confidence = float(softmax_with_none(lex_conf)[top])
+            pairs.append((float(confidence), top == int(np.argmax(fused_conf))))
+        out[lang] = math.inf
+        for threshold in np.arange(0.99, 0.5, -0.01):
+            above = [same for conf, same in pairs if conf >= threshold]
+            if above and not all(above):
+                break
+            out[lang] = round(float(threshold), 2)
+    return out
+
+
+def main() -> None:
+    """Fit, print, write bot/knowledge/fitted.py."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--encoder", default="e5", choices=["e5", "use"])
+    parser.add_argument("--half", default="tune", choices=["tune"])  # there is no option to fit on `test`
+    args = parser.parse_args()
+    started = time.perf_counter()
+    kb, ranker = build(args.encoder)
+    print(f"built in {time.perf_counter() - started:.1f} s")
+    half: Half = args.half
+    questions = [q for q in load_half(half) if "multi" not in q.file]
+    evidences = evidence_for(ranker, questions)
+    print(f"evidence in {time.perf_counter() - started:.1f} s")
+    lexical: dict[str, tuple[float, ...]] = {}
+    fused: dict[str, tuple[float, ...]] = {}
+    for lang in LANGS:
+        qs = [q for q in questions if q.lang == lang]
+        evs = [e for q, e in zip(questions, evidences, strict=True) if q.lang == lang]
+        lexical[lang] = fit_softmax(listwise(qs, evs, kb, fused=False))
+        fused[lang] = fit_softmax(listwise(qs, evs, kb, fused=True))
+        for name, theta, is_fused in (("lexical", lexical[lang], False), ("fused", fused[lang], True)):
+            counts = top1(qs, evs, kb, theta, is_fused)
+            cells = [
+                f"{kind} {counts[f'{lang}:{kind}:right'] / max(1, counts[f'{lang}:{kind}:n']):.1%} of {counts[f'{lang}:{kind}:n']}"
+                for kind in ("faq", "escalation", "offtopic")
+            ]
+            print(f"  {lang} {name:8s} top-1: " + ", ".join(cells) + f"  weights {[round(t, 2) for t in theta]}")
+    assert ranker.semantic is not None
+    skip = cascade_thresholds(questions, evidences, kb, lexical, fused)
+    weights = FusionWeights(
+        lexical, fused, ranker.semantic.encoder_name, skip)
+    existing = dict(fitted._FITTED)
+    existing[weights.encoder] = weights
+    FITTED.write_text(render(existing), encoding="utf-8")
+    print(f"wrote {FITTED.relative_to(ROOT)}")
+
+
+def render(all_weights: dict[str, FusionWeights]) -> str:
+    """The fitted weights, one per encoder, as a Python module."""
+
+    def block(mapping: Mapping[str, tuple[float, ...]]) -> str:
+        return "{" + ", ".join(f"{k!r}: ({', '.join(f'{v:.4f}' for v in vals)})" for k, vals in mapping.items()) + "}"
+
+    def skip(mapping: Mapping[str, float]) -> str:
+        return "{" + ", ".join(f"{k!r}: {v!r}" if math.isfinite(v) else f"{k!r}: float(\'inf\')" for k, v in mapping.items()) + "}"
+
+    items = "".join(
+        f"    {name!r}: FusionWeights(\n        lexical={block(w.lexical)},\n        fused={block(w.fused)},\n"
+        f"        encoder={w.encoder!r},\n        skip_semantic={skip(w.skip_semantic)},\n    ),\n"
+        for name, w in sorted(all_weights.items())
+    )
+    return (
+        '"""Fusion and calibration weights per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning half\n'
+        'of the development set (tests/data/dev/). Generated: do not edit by hand."""\n\n'
+        "from __future__ import annotations\n\n"
+        "from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights\n\n"
+        f"_FITTED: dict[str, FusionWeights] = {{\n{items}}}\n\n\n"
+        "def fitted_weights(encoder: str | None = None) -> FusionWeights:\n"
+        '    """The weights fitted for `encoder` (its name), else the lexical weights of any fit with default fusion."""\n'
+        "    if encoder in _FITTED:\n        return _FITTED[encoder]\n"
+        "    fit = next(iter(_FITTED.values()), DEFAULT_WEIGHTS)\n"
+        "    lexical = fit.lexical\n"
+        "    return FusionWeights(lexical, DEFAULT_WEIGHTS.fused)\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

