@@ -11,16 +11,18 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import mnemonic
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from uvicorn.logging import AccessFormatter
 
 from adapters.telegram import SECRET_HEADER
 from adapters.twitter import SIGNATURE_HEADER, crc_token_acceptable
 from bot.app.config import Config, ConfigError, ServerConfig, parse_config
+from bot.app.server import redact_uvicorn_logs
 from bot.security.log_redaction import AccessLogFilter, install_log_redaction
 from bot.security.secret_scanner import SecretScanner
 from tests.test_http_security import (
@@ -228,6 +230,37 @@ def test_the_access_log_keeps_no_query_string_and_no_control_characters() -> Non
     AccessLogFilter().filter(hostile)
     line = hostile.getMessage()
     assert "\n" not in line and "\r" not in line and len(line) < 400
+
+
+def test_uvicorn_formats_every_access_line_with_the_path_redacted(scanner: SecretScanner) -> None:
+    """uvicorn's own access formatter reads the record's five arguments: with the filters `omnidesk run` installs on
+    its access handlers, each request is still one formatted line (not a "Logging error" traceback), and a secret
+    in the path is redacted in it."""
+    access = logging.getLogger("uvicorn.access")
+    saved = (list(access.handlers), access.propagate, access.level)
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))  # a formatting error fails the test instead of printing a traceback
+
+    keep = Keep()
+    keep.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
+    access.handlers[:] = [keep]
+    access.propagate = False
+    access.setLevel(logging.INFO)
+    try:
+        redact_uvicorn_logs(scanner, [])
+        fmt = '%s - "%s %s HTTP/%s" %d'
+        access.info(fmt, "127.0.0.1:5000", "GET", "/healthz", "1.1", 200)
+        access.info(fmt, "127.0.0.1:5000", "GET", "/api/webchat/history?token=abc.def", "1.1", 200)
+        access.info(fmt, "127.0.0.1:5000", "GET", "/x/" + quote(f"my seed is {SEED}"), "1.1", 404)
+    finally:
+        access.handlers[:], access.propagate = saved[0], saved[1]
+        access.setLevel(saved[2])
+    assert lines[0] == '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200 OK'
+    assert lines[1] == '127.0.0.1:5000 - "GET /api/webchat/history?[query omitted] HTTP/1.1" 200 OK'
+    assert lines[2] == '127.0.0.1:5000 - "GET /x/my seed is [REDACTED:SEED_PHRASE] HTTP/1.1" 404 Not Found', lines[2]
 
 
 # -- text caps ---------------------------------------------------------------------------------------------------

@@ -558,6 +558,10 @@ def test_numbers_that_are_not_codes_are_left_alone(scanner: SecretScanner, text:
         ("API密钥是 Zx9aQw8Er7Ty6Ui5", "Zx9aQw8Er7Ty6Ui5"),
         ("API secret是Zx9aQw8Er7Ty6Ui5Op", "Zx9aQw8Er7Ty6Ui5Op"),
         ("我的api key：7f3a9c2e1b8d4f6a0c5e", "7f3a9c2e1b8d4f6a0c5e"),
+        # Only a space after the label: the value looks generated, so it is one.
+        ("here is my api secret Kq8Zp2Lm9Xv4Rt7Wn1Bc6Hd3Jf5Gs0Ay8Ue2", "Kq8Zp2Lm9Xv4Rt7Wn1Bc6Hd3Jf5Gs0Ay8Ue2"),
+        ("api key abc secret Kq8Zp2Lm9Xv4Rt7Wn1Bc6Hd3 does not work", "Kq8Zp2Lm9Xv4Rt7Wn1Bc6Hd3"),
+        ("my secret key 7f3a9c2e1b8d4f6a0c5e9b2d, is it leaked?", "7f3a9c2e1b8d4f6a0c5e9b2d"),
     ],
 )
 def test_api_secrets_are_redacted(scanner: SecretScanner, text: str, secret: str) -> None:
@@ -576,6 +580,9 @@ def test_api_secrets_are_redacted(scanner: SecretScanner, text: str, secret: str
         "how do I create an API key for my trading bot",
         "API密钥怎么创建",
         "secret key丢了怎么办",
+        "my api key permissions are wrong for withdrawals",
+        "the secret key 2fa backup page, where is it?",
+        "api key ExampleX2024 shows invalid",
     ],
 )
 def test_talk_about_api_keys_is_left_alone(scanner: SecretScanner, text: str) -> None:

@@ -32,7 +32,7 @@ from bot.app.http_limits import BodyLimit
 from bot.app.wiring import Runtime, open_runtime
 from bot.core.ports import Channel, InboundSink
 from bot.knowledge.texts import ReplyTexts
-from bot.security.log_redaction import AccessLogFilter, install_log_redaction
+from bot.security.log_redaction import AccessLogFilter, RedactingLogFilter, install_log_redaction
 from bot.security.secret_scanner import SecretScanner
 from bot.store import Leadership
 
@@ -350,9 +350,12 @@ def redact_uvicorn_logs(scanner: SecretScanner, secrets: Sequence[str]) -> None:
     handlers, and uvicorn configures them when its Config is built, after our own set-up), and keep query strings
     and control characters out of the access log."""
     access = logging.getLogger("uvicorn.access")
+    # The path is redacted by the access filter itself: uvicorn's access formatter needs the record's five arguments,
+    # which the redacting filter would fold into the message if it had to redact them.
+    redact = RedactingLogFilter(scanner, secrets).redact
     for handler in access.handlers:
         if not any(isinstance(f, AccessLogFilter) for f in handler.filters):
-            handler.addFilter(AccessLogFilter())
+            handler.addFilter(AccessLogFilter(redact=redact))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         install_log_redaction(scanner, logging.getLogger(name), credentials=secrets)
 

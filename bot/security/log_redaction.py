@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 from urllib.parse import unquote_plus
 
@@ -27,7 +27,9 @@ _MIN_CREDENTIAL = 8  # shorter configured values would redact ordinary words
 
 
 class RedactingLogFilter(logging.Filter):
-    """Renders each record's message, redacts it, and stores it back (`msg`, no `args`); never drops a record."""
+    """Renders each record's message and, when redaction changes it (or its arguments do not fit), stores the redacted
+    text back (`msg`, no `args`); a record with nothing to redact keeps its arguments, which formatters such as
+    uvicorn's access formatter read. Never drops a record."""
 
     def __init__(self, scanner: SecretScanner, credentials: Iterable[str] = ()) -> None:
         super().__init__()
@@ -38,15 +40,18 @@ class RedactingLogFilter(logging.Filter):
         """Redact the message, the exception text and the stack text in place."""
         if getattr(record, _REDACTED_ATTR, False):
             return True
-        record.msg = self._redact(_render_message(record))
-        record.args = ()
+        rendered, exact = _render_message(record)
+        redacted = self.redact(rendered)
+        if redacted != rendered or not exact:
+            record.msg = redacted
+            record.args = ()
         if record.exc_info and not record.exc_text:
             # Formatters reuse exc_text when it is set, so the raw traceback is never rendered again.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._redact(record.exc_text)
+            record.exc_text = self.redact(record.exc_text)
         if record.stack_info:
-            record.stack_info = self._redact(record.stack_info)
+            record.stack_info = self.redact(record.stack_info)
         setattr(record, _REDACTED_ATTR, True)
         return True
 
@@ -55,7 +60,8 @@ class RedactingLogFilter(logging.Filter):
         handler.addFilter(self)
         return handler
 
-    def _redact(self, text: str) -> str:
+    def redact(self, text: str) -> str:
+        """`text` with secrets and the bot's own credentials replaced by `[REDACTED:...]`."""
         for credential in self.credentials:  # the bot's own tokens, e.g. in the URLs httpx logs
             text = text.replace(credential, "[REDACTED:CREDENTIAL]")
         result = self._scanner.scan(text)
@@ -81,9 +87,10 @@ class AccessLogFilter(logging.Filter):
     characters escaped. A query string is where credentials travel when a client puts them in a URL, and the path
     is whatever any unauthenticated client chose to send: neither may write arbitrary content into the log."""
 
-    def __init__(self, max_path: int = 200) -> None:
+    def __init__(self, max_path: int = 200, redact: Callable[[str], str] | None = None) -> None:
         super().__init__()
         self._max_path = max_path
+        self._redact = redact  # e.g. RedactingLogFilter.redact: the path is redacted here, the record keeps its args
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the path argument (uvicorn's access records are `client, method, path, version, status`)."""
@@ -97,20 +104,22 @@ class AccessLogFilter(logging.Filter):
         path = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", path)
         if len(path) > self._max_path:
             path = path[: self._max_path] + "…"
+        if self._redact is not None:
+            path = self._redact(path)
         return path + ("?[query omitted]" if query else "")
 
 
-def _render_message(record: logging.LogRecord) -> str:
-    """The record's message with its arguments; for a malformed call, the message without them."""
+def _render_message(record: logging.LogRecord) -> tuple[str, bool]:
+    """The record's message with its arguments, and True; for a malformed call, the message without them, and False."""
     try:
-        return record.getMessage()
+        return record.getMessage(), True
     except Exception:
         # Arguments that did not fit the format string have no label the scanner could read ("password: %s"),
         # so they are dropped rather than logged raw; the record itself is kept.
         try:
-            return f"{record.msg} [log arguments dropped: they do not match the format]"
+            return f"{record.msg} [log arguments dropped: they do not match the format]", False
         except Exception:
-            return "<unprintable log message>"
+            return "<unprintable log message>", False
 
 
 def install_log_redaction(

@@ -326,12 +326,19 @@ _PASSWORD_EN = re.compile(
 )
 _PASSWORD_ZH = re.compile(r"(?:密码|密碼|口令)[\"']?(?:[ \t]*(?:是|为|為)[ \t]*[:=]?|[ \t]*[:=]|[ \t])[ \t]*")
 _PASSWORD_HINTS = ("pass", "pw", "pin", "密码", "密碼", "口令")
+_API_LABEL = (
+    r"(?<![A-Za-z])(?:api[ _-]?(?:secret(?:[ _-]?key)?|key)|apisecret|secret[ _-]?key|client[ _-]?secret"
+    r"|access[ _-]?key(?:[ _-]?id)?|secret)(?![A-Za-z])"
+)
 _API = re.compile(
-    r"(?:(?<![A-Za-z])(?:api[ _-]?(?:secret(?:[ _-]?key)?|key)|apisecret|secret[ _-]?key|client[ _-]?secret"
-    r"|access[ _-]?key(?:[ _-]?id)?|secret)(?![A-Za-z])|(?:api[ _-]?)?(?:密钥|秘钥|密鑰))"
+    rf"(?:{_API_LABEL}|(?:api[ _-]?)?(?:密钥|秘钥|密鑰))"
     rf"[\"']?\s*(?:{_IS}|:|=>?|是|为|為)[ \t]*",
     re.IGNORECASE,
 )
+# "here is my api secret Kq8Zp2Lm9Xv4...": a label and only a space before the value, which then has to look
+# generated (long, letters and digits), not like a word of the sentence ("api key permissions").
+_API_BARE = re.compile(rf"{_API_LABEL}[ \t]+", re.IGNORECASE)
+_MIN_BARE_LABELLED_SECRET = 16
 _API_TRIGGER = re.compile("api|secret|access|密钥|秘钥|密鑰")
 _API_VALUE = re.compile(r"[A-Za-z0-9+/=_.~-]{8,256}")
 _VALUE = re.compile(rf"[^\s，{_HAN_CHARS}]{{1,128}}")
@@ -1086,6 +1093,13 @@ def _api_spans(s: str, lowered: str) -> list[_Span]:
         token = value.group().rstrip(".") if value else ""
         if _looks_like_api_secret(token):
             spans.append((pos, pos + len(token)))
+    for match in _near(_API_BARE, s, (m.start() for m in _API_TRIGGER.finditer(lowered)), 8, _TRIGGER_REACH):
+        value = _API_VALUE.match(s, match.end())
+        token = value.group().rstrip(".") if value else ""
+        generated = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+        # A 64-digit hex value is the private-key detector's ("here is the secret key <hex> for my wallet").
+        if len(token) >= _MIN_BARE_LABELLED_SECRET and generated and not _HEX64.fullmatch(token):
+            spans.append((match.end(), match.end() + len(token)))
     return spans
 
 
