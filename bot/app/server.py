@@ -69,6 +69,7 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
     slack = attach_slack(config, runtime)
     try:
         routes += await _configure_channels(config, runtime)
+        routes += help_center_routes(config, runtime)
         if slack is not None:
             if config.agents.slack.socket_mode:
                 await slack.start_socket_mode()
@@ -103,6 +104,17 @@ def credentials(config: Config) -> list[str]:
         slack.signing_secret,
         slack.app_token,
     ]
+
+
+def help_center_routes(config: Config, runtime: Runtime) -> list[BaseRoute]:
+    """The help center's pages (`/help`), searched with the router's own ranker, with the widget when it is served."""
+    from adapters.helpcenter import HelpCenter
+
+    core = runtime.core
+    center = HelpCenter(
+        core.kb, core.matcher, config.brand, runtime.store, runtime.desk.metrics, widget=config.channels.webchat.enabled
+    )
+    return center.routes()
 
 
 def attach_slack(config: Config, runtime: Runtime) -> SlackAgentDesk | None:

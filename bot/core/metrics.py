@@ -19,6 +19,10 @@ class Metrics:
             "omnidesk_escalations", "Escalations to a person", ["priority", "reason"], registry=self.registry
         )
         self.secrets = Counter("omnidesk_secrets_caught", "Secrets redacted", ["kind"], registry=self.registry)
+        self.help_searches = Counter(
+            "omnidesk_help_searches", "Help-center searches, by whether anything was found", ["result"],
+            registry=self.registry,
+        )
         self.route_seconds = Histogram(
             "omnidesk_route_seconds",
             "Time to decide on one message (guard, matching and the other steps)",
@@ -36,6 +40,10 @@ class Metrics:
         for kind in result.secret_kinds:
             self.secrets.labels(kind).inc()
         self.route_seconds.observe(seconds)
+
+    def help_search(self, found: bool) -> None:
+        """Count one help-center search; the ones with no result are the knowledge base's to-do list."""
+        self.help_searches.labels("found" if found else "none").inc()
 
     def render(self) -> bytes:
         """The Prometheus text format."""

@@ -2,6 +2,8 @@
 
 from bot.store.records import (
     FINAL_STATUSES,
+    ArticleVotes,
+    OutboxDepth,
     OutboxItem,
     StoredAttachment,
     StoredMessage,
@@ -10,6 +12,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    UserTicket,
     utc_now,
 )
 from bot.store.schema import MIGRATIONS
@@ -18,6 +21,8 @@ from bot.store.store import SqliteConversationStates, Store
 __all__ = [
     "FINAL_STATUSES",
     "MIGRATIONS",
+    "ArticleVotes",
+    "OutboxDepth",
     "OutboxItem",
     "SqliteConversationStates",
     "Store",
@@ -28,5 +33,6 @@ __all__ = [
     "TicketEvent",
     "TicketStats",
     "TicketStatus",
+    "UserTicket",
     "utc_now",
 ]

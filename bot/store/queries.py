@@ -15,8 +15,10 @@ from bot.core.messages import Decision, Lang, Priority, Suggestion
 from bot.store.records import (
     FINAL_STATUSES,
     TRANSITIONS,
+    ArticleVotes,
     Clock,
     Direction,
+    OutboxDepth,
     OutboxItem,
     StoredAttachment,
     StoredMessage,
@@ -25,6 +27,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    UserTicket,
 )
 
 
@@ -441,6 +444,35 @@ class StoreQueries:
             for r in rows
         ]
 
+    def tickets_of(self, channel: str, conversation_id: str, limit: int = 50) -> list[UserTicket]:
+        rows = self._all(
+            _TICKET_SELECT.replace(
+                "\n    FROM ",
+                ", (SELECT MAX(e.created_at) FROM ticket_events e WHERE e.ticket = t.number) AS updated_at\n    FROM ",
+            )
+            + " WHERE c.channel = ? AND c.conversation_id = ? ORDER BY t.number DESC LIMIT ?",
+            (channel, conversation_id, limit),
+        )
+        return [_user_ticket_from_row(r) for r in rows]
+
+    def ticket_status_counts(self) -> dict[str, int]:
+        rows = self._all("SELECT status, COUNT(*) AS n FROM tickets GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
+    def add_article_vote(self, entry_id: str, helpful: bool, lang: Lang) -> None:
+        self._db.execute(
+            "INSERT INTO article_votes (entry_id, helpful, lang, created_at) VALUES (?, ?, ?, ?)",
+            (entry_id, int(helpful), lang, self._now()),
+        )
+
+    def article_votes(self, since: datetime) -> list[ArticleVotes]:
+        rows = self._all(
+            "SELECT entry_id, SUM(helpful) AS yes, SUM(1 - helpful) AS no FROM article_votes "
+            "WHERE created_at >= ? GROUP BY entry_id ORDER BY SUM(1 - helpful) DESC, entry_id",
+            (_iso(since),),
+        )
+        return [ArticleVotes(str(r["entry_id"]), int(r["yes"]), int(r["no"])) for r in rows]
+
     def ticket_stats(self, since: datetime) -> TicketStats:
         rows = self._all(
             """
@@ -542,6 +574,11 @@ class StoreQueries:
             (self._now(), limit),
         )
         return [_outbox_from_row(r) for r in rows]
+
+    def outbox_depth(self) -> OutboxDepth:
+        row = self._one("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'")
+        assert row is not None  # an aggregate always yields one row
+        return OutboxDepth(int(row["n"]), _dt_or_none(row["oldest"]))
 
     def outbox_get(self, item_id: int) -> OutboxItem:
         row = self._one("SELECT * FROM outbox WHERE id = ?", (item_id,))
@@ -679,6 +716,11 @@ def _outbox_from_row(row: sqlite3.Row) -> OutboxItem:
         created_at=_dt(row["created_at"]),
         sent_at=_dt_or_none(row["sent_at"]),
     )
+
+
+def _user_ticket_from_row(row: sqlite3.Row) -> UserTicket:
+    ticket = _ticket_from_row(row)
+    return UserTicket(ticket, _dt_or_none(row["updated_at"]) or ticket.created_at)
 
 
 def _iso(moment: datetime) -> str:

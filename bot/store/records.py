@@ -140,6 +140,31 @@ class TicketStats:
     csat_count: int
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleVotes:
+    """The help center's "was this helpful?" answers for one entry."""
+
+    entry_id: str
+    helpful: int
+    not_helpful: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserTicket:
+    """A ticket as its user's list shows it: the ticket and when anything last happened on it."""
+
+    ticket: Ticket
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDepth:
+    """Replies waiting for delivery, and when the oldest of them was queued (None when there is none)."""
+
+    pending: int
+    oldest_created_at: datetime | None
+
+
 def utc_now() -> datetime:
     """The default clock: the current time in UTC."""
     return datetime.now(UTC)

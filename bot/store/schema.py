@@ -132,6 +132,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attachments_by_ticket ON attachments (ticket, id);
     """,
+    """
+    -- "Was this helpful?" on the help center's article pages: one row per vote, no visitor identity kept.
+    CREATE TABLE article_votes (
+        id INTEGER PRIMARY KEY,
+        entry_id TEXT NOT NULL,
+        helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),
+        lang TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX article_votes_by_time ON article_votes (created_at);
+    CREATE INDEX tickets_by_conversation ON tickets (conversation, number);
+    """,
 )
 
 
