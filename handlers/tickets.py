@@ -8,7 +8,7 @@ import re
 
 from bot.core.conversation import ConversationState
 from bot.core.messages import Action, Decision, Reply
-from bot.desk.tickets import TicketDesk
+from bot.desk.tickets import MY_TICKETS_SHOWN, USER_STATUS, TicketDesk
 from bot.knowledge.texts import ReplyTexts
 from bot.store import StoreError, TicketStatus
 from handlers.base import Handler, Outcome, Turn
@@ -26,7 +26,8 @@ def _done(turn: Turn, decision: Decision, reply: Reply, state: ConversationState
 
 
 class TicketCommandsHandler(Handler[Command]):
-    """/ticket shows the status of the user's ticket; /cancel closes it (or stops the intake questions)."""
+    """/ticket shows the status of the user's ticket, /tickets lists all of them; /cancel closes the open one (or
+    stops the intake questions)."""
 
     def __init__(self, tickets: TicketDesk, texts: ReplyTexts) -> None:
         self._tickets = tickets
@@ -35,11 +36,13 @@ class TicketCommandsHandler(Handler[Command]):
     def check(self, turn: Turn) -> Command | None:
         """The /ticket or /cancel command."""
         command = parse_command(turn.message.text)
-        return command if command is not None and command.name in ("ticket", "cancel") else None
+        return command if command is not None and command.name in ("ticket", "tickets", "cancel") else None
 
     async def handle(self, turn: Turn, match: Command) -> Outcome:
         """Answer with the status, or cancel."""
         lang, state = turn.lang, turn.state
+        if match.name == "tickets":
+            return _done(turn, Decision(Action.ANSWER, lang, reason="ticket_list"), await self._list(turn))
         if match.name == "cancel" and state.intake is not None:
             decision = Decision(Action.DECLINE, lang, reason="intake_cancelled")
             return _done(
@@ -66,6 +69,23 @@ class TicketCommandsHandler(Handler[Command]):
         status = self._texts.render(f"status_{ticket.status.value}", lang)
         reply = Reply(self._texts.render("ticket_status", lang, number=number, status=status))
         return _done(turn, Decision(Action.ANSWER, lang, reason="ticket_status"), reply)
+
+    async def _list(self, turn: Turn) -> Reply:
+        """The newest tickets of this conversation, one line each, with their status in the user's words."""
+        lang, message = turn.lang, turn.message
+        tickets = await self._tickets.of_conversation(message.channel, message.conversation_id, MY_TICKETS_SHOWN)
+        if not tickets:
+            return Reply(self._texts.render("tickets_none", lang))
+        lines = [self._texts.render("tickets_header", lang)]
+        for item in tickets:
+            status = self._texts.render(f"user_status_{USER_STATUS[item.ticket.status]}", lang)
+            updated = f"{item.updated_at:%Y-%m-%d %H:%M} UTC"
+            lines.append(
+                self._texts.render("tickets_line", lang, number=str(item.ticket.number), status=status, updated=updated)
+            )
+        if any(item.ticket.is_open for item in tickets):
+            lines.append(self._texts.render("tickets_footer", lang))
+        return Reply("\n".join(lines))
 
 
 class RatingHandler(Handler[int]):

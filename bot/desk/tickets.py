@@ -5,19 +5,36 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
+from typing import Literal
 
 from bot.core.agents import AgentNotifier
 from bot.core.conversation import ConversationStates, Intake
-from bot.core.messages import Attachment, Lang, Reply
+from bot.core.messages import Attachment, Lang, Reply, Suggestion
 from bot.core.outbox import Outbox
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import Store, StoreError, Ticket, TicketStatus
+from bot.store import Store, StoreError, Ticket, TicketStatus, UserTicket
 
 log = logging.getLogger(__name__)
+UserStatus = Literal["submitted", "in_progress", "waiting_for_you", "resolved", "cancelled"]
+# What users are told: the exchange's support guide speaks of submitted / in progress / replied, not of claims.
+USER_STATUS: Mapping[TicketStatus, UserStatus] = MappingProxyType(
+    {
+        TicketStatus.OPEN: "submitted",
+        TicketStatus.CLAIMED: "in_progress",
+        TicketStatus.WAITING_USER: "waiting_for_you",
+        TicketStatus.RESOLVED: "resolved",
+        TicketStatus.CANCELLED: "cancelled",
+    }
+)
 TRANSCRIPT_FOR_AGENTS = 50  # messages of context posted with a new ticket
+# The rating as choices (widget chips, Telegram buttons, X's numbered list): each sends its digit, which is also its
+# number in a numbered list, so typing "4" on X and tapping the fourth button give the same rating.
+RATING_CHOICES = tuple(Suggestion("★" * n, str(n)) for n in range(1, 6))
+MY_TICKETS_SHOWN = 10  # /tickets lists the newest ones
 
 
 class TicketDesk:
@@ -86,6 +103,10 @@ class TicketDesk:
         await self._announce(ticket)
         return ticket
 
+    async def of_conversation(self, channel: str, conversation_id: str, limit: int = 50) -> list[UserTicket]:
+        """The conversation's tickets, newest first, with their last update ("My tickets", /tickets)."""
+        return await self._store.tickets_of(channel, conversation_id, limit)
+
     async def rate(self, number: int, rating: int) -> None:
         """Store the user's 1-5 rating of a resolved ticket."""
         await self._store.rate(number, rating)
@@ -120,7 +141,7 @@ class TicketDesk:
         state = await self._states.get(key)
         await self._states.put(key, dataclasses.replace(state, ticket=None, rating_for=number, last_suggestions=()))
         text = self._texts.render("ticket_resolved", ticket.lang, number=str(number))
-        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(text))
+        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(text, RATING_CHOICES))
         await self._announce(ticket)
         return ticket
 

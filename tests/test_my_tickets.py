@@ -1,0 +1,89 @@
+"""A user's own tickets on every channel: /tickets lists them in the user's words; a resolved ticket offers its
+rating as choices. Real SQLite, the real router and desk, an in-memory channel."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.base import InMemoryChannel
+from adapters.twitter import format_reply
+from bot.app.config import Config
+from bot.app.wiring import Core, Runtime, open_runtime
+from bot.core.messages import InboundMessage
+from bot.store import TicketStatus
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+async def runtime(db_config: Config, core: Core) -> AsyncIterator[tuple[Runtime, InMemoryChannel]]:
+    channel = InMemoryChannel(name="telegram")
+    rt = await open_runtime(db_config, {"telegram": channel}, core_parts=core)
+    yield rt, channel
+    await rt.close()
+
+
+async def say(rt: Runtime, text: str, conversation: str = "chat-1") -> None:
+    await rt.desk.handle(InboundMessage("telegram", f"user-{conversation}", conversation, str(next(_ids)), text))
+
+
+async def open_ticket(rt: Runtime, conversation: str = "chat-1") -> int:
+    await say(rt, "/human", conversation)
+    await say(rt, "skip", conversation)
+    ticket = await rt.store.open_ticket_for("telegram", conversation)
+    assert ticket is not None
+    return ticket.number
+
+
+async def test_tickets_lists_the_users_tickets_newest_first_with_status_words(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel = runtime
+    await say(rt, "/tickets")
+    assert channel.texts()[-1] == "You have no tickets. Type /human to open one."
+
+    first = await open_ticket(rt)
+    await rt.tickets.claim(first, "alice")
+    await rt.tickets.resolve(first, "alice")
+    await say(rt, "5")  # the rating
+    second = await open_ticket(rt)
+    await rt.tickets.reply(second, "bob", "Which network did you use?")  # waits for the user
+    other = await open_ticket(rt, "chat-2")  # someone else's
+
+    await say(rt, "/tickets")
+    lines = channel.texts("chat-1")[-1].splitlines()
+    assert lines[0] == "Your tickets:"
+    assert lines[1].startswith(f"#{second} waiting for you (updated ") and lines[1].endswith(" UTC)")
+    assert lines[2].startswith(f"#{first} resolved (updated ")
+    assert lines[3] == "Type /ticket for the open one's status."
+    assert f"#{other}" not in channel.texts("chat-1")[-1]
+
+    await say(rt, "/tickets", "chat-2")
+    assert channel.texts("chat-2")[-1].splitlines()[1].startswith(f"#{other} submitted")
+    await rt.tickets.claim(other, "carol")
+    await say(rt, "/tickets", "chat-2")
+    assert channel.texts("chat-2")[-1].splitlines()[1].startswith(f"#{other} in progress")
+
+    # A user who chose Chinese gets the list in Chinese.
+    await say(rt, "/lang zh", "chat-3")
+    await say(rt, "转人工", "chat-3")
+    await say(rt, "跳过", "chat-3")
+    await say(rt, "/tickets", "chat-3")
+    header, line, footer = channel.texts("chat-3")[-1].splitlines()
+    assert header == "你的工单："
+    assert line.startswith(f"#{other + 1} 已提交（更新于 ") and footer == "输入 /ticket 查看处理中工单的进度。"
+
+
+async def test_a_resolved_ticket_offers_its_rating_as_five_choices(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel = runtime
+    number = await open_ticket(rt)
+    await rt.tickets.resolve(number, "alice")
+    reply = channel.sent[-1][1]
+    assert [(s.label, s.payload) for s in reply.suggestions] == [("★" * n, str(n)) for n in range(1, 6)]
+    # On X the choices are numbered, and the number typed is the rating.
+    assert "4. ★★★★" in format_reply(reply)
+    await say(rt, "4")
+    assert await rt.store.rating(number) == 4
+    assert channel.texts()[-1] == "Thank you for your feedback!"
+    assert (await rt.store.get_ticket(number)).status is TicketStatus.RESOLVED
