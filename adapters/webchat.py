@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from adapters.base import Channel
+from adapters.webchat_tickets import MyTicketsApi, UserTickets
 from bot.app.config import WebchatConfig
 from bot.core.messages import Attachment, InboundMessage, Lang, Reply
 from bot.core.rate_limit import RateLimiter
@@ -265,12 +266,24 @@ def webchat_routes(
     *,
     attachments_dir: Path,
     limits: WebchatLimits | None = None,
+    tickets: UserTickets | None = None,
 ) -> list[BaseRoute]:
-    """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`."""
-    api = _WebchatApi(channel, desk, tokens, config, attachments_dir, limits or WebchatLimits())
+    """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`; with
+    `tickets`, also the visitor's "My tickets"."""
+    limits = limits or WebchatLimits()
+    api = _WebchatApi(channel, desk, tokens, config, attachments_dir, limits)
     get, post = ["GET", "OPTIONS"], ["POST", "OPTIONS"]
+    routes: list[BaseRoute] = []
+    if tickets is not None:
+        mine = MyTicketsApi(tickets, desk, api.authorized, api.message_json, limits.history_limit)
+        routes += [
+            Route("/api/webchat/tickets", api.cors(mine.list), methods=get),
+            Route("/api/webchat/tickets/{number:int}", api.cors(mine.show), methods=get),
+        ]
     return [
+        *routes,
         Route("/", api.demo_page, methods=["GET"]),
+        Route("/favicon.ico", api.favicon, methods=["GET"]),
         Route("/widget.js", api.widget_js, methods=["GET"]),
         Route("/widget.css", api.widget_css, methods=["GET"]),
         Route("/api/webchat/session", api.cors(api.session), methods=post),
@@ -314,6 +327,10 @@ class _WebchatApi:
             media_type="text/html; charset=utf-8",
             headers={"Content-Security-Policy": _DEMO_CSP, "X-Content-Type-Options": "nosniff"},
         )
+
+    async def favicon(self, request: Request) -> Response:
+        """The chat bubble as the site icon: browsers ask for /favicon.ico on every page."""
+        return self._static("favicon.svg", "image/svg+xml")
 
     async def widget_js(self, request: Request) -> Response:
         """The widget's script, embeddable from any page."""
@@ -373,20 +390,20 @@ class _WebchatApi:
 
     async def history(self, request: Request) -> Response:
         """The session's redacted transcript, oldest first."""
-        session_id = self._authorized(request)
+        session_id = self.authorized(request)
         limit = _int_param(request, "limit", self._limits.history_limit, 1, self._limits.history_limit)
         messages = await self._desk.history(CHANNEL, session_id, limit)
-        return JSONResponse({"session": session_id, "messages": [self._message_json(session_id, m) for m in messages]})
+        return JSONResponse({"session": session_id, "messages": [self.message_json(session_id, m) for m in messages]})
 
     async def messages(self, request: Request) -> Response:
         """The HTTP fallback for a message frame: returns the ack once the desk has handled it."""
-        session_id = self._authorized(request)
+        session_id = self.authorized(request)
         body = await _json_body(request, required=True)
         return JSONResponse(await self._accept(session_id, body, request.query_params.get("lang")))
 
     async def poll(self, request: Request) -> Response:
         """Messages after `after` (a transcript id); with `wait`, held open until a reply arrives or time runs out."""
-        session_id = self._authorized(request)
+        session_id = self.authorized(request)
         after = _int_param(request, "after", 0, 0, 2**62)
         wait = min(_float_param(request, "wait", 0.0), self._limits.max_poll_wait_seconds)
         with self._channel.watch(session_id) as replied:
@@ -398,7 +415,7 @@ class _WebchatApi:
 
     async def attachments(self, request: Request) -> Response:
         """A PNG or JPEG screenshot (multipart field `file`, or the raw body), handed to the desk as a photo."""
-        session_id = self._authorized(request)
+        session_id = self.authorized(request)
         self._check_rate(session_id)
         data = await self._upload_bytes(request)
         mime = _image_type(data)
@@ -557,9 +574,9 @@ class _WebchatApi:
 
     async def _messages_after(self, session_id: str, after: int) -> list[dict[str, Any]]:
         messages = await self._desk.history(CHANNEL, session_id, self._limits.history_limit, after)
-        return [self._message_json(session_id, m) for m in messages]
+        return [self.message_json(session_id, m) for m in messages]
 
-    def _message_json(self, session_id: str, message: StoredMessage) -> dict[str, Any]:
+    def message_json(self, session_id: str, message: StoredMessage) -> dict[str, Any]:
         prefix = f"{session_id}:"
         platform_id = message.platform_message_id
         return {
@@ -574,7 +591,8 @@ class _WebchatApi:
         # The transcript names a screenshot by its server path; the visitor needs only the file name.
         return text.replace(f"{self._attachments_dir / session_id}/", "")
 
-    def _authorized(self, request: Request) -> str:
+    def authorized(self, request: Request) -> str:
+        """The session of the request's bearer token; a 401 error without a good one."""
         token = _bearer(request)
         session_id = self._tokens.verify(token) if token else None
         if session_id is None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pytest
+from mnemonic import Mnemonic
 
 from adapters.base import InMemoryChannel
 from adapters.twitter import format_reply
@@ -14,8 +17,10 @@ from bot.app.config import Config
 from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import InboundMessage
 from bot.store import TicketStatus
+from tests.test_webchat import bearer, new_session, serve_webchat
 
 _ids = itertools.count(1)
+SEED = Mnemonic("english").generate(128)
 
 
 @pytest.fixture
@@ -87,3 +92,39 @@ async def test_a_resolved_ticket_offers_its_rating_as_five_choices(runtime) -> N
     assert await rt.store.rating(number) == 4
     assert channel.texts()[-1] == "Thank you for your feedback!"
     assert (await rt.store.get_ticket(number)).status is TicketStatus.RESOLVED
+
+
+async def test_the_widget_api_lists_a_sessions_tickets_and_shows_one_with_its_history(
+    config: Config, core: Core, tmp_path: Path
+) -> None:
+    async with (
+        serve_webchat(config, core, tmp_path) as app,
+        httpx.AsyncClient(base_url=app.url, trust_env=False, timeout=30) as http,
+    ):
+        _, token = await new_session(http)
+        _, stranger = await new_session(http)
+        assert (await http.get("/api/webchat/tickets", headers=bearer(token))).json() == {"tickets": []}
+        for n, text in enumerate(["/human", "skip", "my seed is " + SEED]):
+            sent = await http.post("/api/webchat/messages", json={"id": f"m{n}", "text": text}, headers=bearer(token))
+            assert sent.status_code == 200, sent.text
+        await app.runtime.desk.agent_reply(1001, "Alice", "Which coin was it?")
+
+        listed = (await http.get("/api/webchat/tickets", headers=bearer(token))).json()["tickets"]
+        assert [(t["number"], t["status"], t["open"]) for t in listed] == [(1001, "waiting_for_you", True)]
+        assert listed[0]["updated_at"] >= listed[0]["created_at"]
+
+        shown = (await http.get("/api/webchat/tickets/1001", headers=bearer(token))).json()["ticket"]
+        texts = [m["text"] for m in shown["messages"]]
+        assert any("[REDACTED:SEED_PHRASE]" in t for t in texts) and SEED not in str(shown)
+        assert texts[-1] == "Alice (ExampleX support): Which coin was it?"
+        assert "/human" not in texts  # the messages before the ticket opened are its summary, not its history
+
+        # Another session, no token, a number that does not exist: nothing leaks.
+        assert (await http.get("/api/webchat/tickets", headers=bearer(stranger))).json() == {"tickets": []}
+        assert (await http.get("/api/webchat/tickets/1001", headers=bearer(stranger))).status_code == 404
+        assert (await http.get("/api/webchat/tickets/99999", headers=bearer(token))).status_code == 404
+        assert (await http.get("/api/webchat/tickets/abc", headers=bearer(token))).status_code == 404
+        assert (await http.get("/api/webchat/tickets")).status_code == 401
+
+        icon = await http.get("/favicon.ico")
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"

@@ -69,6 +69,7 @@ async def serve_webchat(
         WebchatConfig(port=0, allowed_origins=(ALLOWED_ORIGIN,)),
         attachments_dir=attachments,
         limits=limits,
+        tickets=runtime.tickets,
     )
     try:
         async with serving(Starlette(routes=routes), timeout_graceful_shutdown=2, ws_max_size=256 * 1024) as url:

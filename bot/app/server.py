@@ -136,7 +136,9 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
         runtime.channels[webchat.name] = webchat
         attachments = Path(config.store.path).resolve().parent / "attachments"
         tokens = SessionTokens(await load_session_secret(runtime.store))
-        routes += webchat_routes(webchat, runtime.desk, tokens, config.channels.webchat, attachments_dir=attachments)
+        routes += webchat_routes(
+            webchat, runtime.desk, tokens, config.channels.webchat, attachments_dir=attachments, tickets=runtime.tickets
+        )
     telegram = config.channels.telegram
     if telegram.token:
         from adapters.telegram import TelegramChannel
