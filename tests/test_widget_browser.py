@@ -16,6 +16,7 @@ from tests.test_webchat import WebchatServer, png_bytes, serve_webchat
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -246,4 +247,66 @@ async def test_phone_screen_gets_a_full_screen_panel(app: WebchatServer, browser
     await page.get_by_role("button", name="Close chat").click()
     await expect(panel).to_be_hidden()
     await expect(bubble).to_be_visible()
+    assert dialogs == []
+
+
+async def test_my_tickets_rating_buttons_menu_and_labels(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    missing: list[str] = []
+    page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 1280, "height": 860})
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    await page.reload()  # the listener now sees every request of a page load, favicon included
+    await page.get_by_role("button", name="Open support chat").click()
+    await expect(page.get_by_role("button", name="Close support chat")).to_be_visible()  # the bubble says what it does
+    menu = page.get_by_role("navigation", name="Support menu")
+    await expect(menu.get_by_role("link", name="Help center")).to_have_attribute("href", app.url + "/en/help")
+    log = page.get_by_role("log", name="Conversation")
+
+    await menu.get_by_role("button", name="My tickets").click()
+    await expect(page.get_by_text("You have no tickets.")).to_be_visible()
+    await page.get_by_role("button", name="‹ Back to chat").click()
+    await page.get_by_role("button", name="Talk to a human").click()
+    await ask(page, "skip")
+    await expect(log).to_contain_text("Your ticket #1001 is open")
+    await app.runtime.desk.agent_reply(1001, "Alice", "Which coin and network was it?")
+    await expect(log).to_contain_text("Which coin and network was it?")
+
+    await menu.get_by_role("button", name="My tickets").click()
+    ticket = page.get_by_role("button", name="#1001")
+    await expect(ticket).to_contain_text("waiting for you · updated")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "widget-my-tickets.png"))
+    await ticket.click()
+    await expect(page.get_by_role("heading", name="Ticket #1001")).to_be_visible()
+    history = page.locator(".odw-ticket-history")
+    await expect(history).to_contain_text("Alice (ExampleX support): Which coin and network was it?")
+    await page.get_by_role("textbox", name="Reply on this ticket").fill("USDT on TRC20")
+    await page.screenshot(path=str(SCREENSHOTS / "widget-ticket.png"))
+    await page.get_by_role("button", name="Send reply").click()
+    await expect(log).to_be_visible()
+    await expect(log).to_contain_text("Added to your ticket #1001.")
+    assert (await app.runtime.store.get_ticket(1001)).status.value == "claimed"  # the reply went back to the agent
+
+    # Resolved: the rating is five buttons, not a number to type.
+    await app.runtime.tickets.resolve(1001, "Alice")
+    await expect(log).to_contain_text("How did we do?")
+    await page.get_by_role("button", name="★★★★★", exact=True).click()
+    await expect(log).to_contain_text("Thank you for your feedback!")
+    assert await app.runtime.store.rating(1001) == 5
+    assert missing == []  # no 404 on the page, favicon included
+    assert dialogs == []
+
+
+async def test_a_long_answer_is_shown_from_its_first_line(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 390, "height": 560})
+    await page.get_by_role("button", name="Open support chat").click()
+    log = page.get_by_role("log", name="Conversation")
+    await ask(page, "my withdrawal is still pending")
+    answer = log.locator(".odw-out").last
+    await expect(answer).to_contain_text("Withdrawal History")
+    box, view = await answer.bounding_box(), await log.bounding_box()
+    assert box is not None and view is not None
+    assert box["height"] > view["height"]  # longer than the transcript's height: the case that matters
+    assert view["y"] <= box["y"] <= view["y"] + 20  # its first line at the top, not its last at the bottom
     assert dialogs == []

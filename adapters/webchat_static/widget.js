@@ -24,7 +24,26 @@
     en: {
       open: "Open support chat",
       openUnread: function (n) { return "Open support chat, " + n + " unread"; },
+      closeChat: "Close support chat",
       close: "Close chat",
+      menu: "Support menu",
+      helpCenter: "Help center",
+      myTickets: "My tickets",
+      backToChat: "Back to chat",
+      backToTickets: "All my tickets",
+      noTickets: "You have no tickets. Use “Talk to a human” to open one.",
+      ticketTitle: function (n) { return "Ticket #" + n; },
+      updated: "updated",
+      replyLabel: "Reply on this ticket",
+      replySend: "Send reply",
+      loading: "Loading…",
+      status: {
+        submitted: "submitted",
+        in_progress: "in progress",
+        waiting_for_you: "waiting for you",
+        resolved: "resolved",
+        cancelled: "cancelled"
+      },
       title: "Support",
       langButton: "中文",
       langLabel: "切换到中文 (Switch to Chinese)",
@@ -61,7 +80,26 @@
     zh: {
       open: "打开在线客服",
       openUnread: function (n) { return "打开在线客服，" + n + " 条未读"; },
+      closeChat: "关闭在线客服",
       close: "关闭对话",
+      menu: "客服菜单",
+      helpCenter: "帮助中心",
+      myTickets: "我的工单",
+      backToChat: "返回对话",
+      backToTickets: "全部工单",
+      noTickets: "你还没有工单。点击“转人工客服”即可创建。",
+      ticketTitle: function (n) { return "工单 #" + n; },
+      updated: "更新于",
+      replyLabel: "回复此工单",
+      replySend: "发送回复",
+      loading: "加载中…",
+      status: {
+        submitted: "已提交",
+        in_progress: "处理中",
+        waiting_for_you: "等待你回复",
+        resolved: "已解决",
+        cancelled: "已取消"
+      },
       title: "在线客服",
       langButton: "EN",
       langLabel: "Switch to English (切换到英文)",
@@ -213,6 +251,15 @@
   header.appendChild(langButton);
   header.appendChild(closeButton);
 
+  // The menu: the help center (a page of this server, in the widget's language) and the visitor's tickets.
+  var menu = el("nav", "odw-menu");
+  var helpLink = el("a", "odw-menu-item", { target: "_blank", rel: "noopener" });
+  var ticketsButton = el("button", "odw-menu-item", { type: "button", "aria-controls": "odw-tickets", "aria-expanded": "false" });
+  menu.appendChild(helpLink);
+  menu.appendChild(ticketsButton);
+  var ticketsView = el("section", "odw-tickets", { id: "odw-tickets", "aria-labelledby": "odw-tickets-title" });
+  ticketsView.hidden = true;
+
   var statusEl = el("div", "odw-status", { role: "status", "aria-live": "polite" });
   statusEl.hidden = true;
   var log = el("div", "odw-log", { role: "log", "aria-live": "polite", "aria-relevant": "additions text", tabindex: "0" });
@@ -244,7 +291,9 @@
   form.appendChild(sendButton);
 
   panel.appendChild(header);
+  panel.appendChild(menu);
   panel.appendChild(statusEl);
+  panel.appendChild(ticketsView);
   panel.appendChild(log);
   panel.appendChild(typing);
   panel.appendChild(actions);
@@ -259,6 +308,10 @@
     langButton.textContent = x.langButton;
     langButton.setAttribute("aria-label", x.langLabel);
     closeButton.setAttribute("aria-label", x.close);
+    menu.setAttribute("aria-label", x.menu);
+    helpLink.textContent = x.helpCenter;
+    helpLink.setAttribute("href", ORIGIN + "/" + state.lang + "/help");
+    ticketsButton.textContent = x.myTickets;
     log.setAttribute("aria-label", x.transcript);
     greetingText.textContent = x.greeting;
     greetingChips.setAttribute("aria-label", x.suggestions);
@@ -300,11 +353,43 @@
   // The transcript stores a screenshot as "[photo: <file>]": the visitor sees a paperclip and a word instead.
   function paintText(entry) {
     var photo = entry.dir === "in" && PHOTO.test(entry.text);
-    entry.textEl.textContent = photo ? t().screenshot : entry.shown || entry.text;
+    entry.textEl.textContent = "";
+    if (photo) {
+      entry.textEl.textContent = t().screenshot;
+    } else {
+      appendLinked(entry.textEl, entry.shown || entry.text, entry.dir === "out");
+    }
     entry.el.classList.toggle("odw-photo", photo);
     if (photo) {
       entry.textEl.insertBefore(svgIcon(ICON_CLIP), entry.textEl.firstChild);
     }
+  }
+
+  var URL_PATTERN = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'，。]/g;
+
+  // Text with this server's own URLs (an answer's "read more" article) as links, built as DOM nodes; any other
+  // URL stays plain text, so nobody can put a clickable link to another site in front of a visitor.
+  function appendLinked(node, text, linkable) {
+    var last = 0;
+    var match;
+    URL_PATTERN.lastIndex = 0;
+    while (linkable && (match = URL_PATTERN.exec(text)) !== null) {
+      var url;
+      try {
+        url = new URL(match[0]);
+      } catch (e) {
+        continue;
+      }
+      if (url.origin !== ORIGIN) {
+        continue;
+      }
+      node.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var link = el("a", "odw-link", { href: url.href, target: "_blank", rel: "noopener" });
+      link.textContent = match[0];
+      node.appendChild(link);
+      last = match.index + match[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
   }
 
   function render(entry) {
@@ -367,7 +452,11 @@
     var next = state.entries[index];
     state.entries.splice(index, 0, entry);
     log.insertBefore(node, next ? next.el : null);
-    scrollDown();
+    if (entry.dir === "out" && !next) {
+      showStart(node);
+    } else {
+      scrollDown();
+    }
     return entry;
   }
 
@@ -446,6 +535,151 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // A new answer taller than the transcript is shown from its first line, not its last: people read from the top.
+  function showStart(node) {
+    scrollDown();
+    var overflow = node.getBoundingClientRect().top - log.getBoundingClientRect().top;
+    if (overflow < 0) {
+      log.scrollTop += overflow - 8;
+    }
+  }
+
+  // -- My tickets: the list, one ticket with its history and a reply box -------------------------------------------
+
+  function showTickets(on) {
+    state.ticketsShown = on;
+    ticketsView.hidden = !on;
+    log.hidden = on;
+    actions.hidden = on;
+    form.hidden = on;
+    if (on) {
+      typing.hidden = true;
+    }
+    ticketsButton.setAttribute("aria-expanded", on ? "true" : "false");
+  }
+
+  function ticketsHeading(text, back, onBack) {
+    ticketsView.textContent = "";
+    var top = el("div", "odw-tickets-top");
+    var backButton = el("button", "odw-back", { type: "button" });
+    backButton.textContent = "‹ " + back;
+    backButton.addEventListener("click", onBack);
+    var heading = el("h3", "odw-tickets-title", { id: "odw-tickets-title", tabindex: "-1" });
+    heading.textContent = text;
+    top.appendChild(backButton);
+    ticketsView.appendChild(top);
+    ticketsView.appendChild(heading);
+    return heading;
+  }
+
+  function when(iso) {
+    var date = new Date(iso);
+    return isNaN(date.getTime()) ? "" : date.toLocaleString(state.lang === "zh" ? "zh-CN" : "en", {
+      dateStyle: "medium", timeStyle: "short"
+    });
+  }
+
+  function statusLine(ticket) {
+    return (t().status[ticket.status] || ticket.status) + " · " + t().updated + " " + when(ticket.updated_at);
+  }
+
+  function openTicketList() {
+    showTickets(true);
+    var heading = ticketsHeading(t().myTickets, t().backToChat, closeTickets);
+    var body = el("p", "odw-tickets-note");
+    body.textContent = t().loading;
+    ticketsView.appendChild(body);
+    heading.focus();
+    ensureSession().then(function () {
+      return api("GET", "/api/webchat/tickets");
+    }).then(function (data) {
+      var tickets = (data && data.tickets) || [];
+      body.textContent = tickets.length ? "" : t().noTickets;
+      if (!tickets.length) {
+        return;
+      }
+      var list = el("ul", "odw-ticket-list");
+      tickets.forEach(function (ticket) {
+        var item = el("li");
+        var button = el("button", "odw-ticket", { type: "button" });
+        var name = el("strong");
+        name.textContent = "#" + ticket.number;
+        var status = el("span", "odw-ticket-status odw-status-" + String(ticket.status));
+        status.textContent = statusLine(ticket);
+        button.appendChild(name);
+        button.appendChild(status);
+        button.addEventListener("click", function () { openTicket(Number(ticket.number)); });
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      ticketsView.replaceChild(list, body);
+    }, function (error) {
+      body.textContent = t().errors[error.code] || t().errors.network;
+    });
+  }
+
+  function openTicket(number) {
+    var heading = ticketsHeading(t().ticketTitle(number), t().backToTickets, openTicketList);
+    var body = el("p", "odw-tickets-note");
+    body.textContent = t().loading;
+    ticketsView.appendChild(body);
+    heading.focus();
+    api("GET", "/api/webchat/tickets/" + number).then(function (data) {
+      var ticket = data.ticket;
+      body.textContent = statusLine(ticket);
+      var history = el("div", "odw-ticket-history", { role: "log", "aria-label": t().transcript });
+      var summary = el("p", "odw-text odw-summary");
+      summary.textContent = String(ticket.summary || "");
+      history.appendChild(summary);
+      (ticket.messages || []).forEach(function (m) {
+        var row = el("div", "odw-msg " + (m.direction === "in" ? "odw-in" : "odw-out"));
+        var who = el("span", "odw-sr");
+        who.textContent = speaker(m.direction);
+        var text = el("p", "odw-text");
+        appendLinked(text, PHOTO.test(m.text) ? t().screenshot : String(m.text), m.direction === "out");
+        row.appendChild(who);
+        row.appendChild(text);
+        history.appendChild(row);
+      });
+      ticketsView.appendChild(history);
+      if (ticket.open) {
+        ticketsView.appendChild(replyBox());
+      }
+    }, function (error) {
+      body.textContent = t().errors[error.code] || t().errors.network;
+    });
+  }
+
+  // A reply on the open ticket is an ordinary message (the desk relays it to the ticket): back in the chat it shows
+  // with the agent's answers.
+  function replyBox() {
+    var box = el("form", "odw-ticket-reply");
+    var label = el("label", "", { for: "odw-ticket-input" });
+    label.textContent = t().replyLabel;
+    var text = el("textarea", "odw-input", { id: "odw-ticket-input", rows: "3" });
+    var send = el("button", "odw-chip", { type: "submit" });
+    send.textContent = t().replySend;
+    box.appendChild(label);
+    box.appendChild(text);
+    box.appendChild(send);
+    box.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!text.value.trim()) {
+        return;
+      }
+      var value = text.value;
+      closeTickets();
+      sendText(value, null);
+    });
+    return box;
+  }
+
+  function closeTickets() {
+    showTickets(false);
+    scrollDown();
+    input.focus();
+  }
+
   function showTyping(on) {
     clearTimeout(state.typingTimer);
     typing.hidden = !on;
@@ -459,7 +693,7 @@
     var n = state.unread;
     badge.hidden = n === 0 || state.open;
     badge.textContent = n > 9 ? "9+" : String(n);
-    bubble.setAttribute("aria-label", n && !state.open ? t().openUnread(n) : t().open);
+    bubble.setAttribute("aria-label", state.open ? t().closeChat : n ? t().openUnread(n) : t().open);
   }
 
   function setStatus(text) {
@@ -857,6 +1091,13 @@
     autosize();
     sendText(text, null);
   }
+  ticketsButton.addEventListener("click", function () {
+    if (state.ticketsShown) {
+      closeTickets();
+    } else {
+      openTicketList();
+    }
+  });
   humanButton.addEventListener("click", function () {
     sendText("/human", t().human);
   });
