@@ -1,45 +1,12 @@
-"""The one small interface every channel adapter implements, and an in-memory channel for tests."""
+"""What adapters share: an in-memory channel for tests, and splitting a long text at its breaks."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from bot.core.messages import InboundMessage, Reply
-
-if TYPE_CHECKING:
-    from bot.core.router import RouterResult
-
-# What an adapter calls for every message it receives (Desk.handle): returns once the message is handled,
-# with the router's result (None for a duplicate), e.g. so a group message holding a secret can be deleted.
-InboundSink = Callable[[InboundMessage], Awaitable["RouterResult | None"]]
-
-
-class DeliveryError(Exception):
-    """A reply could not be delivered. `permanent` (user blocked the bot, chat gone) means do not retry."""
-
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
-
-
-class Channel(ABC):
-    """A user-facing channel: converts platform events to InboundMessage and Reply to platform calls."""
-
-    name: str
-
-    @abstractmethod
-    async def send(self, conversation_id: str, reply: Reply) -> None:
-        """Deliver one reply to a conversation; raise DeliveryError when it cannot be delivered."""
-
-    async def start(self, inbound: InboundSink) -> None:  # noqa: B027 - optional hook: send-only channels need none
-        """Begin receiving messages (polling, webhooks, sockets), handing each to `inbound`."""
-
-    async def stop(self) -> None:  # noqa: B027 - optional hook
-        """Stop receiving; finish what is in flight."""
+from bot.core.messages import Reply
+from bot.core.ports import Channel, DeliveryError
 
 
 @dataclass

@@ -23,15 +23,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.app.config import SlackConfig
-from bot.core.agents import AgentActions
 from bot.core.messages import Priority
-from bot.store import Store, StoredMessage, StoreError, Ticket, TicketStatus
+from bot.core.ports import KeyValueStore, StoredMessage, StoreError
+from bot.desk.agents import AgentActions
+from bot.desk.domain import Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
 
 CLAIM_ACTION = "omnidesk_claim"
 RESOLVE_ACTION = "omnidesk_resolve"
-INBOX_CHANNEL = "slack"  # the store's inbox key for Slack events
+TS_KEY = "slack_ts:"  # + ticket number: the ts of the Slack message that mirrors the ticket
+TICKET_KEY = "slack_ticket:"  # + ts: the ticket a Slack message mirrors
+EVENT_KEY = "slack_event:"  # + event id: an agent's thread reply already acted on
 MAX_MESSAGE_CHARS = 3500  # Slack folds message text past about 4,000 characters
 MAX_SECTION_CHARS = 2900  # a section block's text may not exceed 3,000 characters
 MAX_HEADER_CHARS = 150  # a header block's limit
@@ -78,7 +81,9 @@ class ThreadReply:
 class SlackAgentDesk:
     """Announces tickets in a Slack channel and turns agents' buttons and thread replies into `AgentActions` calls."""
 
-    def __init__(self, config: SlackConfig, store: Store, actions: AgentActions, brand_name: str = "ExampleX") -> None:
+    def __init__(
+        self, config: SlackConfig, store: KeyValueStore, actions: AgentActions, brand_name: str = "ExampleX"
+    ) -> None:
         self._config = config
         self._store = store
         self._actions = actions
@@ -86,6 +91,7 @@ class SlackAgentDesk:
         # chat.update needs a channel ID; a configured name is replaced by the ID Slack returns on the first post.
         self._channel_id = config.channel
         self._agent_names: dict[str, str] = {}
+        self._events_in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._socket: _SocketConnection | None = None
         self._client = AsyncWebClient(token=config.bot_token, base_url=config.api_base_url)
@@ -112,7 +118,8 @@ class SlackAgentDesk:
             channel=self._config.channel, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
         )
         ts = self._posted_ts(response)
-        await self._store.set_slack_ts(ticket.number, ts)
+        await self._store.cursor_set(TICKET_KEY + ts, str(ticket.number))
+        await self._store.cursor_set(TS_KEY + str(ticket.number), ts)
         for chunk in transcript_chunks(transcript, self._brand):
             await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=chunk)
 
@@ -123,12 +130,13 @@ class SlackAgentDesk:
 
     async def ticket_updated(self, ticket: Ticket) -> None:
         """Redraw the ticket's message: status, assignee, and only the buttons that still apply."""
-        if ticket.slack_ts is None:
+        ts = await self.message_ts(ticket.number)
+        if ts is None:
             log.warning("ticket #%s has no Slack message to update", ticket.number)
             return
         await self._client.chat_update(
             channel=self._channel_id,
-            ts=ticket.slack_ts,
+            ts=ts,
             text=ticket_headline(ticket),
             blocks=ticket_blocks(ticket, self._brand),
         )
@@ -222,23 +230,27 @@ class SlackAgentDesk:
         await self._attempt(act(number, _payload_agent_name(user)), f"{verb} ticket #{number}", tell)
 
     async def _relay(self, reply: ThreadReply) -> None:
-        ticket = await self._store.ticket_by_slack_ts(reply.thread_ts)
-        if ticket is None:
+        number = _ticket_number(await self._store.cursor_get(TICKET_KEY + reply.thread_ts))
+        if number is None:
             return  # a thread that is not a ticket's
-        # Slack re-sends an event it thinks was lost (X-Slack-Retry-Num); the event id is the same each time.
-        payload = {"channel": reply.channel, "user": reply.user_id, "ts": reply.ts, "thread_ts": reply.thread_ts}
-        if not await self._store.inbox_add(INBOX_CHANNEL, reply.event_id, payload):
-            log.info("Slack event %s already received; ignored", reply.event_id)
+        # Slack re-sends an event it thinks was lost (X-Slack-Retry-Num); the event id is the same each time. The
+        # set covers two deliveries in flight at once, the key-value entry the ones after (also across restarts).
+        if reply.event_id in self._events_in_flight:
             return
+        self._events_in_flight.add(reply.event_id)
+        try:
+            if await self._store.cursor_get(EVENT_KEY + reply.event_id) is not None:
+                log.info("Slack event %s already received; ignored", reply.event_id)
+                return
+            await self._store.cursor_set(EVENT_KEY + reply.event_id, reply.ts)
+        finally:
+            self._events_in_flight.discard(reply.event_id)
         agent = await self._agent_name(reply.user_id)
 
         async def tell(text: str) -> None:
             await self._tell_agent(reply.channel, reply.user_id, reply.thread_ts, text)
 
-        await self._attempt(
-            self._actions.reply(ticket.number, agent, reply.text), f"send your reply on ticket #{ticket.number}", tell
-        )
-        await self._store.inbox_mark_handled(INBOX_CHANNEL, reply.event_id)
+        await self._attempt(self._actions.reply(number, agent, reply.text), f"send your reply on ticket #{number}", tell)
 
     async def _attempt(self, call: Awaitable[Ticket], what: str, tell: Callable[[str], Awaitable[None]]) -> None:
         """Run an agent's action; a refusal or failure is told to the agent, never raised into bolt."""
@@ -278,12 +290,15 @@ class SlackAgentDesk:
 
     async def _post_for_ticket(self, ticket: Ticket, text: str, broadcast: bool = False) -> None:
         """Post in the ticket's thread, or in the channel when its message is unknown (its announcement failed)."""
-        if ticket.slack_ts is None:
+        ts = await self.message_ts(ticket.number)
+        if ts is None:
             await self._client.chat_postMessage(channel=self._config.channel, text=text)
             return
-        await self._client.chat_postMessage(
-            channel=self._channel_id, thread_ts=ticket.slack_ts, text=text, reply_broadcast=broadcast
-        )
+        await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=text, reply_broadcast=broadcast)
+
+    async def message_ts(self, number: int) -> str | None:
+        """The ts of the Slack message that mirrors ticket `number`, once it was announced."""
+        return await ticket_message_ts(self._store, number)
 
     def _posted_ts(self, response: AsyncSlackResponse) -> str:
         """The new message's ts; also learns the channel ID Slack resolved the configured channel to."""
@@ -293,6 +308,11 @@ class SlackAgentDesk:
         if isinstance(channel, str) and channel:
             self._channel_id = channel
         return ts
+
+
+async def ticket_message_ts(store: KeyValueStore, number: int) -> str | None:
+    """The ts of the Slack message that mirrors ticket `number`, once it was announced."""
+    return await store.cursor_get(TS_KEY + str(number))
 
 
 # -- Slack -> OmniDesk --------------------------------------------------------------------------------------------
@@ -348,6 +368,8 @@ def _payload_agent_name(user: Mapping[str, Any]) -> str:
 
 
 def _ticket_number(value: object) -> int | None:
+    if value is None:
+        return None
     try:
         return int(str(value))
     except ValueError:

@@ -32,11 +32,11 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from adapters.base import Channel, DeliveryError, InboundSink, split_at_breaks
+from adapters.base import split_at_breaks
 from bot.app.config import TelegramConfig
 from bot.core.messages import HUMAN_PAYLOAD, Attachment, InboundMessage, Lang, Reply
+from bot.core.ports import Channel, DeliveryError, InboundSink, KeyValueStore
 from bot.knowledge.textnorm import has_han
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class TelegramChannel(Channel):
     def __init__(
         self,
         config: TelegramConfig,
-        store: Store,
+        store: KeyValueStore,
         *,
         bot: Bot | None = None,
         poll_timeout: int = 30,

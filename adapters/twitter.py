@@ -25,11 +25,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.base import Channel, DeliveryError, InboundSink, split_at_breaks
+from adapters.base import split_at_breaks
 from bot.app.config import TwitterConfig
 from bot.core.messages import InboundMessage, Reply
+from bot.core.ports import Channel, DeliveryError, InboundSink, KeyValueStore
 from bot.knowledge.language import detect_language
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class TwitterChannel(Channel):
     def __init__(
         self,
         config: TwitterConfig,
-        store: Store,
+        store: KeyValueStore,
         *,
         client: DmApi | None = None,
         sleep: Sleep = asyncio.sleep,

@@ -29,12 +29,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from adapters.base import Channel
 from adapters.webchat_tickets import MyTicketsApi, UserTickets
 from bot.app.config import WebchatConfig
 from bot.core.messages import Attachment, InboundMessage, Lang, Reply
+from bot.core.ports import Channel, KeyValueStore, StoredMessage
 from bot.core.rate_limit import RateLimiter
-from bot.store import StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +87,7 @@ class SessionTokens:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-class CursorStore(Protocol):
-    """The two `Store` methods that keep a small named value."""
-
-    async def cursor_get(self, name: str) -> str | None: ...
-
-    async def cursor_set(self, name: str, value: str) -> None: ...
-
-
-async def load_session_secret(cursors: CursorStore, name: str = "webchat_session_secret") -> bytes:
+async def load_session_secret(cursors: KeyValueStore, name: str = "webchat_session_secret") -> bytes:
     """The token secret kept in the store, created on first use, so visitors keep their conversation across restarts."""
     saved = await cursors.cursor_get(name)
     if saved is not None:

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.desk.tickets import USER_STATUS
-from bot.store import StoredMessage, StoreError, Ticket, UserTicket
+from bot.core.ports import StoredMessage, StoreError
+from bot.desk.domain import USER_STATUS, Ticket, UserTicket
 
 CHANNEL = "webchat"
 LISTED = 50

@@ -1,49 +1,5 @@
-"""What every router step shares: the turn it works on, the outcome that ends a turn, and the handler interface."""
+"""The handler interface, defined by the core (`bot.core.handler`); named here for the router's steps."""
 
-from __future__ import annotations
+from bot.core.handler import Handler, MatchT, Outcome, Turn
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Generic, TypeVar
-
-from bot.core.conversation import ConversationState
-from bot.core.messages import Decision, InboundMessage, Lang, Reply
-
-MatchT = TypeVar("MatchT")
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One message on its way through the steps."""
-
-    message: InboundMessage  # its text is what later steps read: redacted, secret-bearing clauses dropped
-    lang: Lang  # the language to reply in
-    text_lang: Lang  # the language the text is written in, for matching
-    state: ConversationState
-    notices: tuple[Reply, ...] = ()  # replies sent before the deciding step's own, e.g. the secret warning
-    secret_kinds: frozenset[str] = frozenset()
-    redacted_text: str | None = None  # the whole message with secrets replaced: what may be stored and logged
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a turn ends: the decision, the replies, and the conversation's new state."""
-
-    decision: Decision
-    replies: tuple[Reply, ...]
-    state: ConversationState
-
-
-class Handler(ABC, Generic[MatchT]):
-    """A router step: `check` returns match data (or None to pass), `handle` receives it.
-
-    `handle` returns an Outcome to end the turn, or a changed Turn for the next step.
-    """
-
-    @abstractmethod
-    def check(self, turn: Turn) -> MatchT | None:
-        """Match data if this step applies to the turn, else None."""
-
-    @abstractmethod
-    async def handle(self, turn: Turn, match: MatchT) -> Turn | Outcome:
-        """Act on a turn this step matched."""
+__all__ = ["Handler", "MatchT", "Outcome", "Turn"]

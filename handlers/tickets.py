@@ -8,9 +8,10 @@ import re
 
 from bot.core.conversation import ConversationState
 from bot.core.messages import Action, Decision, Reply
-from bot.desk.tickets import MY_TICKETS_SHOWN, USER_STATUS, TicketDesk
+from bot.core.ports import StoreError
+from bot.desk.domain import USER_STATUS, TicketStatus
+from bot.desk.tickets import MY_TICKETS_SHOWN, TicketDesk
 from bot.knowledge.texts import ReplyTexts
-from bot.store import StoreError, TicketStatus
 from handlers.base import Handler, Outcome, Turn
 from handlers.commands import Command, parse_command
 from handlers.escalation import Escalator

@@ -12,7 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from adapters.base import InMemoryChannel
-from adapters.slack_desk import CLAIM_ACTION, RESOLVE_ACTION, SlackAgentDesk
+from adapters.slack_desk import CLAIM_ACTION, RESOLVE_ACTION, SlackAgentDesk, ticket_message_ts
 from bot.app.config import Config, SlackConfig
 from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import InboundMessage
@@ -53,18 +53,18 @@ async def test_escalation_to_slack_and_back_to_the_user(world) -> None:  # type:
     assert ticket is not None
     root = api.calls_to("chat.postMessage")[0]
     assert f"#{ticket.number}" in root["text"] and root["channel"] == CHANNEL_ID
-    ticket = await runtime.store.get_ticket(ticket.number)
-    assert ticket.slack_ts is not None
+    ts = await ticket_message_ts(runtime.store, ticket.number)
+    assert ts is not None
 
     await say(runtime, "my seed phrase is " + " ".join(["abandon"] * 11 + ["about"]) + " is it safe?")
-    thread_posts = [c for c in api.calls_to("chat.postMessage") if c.get("thread_ts") == ticket.slack_ts]
+    thread_posts = [c for c in api.calls_to("chat.postMessage") if c.get("thread_ts") == ts]
     assert thread_posts and "abandon abandon" not in str(api.calls)  # redacted before Slack ever sees it
 
     assert (await click(http, CLAIM_ACTION, ticket.number)).status_code == 200
     await slack.drain()
     assert (await runtime.store.get_ticket(ticket.number)).status is TicketStatus.CLAIMED
 
-    reply = message_event("Ev1", ticket.slack_ts, text="We froze your account. Which network did you use?")
+    reply = message_event("Ev1", ts, text="We froze your account. Which network did you use?")
     assert (await send_event(http, reply)).status_code == 200
     assert (await send_event(http, reply, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})).status_code == 200
     await slack.drain()

@@ -34,7 +34,7 @@ from telegram import Update
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from adapters.slack_desk import escape, plain_text, thread_reply
+from adapters.slack_desk import escape, plain_text, thread_reply, ticket_message_ts
 from adapters.telegram import SECRET_HEADER, BotIdentity, addressed_text, convert_update
 from adapters.twitter import (
     SIGNATURE_HEADER,
@@ -312,8 +312,10 @@ async def _ticket_in_slack(app: App, user: str = "901") -> str:
         await app.http.post("/telegram/webhook", json=update, headers={SECRET_HEADER: TG_SECRET})
     ).status_code == 200
     ticket = await app.runtime.store.open_ticket_for("telegram", user)
-    assert ticket is not None and ticket.slack_ts is not None
-    return ticket.slack_ts
+    assert ticket is not None
+    ts = await ticket_message_ts(app.runtime.store, ticket.number)
+    assert ts is not None
+    return ts
 
 
 async def _relayed(app: App, chat: int = 901) -> list[str]:

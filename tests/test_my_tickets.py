@@ -107,7 +107,7 @@ async def test_the_widget_api_lists_a_sessions_tickets_and_shows_one_with_its_hi
         for n, text in enumerate(["/human", "skip", "my seed is " + SEED]):
             sent = await http.post("/api/webchat/messages", json={"id": f"m{n}", "text": text}, headers=bearer(token))
             assert sent.status_code == 200, sent.text
-        await app.runtime.desk.agent_reply(1001, "Alice", "Which coin was it?")
+        await app.runtime.tickets.reply(1001, "Alice", "Which coin was it?")
 
         listed = (await http.get("/api/webchat/tickets", headers=bearer(token))).json()["tickets"]
         assert [(t["number"], t["status"], t["open"]) for t in listed] == [(1001, "waiting_for_you", True)]

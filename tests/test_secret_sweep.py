@@ -29,6 +29,7 @@ import httpx
 import mnemonic
 import pytest
 
+from adapters.slack_desk import ticket_message_ts
 from adapters.twitter import CURSOR as X_CURSOR
 from bot.app.config import Config
 from bot.app.server import running
@@ -300,7 +301,8 @@ async def drive_widget(w: World, samples: Iterable[Sample]) -> int:
 
 async def agent_replies_from_slack(w: World, samples: Iterable[Sample]) -> int:
     """An agent pastes each sample into a ticket's Slack thread (the agent's side of the desk)."""
-    tickets = [t for t in await w.runtime.store.list_tickets() if t.slack_ts and t.is_open]
+    threads = {t.number: await ticket_message_ts(w.runtime.store, t.number) for t in await w.runtime.store.list_tickets()}
+    tickets = [t for t in await w.runtime.store.list_tickets() if threads[t.number] and t.is_open]
     assert tickets, "no ticket was announced in Slack"
     sent = 0
     for n, sample in enumerate(samples):
@@ -320,7 +322,7 @@ async def agent_replies_from_slack(w: World, samples: Iterable[Sample]) -> int:
                     "user": "U0ALICE",
                     "text": sample.text,
                     "ts": f"{int(time.time())}.{900000 + n}",
-                    "thread_ts": ticket.slack_ts,
+                    "thread_ts": threads[ticket.number],
                 },
             }
         )

@@ -17,8 +17,8 @@ from starlette.applications import Starlette
 
 from adapters.slack_desk import CLAIM_ACTION, RESOLVE_ACTION, SlackAgentDesk, plain_text
 from bot.app.config import SlackConfig
-from bot.core.agents import AgentNotifier
 from bot.core.messages import Priority
+from bot.desk.agents import AgentNotifier
 from bot.store import Store, Ticket, TicketStatus
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 
@@ -93,9 +93,12 @@ async def open_ticket(store: Store, priority: Priority = Priority.URGENT, summar
     return await store.open_ticket("telegram", "chat-9", "u9", "en", priority, "security", "security_incident", summary)
 
 
-async def announce(desk: SlackAgentDesk, store: Store, ticket: Ticket) -> Ticket:
+async def announce(desk: SlackAgentDesk, store: Store, ticket: Ticket) -> tuple[Ticket, str]:
+    """Announce the ticket; returns it and the ts of its Slack message."""
     await desk.ticket_opened(ticket, await store.transcript(ticket.conversation_key))
-    return await store.get_ticket(ticket.number)
+    ts = await desk.message_ts(ticket.number)
+    assert ts is not None
+    return await store.get_ticket(ticket.number), ts
 
 
 def button_ids(blocks: list[dict[str, Any]]) -> list[str]:
@@ -174,7 +177,7 @@ async def click(http: httpx.AsyncClient, action_id: str, number: int) -> httpx.R
 async def test_new_ticket_is_one_root_message_with_fields_and_buttons_and_a_threaded_transcript(
     desk: SlackAgentDesk, store: Store, api: FakeSlackApi
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
+    _, ts = await announce(desk, store, await open_ticket(store))
 
     roots = [p for p in api.calls_to("chat.postMessage") if "thread_ts" not in p]
     assert len(roots) == 1
@@ -190,7 +193,7 @@ async def test_new_ticket_is_one_root_message_with_fields_and_buttons_and_a_thre
     assert values == ["1001", "1001"]
 
     root_ts = next(ts for (channel, ts), m in api.messages.items() if "thread_ts" not in m)
-    assert ticket.slack_ts == root_ts
+    assert ts == root_ts
     thread = [p for p in api.calls_to("chat.postMessage") if p.get("thread_ts") == root_ts]
     assert len(thread) == 1 and thread[0]["channel"] == CHANNEL_ID
     assert "my account was hacked" in thread[0]["text"] and "Please change your password now." in thread[0]["text"]
@@ -203,32 +206,32 @@ async def test_a_long_transcript_is_split_into_several_thread_messages(
 ) -> None:
     for i in range(40):
         await store.record_message("telegram", "chat-9", "in", f"line {i:02d} " + "x" * 300, channel_user_id="u9")
-    ticket = await announce(desk, store, await open_ticket(store, Priority.NORMAL))
+    _, ts = await announce(desk, store, await open_ticket(store, Priority.NORMAL))
 
-    thread = [p["text"] for p in api.calls_to("chat.postMessage") if p.get("thread_ts") == ticket.slack_ts]
+    thread = [p["text"] for p in api.calls_to("chat.postMessage") if p.get("thread_ts") == ts]
     assert len(thread) > 1 and all(len(text) <= 3500 for text in thread)
     joined = "\n".join(thread)
     assert all(f"line {i:02d} " in joined for i in range(40))
 
 
 async def test_a_follow_up_goes_into_the_tickets_thread(desk: SlackAgentDesk, store: Store, api: FakeSlackApi) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
+    ticket, ts = await announce(desk, store, await open_ticket(store))
 
     await desk.user_message(ticket, "any news? <@U0BOB>")
 
     last = api.calls_to("chat.postMessage")[-1]
-    assert last["thread_ts"] == ticket.slack_ts and last["channel"] == CHANNEL_ID
+    assert last["thread_ts"] == ts and last["channel"] == CHANNEL_ID
     assert "any news? &lt;@U0BOB&gt;" in last["text"]
 
 
 async def test_remind_unclaimed_pings_here(desk: SlackAgentDesk, store: Store, api: FakeSlackApi) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
+    ticket, ts = await announce(desk, store, await open_ticket(store))
 
     await desk.remind_unclaimed(ticket)
 
     last = api.calls_to("chat.postMessage")[-1]
     assert last["text"].startswith("<!here> Ticket #1001 is still unclaimed")
-    assert last["thread_ts"] == ticket.slack_ts and last["reply_broadcast"] is True
+    assert last["thread_ts"] == ts and last["reply_broadcast"] is True
 
 
 # -- buttons --------------------------------------------------------------------------------------------------------
@@ -237,7 +240,7 @@ async def test_remind_unclaimed_pings_here(desk: SlackAgentDesk, store: Store, a
 async def test_claim_button_claims_and_redraws_the_message_without_claim(
     desk: SlackAgentDesk, store: Store, api: FakeSlackApi, actions: RecordingActions, http: httpx.AsyncClient
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
+    ticket, ts = await announce(desk, store, await open_ticket(store))
 
     response = await click(http, CLAIM_ACTION, ticket.number)
     await desk.drain()
@@ -246,7 +249,7 @@ async def test_claim_button_claims_and_redraws_the_message_without_claim(
     assert actions.calls == [("claim", 1001, "alice")]
     assert (await store.get_ticket(1001)).assignee == "alice"
     (update,) = api.calls_to("chat.update")
-    assert update["channel"] == CHANNEL_ID and update["ts"] == ticket.slack_ts
+    assert update["channel"] == CHANNEL_ID and update["ts"] == ts
     assert button_ids(update["blocks"]) == [RESOLVE_ACTION]
     assert "alice" in json.dumps(update["blocks"]) and "Claimed" in json.dumps(update["blocks"])
 
@@ -254,7 +257,7 @@ async def test_claim_button_claims_and_redraws_the_message_without_claim(
 async def test_resolve_removes_the_buttons_and_a_second_resolve_is_refused_to_the_agent_only(
     desk: SlackAgentDesk, store: Store, api: FakeSlackApi, actions: RecordingActions, http: httpx.AsyncClient
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
+    ticket, _ = await announce(desk, store, await open_ticket(store))
 
     first = await click(http, RESOLVE_ACTION, ticket.number)
     second = await click(http, RESOLVE_ACTION, ticket.number)
@@ -276,8 +279,8 @@ async def test_resolve_removes_the_buttons_and_a_second_resolve_is_refused_to_th
 async def test_a_thread_reply_is_relayed_once_even_when_slack_retries_it(
     desk: SlackAgentDesk, store: Store, api: FakeSlackApi, actions: RecordingActions, http: httpx.AsyncClient
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
-    body = message_event("Ev0001", ticket.slack_ts, "Hi &lt;there&gt;, see <https://example.com/reset|the guide>")
+    _, ts = await announce(desk, store, await open_ticket(store))
+    body = message_event("Ev0001", ts, "Hi &lt;there&gt;, see <https://example.com/reset|the guide>")
 
     first = await send_event(http, body)
     await desk.drain()
@@ -292,8 +295,8 @@ async def test_a_thread_reply_is_relayed_once_even_when_slack_retries_it(
 async def test_two_deliveries_at_once_are_still_relayed_once(
     desk: SlackAgentDesk, store: Store, actions: RecordingActions, http: httpx.AsyncClient
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
-    body = message_event("Ev0002", ticket.slack_ts)
+    _, ts = await announce(desk, store, await open_ticket(store))
+    body = message_event("Ev0002", ts)
 
     await send_event(http, body)
     await send_event(http, body, **{"X-Slack-Retry-Num": "1"})
@@ -318,9 +321,9 @@ async def test_bot_and_non_human_messages_are_ignored(
     actions: RecordingActions,
     http: httpx.AsyncClient,
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
+    _, ts = await announce(desk, store, await open_ticket(store))
 
-    response = await send_event(http, message_event("Ev0003", ticket.slack_ts, **extra))
+    response = await send_event(http, message_event("Ev0003", ts, **extra))
     await desk.drain()
 
     assert response.status_code == 200
@@ -330,12 +333,12 @@ async def test_bot_and_non_human_messages_are_ignored(
 async def test_messages_outside_ticket_threads_are_ignored(
     desk: SlackAgentDesk, store: Store, actions: RecordingActions, http: httpx.AsyncClient
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
-    assert ticket.slack_ts is not None
+    _, ts = await announce(desk, store, await open_ticket(store))
+    assert ts is not None
 
     await send_event(http, message_event("Ev0004", None))  # top level in the channel
     await send_event(http, message_event("Ev0005", "1600000000.000001"))  # another thread
-    await send_event(http, message_event("Ev0006", ticket.slack_ts, ts=ticket.slack_ts))  # the root itself
+    await send_event(http, message_event("Ev0006", ts, ts=ts))  # the root itself
     await desk.drain()
 
     assert actions.calls == []
@@ -344,16 +347,16 @@ async def test_messages_outside_ticket_threads_are_ignored(
 async def test_a_reply_on_a_resolved_ticket_is_refused_to_the_agent_in_the_thread(
     desk: SlackAgentDesk, store: Store, api: FakeSlackApi, actions: RecordingActions, http: httpx.AsyncClient
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
+    ticket, ts = await announce(desk, store, await open_ticket(store))
     await store.resolve(ticket.number, "bob")
 
-    response = await send_event(http, message_event("Ev0007", ticket.slack_ts))
+    response = await send_event(http, message_event("Ev0007", ts))
     await desk.drain()
 
     assert response.status_code == 200
     assert actions.calls == [("reply", 1001, "alice", "Hello, I'm on it")]
     (note,) = api.calls_to("chat.postEphemeral")
-    assert note["thread_ts"] == ticket.slack_ts and note["user"] == "U0ALICE"
+    assert note["thread_ts"] == ts and note["user"] == "U0ALICE"
     assert "resolved" in note["text"]
 
 
@@ -387,10 +390,10 @@ async def test_unverified_requests_get_401_and_do_nothing(
     actions: RecordingActions,
     http: httpx.AsyncClient,
 ) -> None:
-    ticket = await announce(desk, store, await open_ticket(store))
+    ticket, ts = await announce(desk, store, await open_ticket(store))
     calls_before = len(api.calls)
     if path == "/slack/events":
-        body, content_type = message_event("Ev0008", ticket.slack_ts), "application/json"
+        body, content_type = message_event("Ev0008", ts), "application/json"
     else:
         body, content_type = interactivity(CLAIM_ACTION, ticket.number), "application/x-www-form-urlencoded"
 

@@ -278,13 +278,6 @@ async def test_concurrent_writers_on_one_connection_do_not_interleave_transactio
     assert [t.number for t in await store.list_tickets()] == [1001, 1002, 1003]
 
 
-async def test_slack_ts_is_stored_and_logged(store: Store) -> None:
-    ticket = await open_ticket(store)
-    updated = await store.set_slack_ts(ticket.number, "1714550400.000100")
-    assert updated.slack_ts == "1714550400.000100"
-    assert (await store.ticket_events(ticket.number))[-1].kind == "slack_ts"
-
-
 async def test_ticket_stats(store: Store, clock: FakeClock) -> None:
     empty = await store.ticket_stats(START)
     assert (empty.opened, empty.median_seconds_to_claim, empty.median_seconds_to_resolve, empty.csat_average) == (

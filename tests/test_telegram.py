@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 from telegram import Update
 from telegram.error import RetryAfter
 
-from adapters.base import DeliveryError
 from adapters.telegram import (
     CALLBACK_KEY_PREFIX,
     MAX_CALLBACK_DATA_BYTES,
@@ -35,6 +34,7 @@ from adapters.telegram import (
 from bot.app.config import Config, TelegramConfig
 from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import Attachment, InboundMessage, Reply, Suggestion
+from bot.core.ports import DeliveryError
 from bot.core.router import RouterResult
 from bot.store import TicketStatus
 from tests.fakes.telegram_api import FakeTelegramApi, JsonObject, SentMessage
@@ -381,7 +381,7 @@ async def test_an_escalation_opens_a_ticket_and_the_agents_reply_is_delivered(be
     ticket = await store.open_ticket_for("telegram", str(USER))
     assert ticket is not None and ticket.status is TicketStatus.OPEN
     assert f"#{ticket.number}" in bench.fake.texts(USER)[-1]
-    await bench.runtime.desk.agent_reply(ticket.number, "alice", "Can you send the TxID?")
+    await bench.runtime.tickets.reply(ticket.number, "alice", "Can you send the TxID?")
     assert bench.fake.sent[-1].chat_id == USER
     assert bench.fake.sent[-1].text.startswith("alice (ExampleX support): Can you send the TxID?")
 

@@ -111,7 +111,7 @@ async def test_agent_reply_resolve_and_rating(runtime) -> None:  # type: ignore[
     ticket = await rt.store.open_ticket_for("telegram", "chat-1")
     assert ticket is not None
     await rt.tickets.claim(ticket.number, "alice")
-    await rt.desk.agent_reply(ticket.number, "alice", "Can you send the TxID?")
+    await rt.tickets.reply(ticket.number, "alice", "Can you send the TxID?")
     assert channel.texts()[-1].startswith("alice (ExampleX support): Can you send the TxID?")
     assert (await rt.store.get_ticket(ticket.number)).status is TicketStatus.WAITING_USER
     await say(rt, "it is 0xabc, thanks")

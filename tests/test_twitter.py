@@ -15,7 +15,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.base import DeliveryError
 from adapters.twitter import (
     CURSOR,
     MAX_DM_CHARS,
@@ -28,6 +27,7 @@ from adapters.twitter import (
 from bot.app.config import Config, TwitterConfig
 from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import Action, InboundMessage, Reply, Suggestion
+from bot.core.ports import DeliveryError
 from bot.core.router import RouterResult
 from tests.fakes.loopback import eventually
 from tests.fakes.x_api import FakeXApi
@@ -175,7 +175,7 @@ async def test_an_agent_reply_is_delivered_by_dm(world: World) -> None:
     ticket = await world.rt.store.open_ticket_for("twitter", USER)
     assert ticket is not None
     await world.rt.tickets.claim(ticket.number, "alice")
-    await world.rt.desk.agent_reply(ticket.number, "alice", "Can you send the TxID?")
+    await world.rt.tickets.reply(ticket.number, "alice", "Can you send the TxID?")
     assert world.x.texts_to(USER)[-1].startswith("alice (ExampleX support): Can you send the TxID?")
 
 

@@ -277,7 +277,7 @@ async def test_agent_reply_is_pushed_live_to_every_open_tab(app: WebchatServer, 
         assert [f["type"] for f in seen_by_other] == ["typing", "reply", "ack"] * 2
         assert seen_by_other[2]["text"] == "/human"
 
-        await app.runtime.desk.agent_reply(1001, "Alice", "Hi, I'm looking at your account now.")
+        await app.runtime.tickets.reply(1001, "Alice", "Hi, I'm looking at your account now.")
         for tab in (ws, other_tab):
             pushed = await frame(tab)
             assert pushed["type"] == "reply"
@@ -289,7 +289,7 @@ async def test_a_reply_with_no_socket_open_waits_in_the_history(app: WebchatServ
     await app.channel.send(session, Reply("nobody is listening"))  # no socket open: does not raise
     await http.post("/api/webchat/messages", headers=bearer(token), json={"id": "x1", "text": "/human"})
     await http.post("/api/webchat/messages", headers=bearer(token), json={"id": "x2", "text": "skip"})
-    await app.runtime.desk.agent_reply(1001, "Bo", "Are you still there?")
+    await app.runtime.tickets.reply(1001, "Bo", "Are you still there?")
     history = (await http.get("/api/webchat/history", headers=bearer(token))).json()["messages"]
     assert history[-1]["text"] == "Bo (ExampleX support): Are you still there?"
 
@@ -422,7 +422,7 @@ async def test_http_fallback_sends_and_long_polls(app: WebchatServer, http: http
     await asyncio.sleep(0.3)
     assert not poll.done()  # held open
     started = asyncio.get_running_loop().time()
-    await app.runtime.desk.agent_reply(1001, "Alice", "Found it.")
+    await app.runtime.tickets.reply(1001, "Alice", "Found it.")
     woken = (await asyncio.wait_for(poll, 10)).json()["messages"]
     assert asyncio.get_running_loop().time() - started < 5
     assert [m["text"] for m in woken] == ["Alice (ExampleX support): Found it."]

@@ -118,7 +118,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
-    await app.runtime.desk.agent_reply(1001, "Alice", "Hi, this is Alice. I'm checking your account now.")
+    await app.runtime.tickets.reply(1001, "Alice", "Hi, this is Alice. I'm checking your account now.")
     await expect(log).to_contain_text("Alice (ExampleX support): Hi, this is Alice. I'm checking your account now.")
 
     # A screenshot for the ticket.
@@ -130,7 +130,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await ask(page, "<img src=x onerror=alert(1)>")
     await expect(log.get_by_text("<img src=x onerror=alert(1)>", exact=True)).to_be_visible()
     await expect(log).to_contain_text("Added to your ticket #1001.")
-    await app.runtime.desk.agent_reply(1001, "Alice", "<b>Noted</b><img src=y onerror=alert(2)>")
+    await app.runtime.tickets.reply(1001, "Alice", "<b>Noted</b><img src=y onerror=alert(2)>")
     await expect(log).to_contain_text("<b>Noted</b><img src=y onerror=alert(2)>")
     assert await page.locator("#omnidesk-webchat img, #omnidesk-webchat b").count() == 0
 
@@ -147,7 +147,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await page.get_by_role("textbox", name="Your message").press("Escape")
     await expect(panel).to_be_hidden()
     await expect(bubble).to_be_focused()
-    await app.runtime.desk.agent_reply(1001, "Alice", "Could you confirm your UID?")
+    await app.runtime.tickets.reply(1001, "Alice", "Could you confirm your UID?")
     unread = page.get_by_role("button", name="Open support chat, 1 unread")
     await expect(unread).to_be_visible()
     await expect(unread.locator(".odw-badge")).to_have_text("1")
@@ -210,7 +210,7 @@ async def test_http_fallback_when_websockets_are_blocked(app: WebchatServer, bro
     await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
-    await app.runtime.desk.agent_reply(1001, "Alice", "Long-polling works too.")
+    await app.runtime.tickets.reply(1001, "Alice", "Long-polling works too.")
     await expect(log).to_contain_text("Alice (ExampleX support): Long-polling works too.")
     texts = await log.locator(".odw-msg .odw-text").all_text_contents()
     assert texts.count("how do I reset my 2FA?") == 1  # merged, not repeated, across ack and poll
@@ -268,7 +268,7 @@ async def test_my_tickets_rating_buttons_menu_and_labels(app: WebchatServer, bro
     await page.get_by_role("button", name="Talk to a human").click()
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
-    await app.runtime.desk.agent_reply(1001, "Alice", "Which coin and network was it?")
+    await app.runtime.tickets.reply(1001, "Alice", "Which coin and network was it?")
     await expect(log).to_contain_text("Which coin and network was it?")
 
     await menu.get_by_role("button", name="My tickets").click()

@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import Channel
 from adapters.slack_desk import SlackAgentDesk
 from bot.app.config import Config
 from bot.app.wiring import Runtime, open_runtime
+from bot.core.ports import Channel
 from bot.security.log_redaction import install_log_redaction
 
 log = logging.getLogger(__name__)

@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.base import Channel
 from bot.app.config import Config
-from bot.core.agents import AgentNotifier
 from bot.core.conversation import ConversationStates, InMemoryConversationStates
 from bot.core.messages import Lang
 from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
 from bot.core.pipeline import Desk
+from bot.core.ports import Channel
 from bot.core.router import Router
+from bot.desk.agents import AgentNotifier
 from bot.desk.tickets import TicketDesk
 from bot.knowledge.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.knowledge.matcher import FaqMatcher
@@ -139,5 +139,5 @@ async def open_runtime(
         tickets=tickets,
         texts=texts,
     )
-    desk = Desk(core.router, store, outbox, tickets, core.scanner, texts, metrics)
+    desk = Desk(core.router, store, outbox, core.scanner, texts, metrics)
     return Runtime(core, store, outbox, tickets, desk, channels)

@@ -7,9 +7,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from adapters.base import Channel, DeliveryError
 from bot.core.messages import Reply, Suggestion
-from bot.store import OutboxItem, Store
+from bot.core.ports import Channel, DeliveryError, OutboxItem, OutboxStore
 
 if TYPE_CHECKING:
     from bot.core.metrics import Metrics
@@ -47,7 +46,7 @@ class Outbox:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         channels: Mapping[str, Channel],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         deliver_now: bool = True,

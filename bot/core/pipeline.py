@@ -1,4 +1,4 @@
-"""Desk: everything between the channels and the router: de-duplication, transcripts, delivery, agents' replies.
+"""Desk: everything between the channels and the router: de-duplication, transcripts, delivery.
 
 Build one with `bot.app.wiring.open_runtime(config, channels)`; channels call `desk.handle(message)` for each message and
 acknowledge it to their platform (offset, cursor, HTTP 200, widget ack) only after it returns.
@@ -14,12 +14,11 @@ from bot.core.conversation import ConversationState
 from bot.core.messages import InboundMessage, Reply
 from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox, reply_to_payload
+from bot.core.ports import MessageStore, StoredMessage
 from bot.core.rate_limit import RateLimiter
 from bot.core.router import Router, RouterResult
-from bot.desk.tickets import TicketDesk
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import Store, StoredMessage, Ticket
 
 log = logging.getLogger(__name__)
 USER_MESSAGES_PER_WINDOW = 12
@@ -38,9 +37,8 @@ class Desk:
     def __init__(
         self,
         router: Router,
-        store: Store,
+        store: MessageStore,
         outbox: Outbox,
-        tickets: TicketDesk,
         scanner: SecretScanner,
         texts: ReplyTexts,
         metrics: Metrics,
@@ -48,7 +46,6 @@ class Desk:
         self._router = router
         self._store = store
         self._outbox = outbox
-        self._tickets = tickets
         self._scanner = scanner
         self._texts = texts
         self.metrics = metrics
@@ -130,7 +127,3 @@ class Desk:
     ) -> list[StoredMessage]:
         """The conversation's redacted transcript (its messages with ids above `after`), oldest first."""
         return await self._store.transcript((channel, conversation_id), limit=limit, after=after)
-
-    async def agent_reply(self, number: int, agent: str, text: str) -> Ticket:
-        """An agent's answer, delivered on the user's channel (as from Slack or the CLI)."""
-        return await self._tickets.reply(number, agent, text)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.conversation import ConversationState, ConversationStates
+from bot.core.handler import Handler, Outcome, Turn
 from bot.core.messages import Action, Decision, InboundMessage, Lang, Reply
 from bot.knowledge.language import detect_language
-from handlers.base import Handler, Outcome, Turn
 
 log = logging.getLogger(__name__)
 

@@ -5,31 +5,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
-from types import MappingProxyType
-from typing import Literal
 
-from bot.core.agents import AgentNotifier
 from bot.core.conversation import ConversationStates, Intake
 from bot.core.messages import Attachment, Lang, Reply, Suggestion
 from bot.core.outbox import Outbox
+from bot.desk.agents import AgentNotifier
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
 from bot.store import Store, StoreError, Ticket, TicketStatus, UserTicket
 
 log = logging.getLogger(__name__)
-UserStatus = Literal["submitted", "in_progress", "waiting_for_you", "resolved", "cancelled"]
-# What users are told: the exchange's support guide speaks of submitted / in progress / replied, not of claims.
-USER_STATUS: Mapping[TicketStatus, UserStatus] = MappingProxyType(
-    {
-        TicketStatus.OPEN: "submitted",
-        TicketStatus.CLAIMED: "in_progress",
-        TicketStatus.WAITING_USER: "waiting_for_you",
-        TicketStatus.RESOLVED: "resolved",
-        TicketStatus.CANCELLED: "cancelled",
-    }
-)
 TRANSCRIPT_FOR_AGENTS = 50  # messages of context posted with a new ticket
 # The rating as choices (widget chips, Telegram buttons, X's numbered list): each sends its digit, which is also its
 # number in a numbered list, so typing "4" on X and tapping the fourth button give the same rating.

@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.core.conversation import ConversationKey, ConversationState, Intake
 from bot.core.messages import Decision, Lang, Priority, Suggestion
+from bot.desk.domain import check_agent_reply, check_claim, check_rating, check_transition
 from bot.store.records import (
     FINAL_STATUSES,
-    TRANSITIONS,
     ArticleVotes,
     Clock,
     Direction,
@@ -301,12 +301,8 @@ class StoreQueries:
     def claim(self, number: int, agent: str) -> Ticket:
         now = self._now()
         ticket = self._ticket(number)
-        if ticket.status in FINAL_STATUSES:
-            raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot be claimed")
-        if ticket.assignee == agent and ticket.status != TicketStatus.OPEN:
-            raise StoreError(f"ticket #{number} is already claimed by {agent}")
+        status = check_claim(ticket, agent)
         previous = ticket.assignee
-        status = TicketStatus.CLAIMED if ticket.status == TicketStatus.OPEN else ticket.status
         self._db.execute(
             "UPDATE tickets SET status = ?, assignee = ?, claimed_at = COALESCE(claimed_at, ?) WHERE number = ?",
             (status.value, agent, now, number),
@@ -316,9 +312,7 @@ class StoreQueries:
 
     def add_agent_reply(self, number: int, agent: str, text: str) -> Ticket:
         now = self._now()
-        ticket = self._ticket(number)
-        if ticket.status in FINAL_STATUSES:
-            raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot be replied to")
+        check_agent_reply(self._ticket(number))
         self._db.execute(
             "UPDATE tickets SET first_reply_at = COALESCE(first_reply_at, ?) WHERE number = ?", (now, number)
         )
@@ -335,14 +329,10 @@ class StoreQueries:
         return self._transition(number, TicketStatus.CANCELLED, actor)
 
     def rate(self, number: int, rating: int) -> None:
-        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-            raise StoreError(f"a rating must be a whole number from 1 to 5, not {rating!r}")
         now = self._now()
         ticket = self._ticket(number)
-        if ticket.status != TicketStatus.RESOLVED:
-            raise StoreError(f"ticket #{number} is {ticket.status.value}; only resolved tickets can be rated")
-        if self._one("SELECT 1 FROM csat_ratings WHERE ticket = ?", (number,)) is not None:
-            raise StoreError(f"ticket #{number} has already been rated")
+        rated = self._one("SELECT 1 FROM csat_ratings WHERE ticket = ?", (number,)) is not None
+        check_rating(ticket, rating, rated)
         self._db.execute(
             "INSERT INTO csat_ratings (ticket, rating, created_at) VALUES (?, ?, ?)", (number, rating, now)
         )
@@ -351,13 +341,6 @@ class StoreQueries:
     def rating(self, number: int) -> int | None:
         row = self._one("SELECT rating FROM csat_ratings WHERE ticket = ?", (number,))
         return None if row is None else int(row["rating"])
-
-    def set_slack_ts(self, number: int, ts: str) -> Ticket:
-        now = self._now()
-        self._ticket(number)
-        self._db.execute("UPDATE tickets SET slack_ts = ? WHERE number = ?", (ts, number))
-        self._event(number, "slack_ts", "bot", ts, now)
-        return self._ticket(number)
 
     def message_counts(self, since: datetime) -> dict[tuple[str, str], int]:
         rows = self._all(
@@ -402,10 +385,6 @@ class StoreQueries:
     def mark_reminded(self, number: int) -> None:
         self._ticket(number)
         self._event(number, "reminded", "bot", None, self._now())
-
-    def ticket_by_slack_ts(self, ts: str) -> Ticket | None:
-        row = self._one(_TICKET_SELECT + " WHERE t.slack_ts = ?", (ts,))
-        return None if row is None else _ticket_from_row(row)
 
     def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
         ticket = self._ticket(number)
@@ -496,8 +475,7 @@ class StoreQueries:
     def _transition(self, number: int, new: TicketStatus, actor: str) -> Ticket:
         now = self._now()
         ticket = self._ticket(number)
-        if new not in TRANSITIONS[ticket.status]:
-            raise StoreError(f"ticket #{number} is {ticket.status.value}; it cannot become {new.value}")
+        check_transition(ticket, new)
         assignee = ticket.assignee
         kind = "status"
         if new == TicketStatus.CLAIMED and assignee is None:
@@ -631,7 +609,7 @@ class StoreQueries:
 
 _TICKET_SELECT = """
     SELECT t.number, t.channel, c.conversation_id, t.channel_user_id, t.status, t.priority, t.category, t.reason,
-        t.summary, t.assignee, t.lang, t.created_at, t.claimed_at, t.first_reply_at, t.resolved_at, t.slack_ts
+        t.summary, t.assignee, t.lang, t.created_at, t.claimed_at, t.first_reply_at, t.resolved_at
     FROM tickets t JOIN conversations c ON c.id = t.conversation
 """
 
@@ -686,7 +664,6 @@ def _ticket_from_row(row: sqlite3.Row) -> Ticket:
         claimed_at=_dt_or_none(row["claimed_at"]),
         first_reply_at=_dt_or_none(row["first_reply_at"]),
         resolved_at=_dt_or_none(row["resolved_at"]),
-        slack_ts=row["slack_ts"],
     )
 
 

@@ -9,7 +9,6 @@ from bot.store.records import StoreError
 
 # Each script upgrades the schema by one version; PRAGMA user_version records how many have been applied.
 # Never edit a released script: append a new one instead.
-# Never edit a released script: append a new one instead.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE conversations (
@@ -131,6 +130,16 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     CREATE INDEX attachments_by_ticket ON attachments (ticket, id);
+    """,
+    # The Slack message that mirrors a ticket is Slack's business: its ts moves to Slack's own key-value entries
+    # (both ways: ticket -> message, message -> ticket).
+    """
+    INSERT OR IGNORE INTO cursors (name, value)
+        SELECT 'slack_ts:' || number, slack_ts FROM tickets WHERE slack_ts IS NOT NULL;
+    INSERT OR IGNORE INTO cursors (name, value)
+        SELECT 'slack_ticket:' || slack_ts, number FROM tickets WHERE slack_ts IS NOT NULL;
+    DROP INDEX tickets_slack_ts;
+    ALTER TABLE tickets DROP COLUMN slack_ts;
     """,
     """
     -- "Was this helpful?" on the help center's article pages: one row per vote, no visitor identity kept.

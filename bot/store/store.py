@@ -222,10 +222,6 @@ class Store:
         """The ticket's CSAT rating, or None if not rated."""
         return await self._thread.read(self._sql.rating, number)
 
-    async def set_slack_ts(self, number: int, ts: str) -> Ticket:
-        """Remember the Slack message that mirrors the ticket (its thread carries the agents' work)."""
-        return await self._thread.write(self._sql.set_slack_ts, number, ts)
-
     async def message_counts(self, since: datetime) -> dict[tuple[str, str], int]:
         """(channel, direction) -> number of messages since `since`."""
         return await self._thread.read(self._sql.message_counts, since)
@@ -253,10 +249,6 @@ class Store:
     async def mark_reminded(self, number: int) -> None:
         """Record that agents were reminded of the ticket (so they are reminded once)."""
         return await self._thread.write(self._sql.mark_reminded, number)
-
-    async def ticket_by_slack_ts(self, ts: str) -> Ticket | None:
-        """The ticket mirrored by this Slack message, or None."""
-        return await self._thread.read(self._sql.ticket_by_slack_ts, ts)
 
     async def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
         """Keep a reference to a file the user sent on the ticket (its caption is in the redacted transcript)."""

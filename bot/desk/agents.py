@@ -1,10 +1,11 @@
-"""The agent side, seen from the core: where tickets are announced, and what agents can do to them."""
+"""The desk's ports towards agents' tools: where tickets are announced, and what agents can do to them."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from bot.store import StoredMessage, Ticket
+from bot.core.ports import StoredMessage
+from bot.desk.domain import Ticket
 
 
 class AgentNotifier(Protocol):

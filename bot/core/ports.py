@@ -1,0 +1,159 @@
+"""The core's ports: what it asks of channels, of the store and of the agents' tools. Adapters implement them; the
+core never imports an adapter or the store."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from bot.core.conversation import ConversationKey, ConversationState
+from bot.core.messages import Decision, InboundMessage, Reply
+
+if TYPE_CHECKING:
+    from bot.core.router import RouterResult
+
+Direction = Literal["in", "out"]
+# What an adapter calls for every message it receives (Desk.handle): returns once the message is handled,
+# with the router's result (None for a duplicate), e.g. so a group message holding a secret can be deleted.
+InboundSink = Callable[[InboundMessage], Awaitable["RouterResult | None"]]
+
+
+class StoreError(Exception):
+    """The store refused an operation (unknown ticket, illegal transition, unsupported schema, ...)."""
+
+
+class DeliveryError(Exception):
+    """A reply could not be delivered. `permanent` (user blocked the bot, chat gone) means do not retry."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Channel(ABC):
+    """A user-facing channel: converts platform events to InboundMessage and Reply to platform calls."""
+
+    name: str
+
+    @abstractmethod
+    async def send(self, conversation_id: str, reply: Reply) -> None:
+        """Deliver one reply to a conversation; raise DeliveryError when it cannot be delivered."""
+
+    async def start(self, inbound: InboundSink) -> None:  # noqa: B027 - optional hook: send-only channels need none
+        """Begin receiving messages (polling, webhooks, sockets), handing each to `inbound`."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Stop receiving; finish what is in flight."""
+
+
+class KeyValueStore(Protocol):
+    """A small named value an adapter keeps across restarts: a polling offset, a cursor, a platform's own id."""
+
+    async def cursor_get(self, name: str) -> str | None:
+        """The saved value, or None."""
+        ...
+
+    async def cursor_set(self, name: str, value: str) -> None:
+        """Save a value."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """One message of a conversation's transcript (text as redacted by the caller)."""
+
+    id: int
+    channel: str
+    conversation_id: str
+    direction: Direction
+    text: str
+    platform_message_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A message waiting to be (or already) delivered by a channel adapter."""
+
+    id: int
+    channel: str
+    conversation_id: str
+    payload: dict[str, Any]
+    status: Literal["pending", "sent", "failed"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDepth:
+    """Replies waiting for delivery, and when the oldest of them was queued (None when there is none)."""
+
+    pending: int
+    oldest_created_at: datetime | None
+
+
+class OutboxStore(Protocol):
+    """The store as the outbox needs it: queued deliveries and their outcome."""
+
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+        """A reply outside any inbound message: into the transcript and the outbox, together."""
+        ...
+
+    async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
+        """Pending deliveries that are due, oldest due first."""
+        ...
+
+    async def outbox_get(self, item_id: int) -> OutboxItem:
+        """One outbox item."""
+        ...
+
+    async def outbox_mark_sent(self, item_id: int) -> None:
+        """Delivery succeeded."""
+        ...
+
+    async def outbox_mark_failed(
+        self, item_id: int, permanent: bool, error: str, retry_at: datetime | None = None
+    ) -> None:
+        """Delivery failed: give up if `permanent`, else try again at `retry_at`."""
+        ...
+
+
+class MessageStore(Protocol):
+    """The store as the pipeline needs it: a message's state before routing, and its unit of work after."""
+
+    async def receive_inbound(
+        self, channel: str, platform_message_id: str, conversation: ConversationKey
+    ) -> ConversationState | None:
+        """The state to handle a message from; None when it was handled already (a redelivery)."""
+        ...
+
+    async def complete_inbound(
+        self,
+        channel: str,
+        platform_message_id: str,
+        conversation_id: str,
+        channel_user_id: str,
+        text: str,
+        decision: Decision | None,
+        replies: Sequence[Mapping[str, Any]],
+        state: ConversationState | None = None,
+    ) -> list[OutboxItem] | None:
+        """The message, its new state, its replies and its inbox row in one transaction; None for a redelivery."""
+        ...
+
+    async def transcript(
+        self, conversation: ConversationKey, limit: int | None = None, after: int = 0
+    ) -> list[StoredMessage]:
+        """A conversation's messages with ids above `after`, oldest first."""
+        ...
+
+    async def inbound_message(self, conversation: ConversationKey, platform_message_id: str) -> StoredMessage | None:
+        """A user's message as stored (redacted), by its platform id."""
+        ...
