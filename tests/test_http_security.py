@@ -79,6 +79,16 @@ KNOWN_ROUTES = {
     "/slack/interactivity": "slack signature, bad input",
     "/healthz": "public health check (no data)",
     "/metrics": "public metrics (counts only, no user data)",
+    "/favicon.ico": "static (public)",
+    "/api/webchat/tickets": "widget scoping (test_my_tickets: another session's tickets are unknown)",
+    "/api/webchat/tickets/{number:int}": "widget scoping (test_my_tickets)",
+    "/help/help.css": "static (public)",
+    # The help center: public pages of the knowledge base; votes refuse other sites' forms (test_helpcenter).
+    **{
+        f"{prefix}/help{path}": "help center (public; escaping and bad input in test_helpcenter)"
+        for prefix in ("", "/en", "/zh")
+        for path in ("", "/", "/search", "/{entry_id}", "/{entry_id}/vote")
+    },
 }
 
 

@@ -17,15 +17,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
+from prometheus_client import make_asgi_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from adapters.slack_desk import SlackAgentDesk
 from bot.app.config import Config
 from bot.app.wiring import Runtime, open_runtime
 from bot.core.ports import Channel
+from bot.desk.domain import TicketStatus
 from bot.security.log_redaction import install_log_redaction
 
 log = logging.getLogger(__name__)
@@ -43,10 +46,24 @@ def build_web_app(runtime: Runtime, routes: Sequence[BaseRoute]) -> Starlette:
             return JSONResponse({"status": "error", "store": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "store": "ok"})
 
-    async def metrics(request: Request) -> Response:
-        return Response(runtime.desk.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    return Starlette(routes=[*routes, Route("/healthz", healthz), Route("/metrics", metrics)])
+    return Starlette(routes=[*routes, Route("/healthz", healthz), Route("/metrics", MetricsApp(runtime), methods=["GET"])])
+
+
+class MetricsApp:
+    """`/metrics`: prometheus-client's own ASGI app (content type, OpenMetrics, gzip), after the gauges read from
+    the store (tickets by status, outbox depth) are brought up to date. A class, so Starlette serves it as ASGI."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._exposition = make_asgi_app(runtime.desk.metrics.registry)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        store = self._runtime.store
+        counts = await store.ticket_status_counts()
+        statuses = {status.value: counts.get(status.value, 0) for status in TicketStatus}
+        self._runtime.desk.metrics.observe_store(statuses, await store.outbox_depth(), datetime.now(UTC))
+        await self._exposition(scope, receive, send)
 
 
 async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
