@@ -575,6 +575,7 @@ class _WebchatApi:
             "direction": message.direction,
             "text": self._visible_text(session_id, message.text),
             "created_at": message.created_at.isoformat(),
+            "suggestions": [{"label": c.label, "payload": c.payload} for c in message.suggestions],
             "client_id": platform_id[len(prefix) :] if platform_id and platform_id.startswith(prefix) else None,
         }
 

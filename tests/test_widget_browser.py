@@ -165,6 +165,10 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await expect(log).not_to_contain_text(seed)
     order = await log.locator(".odw-msg .odw-text").all_text_contents()
     assert order.index("how do I reset my 2FA?") < order.index("fees") < order.index("skip")
+    # What the visitor saw, not the commands behind it: the chip's label, the human button's, and the choices.
+    assert "what are the trading fees" in order and "Talk to a human" in order
+    assert not [text for text in order if text.startswith("/")]
+    await expect(log.get_by_role("button", name="what are the trading fees")).to_be_visible()
 
     assert dialogs == []
 

@@ -520,11 +520,35 @@
       confirm(own, message.id, message.text);
       return;
     }
-    insert({ id: message.id, dir: message.direction, text: message.text, suggestions: message.suggestions });
+    insert({
+      id: message.id,
+      dir: message.direction,
+      text: message.text,
+      shown: message.direction === "in" ? labelFor(String(message.text)) : null,
+      suggestions: message.suggestions
+    });
     if (live && message.direction === "out" && !state.open) {
       state.unread += 1;
       updateBadge();
     }
+  }
+
+  // A tapped choice is stored as its payload ("/faq bonus-rewards"): show the label the user tapped instead, taken
+  // from the choices offered before it, or the widget's own buttons.
+  function labelFor(text) {
+    for (var i = state.entries.length - 1; i >= 0; i--) {
+      var offered = state.entries[i].dir === "out" ? state.entries[i].suggestions || [] : [];
+      for (var j = 0; j < offered.length; j++) {
+        if (String(offered[j].payload) === text) {
+          return String(offered[j].label);
+        }
+      }
+      if (offered.length) {
+        break; // only the latest choices could have been tapped
+      }
+    }
+    var own = { "/human": t().human, "/help": t().topics, "/lang zh": "中文", "/lang en": "English" };
+    return Object.prototype.hasOwnProperty.call(own, text) ? own[text] : null;
   }
 
   function note(text) {

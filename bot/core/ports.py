@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.core.conversation import ConversationKey, ConversationState
-from bot.core.messages import Decision, InboundMessage, Reply
+from bot.core.messages import Decision, InboundMessage, Reply, Suggestion
 
 if TYPE_CHECKING:
     from bot.core.router import RouterResult
@@ -73,6 +73,7 @@ class StoredMessage:
     text: str
     platform_message_id: str | None
     created_at: datetime
+    suggestions: tuple[Suggestion, ...] = ()  # the choices a reply offered, as the user saw them
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,8 +184,10 @@ class StoreQueries:
         channel_user_id: str | None = None,
         decision: Decision | None = None,
         conversation: int | None = None,
+        suggestions: Sequence[Suggestion] = (),
     ) -> StoredMessage:
-        """`conversation` is the conversation's row id, when the caller has it already."""
+        """`conversation` is the conversation's row id, when the caller has it already; `suggestions` the choices
+        a reply offered."""
         if direction not in ("in", "out"):
             raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
         now = self._now()
@@ -193,7 +195,7 @@ class StoreQueries:
             conversation = self._conversation_row_id((channel, conversation_id), now, channel_user_id)
         row = self._one(
             "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason, "
-            "faq_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "faq_id, suggestions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 conversation,
                 direction,
@@ -203,6 +205,9 @@ class StoreQueries:
                 decision.action.value if decision else None,
                 decision.reason if decision else None,
                 decision.faq_id if decision else None,
+                json.dumps([{"label": c.label, "payload": c.payload} for c in suggestions], ensure_ascii=False)
+                if suggestions
+                else None,
             ),
         )
         assert row is not None
@@ -214,7 +219,9 @@ class StoreQueries:
             )
             if ticket is not None:
                 self._event(int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
-        return StoredMessage(int(row["id"]), channel, conversation_id, direction, text, platform_message_id, _dt(now))
+        return StoredMessage(
+            int(row["id"]), channel, conversation_id, direction, text, platform_message_id, _dt(now), tuple(suggestions)
+        )
 
     def transcript(
         self, conversation: ConversationKey, limit: int | None = None, after: int = 0
@@ -222,7 +229,8 @@ class StoreQueries:
         rows = self._all(
             """
             SELECT * FROM (
-                SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
+                SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at,
+                    m.suggestions
                 FROM messages m JOIN conversations c ON c.id = m.conversation
                 WHERE c.channel = ? AND c.conversation_id = ? AND m.id > ?
                 ORDER BY m.id DESC LIMIT ?
@@ -235,7 +243,8 @@ class StoreQueries:
     def inbound_message(self, conversation: ConversationKey, platform_message_id: str) -> StoredMessage | None:
         row = self._one(
             """
-            SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
+            SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at,
+                    m.suggestions
             FROM messages m JOIN conversations c ON c.id = m.conversation
             WHERE c.channel = ? AND c.conversation_id = ? AND m.direction = 'in' AND m.platform_message_id = ?
             ORDER BY m.id DESC LIMIT 1
@@ -528,8 +537,18 @@ class StoreQueries:
     def queue_reply(
         self, channel: str, conversation_id: str, payload: Mapping[str, Any], conversation: int | None = None
     ) -> OutboxItem:
+        offered = tuple(
+            Suggestion(str(s["label"]), str(s["payload"]))
+            for s in payload.get("suggestions", ())
+            if isinstance(s, Mapping) and "label" in s and "payload" in s
+        )
         stored = self.record_message(
-            channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation
+            channel,
+            conversation_id,
+            "out",
+            str(payload.get("text", "")),
+            conversation=conversation,
+            suggestions=offered,
         )
         return self.outbox_add(channel, conversation_id, {**payload, "transcript_id": stored.id})
 
@@ -676,6 +695,9 @@ def _stored_message_from_row(row: sqlite3.Row) -> StoredMessage:
         text=row["text"],
         platform_message_id=row["platform_message_id"],
         created_at=_dt(row["created_at"]),
+        suggestions=tuple(
+            Suggestion(str(s["label"]), str(s["payload"])) for s in json.loads(row["suggestions"] or "[]")
+        ),
     )
 
 

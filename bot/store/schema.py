@@ -153,6 +153,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX article_votes_by_time ON article_votes (created_at);
     CREATE INDEX tickets_by_conversation ON tickets (conversation, number);
     """,
+    """
+    -- The choices a reply offered (JSON list of {label, payload}), so a reloaded widget shows what the user saw.
+    ALTER TABLE messages ADD COLUMN suggestions TEXT;
+    """,
 )
 
 
