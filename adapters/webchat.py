@@ -144,6 +144,7 @@ class WebchatChannel(Channel):
                 "text": reply.text,
                 "suggestions": [{"label": s.label, "payload": s.payload} for s in reply.suggestions],
                 "offer_human": reply.offer_human,
+                "agent": reply.agent,
             }
             await self.push(conversation_id, frame)
         for event in list(session.waiters):
@@ -576,6 +577,7 @@ class _WebchatApi:
             "text": self._visible_text(session_id, message.text),
             "created_at": message.created_at.isoformat(),
             "suggestions": [{"label": c.label, "payload": c.payload} for c in message.suggestions],
+            "agent": message.agent,
             "client_id": platform_id[len(prefix) :] if platform_id and platform_id.startswith(prefix) else None,
         }
 

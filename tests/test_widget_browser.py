@@ -274,6 +274,18 @@ async def test_my_tickets_rating_buttons_menu_and_labels(app: WebchatServer, bro
     await expect(log).to_contain_text("Your ticket #1001 is open")
     await app.runtime.tickets.reply(1001, "Alice", "Which coin and network was it?")
     await expect(log).to_contain_text("Which coin and network was it?")
+    # A person's answer looks like one: their name above it, its own style, and the header says a person is here.
+    agent_message = log.locator(".odw-agent").last
+    await expect(agent_message.locator(".odw-agent-name")).to_have_text("Alice · support agent")
+    await expect(page.get_by_role("dialog").get_by_role("status").first).to_have_text(
+        "Alice (a person) is on this conversation"
+    )
+    colours = await agent_message.locator(".odw-text").evaluate("e => getComputedStyle(e).backgroundColor")
+    bot_colours = await log.locator(".odw-out:not(.odw-agent) .odw-text").first.evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+    assert colours != bot_colours
+    await page.screenshot(path=str(SCREENSHOTS / "widget-agent.png"))
 
     await menu.get_by_role("button", name="My tickets").click()
     ticket = page.get_by_role("button", name="#1001")
@@ -297,6 +309,12 @@ async def test_my_tickets_rating_buttons_menu_and_labels(app: WebchatServer, bro
     await page.get_by_role("button", name="★★★★★", exact=True).click()
     await expect(log).to_contain_text("Thank you for your feedback!")
     assert await app.runtime.store.rating(1001) == 5
+    await expect(page.get_by_text("Alice (a person) is on this conversation")).to_be_hidden()  # resolved: no longer
+
+    # After a reload the agent's answer is still theirs.
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    await expect(page.locator(".odw-agent .odw-agent-name").first).to_have_text("Alice · support agent")
     assert missing == []  # no 404 on the page, favicon included
     assert dialogs == []
 

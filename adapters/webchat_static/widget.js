@@ -25,6 +25,8 @@
       open: "Open support chat",
       openUnread: function (n) { return "Open support chat, " + n + " unread"; },
       closeChat: "Close support chat",
+      agentName: function (name) { return name + " · support agent"; },
+      personOn: function (name) { return name ? name + " (a person) is on this conversation" : "A support agent is on this conversation"; },
       close: "Close chat",
       menu: "Support menu",
       helpCenter: "Help center",
@@ -81,6 +83,8 @@
       open: "打开在线客服",
       openUnread: function (n) { return "打开在线客服，" + n + " 条未读"; },
       closeChat: "关闭在线客服",
+      agentName: function (name) { return name + " · 人工客服"; },
+      personOn: function (name) { return name ? "人工客服 " + name + " 正在为你服务" : "人工客服正在为你服务"; },
       close: "关闭对话",
       menu: "客服菜单",
       helpCenter: "帮助中心",
@@ -244,10 +248,15 @@
 
   var header = el("header", "odw-header");
   var titleEl = el("h2", "odw-title", { id: "odw-title" });
+  var personEl = el("p", "odw-person", { role: "status" });
+  personEl.hidden = true;
   var langButton = el("button", "odw-lang", { type: "button" });
   var closeButton = el("button", "odw-close", { type: "button" });
   closeButton.appendChild(svgIcon(ICON_CLOSE));
-  header.appendChild(titleEl);
+  var titles = el("div", "odw-titles");
+  titles.appendChild(titleEl);
+  titles.appendChild(personEl);
+  header.appendChild(titles);
   header.appendChild(langButton);
   header.appendChild(closeButton);
 
@@ -305,6 +314,7 @@
     var x = t();
     root.setAttribute("lang", state.lang === "zh" ? "zh-CN" : "en");
     titleEl.textContent = state.title || x.title;
+    paintPerson();
     langButton.textContent = x.langButton;
     langButton.setAttribute("aria-label", x.langLabel);
     closeButton.setAttribute("aria-label", x.close);
@@ -326,11 +336,15 @@
     sendButton.setAttribute("aria-label", x.send);
     state.entries.forEach(function (entry) {
       if (entry.speakerEl) {
-        entry.speakerEl.textContent = speaker(entry.dir);
+        entry.speakerEl.textContent = speakerOf(entry);
         paintText(entry);
       }
     });
     updateBadge();
+  }
+
+  function speakerOf(entry) {
+    return entry.agent ? t().agentName(entry.agent) : speaker(entry.dir);
   }
 
   function speaker(dir) {
@@ -393,9 +407,11 @@
   }
 
   function render(entry) {
-    var node = el("div", "odw-msg " + (entry.dir === "in" ? "odw-in" : entry.dir === "out" ? "odw-out" : "odw-note"));
-    entry.speakerEl = el("span", "odw-sr");
-    entry.speakerEl.textContent = speaker(entry.dir);
+    var kind = entry.dir === "in" ? "odw-in" : entry.dir === "out" ? "odw-out" : "odw-note";
+    var node = el("div", "odw-msg " + kind + (entry.agent ? " odw-agent" : ""));
+    // An agent's answer carries their name above it: the visitor sees a person, not the bot, is writing.
+    entry.speakerEl = el("span", entry.agent ? "odw-agent-name" : "odw-sr");
+    entry.speakerEl.textContent = speakerOf(entry);
     entry.textEl = el("p", "odw-text");
     entry.el = node;
     paintText(entry);
@@ -525,8 +541,12 @@
       dir: message.direction,
       text: message.text,
       shown: message.direction === "in" ? labelFor(String(message.text)) : null,
-      suggestions: message.suggestions
+      suggestions: message.suggestions,
+      agent: typeof message.agent === "string" && message.agent ? message.agent : null
     });
+    if (live && message.direction === "out" && (message.agent || state.personOn)) {
+      refreshPerson();
+    }
     if (live && message.direction === "out" && !state.open) {
       state.unread += 1;
       updateBadge();
@@ -549,6 +569,29 @@
     }
     var own = { "/human": t().human, "/help": t().topics, "/lang zh": "中文", "/lang en": "English" };
     return Object.prototype.hasOwnProperty.call(own, text) ? own[text] : null;
+  }
+
+  // The header says when a person is on the conversation: a ticket an agent has taken and not yet closed.
+  function refreshPerson() {
+    if (!state.token) {
+      return;
+    }
+    api("GET", "/api/webchat/tickets").then(function (data) {
+      var taken = ((data && data.tickets) || []).filter(function (ticket) {
+        return ticket.open && ticket.status !== "submitted";
+      });
+      state.personOn = taken.length > 0;
+      paintPerson();
+    }, function () { /* the header keeps what it said: a failed check changes nothing the visitor relies on */ });
+  }
+
+  function paintPerson() {
+    var agent = null;
+    for (var i = state.entries.length - 1; i >= 0 && !agent; i--) {
+      agent = state.entries[i].agent || null;
+    }
+    personEl.hidden = !state.personOn;
+    personEl.textContent = state.personOn ? t().personOn(agent) : "";
   }
 
   function note(text) {
@@ -788,6 +831,7 @@
   }
 
   function loadHistory() {
+    refreshPerson();
     return api("GET", "/api/webchat/history").then(function (data) {
       state.historyLoaded = true;
       (data.messages || []).forEach(function (m) { merge(m, false); });
@@ -888,7 +932,13 @@
         break;
       case "reply":
         showTyping(false);
-        merge({ id: frame.id, direction: "out", text: String(frame.text), suggestions: frame.suggestions || [] }, true);
+        merge({
+          id: frame.id,
+          direction: "out",
+          text: String(frame.text),
+          suggestions: frame.suggestions || [],
+          agent: frame.agent
+        }, true);
         break;
       case "ack":
         showTyping(false);

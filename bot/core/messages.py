@@ -69,6 +69,7 @@ class Reply:
     suggestions: tuple[Suggestion, ...] = ()
     offer_human: bool = False
     transcript_id: int | None = None  # set once queued: its id in the transcript (the widget orders by it)
+    agent: str | None = None  # the person who wrote it (an agent's reply); None for the bot
 
 
 @dataclass(frozen=True, slots=True)

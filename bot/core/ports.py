@@ -74,6 +74,7 @@ class StoredMessage:
     platform_message_id: str | None
     created_at: datetime
     suggestions: tuple[Suggestion, ...] = ()  # the choices a reply offered, as the user saw them
+    agent: str | None = None  # the person who wrote a reply; None for the bot and for the user's messages
 
 
 @dataclass(frozen=True, slots=True)

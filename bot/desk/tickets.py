@@ -116,7 +116,7 @@ class TicketDesk:
         text = self._scanner.scan(text).redacted_text  # agents paste things too; the same rule holds
         ticket = await self._store.add_agent_reply(number, agent, text)
         message = self._texts.render("agent_reply", ticket.lang, agent=agent, text=text)
-        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(message))
+        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(message, agent=agent))
         if text.rstrip().endswith(("?", "？")) and ticket.status is TicketStatus.CLAIMED:
             ticket = await self._store.set_status(number, TicketStatus.WAITING_USER, agent)
         return ticket

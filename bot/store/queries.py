@@ -185,9 +185,10 @@ class StoreQueries:
         decision: Decision | None = None,
         conversation: int | None = None,
         suggestions: Sequence[Suggestion] = (),
+        agent: str | None = None,
     ) -> StoredMessage:
         """`conversation` is the conversation's row id, when the caller has it already; `suggestions` the choices
-        a reply offered."""
+        a reply offered, `agent` who wrote it."""
         if direction not in ("in", "out"):
             raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
         now = self._now()
@@ -195,7 +196,7 @@ class StoreQueries:
             conversation = self._conversation_row_id((channel, conversation_id), now, channel_user_id)
         row = self._one(
             "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason, "
-            "faq_id, suggestions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "faq_id, suggestions, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 conversation,
                 direction,
@@ -208,6 +209,7 @@ class StoreQueries:
                 json.dumps([{"label": c.label, "payload": c.payload} for c in suggestions], ensure_ascii=False)
                 if suggestions
                 else None,
+                agent,
             ),
         )
         assert row is not None
@@ -220,7 +222,15 @@ class StoreQueries:
             if ticket is not None:
                 self._event(int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
         return StoredMessage(
-            int(row["id"]), channel, conversation_id, direction, text, platform_message_id, _dt(now), tuple(suggestions)
+            int(row["id"]),
+            channel,
+            conversation_id,
+            direction,
+            text,
+            platform_message_id,
+            _dt(now),
+            tuple(suggestions),
+            agent,
         )
 
     def transcript(
@@ -230,7 +240,7 @@ class StoreQueries:
             """
             SELECT * FROM (
                 SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at,
-                    m.suggestions
+                    m.suggestions, m.agent
                 FROM messages m JOIN conversations c ON c.id = m.conversation
                 WHERE c.channel = ? AND c.conversation_id = ? AND m.id > ?
                 ORDER BY m.id DESC LIMIT ?
@@ -244,7 +254,7 @@ class StoreQueries:
         row = self._one(
             """
             SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at,
-                    m.suggestions
+                    m.suggestions, m.agent
             FROM messages m JOIN conversations c ON c.id = m.conversation
             WHERE c.channel = ? AND c.conversation_id = ? AND m.direction = 'in' AND m.platform_message_id = ?
             ORDER BY m.id DESC LIMIT 1
@@ -549,6 +559,7 @@ class StoreQueries:
             str(payload.get("text", "")),
             conversation=conversation,
             suggestions=offered,
+            agent=payload["agent"] if isinstance(payload.get("agent"), str) else None,
         )
         return self.outbox_add(channel, conversation_id, {**payload, "transcript_id": stored.id})
 
@@ -698,6 +709,7 @@ def _stored_message_from_row(row: sqlite3.Row) -> StoredMessage:
         suggestions=tuple(
             Suggestion(str(s["label"]), str(s["payload"])) for s in json.loads(row["suggestions"] or "[]")
         ),
+        agent=row["agent"],
     )
 
 

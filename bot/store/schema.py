@@ -156,6 +156,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     -- The choices a reply offered (JSON list of {label, payload}), so a reloaded widget shows what the user saw.
     ALTER TABLE messages ADD COLUMN suggestions TEXT;
+    -- The agent who wrote a reply (NULL for the bot), so the widget can show a person's answers as theirs.
+    ALTER TABLE messages ADD COLUMN agent TEXT;
     """,
 )
 
