@@ -259,6 +259,7 @@ def webchat_routes(
     attachments_dir: Path,
     limits: WebchatLimits | None = None,
     tickets: UserTickets | None = None,
+    ticket_form: Mapping[str, Any] | None = None,
 ) -> list[BaseRoute]:
     """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`; with
     `tickets`, also the visitor's "My tickets"."""
@@ -267,8 +268,9 @@ def webchat_routes(
     get, post = ["GET", "OPTIONS"], ["POST", "OPTIONS"]
     routes: list[BaseRoute] = []
     if tickets is not None:
-        mine = MyTicketsApi(tickets, desk, api.authorized, api.message_json, limits.history_limit)
+        mine = MyTicketsApi(tickets, desk, api.authorized, api.message_json, limits.history_limit, ticket_form)
         routes += [
+            Route("/api/webchat/ticket-form", api.cors(mine.form), methods=get),
             Route("/api/webchat/tickets", api.cors(mine.list), methods=get),
             Route("/api/webchat/tickets/{number:int}", api.cors(mine.show), methods=get),
         ]

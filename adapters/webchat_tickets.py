@@ -6,7 +6,7 @@ and a ticket of another session is as unknown as a ticket that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -46,12 +46,21 @@ class MyTicketsApi:
         session_of: Callable[[Request], str],
         message_json: Callable[[str, StoredMessage], dict[str, Any]],
         history_limit: int,
+        form: Mapping[str, Any] | None = None,
     ) -> None:
         self._tickets = tickets
         self._transcripts = transcripts
         self._session_of = session_of  # raises the widget's 401 for a missing or bad token
         self._message_json = message_json
         self._history_limit = history_limit
+        # The web form's choices (categories and each one's intake questions, in both languages), from the wiring.
+        self._form = dict(form or {"categories": []})
+
+    async def form(self, request: Request) -> Response:
+        """What the widget's ticket form offers; the ticket itself is sent as a message (`/newticket`), so it goes
+        through the secret guard, the duplicate check and the desk like anything typed in the chat."""
+        self._session_of(request)
+        return JSONResponse(self._form, headers={"Cache-Control": "no-store"})
 
     async def list(self, request: Request) -> Response:
         """The session's tickets, newest first."""

@@ -82,6 +82,7 @@ KNOWN_ROUTES = {
     "/favicon.ico": "static (public)",
     "/api/webchat/tickets": "widget scoping (test_my_tickets: another session's tickets are unknown)",
     "/api/webchat/tickets/{number:int}": "widget scoping (test_my_tickets)",
+    "/api/webchat/ticket-form": "widget tokens (test_my_tickets; the form's choices, no user data)",
     "/help/help.css": "static (public)",
     # The help center: public pages of the knowledge base; votes refuse other sites' forms (test_helpcenter).
     **{

@@ -128,3 +128,32 @@ async def test_the_widget_api_lists_a_sessions_tickets_and_shows_one_with_its_hi
 
         icon = await http.get("/favicon.ico")
         assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+
+
+async def test_the_web_forms_ticket_goes_through_the_guard_and_is_not_opened_twice(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel = runtime
+    form = "/newticket deposits-withdrawals\nMy USDT deposit has not arrived. My seed is {seed}\nWhat coin and network? USDT TRC20"
+    await say(rt, form.format(seed=SEED))
+    ticket = await rt.store.open_ticket_for("telegram", "chat-1")
+    assert ticket is not None and ticket.category == "deposits-withdrawals" and ticket.reason == "web_form"
+    assert "My USDT deposit has not arrived." in ticket.summary and "USDT TRC20" in ticket.summary
+    assert SEED not in ticket.summary and "[REDACTED:SEED_PHRASE]" in ticket.summary
+    replies = channel.texts()[-2:]
+    assert "I removed the sensitive information" in "\n".join(replies)
+    assert f"Your ticket #{ticket.number} is open" in replies[-1]
+
+    # The same form again: the open ticket is offered, and what was written reaches it.
+    await say(rt, "/newticket trading\nAlso my order is stuck")
+    assert channel.texts()[-1].startswith(f"You already have ticket #{ticket.number} open (submitted)")
+    assert len(await rt.store.tickets_of("telegram", "chat-1")) == 1  # no second ticket
+    events = [e.detail for e in await rt.store.ticket_events(ticket.number) if e.kind == "user_message"]
+    assert any("Also my order is stuck" in (d or "") for d in events)
+
+    # An empty description, an unknown category, a theft reported through the form.
+    await say(rt, "/newticket trading\n   ", "chat-2")
+    assert channel.texts("chat-2")[-1] == "Please describe your problem so an agent can help."
+    await say(rt, "/newticket no-such-topic\nsomeone logged into my account and withdrew all my USDT", "chat-2")
+    urgent = await rt.store.open_ticket_for("telegram", "chat-2")
+    assert urgent is not None and urgent.category is None and urgent.priority.value == "urgent"
+    assert "Change your password" in channel.texts("chat-2")[-1]
+

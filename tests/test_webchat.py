@@ -28,8 +28,10 @@ from adapters.webchat import (
     webchat_routes,
 )
 from bot.app.config import Config, StoreConfig, WebchatConfig
+from bot.app.server import ticket_form
 from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import Reply
+from bot.knowledge.texts import ReplyTexts
 from tests.fakes.loopback import serving
 
 ALLOWED_ORIGIN = "https://www.example.com"
@@ -70,6 +72,7 @@ async def serve_webchat(
         attachments_dir=attachments,
         limits=limits,
         tickets=runtime.tickets,
+        ticket_form=ticket_form(core.kb, ReplyTexts(config.brand)),
     )
     try:
         async with serving(Starlette(routes=routes), timeout_graceful_shutdown=2, ws_max_size=256 * 1024) as url:

@@ -332,3 +332,35 @@ async def test_a_long_answer_is_shown_from_its_first_line(app: WebchatServer, br
     assert box["height"] > view["height"]  # longer than the transcript's height: the case that matters
     assert view["y"] <= box["y"] <= view["y"] + 20  # its first line at the top, not its last at the bottom
     assert dialogs == []
+
+
+async def test_the_ticket_form_opens_a_ticket_with_its_screenshot(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 1280, "height": 860})
+    await page.get_by_role("button", name="Open support chat").click()
+    await page.get_by_role("button", name="My tickets").click()
+    await page.get_by_role("button", name="New ticket").click()
+    await expect(page.get_by_role("heading", name="Open a ticket")).to_be_visible()
+    await page.get_by_role("button", name="Open ticket").click()
+    await expect(page.get_by_role("alert")).to_have_text("Please describe the problem.")  # nothing sent yet
+
+    await page.get_by_label("Topic").select_option(label="Deposits & withdrawals")
+    await page.get_by_label("Describe the problem").fill("My USDT deposit has not arrived after 3 hours.")
+    await page.get_by_label("Which coin and network was it (for example USDT on TRC20)? (optional)").fill("USDT on TRC20")
+    shot: FilePayload = {"name": "deposit.png", "mimeType": "image/png", "buffer": png_bytes()}
+    await page.get_by_label("Screenshots (PNG or JPEG, optional)").set_input_files(files=[shot])
+    await page.screenshot(path=str(SCREENSHOTS / "widget-ticket-form.png"))
+    await page.get_by_role("button", name="Open ticket").click()
+
+    log = page.get_by_role("log", name="Conversation")
+    await expect(log).to_contain_text("Your ticket #1001 is open")
+    await expect(log).to_contain_text("Screenshot added to ticket #1001.")
+    ticket = await app.runtime.store.get_ticket(1001)
+    assert ticket.category == "deposits-withdrawals" and "USDT on TRC20" in ticket.summary
+    assert len(await app.runtime.store.attachments(1001)) == 1
+    await expect(log).not_to_contain_text("/newticket")  # the visitor sees what they wrote
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    await expect(page.get_by_role("log", name="Conversation")).to_contain_text("My USDT deposit has not arrived")
+    await expect(page.get_by_role("log", name="Conversation")).not_to_contain_text("/newticket")
+    assert dialogs == []

@@ -39,6 +39,14 @@
       replyLabel: "Reply on this ticket",
       replySend: "Send reply",
       loading: "Loading…",
+      newTicket: "New ticket",
+      formTitle: "Open a ticket",
+      formTopic: "Topic",
+      formDescription: "Describe the problem",
+      formOptional: "(optional)",
+      formFiles: "Screenshots (PNG or JPEG, optional)",
+      formSubmit: "Open ticket",
+      formEmpty: "Please describe the problem.",
       status: {
         submitted: "submitted",
         in_progress: "in progress",
@@ -97,6 +105,14 @@
       replyLabel: "回复此工单",
       replySend: "发送回复",
       loading: "加载中…",
+      newTicket: "新建工单",
+      formTitle: "提交工单",
+      formTopic: "问题类型",
+      formDescription: "问题描述",
+      formOptional: "（选填）",
+      formFiles: "截图（PNG 或 JPEG，选填）",
+      formSubmit: "提交工单",
+      formEmpty: "请填写问题描述。",
       status: {
         submitted: "已提交",
         in_progress: "处理中",
@@ -509,6 +525,11 @@
     clearTimeout(entry.timer);
     entry.pending = false;
     entry.failed = null;
+    if (entry.afterAck) {
+      var next = entry.afterAck; // once, whichever tab's ack comes first
+      entry.afterAck = null;
+      setTimeout(next, 0);
+    }
     if (id != null) {
       var twin = byId(id);
       if (twin && twin !== entry) {
@@ -520,7 +541,7 @@
     }
     if (typeof storedText === "string" && storedText !== entry.sent) {
       entry.text = storedText;
-      entry.shown = null;
+      entry.shown = labelFor(storedText);
     }
     paintText(entry);
     updateMeta(entry);
@@ -556,6 +577,9 @@
   // A tapped choice is stored as its payload ("/faq bonus-rewards"): show the label the user tapped instead, taken
   // from the choices offered before it, or the widget's own buttons.
   function labelFor(text) {
+    if (text.indexOf("/newticket") === 0) {
+      return text.split("\n").slice(1).join("\n");
+    }
     for (var i = state.entries.length - 1; i >= 0; i--) {
       var offered = state.entries[i].dir === "out" ? state.entries[i].suggestions || [] : [];
       for (var j = 0; j < offered.length; j++) {
@@ -653,6 +677,10 @@
   function openTicketList() {
     showTickets(true);
     var heading = ticketsHeading(t().myTickets, t().backToChat, closeTickets);
+    var create = el("button", "odw-chip odw-new-ticket", { type: "button" });
+    create.textContent = t().newTicket;
+    create.addEventListener("click", openTicketForm);
+    ticketsView.appendChild(create);
     var body = el("p", "odw-tickets-note");
     body.textContent = t().loading;
     ticketsView.appendChild(body);
@@ -739,6 +767,85 @@
       sendText(value, null);
     });
     return box;
+  }
+
+  // The ticket form: the same ticket as asking in the chat (it is sent as a message: the secret guard, the check for
+  // an open ticket and the desk all apply), for visitors who prefer a form. Screenshots follow once it is open.
+  function openTicketForm() {
+    var heading = ticketsHeading(t().formTitle, t().backToTickets, openTicketList);
+    var body = el("p", "odw-tickets-note");
+    body.textContent = t().loading;
+    ticketsView.appendChild(body);
+    heading.focus();
+    api("GET", "/api/webchat/ticket-form").then(function (spec) {
+      var categories = (spec && spec.categories) || [];
+      var formEl = el("form", "odw-ticket-form");
+      var topicLabel = el("label", "", { for: "odw-form-topic" });
+      topicLabel.textContent = t().formTopic;
+      var topic = el("select", "odw-input", { id: "odw-form-topic" });
+      categories.forEach(function (category, index) {
+        var option = el("option", "", { value: String(index) });
+        option.textContent = String((category.title || {})[state.lang] || category.slug);
+        topic.appendChild(option);
+      });
+      var describeLabel = el("label", "", { for: "odw-form-description" });
+      describeLabel.textContent = t().formDescription;
+      var describe = el("textarea", "odw-input", { id: "odw-form-description", rows: "4", maxlength: "1500" });
+      var questions = el("div", "odw-form-questions");
+      var filesLabel = el("label", "", { for: "odw-form-files" });
+      filesLabel.textContent = t().formFiles;
+      var files = el("input", "", { id: "odw-form-files", type: "file", accept: "image/png,image/jpeg", multiple: "" });
+      var submit = el("button", "odw-chip", { type: "submit" });
+      submit.textContent = t().formSubmit;
+      var problem = el("p", "odw-tickets-note", { role: "alert" });
+
+      function showQuestions() {
+        questions.textContent = "";
+        var category = categories[Number(topic.value)] || { questions: [] };
+        (category.questions || []).forEach(function (question, index) {
+          var id = "odw-form-q" + index;
+          var label = el("label", "", { for: id });
+          label.textContent = String(question[state.lang] || "") + " " + t().formOptional;
+          questions.appendChild(label);
+          questions.appendChild(el("input", "odw-input odw-form-answer", { id: id, type: "text", maxlength: "200" }));
+        });
+      }
+      topic.addEventListener("change", showQuestions);
+      describe.addEventListener("input", function () { problem.textContent = ""; });
+      showQuestions();
+
+      [topicLabel, topic, describeLabel, describe, questions, filesLabel, files, problem, submit].forEach(function (node) {
+        formEl.appendChild(node);
+      });
+      formEl.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var description = describe.value.trim();
+        if (!description) {
+          problem.textContent = t().formEmpty;
+          describe.focus();
+          return;
+        }
+        var category = categories[Number(topic.value)] || { slug: "", questions: [] };
+        var lines = ["/newticket " + category.slug, description];
+        var answers = questions.querySelectorAll(".odw-form-answer");
+        (category.questions || []).forEach(function (question, index) {
+          var answer = answers[index] ? answers[index].value.trim() : "";
+          if (answer) {
+            lines.push(String(question[state.lang] || "") + " " + answer);
+          }
+        });
+        var chosen = Array.prototype.slice.call(files.files || []);
+        closeTickets();
+        var entry = sendText(lines.join("\n"), lines.slice(1).join("\n"));
+        if (entry && chosen.length) {
+          entry.afterAck = function () { chosen.forEach(uploadScreenshot); };
+        }
+      });
+      ticketsView.replaceChild(formEl, body);
+      describe.focus();
+    }, function (error) {
+      body.textContent = t().errors[error.code] || t().errors.network;
+    });
   }
 
   function closeTickets() {
@@ -1014,6 +1121,7 @@
       pending: true
     });
     transmit(entry);
+    return entry;
   }
 
   function transmit(entry) {

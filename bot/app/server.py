@@ -15,6 +15,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from prometheus_client import make_asgi_app
@@ -29,7 +30,10 @@ from bot.app.config import Config
 from bot.app.wiring import Runtime, open_runtime
 from bot.core.ports import Channel
 from bot.desk.domain import TicketStatus
+from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
+from bot.knowledge.texts import ReplyTexts
 from bot.security.log_redaction import install_log_redaction
+from handlers.tickets import form_questions
 
 log = logging.getLogger(__name__)
 OUTBOX_FLUSH_SECONDS = 1.0
@@ -134,6 +138,20 @@ def help_center_routes(config: Config, runtime: Runtime) -> list[BaseRoute]:
     return center.routes()
 
 
+def ticket_form(kb: KnowledgeBase, texts: ReplyTexts) -> dict[str, Any]:
+    """The widget's ticket form: each category with the intake questions the chat would ask for it."""
+    return {
+        "categories": [
+            {
+                "slug": category.slug,
+                "title": dict(category.title),
+                "questions": [{lang: texts.render(key, lang) for lang in LANGS} for key in form_questions(category.slug)],
+            }
+            for category in kb.browsable_categories
+        ]
+    }
+
+
 def attach_slack(config: Config, runtime: Runtime) -> SlackAgentDesk | None:
     """The Slack agent desk, announcing the runtime's tickets, when a bot token is configured."""
     if not config.agents.slack.bot_token:
@@ -154,7 +172,13 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
         attachments = Path(config.store.path).resolve().parent / "attachments"
         tokens = SessionTokens(await load_session_secret(runtime.store))
         routes += webchat_routes(
-            webchat, runtime.desk, tokens, config.channels.webchat, attachments_dir=attachments, tickets=runtime.tickets
+            webchat,
+            runtime.desk,
+            tokens,
+            config.channels.webchat,
+            attachments_dir=attachments,
+            tickets=runtime.tickets,
+            ticket_form=ticket_form(runtime.core.kb, ReplyTexts(config.brand)),
         )
     telegram = config.channels.telegram
     if telegram.token:

@@ -29,7 +29,13 @@ from handlers.faq_answer import FaqAnswerHandler
 from handlers.investment_advice import InvestmentAdviceHandler
 from handlers.replies import ReplyBuilder
 from handlers.secret_guard import SecretGuard, SecretOnlyHandler
-from handlers.tickets import IntakeHandler, RatingHandler, TicketCommandsHandler, TicketRelayHandler
+from handlers.tickets import (
+    IntakeHandler,
+    RatingHandler,
+    TicketCommandsHandler,
+    TicketFormHandler,
+    TicketRelayHandler,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,8 @@ def build_core(
     if tickets is not None:
         steps += [
             TicketCommandsHandler(tickets, texts),
+            # The web form's ticket: before the relay, so an open ticket gets the form's text as a follow-up.
+            TicketFormHandler(escalator, tickets, texts, frozenset(c.slug for c in kb.browsable_categories)),
             RatingHandler(tickets, texts),
             TicketRelayHandler(tickets, texts),
         ]

@@ -151,6 +151,15 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     "user_status_resolved": {"en": "resolved", "zh": "已解决"},
     "user_status_cancelled": {"en": "cancelled", "zh": "已取消"},
     "tickets_header": {"en": "Your tickets:", "zh": "你的工单："},
+    "ticket_form_duplicate": {
+        "en": "You already have ticket #{number} open ({status}), so I added this to it instead of opening a second "
+        "one. The agent will reply here.",
+        "zh": "你已有处理中的工单 #{number}（{status}），已将此内容补充到该工单，不会重复创建。客服会在此回复。",
+    },
+    "ticket_form_empty": {
+        "en": "Please describe your problem so an agent can help.",
+        "zh": "请描述你遇到的问题，方便客服处理。",
+    },
     "tickets_line": {"en": "#{number} {status} (updated {updated})", "zh": "#{number} {status}（更新于 {updated}）"},
     "tickets_none": {
         "en": "You have no tickets. Type /human to open one.",
