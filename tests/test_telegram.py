@@ -556,3 +556,19 @@ async def test_a_long_reply_is_split_on_a_paragraph_boundary(bench: Bench) -> No
     await bench.channel.send(str(USER), Reply(text, (Suggestion("More", "/help"),)))
     assert [m.text for m in bench.fake.sent] == [first, second]
     assert bench.fake.sent[0].buttons == [] and bench.fake.sent[1].buttons == [("More", "/help")]
+
+
+async def test_the_rating_is_an_inline_keyboard_and_tickets_lists_the_users_tickets(bench: Bench) -> None:
+    await bench.say("/human")
+    await bench.say("skip")
+    store = bench.runtime.store
+    ticket = await store.open_ticket_for("telegram", str(USER))
+    assert ticket is not None
+    await bench.runtime.tickets.resolve(ticket.number, "alice")
+    rating = bench.fake.sent[-1]
+    stars = [(label, data) for label, data in rating.buttons if data != "/human"]
+    assert stars == [("★" * n, str(n)) for n in range(1, 6)]
+    await bench.tap(rating, "4")
+    assert await store.rating(ticket.number) == 4
+    await bench.say("/tickets")
+    assert bench.fake.texts(USER)[-1].splitlines()[1].startswith(f"#{ticket.number} resolved (updated ")
