@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, Protocol
+from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -41,7 +41,8 @@ _HEADERS: Mapping[str, str] = MappingProxyType(
     {"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 )
 _ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
-Vote = Literal["yes", "no"]
+_VOTED_COOKIE = "hc_voted_"
+_VOTE_COOKIE_SECONDS = 365 * 24 * 3600
 
 UI: Mapping[Lang, Mapping[str, str]] = MappingProxyType(
     {
@@ -250,7 +251,7 @@ class HelpCenter:
             category=(entry.category, category.title[lang] if category else entry.category),
             paragraphs=[p for p in article_text(entry, lang, self._brand).split("\n") if p.strip()],
             related=self._related(entry, lang),
-            voted=request.query_params.get("voted") in ("yes", "no"),
+            voted=request.query_params.get("voted") in ("yes", "no") or _VOTED_COOKIE + entry.id in request.cookies,
         )
 
     async def vote(self, request: Request) -> Response:
@@ -268,8 +269,13 @@ class HelpCenter:
         helpful = form.get("helpful")
         if helpful not in ("yes", "no"):
             return Response("helpful must be yes or no", status_code=400, media_type="text/plain")
-        await self._votes.add_article_vote(entry.id, helpful == "yes", lang)
-        return RedirectResponse(f"/{lang}/help/{entry.id}?voted={helpful}#vote", status_code=303)
+        cookie = _VOTED_COOKIE + entry.id
+        # One vote per browser and article: a second one (a double click, the back button) is thanked, not counted.
+        if cookie not in request.cookies:
+            await self._votes.add_article_vote(entry.id, helpful == "yes", lang)
+        response = RedirectResponse(f"/{lang}/help/{entry.id}?voted={helpful}#vote", status_code=303)
+        response.set_cookie(cookie, "1", max_age=_VOTE_COOKIE_SECONDS, httponly=True, samesite="lax", path="/")
+        return response
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
