@@ -11,14 +11,22 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
@@ -35,8 +43,9 @@ from telegram.warnings import PTBDeprecationWarning
 from adapters.base import split_at_breaks
 from bot.app.config import TelegramConfig
 from bot.core.messages import HUMAN_PAYLOAD, Attachment, InboundMessage, Lang, Reply
-from bot.core.ports import Channel, DeliveryError, InboundSink, KeyValueStore
+from bot.core.ports import Channel, ConversationMoves, DeliveryError, InboundSink
 from bot.knowledge.textnorm import has_han
+from bot.security.secret_scanner import SecretScanner
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +54,8 @@ OFFSET_CURSOR = "telegram_offset"  # the store's cursor: the next update_id to a
 INACTIVE_CURSOR_PREFIX = "telegram_inactive:"  # + chat id: why and when the chat stopped accepting messages
 CALLBACK_CURSOR_PREFIX = "telegram_callback:"  # + key: the full payload of a button whose payload was too long
 CALLBACK_KEY_PREFIX = "#k:"  # callback_data of such a button; router payloads are commands, never "#k:..."
+MIGRATED_CURSOR_PREFIX = "telegram_migrated:"  # + old group id: the supergroup it became
+REPLY_TO_CURSOR_PREFIX = "telegram_reply_to:"  # + group conversation id: the user's message our reply quotes
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_MESSAGE_LENGTH = 4096  # sendMessage's limit, counted here in UTF-16 code units as Telegram counts
@@ -75,7 +86,21 @@ class TelegramInbound:
     callback_query_id: str | None = None  # answered so the user's button stops spinning
 
 
+class MalformedUpdate(ValueError):
+    """An update whose fields have types the Bot API never sends (e.g. a non-string text): skipped with a log line."""
+
+
 # -- conversion (pure) ------------------------------------------------------------------------------------------
+
+
+def conversation_id_for(chat_id: int, user_id: int, *, is_group: bool) -> str:
+    """A private chat is one conversation; in a group each member is a conversation (and ticket) of their own."""
+    return f"{chat_id}:{user_id}" if is_group else str(chat_id)
+
+
+def chat_of(conversation_id: str) -> str:
+    """The chat a conversation id belongs to."""
+    return conversation_id.split(":", 1)[0]
 
 
 def lang_hint(language_code: str | None) -> Lang | None:
@@ -103,7 +128,7 @@ def convert_message(update_id: int, message: Message, me: BotIdentity, *, edited
     if user is None or user.is_bot or chat.type not in (ChatType.PRIVATE, *_GROUP_TYPES):
         return None  # channel posts, anonymous senders, other bots (two bots must not talk in a loop)
     is_group = chat.type in _GROUP_TYPES
-    raw = message.text if message.text is not None else message.caption or ""
+    raw = message_text(message)
     replied = message.reply_to_message
     to_bot = replied is not None and replied.from_user is not None and replied.from_user.id == me.id
     text = addressed_text(raw, me.username, in_group=is_group, reply_to_bot=to_bot)
@@ -123,7 +148,7 @@ def convert_message(update_id: int, message: Message, me: BotIdentity, *, edited
     inbound = InboundMessage(
         channel=CHANNEL_NAME,
         user_id=str(user.id),
-        conversation_id=str(chat.id),
+        conversation_id=conversation_id_for(chat.id, user.id, is_group=is_group),
         message_id=message_id,
         text=text,
         attachments=attachments,
@@ -137,19 +162,40 @@ def convert_callback_query(update_id: int, query: CallbackQuery) -> TelegramInbo
     """A tapped button: its data comes back as the text of a message from that user."""
     if not query.data:
         return None  # game buttons carry no data
+    if not isinstance(query.data, str):
+        raise MalformedUpdate("callback data is not a string")
     chat = query.message.chat if query.message is not None else None
     # Without the button's message (too old to be accessible) the query came from the user's private chat.
     chat_id = chat.id if chat is not None else query.from_user.id
+    is_group = chat is not None and chat.type in _GROUP_TYPES
     inbound = InboundMessage(
         channel=CHANNEL_NAME,
         user_id=str(query.from_user.id),
-        conversation_id=str(chat_id),
+        conversation_id=conversation_id_for(chat_id, query.from_user.id, is_group=is_group),
         message_id=f"{update_id}:callback:{query.id}",
         text=query.data,
         lang_hint=lang_hint(query.from_user.language_code),
     )
-    is_group = chat is not None and chat.type in _GROUP_TYPES
     return TelegramInbound(inbound, chat_id, None, is_group, callback_query_id=query.id)
+
+
+def message_text(message: Message) -> str:
+    """The message's text, else its caption, else ""; MalformedUpdate when either is not a string."""
+    for value in (message.text, message.caption):
+        if value is not None and not isinstance(value, str):
+            raise MalformedUpdate(f"{'text' if value is message.text else 'caption'} is {type(value).__name__}")
+    return message.text if message.text is not None else message.caption or ""
+
+
+def unaddressed_group_message(update: Update) -> Message | None:
+    """A group member's message with text that is not for the bot (the router never sees it); None otherwise."""
+    message = update.message or update.edited_message
+    if message is None or message.chat.type not in _GROUP_TYPES:
+        return None
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    return message if message_text(message) else None
 
 
 def addressed_text(text: str, bot_username: str, *, in_group: bool, reply_to_bot: bool = False) -> str | None:
@@ -243,20 +289,25 @@ class TelegramChannel(Channel):
     def __init__(
         self,
         config: TelegramConfig,
-        store: KeyValueStore,
+        store: ConversationMoves,
         *,
         bot: Bot | None = None,
+        scanner: SecretScanner | None = None,
+        group_warning: Callable[[Lang], str] | None = None,
         poll_timeout: int = 30,
         error_backoff: float = 2.0,
         max_backoff: float = 60.0,
     ) -> None:
-        """Build on `config` (token, base URL, mode, and the public `webhook_url` given to setWebhook)."""
+        """Build on `config` (token, base URL, mode, and the public `webhook_url` given to setWebhook). With a
+        `scanner`, a secret posted in a group without addressing the bot is deleted too, with `group_warning`."""
         if config.mode == "webhook" and not config.webhook_secret:
             raise ValueError("channels.telegram.webhook_secret is required in webhook mode")
         self._config = config
         self._store = store
         self._webhook_url = config.webhook_url or None
         self._bot = bot or Bot(config.token, base_url=config.base_url, base_file_url=default_file_url(config.base_url))
+        self._scanner = scanner
+        self._group_warning = group_warning
         self._poll_timeout = poll_timeout
         self._error_backoff = error_backoff
         self._max_backoff = max_backoff
@@ -366,14 +417,23 @@ class TelegramChannel(Channel):
 
     async def _handle(self, update: Update, me: BotIdentity, inbound: InboundSink) -> None:
         """Convert one update, hand it to the desk, and delete a group message that leaked a secret."""
+        service = update.message
+        if service is not None and isinstance(service.migrate_to_chat_id, int):
+            # Telegram announces the upgrade in the old group: move its conversations before a reply bounces.
+            await self._migrate(str(service.chat.id), str(service.migrate_to_chat_id), str(service.chat.id))
+            return
         try:
             converted = convert_update(update, me)
+        except MalformedUpdate as exc:
+            log.warning("telegram update %s skipped: %s", update.update_id, exc)
+            return
         except Exception:
             # A conversion bug would fail the same way on every retry: skip the update instead of stalling the queue.
             log.exception("telegram update %s could not be converted; skipped", update.update_id)
             return
         if converted is None:
-            log.info("telegram update %s skipped (%s)", update.update_id, _update_kind(update))
+            if not await self._guard_unaddressed(update):
+                log.info("telegram update %s skipped (%s)", update.update_id, _update_kind(update))
             return
         if converted.callback_query_id is not None:
             # Answered first: the user's client shows a spinner on the button until it is.
@@ -383,9 +443,31 @@ class TelegramChannel(Channel):
                 log.warning("telegram update %s: unknown button key; skipped", update.update_id)
                 return
             converted = dataclasses.replace(converted, message=dataclasses.replace(converted.message, text=text))
+        if converted.is_group and converted.user_message_id is not None:
+            # The reply quotes the message it answers: in a group, several members may be talking to the bot.
+            key = REPLY_TO_CURSOR_PREFIX + converted.message.conversation_id
+            await self._store.cursor_set(key, str(converted.user_message_id))
         result = await inbound(converted.message)
         if result is not None and result.secret_detected and converted.is_group:
-            await self._delete_leak(converted)
+            await self._delete_leak(converted.chat_id, converted.user_message_id)
+
+    async def _guard_unaddressed(self, update: Update) -> bool:
+        """A secret in a group message not meant for the bot (an admin bot sees them all): delete it and post a
+        short warning; nothing else unaddressed is answered, stored or logged. True when it held a secret."""
+        if self._scanner is None:
+            return False
+        message = unaddressed_group_message(update)
+        if message is None or not self._scanner.scan(message_text(message)).found:
+            return False
+        await self._delete_leak(message.chat.id, message.message_id)
+        user = message.from_user
+        lang = lang_hint(user.language_code if user is not None else None) or "en"
+        if self._group_warning is not None:
+            try:
+                await self._bot.send_message(message.chat.id, self._group_warning(lang))
+            except TelegramError as exc:
+                log.warning("telegram: could not post the secret warning in chat %s: %s", message.chat.id, exc)
+        return True
 
     async def _answer_callback(self, query_id: str) -> None:
         try:
@@ -399,16 +481,16 @@ class TelegramChannel(Channel):
             return data
         return await self._store.cursor_get(CALLBACK_CURSOR_PREFIX + data[len(CALLBACK_KEY_PREFIX) :])
 
-    async def _delete_leak(self, converted: TelegramInbound) -> None:
+    async def _delete_leak(self, chat_id: int, message_id: int | None) -> None:
         """Delete a group message holding a secret, so the other members stop seeing it."""
-        if converted.user_message_id is None:
+        if message_id is None:
             return
         try:
-            await self._bot.delete_message(converted.chat_id, converted.user_message_id)
-            log.info("telegram: deleted a message holding a secret in chat %s", converted.chat_id)
+            await self._bot.delete_message(chat_id, message_id)
+            log.info("telegram: deleted a message holding a secret in chat %s", chat_id)
         except TelegramError as exc:
             # Without the "delete messages" admin right this fails; the warning reply is all we can do.
-            log.warning("telegram: could not delete a message holding a secret in chat %s: %s", converted.chat_id, exc)
+            log.warning("telegram: could not delete a message holding a secret in chat %s: %s", chat_id, exc)
 
     # -- webhook ------------------------------------------------------------------------------------------------
 
@@ -448,18 +530,32 @@ class TelegramChannel(Channel):
 
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """Send a reply as plain text, split to Telegram's length limit, with its choices as buttons on the last part."""
+        await self._send(conversation_id, reply, follow_migration=True)
+
+    async def _send(self, conversation_id: str, reply: Reply, *, follow_migration: bool) -> None:
         chunks = split_text(reply.text)
         if not chunks:
             log.warning("telegram: empty reply to %s not sent", conversation_id)
             return
-        chat_id: int | str = int(conversation_id) if _is_int(conversation_id) else conversation_id
+        original = chat_of(conversation_id)
+        chat = original
+        if chat.startswith("-"):  # a group: it may have become a supergroup since
+            chat = await self._store.cursor_get(MIGRATED_CURSOR_PREFIX + chat) or chat
+        chat_id: int | str = int(chat) if _is_int(chat) else chat
         try:
             markup = await self._keyboard(reply)
+            # A message id of the old group means nothing in the supergroup it became.
+            quote = await self._quote(conversation_id) if chat == original else None
             await self._me()
             for index, chunk in enumerate(chunks):
                 last = index == len(chunks) - 1
                 # No parse_mode: the text goes out exactly as written, so nothing in it ever needs escaping.
-                await self._bot.send_message(chat_id, chunk, reply_markup=markup if last else None)
+                await self._bot.send_message(
+                    chat_id,
+                    chunk,
+                    reply_markup=markup if last else None,
+                    reply_parameters=quote if index == 0 else None,
+                )
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
             raise DeliveryError(f"telegram flood control: retry in {seconds:g}s", retry_after=seconds) from exc
@@ -467,9 +563,12 @@ class TelegramChannel(Channel):
             await self._mark_inactive(conversation_id, str(exc))
             raise DeliveryError(f"telegram: {exc}", permanent=True) from exc
         except ChatMigrated as exc:
-            # A group upgraded to a supergroup: this conversation id will never work again.
-            await self._mark_inactive(conversation_id, f"migrated to {exc.new_chat_id}")
-            raise DeliveryError(f"telegram: chat migrated to {exc.new_chat_id}", permanent=True) from exc
+            # A group upgraded to a supergroup: its conversations (and their tickets) move to the new id, and
+            # the reply goes there.
+            if not follow_migration:
+                raise DeliveryError(f"telegram: chat migrated to {exc.new_chat_id} again", permanent=True) from exc
+            new_conversation = await self._migrate(str(chat_id), str(exc.new_chat_id), conversation_id)
+            await self._send(new_conversation, reply, follow_migration=False)
         except BadRequest as exc:
             if "chat not found" in str(exc).lower():
                 await self._mark_inactive(conversation_id, str(exc))
@@ -487,6 +586,25 @@ class TelegramChannel(Channel):
             return bytes(await file.download_as_bytearray())
         except TelegramError as exc:
             raise OSError(f"telegram file {ref}: {exc}") from exc
+
+    async def _quote(self, conversation_id: str) -> ReplyParameters | None:
+        """In a group, the user's message a reply answers; sent even if that message was deleted meanwhile."""
+        if ":" not in conversation_id:
+            return None
+        saved = await self._store.cursor_get(REPLY_TO_CURSOR_PREFIX + conversation_id)
+        if saved is None or not saved.isdigit():
+            return None
+        return ReplyParameters(message_id=int(saved), allow_sending_without_reply=True)
+
+    async def _migrate(self, old_chat: str, new_chat: str, conversation_id: str) -> str:
+        """Move a group's conversations to the supergroup it became; returns `conversation_id`'s new id."""
+        if old_chat == new_chat:
+            return conversation_id
+        moved = await self._store.move_conversations(CHANNEL_NAME, old_chat, new_chat)
+        await self._store.cursor_set(MIGRATED_CURSOR_PREFIX + old_chat, new_chat)
+        log.info("telegram: group %s became supergroup %s; %d conversation(s) moved", old_chat, new_chat, moved)
+        # The quoted message stays behind: the supergroup numbers its messages anew.
+        return ":".join([new_chat, *conversation_id.split(":", 1)[1:]])
 
     async def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
         rows = button_rows(reply)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.conversation import ConversationState, Intake
@@ -80,6 +80,10 @@ class EscalationMatch:
     priority: Priority
 
 
+# An email or other written request that named no more pressing reason: it still gets a ticket of its own.
+FORMAL_REQUEST = EscalationMatch("formal_request", Priority.NORMAL)
+
+
 def detect_escalation(text: str) -> EscalationMatch | None:
     """The escalation a message asks for, if any; security incidents first, since they are urgent."""
     if (_SECURITY.search(text) or _SECURITY_ZH.search(text)) and not _HOW_TO.search(text):
@@ -100,17 +104,26 @@ INTAKE_QUESTIONS: Mapping[str, tuple[str, ...]] = {
 }
 DEFAULT_INTAKE_QUESTIONS: tuple[str, ...] = ("intake_uid",)
 Categorizer = Callable[[str, Lang], str | None]
+# The knowledge-base entries that may already answer a message (ids, best first).
+RelatedArticles = Callable[[str, Lang], Sequence[str]]
+MAX_RELATED_ARTICLES = 3
+ARTICLE_EXCERPT_CHARS = 300
 
 
 class Escalator:
     """Hands a conversation to a person: a decision only, or, with a TicketDesk, questions and then a ticket."""
 
     def __init__(
-        self, replies: ReplyBuilder, tickets: TicketDesk | None = None, categorize: Categorizer | None = None
+        self,
+        replies: ReplyBuilder,
+        tickets: TicketDesk | None = None,
+        categorize: Categorizer | None = None,
+        related: RelatedArticles | None = None,
     ) -> None:
         self._replies = replies
         self._tickets = tickets
         self._categorize = categorize
+        self._related = related
 
     async def escalate(self, turn: Turn, match: EscalationMatch, categorize: bool = True) -> Outcome:
         """Decide to escalate; ask for details first unless it is urgent. `categorize=False` when the FAQ step
@@ -129,20 +142,51 @@ class Escalator:
         state = dataclasses.replace(turn.state, intake=intake, misses=0, last_suggestions=())
         return _outcome(turn, match, (reply,), state)
 
+    async def open_formal(self, turn: Turn, match: EscalationMatch) -> Outcome:
+        """A formal request (an email) opens its ticket at once: a question would cost the user a round trip."""
+        if self._tickets is None:
+            return await self.escalate(turn, match)
+        category = self._categorize(turn.message.text, turn.text_lang) if self._categorize else None
+        return await self.open_ticket(turn, Intake(match.reason, match.priority, category, turn.message.text, ()))
+
     async def open_ticket(self, turn: Turn, intake: Intake) -> Outcome:
         """Open the ticket and tell the user its number and when to expect an answer."""
         assert self._tickets is not None, "tickets are only opened when a TicketDesk is configured"
         message = turn.message
-        ticket = await self._tickets.open(message.channel, message.conversation_id, message.user_id, turn.lang, intake)
+        ticket = await self._tickets.open(
+            message.channel, message.conversation_id, message.user_id, turn.lang, intake, message.attachments
+        )
         texts = self._replies.texts
-        keys = ("handoff_security",) if intake.priority is Priority.URGENT else ()
-        opened = texts.render("ticket_opened", turn.lang, number=str(ticket.number))
+        urgent = intake.priority is Priority.URGENT
+        keys = ("handoff_security",) if urgent else ()
+        formal = message.kind == "formal"
+        opened = texts.render(
+            "formal_ticket_opened" if formal else "ticket_opened", turn.lang, number=str(ticket.number)
+        )
+        articles = self._articles(turn) if formal and not urgent else []
         text = "\n\n".join(
-            [*(texts.render(k, turn.lang) for k in keys), opened, texts.render("standing_warning", turn.lang)]
+            [
+                *(texts.render(k, turn.lang) for k in keys),
+                opened,
+                *articles,
+                texts.render("standing_warning", turn.lang),
+            ]
         )
         state = dataclasses.replace(turn.state, intake=None, ticket=ticket.number, misses=0, last_suggestions=())
         match = EscalationMatch(intake.reason, intake.priority)
-        return _outcome(turn, match, (Reply(text),), state)
+        return _outcome(turn, match, (Reply(text, ticket=ticket.number),), state)
+
+    def _articles(self, turn: Turn) -> list[str]:
+        """Up to three entries that may already answer a written request, as one block of text (or none)."""
+        ids = self._related(turn.message.text, turn.text_lang) if self._related else ()
+        found = [a for a in (self._replies.article(i, turn.lang) for i in ids) if a is not None][:MAX_RELATED_ARTICLES]
+        if not found:
+            return []
+        lines = [self._replies.texts.render("related_articles", turn.lang)]
+        for index, (title, answer) in enumerate(found, 1):
+            excerpt = answer if len(answer) <= ARTICLE_EXCERPT_CHARS else answer[:ARTICLE_EXCERPT_CHARS].rstrip() + "…"
+            lines.append(f"{index}. {title}\n   {excerpt}")
+        return ["\n".join(lines)]
 
 
 def _outcome(turn: Turn, match: EscalationMatch, replies: tuple[Reply, ...], state: ConversationState) -> Outcome:
@@ -157,9 +201,14 @@ class EscalationHandler(Handler[EscalationMatch]):
         self._escalator = escalator
 
     def check(self, turn: Turn) -> EscalationMatch | None:
-        """The escalation this message asks for, if any."""
-        return detect_escalation(turn.message.text)
+        """The escalation this message asks for, if any; a formal request without a ticket always escalates."""
+        found = detect_escalation(turn.message.text)
+        if turn.message.kind == "formal" and turn.state.ticket is None and turn.state.intake is None:
+            return found or FORMAL_REQUEST
+        return found
 
     async def handle(self, turn: Turn, match: EscalationMatch) -> Outcome:
-        """Escalate."""
+        """Escalate (a formal request straight to a ticket)."""
+        if turn.message.kind == "formal":
+            return await self._escalator.open_formal(turn, match)
         return await self._escalator.escalate(turn, match)

@@ -36,6 +36,13 @@ class ReplyBuilder:
         """A short label for an entry: its first question."""
         return entry.questions[lang][0]
 
+    def article(self, entry_id: str, lang: Lang) -> tuple[str, str] | None:
+        """An entry as a help-center article: its title and answer; None when it is gone or not an answer."""
+        entry = self._kb.entry(entry_id)
+        if entry is None or entry.kind != "answer":
+            return None
+        return self.entry_label(entry, lang), render_answer(entry, lang, self._brand)
+
     def answer(self, entry: FaqEntry, lang: Lang) -> Reply:
         """The entry's answer, with a way to reach a person."""
         return Reply(render_answer(entry, lang, self._brand), offer_human=entry.kind == "answer")

@@ -61,8 +61,8 @@ class SecretOnlyHandler(Handler[bool]):
     """Right after the guard: when nothing but the secret was said, the warning is the whole reply."""
 
     def check(self, turn: Turn) -> bool | None:
-        """True when a secret was redacted and what is left asks nothing."""
-        if not turn.secret_kinds:
+        """True when a secret was redacted and what is left asks nothing (a formal request still gets its ticket)."""
+        if not turn.secret_kinds or turn.message.kind == "formal":
             return None
         rest = turn.message.text
         asks = _QUESTION_WORDS.search(rest) and len(rest.split()) + len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 3

@@ -133,7 +133,8 @@ class TicketRelayHandler(Handler[int]):
         """The open ticket's number (0 for an attachment sent without a ticket)."""
         if turn.state.ticket is not None:
             return turn.state.ticket
-        return 0 if turn.message.attachments else None
+        # A formal request's files go with the ticket it opens (the escalation step).
+        return 0 if turn.message.attachments and turn.message.kind != "formal" else None
 
     async def handle(self, turn: Turn, match: int) -> Turn | Outcome:
         """Relay to the agent and confirm, or explain that attachments need a ticket."""
@@ -152,7 +153,7 @@ class TicketRelayHandler(Handler[int]):
         if text:
             ticket = await self._tickets.follow_up(ticket, text, turn.message.attachments)
         key = "attachment_added" if attachments else "ticket_followup"
-        reply = Reply(self._texts.render(key, lang, number=str(match)))
+        reply = Reply(self._texts.render(key, lang, number=str(match)), ticket=match)
         decision = Decision(Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0)
         return _done(turn, decision, reply)
 

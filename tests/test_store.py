@@ -127,6 +127,23 @@ async def test_conversation_state_round_trips(store: Store) -> None:
     assert await states.get(key) == ConversationState(last_lang="en")
 
 
+async def test_moving_a_groups_conversations_takes_their_tickets_and_pending_replies(store: Store) -> None:
+    states = SqliteConversationStates(store)
+    for conversation in ("-42", "-42:7", "-42:8", "-421:7", "-4_:7"):
+        await states.put(("telegram", conversation), ConversationState(last_lang="en"))
+    await states.put(("telegram", "-100:8"), ConversationState(last_lang="zh"))  # already written in the new chat
+    ticket = await store.open_ticket("telegram", "-42:7", "7", "en", Priority.URGENT, None, "security_incident", "x")
+    pending = await store.queue_reply("telegram", "-42:7", {"text": "hello"})
+    assert await store.move_conversations("telegram", "-42", "-100") == 2  # "-42" and "-42:7"; "-42:8" is taken
+    assert (await store.get_ticket(ticket.number)).conversation_id == "-100:7"
+    assert (await store.outbox_get(pending.id)).conversation_id == "-100:7"
+    assert await states.get(("telegram", "-100:8")) == ConversationState(last_lang="zh")
+    assert await states.get(("telegram", "-42:8")) == ConversationState(last_lang="en")  # left where it was
+    assert await states.get(("telegram", "-421:7")) == ConversationState(last_lang="en")  # another group
+    assert await states.get(("telegram", "-100:7")) == ConversationState(last_lang="en")
+    assert await store.move_conversations("telegram", "-4_", "-5") == 1  # LIKE wildcards are escaped
+
+
 # -- tickets -------------------------------------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import Attachment, InboundMessage, Reply, Suggestion
 from bot.core.ports import DeliveryError
 from bot.core.router import RouterResult
+from bot.knowledge.texts import ReplyTexts
 from bot.store import TicketStatus
 from tests.fakes.telegram_api import FakeTelegramApi, JsonObject, SentMessage
 
@@ -98,7 +99,16 @@ async def fake() -> AsyncIterator[FakeTelegramApi]:
 
 async def _bench(fake: FakeTelegramApi, db_config: Config, core: Core, tg: TelegramConfig, **kw: Any) -> Bench:
     runtime = await open_runtime(db_config, core_parts=core)
-    channel = TelegramChannel(tg, runtime.store, poll_timeout=1, error_backoff=0.05, **kw)
+    texts = ReplyTexts(db_config.brand)
+    channel = TelegramChannel(
+        tg,
+        runtime.store,
+        scanner=runtime.core.scanner,
+        group_warning=lambda lang: texts.render("group_secret_deleted", lang),
+        poll_timeout=1,
+        error_backoff=0.05,
+        **kw,
+    )
     runtime.channels["telegram"] = channel
     bench = Bench(fake, runtime, channel, db_config)
     await channel.start(bench.sink)
@@ -219,7 +229,7 @@ def test_group_messages_only_when_addressed_with_the_mention_stripped(text: str,
         assert converted is None
     else:
         assert converted is not None and converted.is_group
-        assert converted.message.text == expected and converted.message.conversation_id == str(GROUP)
+        assert converted.message.text == expected and converted.message.conversation_id == f"{GROUP}:{USER}"
 
 
 def test_a_group_reply_to_the_bot_is_addressed_to_it() -> None:
@@ -335,7 +345,7 @@ async def test_a_secret_in_a_group_is_redacted_the_message_deleted_and_a_warning
     warning = bench.fake.texts(GROUP)[-1]
     assert "seed" in warning.lower() or "recovery" in warning.lower()
     assert phrase not in warning and " ".join(phrase.split()[:3]) not in warning
-    transcript = "\n".join(m.text for m in await bench.runtime.desk.history("telegram", str(GROUP)))
+    transcript = "\n".join(m.text for m in await bench.runtime.desk.history("telegram", f"{GROUP}:{USER}"))
     assert "[REDACTED" in transcript and phrase not in transcript
 
 
@@ -556,6 +566,121 @@ async def test_a_long_reply_is_split_on_a_paragraph_boundary(bench: Bench) -> No
     await bench.channel.send(str(USER), Reply(text, (Suggestion("More", "/help"),)))
     assert [m.text for m in bench.fake.sent] == [first, second]
     assert bench.fake.sent[0].buttons == [] and bench.fake.sent[1].buttons == [("More", "/help")]
+
+
+# -- groups: secrets, members, supergroups; malformed updates ---------------------------------------------------
+
+BASIC_GROUP = -4012345
+SUPERGROUP = -1009876543210
+INCIDENT = "my account was hacked, someone withdrew all my USDT"
+
+
+async def test_a_secret_posted_in_a_group_without_mentioning_the_bot_is_deleted_with_a_short_warning(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    phrase = Mnemonic("english").generate(128)
+    group = bench.fake.group_chat(GROUP)
+    message = await bench.say(f"guys is this my seed phrase? {phrase}", chat=group)
+    assert (GROUP, message["message_id"]) in bench.fake.deleted
+    (warning,) = bench.fake.texts(GROUP)
+    assert "deleted a message" in warning
+    assert " ".join(phrase.split()[:3]) not in warning
+    # Not addressed to the bot: not routed, not stored, not logged.
+    assert bench.seen == []
+    assert await bench.runtime.desk.history("telegram", f"{GROUP}:{USER}") == []
+    assert " ".join(phrase.split()[:3]) not in caplog.text
+    # Nothing else unaddressed is answered.
+    await bench.say("anyone know the BTC withdrawal fee?", chat=group)
+    assert len(bench.fake.sent) == 1 and bench.seen == []
+
+
+async def test_an_unaddressed_secret_the_bot_cannot_delete_still_gets_the_warning(bench: Bench) -> None:
+    group = bench.fake.group_chat(GROUP)
+    pending = bench.fake.message(group, bench.fake.user(USER), "my password is Hunter2-Secret!")
+    bench.fake.undeletable.add((GROUP, pending["message_id"]))
+    await bench.deliver(bench.fake.message_update(pending))
+    assert bench.fake.deleted == []
+    assert len(bench.fake.texts(GROUP)) == 1 and "Hunter2-Secret" not in bench.fake.texts(GROUP)[0]
+
+
+async def test_in_a_group_each_member_is_a_conversation_and_ticket_of_their_own_and_replies_quote(
+    bench: Bench,
+) -> None:
+    group = bench.fake.group_chat(GROUP)
+    ann = await bench.say(f"@OmniDeskBot {INCIDENT}", chat=group)
+    bob = await bench.say(f"@OmniDeskBot {INCIDENT}", chat=group, sender=bench.fake.user(OTHER_USER, "Bob"))
+    store = bench.runtime.store
+    ann_ticket = await store.open_ticket_for("telegram", f"{GROUP}:{USER}")
+    bob_ticket = await store.open_ticket_for("telegram", f"{GROUP}:{OTHER_USER}")
+    assert ann_ticket is not None and bob_ticket is not None and ann_ticket.number != bob_ticket.number
+    quoted = [m.params.get("reply_parameters", {}).get("message_id") for m in bench.fake.sent]
+    assert quoted == [ann["message_id"], bob["message_id"]]
+    # An agent's answer quotes the member's message too, and goes to the group.
+    await bench.runtime.tickets.reply(bob_ticket.number, "alice", "Bob, please freeze your account now.")
+    last = bench.fake.sent[-1]
+    assert last.chat_id == GROUP and last.params["reply_parameters"]["message_id"] == bob["message_id"]
+    # Private chats do not quote.
+    await bench.say("where is my UID?")
+    assert "reply_parameters" not in bench.fake.sent[-1].params
+
+
+async def test_a_reply_quoting_a_deleted_message_is_still_sent(bench: Bench) -> None:
+    group = bench.fake.group_chat(GROUP)
+    message = await bench.say("@OmniDeskBot my password is Hunter2-Secret! how do I reset 2FA?", chat=group)
+    assert (GROUP, message["message_id"]) in bench.fake.deleted  # the reply quotes a message that is gone
+    assert bench.fake.sent and bench.fake.sent[0].params["reply_parameters"]["allow_sending_without_reply"]
+
+
+async def test_a_group_upgraded_to_a_supergroup_moves_its_conversations_and_tickets_and_the_reply_is_resent(
+    bench: Bench,
+) -> None:
+    group = bench.fake.group_chat(BASIC_GROUP)
+    await bench.say(f"@OmniDeskBot {INCIDENT}", chat=group)
+    store = bench.runtime.store
+    ticket = await store.open_ticket_for("telegram", f"{BASIC_GROUP}:{USER}")
+    assert ticket is not None
+    bench.fake.migrated[BASIC_GROUP] = SUPERGROUP
+    await bench.runtime.tickets.reply(ticket.number, "alice", "We froze your account.")
+    assert bench.fake.texts(SUPERGROUP) == ["alice (ExampleX support): We froze your account."]
+    moved = await store.get_ticket(ticket.number)
+    assert moved.conversation_id == f"{SUPERGROUP}:{USER}" and moved.is_open
+    assert await store.cursor_get(f"telegram_inactive:{BASIC_GROUP}:{USER}") is None
+    assert await store.outbox_pending() == []
+    # The member writes on in the supergroup: the same conversation and ticket.
+    await bench.say("@OmniDeskBot thanks, what now?", chat=bench.fake.group_chat(SUPERGROUP))
+    assert bench.fake.texts(SUPERGROUP)[-1].startswith("Added to your ticket #" + str(ticket.number))
+    # A reply still queued for the old id goes to the supergroup.
+    await bench.channel.send(f"{BASIC_GROUP}:{USER}", Reply("late reply"))
+    assert bench.fake.texts(SUPERGROUP)[-1] == "late reply"
+
+
+async def test_the_upgrade_announcement_moves_the_groups_conversations_at_once(bench: Bench) -> None:
+    group = bench.fake.group_chat(BASIC_GROUP)
+    await bench.say(f"@OmniDeskBot {INCIDENT}", chat=group)
+    ticket = await bench.runtime.store.open_ticket_for("telegram", f"{BASIC_GROUP}:{USER}")
+    assert ticket is not None
+    service = bench.fake.message(group, bench.fake.user(USER))
+    service["migrate_to_chat_id"] = SUPERGROUP
+    await bench.deliver(bench.fake.message_update(service))
+    assert (await bench.runtime.store.get_ticket(ticket.number)).conversation_id == f"{SUPERGROUP}:{USER}"
+    await bench.runtime.tickets.reply(ticket.number, "alice", "Moved with you.")
+    assert bench.fake.texts(SUPERGROUP) == ["alice (ExampleX support): Moved with you."]
+    # No bounce off the old id first: the only message to it is the acknowledgement from before the upgrade.
+    assert [c["chat_id"] for c in bench.fake.calls_of("sendMessage")] == [BASIC_GROUP, SUPERGROUP]
+
+
+@pytest.mark.parametrize("field", ["text", "caption"])
+async def test_a_non_string_text_is_skipped_with_a_log_line_not_a_traceback(
+    bench: Bench, caplog: pytest.LogCaptureFixture, field: str
+) -> None:
+    raw = bench.fake.message(bench.fake.private_chat(USER), bench.fake.user(USER))
+    raw[field] = {"not": "a string"} if field == "text" else 12345
+    update_id = await bench.deliver(bench.fake.message_update(raw))
+    skipped = [r for r in caplog.records if f"update {update_id} skipped" in r.getMessage()]
+    assert skipped and all(r.exc_info is None for r in skipped)
+    assert bench.seen == [] and bench.fake.sent == []
+    await bench.say("where is my UID?")  # the loop carried on
+    assert len(bench.fake.sent) == 1
 
 
 async def test_the_rating_is_an_inline_keyboard_and_tickets_lists_the_users_tickets(bench: Bench) -> None:

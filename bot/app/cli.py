@@ -301,7 +301,13 @@ async def _ticket_files(runtime: Runtime, number: int, save: Path | None) -> int
                 where = f"  (not saved: {exc})"
             else:
                 save.mkdir(parents=True, exist_ok=True)
-                suffix = {"image/png": ".png", "image/jpeg": ".jpg"}.get(attachment.mime_type or "", "")
+                suffix = {
+                    "image/png": ".png",
+                    "image/jpeg": ".jpg",
+                    "image/gif": ".gif",
+                    "image/webp": ".webp",
+                    "application/pdf": ".pdf",
+                }.get(attachment.mime_type or "", "")
                 target = save / f"ticket-{number}-{attachment.id}{suffix}"
                 target.write_bytes(data)
                 where = f"  -> {target}"
@@ -315,7 +321,7 @@ async def _ticket_files(runtime: Runtime, number: int, save: Path | None) -> int
 
 
 async def _attachment_bytes(runtime: Runtime, attachment: StoredAttachment) -> bytes:
-    if attachment.channel == "webchat":
+    if attachment.channel in ("webchat", "email"):  # kept on disk beside the store when received
         return Path(attachment.ref).read_bytes()
     if attachment.channel == "telegram" and runtime.core.config.channels.telegram.token:
         from adapters.telegram import TelegramChannel

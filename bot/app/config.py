@@ -38,6 +38,8 @@ class BrandConfig(_Section):
     official_handles: tuple[str, ...] = ("@ExampleX_Support on Telegram", "@ExampleX on X")
     support_email: str = "support@example.com"
     reply_time: LocalizedText = LocalizedText(en="within 24 hours", zh="24 小时内")
+    # Written requests (email) get a fuller answer, which takes longer.
+    formal_reply_time: LocalizedText = LocalizedText(en="within 2 business days", zh="2 个工作日内")
 
     @model_validator(mode="after")
     def _has_domain(self) -> BrandConfig:
@@ -106,12 +108,48 @@ class TwitterConfig(_Section):
     first_poll_backlog_minutes: float = Field(60.0, ge=0)
 
 
+class EmailConfig(_Section):
+    """Support mailbox: IMAP in, SMTP out; enabled when the IMAP and SMTP credentials are present."""
+
+    address: str = ""  # the support address mail is sent from (and users write to)
+    imap_host: str = ""
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_tls: Literal["implicit", "starttls", "none"] = "implicit"
+    imap_mailbox: str = "INBOX"
+    smtp_host: str = ""
+    smtp_port: int = Field(465, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: Literal["implicit", "starttls", "none"] = "implicit"
+    poll_interval_seconds: float = Field(60.0, gt=0)  # without IDLE; with it, how long one IDLE lasts at most
+    max_message_bytes: int = Field(10 * 1024 * 1024, gt=0)  # larger mails are skipped with a log line
+    max_attachment_bytes: int = Field(5 * 1024 * 1024, gt=0)
+    max_attachments: int = Field(5, ge=0)
+    replies_per_sender_per_hour: int = Field(10, ge=1)  # so two mail bots can never answer each other forever
+
+    @property
+    def enabled(self) -> bool:
+        """True when both mailboxes can be reached."""
+        return bool(self.address and self.imap_host and self.imap_password and self.smtp_host)
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmailConfig:
+        if self.imap_password and not (self.address and self.imap_host and self.imap_user and self.smtp_host):
+            raise ValueError("email needs address, imap_host, imap_user and smtp_host when a password is set")
+        if self.address and "@" not in self.address:
+            raise ValueError("address must be an email address")
+        return self
+
+
 class ChannelsConfig(_Section):
     """All user-facing channels."""
 
     webchat: WebchatConfig = WebchatConfig()
     telegram: TelegramConfig = TelegramConfig()
     twitter: TwitterConfig = TwitterConfig()
+    email: EmailConfig = EmailConfig()
 
 
 class SlackConfig(_Section):

@@ -124,6 +124,8 @@ def credentials(config: Config) -> list[str]:
         slack.bot_token,
         slack.signing_secret,
         slack.app_token,
+        config.channels.email.imap_password,
+        config.channels.email.smtp_password,
     ]
 
 
@@ -184,7 +186,13 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
     if telegram.token:
         from adapters.telegram import TelegramChannel
 
-        tg_channel = TelegramChannel(telegram, runtime.store)
+        texts = ReplyTexts(config.brand)
+        tg_channel = TelegramChannel(
+            telegram,
+            runtime.store,
+            scanner=runtime.core.scanner,
+            group_warning=lambda lang: texts.render("group_secret_deleted", lang),
+        )
         runtime.channels[tg_channel.name] = tg_channel
         if telegram.mode == "webhook":
             routes.append(tg_channel.webhook_route())
@@ -196,7 +204,27 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
         runtime.channels[x_channel.name] = x_channel
         if twitter.mode == "webhook":
             routes += x_channel.webhook_routes()
+    if config.channels.email.enabled:
+        runtime.channels["email"] = email_channel(config, runtime)
     return routes
+
+
+def email_channel(config: Config, runtime: Runtime) -> Channel:
+    """The support mailbox, its mails' footer and refusals in the brand's words."""
+    from adapters.email import EmailChannel
+
+    texts = ReplyTexts(config.brand)
+    return EmailChannel(
+        config.channels.email,
+        runtime.store,
+        runtime.core.scanner,
+        Path(config.store.path).resolve().parent / "attachments",
+        footer=lambda lang: texts.render("standing_warning", lang),
+        refusal=lambda lang, names, max_mb: texts.render(
+            "email_attachment_refused", lang, names=names, max_mb=str(max_mb)
+        ),
+        brand=config.brand.name,
+    )
 
 
 class _Server(uvicorn.Server):

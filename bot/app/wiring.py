@@ -23,7 +23,7 @@ from bot.security.secret_scanner import SecretScanner
 from bot.store import SqliteConversationStates, Store
 from handlers.base import Handler
 from handlers.commands import CommandHandler
-from handlers.escalation import Categorizer, EscalationHandler, Escalator
+from handlers.escalation import MAX_RELATED_ARTICLES, Categorizer, EscalationHandler, Escalator, RelatedArticles
 from handlers.fallback import FallbackHandler
 from handlers.faq_answer import FaqAnswerHandler
 from handlers.investment_advice import InvestmentAdviceHandler
@@ -64,7 +64,12 @@ def build_core(
     scanner = scanner or SecretScanner()
     texts = texts or ReplyTexts(config.brand)
     replies = ReplyBuilder(kb, config.brand, texts)
-    escalator = Escalator(replies, tickets, faq_categorizer(kb, matcher, config.matcher.clarify))
+    escalator = Escalator(
+        replies,
+        tickets,
+        faq_categorizer(kb, matcher, config.matcher.clarify),
+        related_entries(matcher, config.matcher.clarify),
+    )
     steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
     if tickets is not None:
         steps += [
@@ -99,6 +104,17 @@ def faq_categorizer(kb: KnowledgeBase, matcher: FaqMatcher, min_confidence: floa
         return entry.category if entry is not None and entry.kind == "answer" else None
 
     return categorize
+
+
+def related_entries(matcher: FaqMatcher, min_confidence: float) -> RelatedArticles:
+    """The entries (up to three) close enough to a written request to be worth reading while it waits for an agent."""
+
+    def related(text: str, lang: Lang) -> list[str]:
+        return [
+            c.entry_id for c in matcher.match(text, lang, limit=MAX_RELATED_ARTICLES) if c.confidence >= min_confidence
+        ]
+
+    return related
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,9 @@ from enum import StrEnum
 from typing import Literal
 
 Lang = Literal["en", "zh"]
+# "chat": answer from the knowledge base when possible. "formal": a written request (an email) that always gets a
+# ticket of its own, so a person answers it and it keeps a written record.
+MessageKind = Literal["chat", "formal"]
 # The payload of the "talk to a human" choice: the router reads it as a command, adapters draw it as a button.
 HUMAN_PAYLOAD = "/human"
 
@@ -51,6 +54,7 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     lang_hint: Lang | None = None
     sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    kind: MessageKind = "chat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class Reply:
     suggestions: tuple[Suggestion, ...] = ()
     offer_human: bool = False
     transcript_id: int | None = None  # set once queued: its id in the transcript (the widget orders by it)
+    ticket: int | None = None  # the ticket this reply is about (email puts it in the subject)
     agent: str | None = None  # the person who wrote it (an agent's reply); None for the bot
 
 

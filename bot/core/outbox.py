@@ -26,6 +26,7 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
         "suggestions": [{"label": s.label, "payload": s.payload} for s in reply.suggestions],
         "offer_human": reply.offer_human,
         "transcript_id": reply.transcript_id,
+        "ticket": reply.ticket,
         "agent": reply.agent,
     }
 
@@ -34,12 +35,14 @@ def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
     """A stored reply back as a Reply."""
     suggestions = tuple(Suggestion(str(s["label"]), str(s["payload"])) for s in payload.get("suggestions", ()))
     transcript_id = payload.get("transcript_id")
+    ticket = payload.get("ticket")
     agent = payload.get("agent")
     return Reply(
         str(payload["text"]),
         suggestions,
         bool(payload.get("offer_human", False)),
         transcript_id if isinstance(transcript_id, int) else None,
+        ticket if isinstance(ticket, int) else None,
         agent if isinstance(agent, str) else None,
     )
 

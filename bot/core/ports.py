@@ -62,6 +62,15 @@ class KeyValueStore(Protocol):
         ...
 
 
+class ConversationMoves(KeyValueStore, Protocol):
+    """A channel whose conversations can change id (a Telegram group that becomes a supergroup): its key-value
+    entries, and moving a conversation with its tickets and pending replies."""
+
+    async def move_conversations(self, channel: str, old: str, new: str) -> int:
+        """Move conversation `old` and its per-user ones (`old:*`) to `new`; returns how many moved."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     """One message of a conversation's transcript (text as redacted by the caller)."""

@@ -46,8 +46,17 @@ class TicketDesk:
 
     # -- the user's side (called from router steps) ---------------------------------------------------------------
 
-    async def open(self, channel: str, conversation_id: str, user_id: str, lang: Lang, intake: Intake) -> Ticket:
-        """Open a ticket for a finished intake and announce it to agents."""
+    async def open(
+        self,
+        channel: str,
+        conversation_id: str,
+        user_id: str,
+        lang: Lang,
+        intake: Intake,
+        attachments: Sequence[Attachment] = (),
+    ) -> Ticket:
+        """Open a ticket for a finished intake (with the files sent with the message that opened it) and announce it
+        to agents."""
         existing = await self._store.open_ticket_for(channel, conversation_id)
         if existing is not None and await self._store.has_event(existing.number, "announced"):
             # Handling this message again after a crash: the ticket exists and agents know of it.
@@ -57,6 +66,9 @@ class TicketDesk:
         ticket = existing or await self._store.open_ticket(
             channel, conversation_id, user_id, lang, intake.priority, intake.category, intake.reason, summary
         )
+        if existing is None:  # a re-opened existing ticket has its files already
+            for attachment in attachments:
+                await self._store.add_attachment(ticket.number, attachment.kind, attachment.ref, attachment.mime_type)
         transcript = (
             await self._store.transcript((channel, conversation_id), limit=TRANSCRIPT_FOR_AGENTS)
             if self.notifiers
@@ -116,7 +128,7 @@ class TicketDesk:
         text = self._scanner.scan(text).redacted_text  # agents paste things too; the same rule holds
         ticket = await self._store.add_agent_reply(number, agent, text)
         message = self._texts.render("agent_reply", ticket.lang, agent=agent, text=text)
-        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(message, agent=agent))
+        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(message, ticket=number, agent=agent))
         if text.rstrip().endswith(("?", "？")) and ticket.status is TicketStatus.CLAIMED:
             ticket = await self._store.set_status(number, TicketStatus.WAITING_USER, agent)
         return ticket
@@ -128,7 +140,7 @@ class TicketDesk:
         state = await self._states.get(key)
         await self._states.put(key, dataclasses.replace(state, ticket=None, rating_for=number, last_suggestions=()))
         text = self._texts.render("ticket_resolved", ticket.lang, number=str(number))
-        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(text, RATING_CHOICES))
+        await self._outbox.send(ticket.channel, ticket.conversation_id, Reply(text, RATING_CHOICES, ticket=number))
         await self._announce(ticket)
         return ticket
 

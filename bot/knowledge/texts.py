@@ -103,6 +103,30 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "zh": "已为你创建工单 #{number}。{brand} 客服通常会在{reply_time}在此对话中回复。"
         "输入 /ticket 查看进度，输入 /cancel 关闭工单。",
     },
+    "group_secret_deleted": {
+        "en": "I deleted a message here because it contained a secret (a seed phrase, private key, password or "
+        "code). Never post these anywhere: {brand} staff will never ask for them. If it was yours, secure your "
+        "account now.",
+        "zh": "我删除了这里的一条消息，因为其中包含敏感信息（助记词、私钥、密码或验证码）。请勿在任何地方发布这些信息，"
+        "{brand} 工作人员绝不会索要。如果是你发的，请立即保护好你的账户。",
+    },
+    "formal_ticket_opened": {
+        "en": "Thank you for writing to {brand} support. We opened ticket #{number} for your request; an agent "
+        "replies by email {formal_reply_time}. To add anything, reply to this email and keep [#{number}] in the "
+        "subject.",
+        "zh": "感谢你联系 {brand} 客服。我们已为你的请求创建工单 #{number}，客服会在{formal_reply_time}通过邮件回复。"
+        "如需补充，请直接回复本邮件并保留主题中的 [#{number}]。",
+    },
+    "related_articles": {
+        "en": "While you wait, these help-center articles may already answer your question:",
+        "zh": "在等待期间，以下帮助中心文章也许已经能解答你的问题：",
+    },
+    "email_attachment_refused": {
+        "en": "We could not accept these attachments: {names}. We accept images (PNG, JPEG, GIF, WebP) and PDF files "
+        "up to {max_mb} MB each. Your message itself was received.",
+        "zh": "以下附件无法接收：{names}。我们仅接收每个不超过 {max_mb} MB 的图片（PNG、JPEG、GIF、WebP）和 PDF 文件。"
+        "你的邮件正文已收到。",
+    },
     "ticket_followup": {
         "en": "Added to your ticket #{number}. The agent will reply here.",
         "zh": "已补充到工单 #{number}，客服会在此回复。",
@@ -186,6 +210,7 @@ class ReplyTexts:
             "domains": ", ".join(brand.official_domains),
             "handles": ", ".join(brand.official_handles),
             "reply_time": getattr(brand.reply_time, lang),
+            "formal_reply_time": getattr(brand.formal_reply_time, lang),
             **values,
         }
         return _TEMPLATES[key][lang].format_map(fields)

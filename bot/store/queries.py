@@ -626,6 +626,29 @@ class StoreQueries:
         if row["status"] != "pending":
             raise StoreError(f"outbox item {item_id} is already {row['status']}")
 
+    def move_conversations(self, channel: str, old: str, new: str) -> int:
+        """Rename conversation `old` and its per-user ones `old:*` to `new` / `new:*`, with their tickets (which
+        follow the row) and pending replies; one already at the new id keeps its own. Returns how many moved."""
+        pattern = old.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+        where = "channel = ? AND (conversation_id = ? OR conversation_id LIKE ? ESCAPE '\\')"
+        # Plain SQL (no UPDATE OR IGNORE), so a PostgreSQL store can run the same statements.
+        moved = self._db.execute(
+            f"""
+            UPDATE conversations SET conversation_id = ? || substr(conversation_id, ?)
+            WHERE {where} AND NOT EXISTS (
+                SELECT 1 FROM conversations taken
+                WHERE taken.channel = conversations.channel
+                  AND taken.conversation_id = ? || substr(conversations.conversation_id, ?)
+            )
+            """,
+            (new, len(old) + 1, channel, old, pattern, new, len(old) + 1),
+        )
+        self._db.execute(
+            f"UPDATE outbox SET conversation_id = ? || substr(conversation_id, ?) WHERE status = 'pending' AND {where}",
+            (new, len(old) + 1, channel, old, pattern),
+        )
+        return moved.rowcount
+
     def cursor_get(self, name: str) -> str | None:
         row = self._one("SELECT value FROM cursors WHERE name = ?", (name,))
         return None if row is None else str(row["value"])

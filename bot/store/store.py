@@ -320,6 +320,11 @@ class Store:
         """Delivery failed: give up if `permanent`, else try again at `retry_at`."""
         return await self._thread.write(self._sql.outbox_mark_failed, item_id, permanent, error, retry_at)
 
+    async def move_conversations(self, channel: str, old: str, new: str) -> int:
+        """Move a conversation (and its per-user ones, `old:*`) to a new id, e.g. a Telegram group that became a
+        supergroup; its tickets and pending replies go with it. Returns how many conversations moved."""
+        return await self._thread.write(self._sql.move_conversations, channel, old, new)
+
     async def cursor_get(self, name: str) -> str | None:
         """A saved position (e.g. a polling offset), or None."""
         return await self._thread.read(self._sql.cursor_get, name)

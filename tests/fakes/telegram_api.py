@@ -110,6 +110,9 @@ class FakeTelegramApi(LoopbackServer):
         self.deleted: list[tuple[int | str, int]] = []
         self.undeletable: set[tuple[int | str, int]] = set()  # deleteMessage fails: the bot lacks the right
         self.missing_chats: set[int | str] = set()  # sendMessage answers "chat not found"
+        # Groups upgraded to supergroups: sending to the old id answers 400 with parameters.migrate_to_chat_id.
+        self.migrated: dict[int, int] = {}
+        self._posted: set[tuple[int | str, int]] = set()  # messages that exist (users' and the bot's), to reply to
         self.webhook: Params | None = None
         self.confirmed_offset = 0  # every update with a smaller id is confirmed and forgotten
         self.record = _Calls()
@@ -228,6 +231,7 @@ class FakeTelegramApi(LoopbackServer):
             "chat": chat,
             "date": int(time.time()),
         }
+        self._posted.add((chat["id"], data["message_id"]))
         if text is not None:
             data["text"] = text
             entities = _entities(text)
@@ -348,6 +352,13 @@ class FakeTelegramApi(LoopbackServer):
         text = str(params.get("text") or "")
         if chat_id in self.missing_chats:
             raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat_id]},
+            )
+        self._check_reply_parameters(chat_id, params.get("reply_parameters"))
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
         if len(text.encode("utf-16-le")) // 2 > MAX_TEXT_LENGTH:
@@ -357,6 +368,7 @@ class FakeTelegramApi(LoopbackServer):
             _check_markup(markup)
         sent = SentMessage(next(self._message_ids), chat_id, text, markup, params)
         self.sent.append(sent)
+        self._posted.add((chat_id, sent.message_id))
         return self.sent_message_json(sent)
 
     async def _answer_callback_query(self, params: Params) -> bool:
@@ -367,8 +379,21 @@ class FakeTelegramApi(LoopbackServer):
         key = (_required(params, "chat_id"), _required(params, "message_id"))
         if key in self.undeletable:
             raise ApiError(400, "Bad Request: message can't be deleted")
+        if key not in self._posted:
+            raise ApiError(400, "Bad Request: message to delete not found")
         self.deleted.append(key)
+        self._posted.discard(key)
         return True
+
+    def _check_reply_parameters(self, chat_id: int | str, reply: Any) -> None:
+        """ReplyParameters as Telegram checks them: the message must exist unless sending without it is allowed."""
+        if reply is None:
+            return
+        if not isinstance(reply, dict) or not isinstance(reply.get("message_id"), int):
+            raise ApiError(400, "Bad Request: can't parse reply parameters JSON object")
+        target = reply.get("chat_id", chat_id)
+        if (target, reply["message_id"]) not in self._posted and not reply.get("allow_sending_without_reply"):
+            raise ApiError(400, "Bad Request: message to be replied not found")
 
     async def _get_file(self, params: Params) -> JsonObject:
         file_id = str(_required(params, "file_id"))
