@@ -273,7 +273,10 @@ async def serve(config: Config, announce: Callable[[str], None] = print) -> None
         # millisecond instead of 15-30 ms of stopped event loop.
         gc.collect()
         gc.freeze()
-        announce(f"OmniDesk is running: http://{web.host}:{web.port}/ (channels: {', '.join(runtime.channels) or 'none'})")
+        announce(
+            f"OmniDesk is running: http://{web.host}:{web.port}/ (channels: {', '.join(runtime.channels) or 'none'}; "
+            f"help center: http://{web.host}:{web.port}/help)"
+        )
         try:
             await server.serve()
         finally:
