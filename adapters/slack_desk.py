@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from starlette.requests import Request
@@ -35,6 +36,7 @@ RESOLVE_ACTION = "omnidesk_resolve"
 TS_KEY = "slack_ts:"  # + ticket number: the ts of the Slack message that mirrors the ticket
 TICKET_KEY = "slack_ticket:"  # + ts: the ticket a Slack message mirrors
 EVENT_KEY = "slack_event:"  # + event id: an agent's thread reply already acted on
+CLICK_KEY = "slack_click:"  # + action, ticket, agent and action_ts: a button click already acted on
 MAX_MESSAGE_CHARS = 3500  # Slack folds message text past about 4,000 characters
 MAX_SECTION_CHARS = 2900  # a section block's text may not exceed 3,000 characters
 MAX_HEADER_CHARS = 150  # a header block's limit
@@ -109,6 +111,7 @@ class SlackAgentDesk:
         self._app.action(RESOLVE_ACTION)(self._on_resolve)
         self._app.event("message")(self._on_message)
         self._http = AsyncSlackRequestHandler(self._app)
+        self._verifier: SignatureVerifier | None = None  # made by asgi_routes, which needs the signing secret
 
     # -- AgentNotifier --------------------------------------------------------------------------------------------
 
@@ -153,6 +156,7 @@ class SlackAgentDesk:
         if not self._config.signing_secret:
             # Bolt would accept requests signed with an empty secret: anyone could act as an agent.
             raise ValueError("agents.slack.signing_secret is required to receive Slack requests over HTTP")
+        self._verifier = SignatureVerifier(self._config.signing_secret)
         return [
             Route("/slack/events", self._handle_http, methods=["POST"]),
             Route("/slack/interactivity", self._handle_http, methods=["POST"]),
@@ -183,8 +187,14 @@ class SlackAgentDesk:
     async def _handle_http(self, request: Request) -> Response:
         # Bolt raises on a timestamp that is not a number and on signed bodies it cannot parse: answer those
         # as what they are, a bad request, instead of a 500 anyone could trigger.
-        if not request.headers.get("X-Slack-Request-Timestamp", "0").isdigit():
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not timestamp.isdigit() or len(timestamp) > 12:
             return Response("invalid request timestamp", status_code=401)
+        # The signature first, on the raw bytes: bolt parses the body (JSON or form) before checking it, and logs
+        # the whole refused body at INFO, so anyone could make us parse and log whatever they send.
+        if not self._signed(await request.body(), timestamp, request.headers.get("X-Slack-Signature", "")):
+            log.info("Slack request with a bad, missing or expired signature refused")
+            return Response("invalid request", status_code=401)
         if request.headers.get("content-type", "").startswith("application/json") and not _event_shaped(
             await request.body()
         ):
@@ -194,6 +204,12 @@ class SlackAgentDesk:
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             log.info("slack request refused: %s", type(exc).__name__)
             return Response("malformed request", status_code=400)
+
+    def _signed(self, body: bytes, timestamp: str, signature: str) -> bool:
+        try:
+            return self._verifier is not None and self._verifier.is_valid(body, timestamp, signature)
+        except UnicodeDecodeError:  # slack_sdk decodes the body first; Slack only sends UTF-8
+            return False
 
     # -- bolt listeners -----------------------------------------------------------------------------------------
 
@@ -227,7 +243,32 @@ class SlackAgentDesk:
         async def tell(text: str) -> None:
             await self._tell_agent(channel, user_id, None, text)
 
-        await self._attempt(act(number, _payload_agent_name(user)), f"{verb} ticket #{number}", tell)
+        # A click is one action: Slack's retry or a captured request replayed within the signature's 5 minutes
+        # carries the same action_ts, and is recorded (and acted on) once.
+        key = _click_key(body, action, number, user_id)
+        if key is not None:
+            # The set covers two deliveries in flight at once, the key-value entry the ones after (and restarts).
+            if key in self._events_in_flight or await self._store.cursor_get(CLICK_KEY + key) is not None:
+                log.info("Slack %s of ticket #%s already received (a retry or a replay); ignored", verb, number)
+                return
+            self._events_in_flight.add(key)
+        try:
+
+            async def act_on_current_state() -> Ticket:
+                # By the ticket's state too: a Claim seen after someone took the ticket never reassigns it.
+                if verb == "claim":
+                    current = await self._actions.get(number)
+                    if current.status is not TicketStatus.OPEN:
+                        holder = f" by {current.assignee}" if current.assignee else ""
+                        raise StoreError(f"ticket #{number} is already {current.status.value}{holder}; nothing changed")
+                return await act(number, _payload_agent_name(user))
+
+            if key is not None:
+                await self._store.cursor_set(CLICK_KEY + key, verb)  # who did what is the ticket's audit log
+            await self._attempt(act_on_current_state(), f"{verb} ticket #{number}", tell)
+        finally:
+            if key is not None:
+                self._events_in_flight.discard(key)
 
     async def _relay(self, reply: ThreadReply) -> None:
         number = _ticket_number(await self._store.cursor_get(TICKET_KEY + reply.thread_ts))
@@ -360,6 +401,14 @@ def _plain_link(match: re.Match[str]) -> str:
     if not label or _unescape(label) in (url, url.split("://", 1)[-1]):
         return url
     return f"{label} ({url})"
+
+
+def _click_key(body: Mapping[str, Any], action: Mapping[str, Any], number: int, user_id: str) -> str | None:
+    """The inbox key of one button click: its action, ticket, agent and Slack's time stamp of the click."""
+    stamp = action.get("action_ts") or body.get("trigger_id")
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    return f"action:{action.get('action_id')}:{number}:{user_id}:{stamp[:64]}"
 
 
 def _payload_agent_name(user: Mapping[str, Any]) -> str:

@@ -129,6 +129,10 @@ def convert_message(update_id: int, message: Message, me: BotIdentity, *, edited
         return None  # channel posts, anonymous senders, other bots (two bots must not talk in a loop)
     is_group = chat.type in _GROUP_TYPES
     raw = message_text(message)
+    if utf16_length(raw) > MAX_MESSAGE_LENGTH:
+        # Telegram sends nothing longer: such an update is forged or broken, and routing it would cost seconds.
+        log.warning("Telegram update %s skipped: its text is longer than Telegram allows", update_id)
+        return None
     replied = message.reply_to_message
     to_bot = replied is not None and replied.from_user is not None and replied.from_user.id == me.id
     text = addressed_text(raw, me.username, in_group=is_group, reply_to_bot=to_bot)
@@ -237,7 +241,7 @@ def _aware(moment: datetime) -> datetime:
 
 def utf16_length(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts two)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate from JSON counts one, not raises
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:

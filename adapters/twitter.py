@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -42,6 +43,8 @@ WEBHOOK_PATH = "/twitter/webhook"
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 DM_EVENT_FIELDS = ("id", "text", "event_type", "dm_conversation_id", "sender_id", "created_at")
 REQUEST_TIMEOUT_SECONDS = 30.0
+# X's CRC tokens are random strings (UUIDs, base64 text); the alphabet excludes everything a JSON object needs.
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{8,256}")
 _TWEEPY_HOST = "https://api.twitter.com"  # what tweepy 4.x writes in front of every route
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -272,6 +275,9 @@ class TwitterChannel(Channel):
             token = request.query_params.get("crc_token")
             if not token:
                 return JSONResponse({"error": "crc_token is required"}, status_code=400)
+            if not crc_token_acceptable(token):
+                log.warning("X CRC request with a token not of X's shape refused")
+                return JSONResponse({"error": "crc_token is not of the shape X sends"}, status_code=400)
             return JSONResponse({"response_token": crc_response(self._config.consumer_secret, token)})
         body = await request.body()
         if not signature_valid(self._config.consumer_secret, body, request.headers.get(SIGNATURE_HEADER)):
@@ -369,7 +375,11 @@ def message_from_webhook_event(event: Mapping[str, Any]) -> InboundMessage | Non
     return _message(str(sender), str(event_id), text, _parse_epoch_ms(event.get("created_timestamp")))
 
 
-def _message(sender: str, event_id: str, text: str, sent_at: datetime | None) -> InboundMessage:
+def _message(sender: str, event_id: str, text: str, sent_at: datetime | None) -> InboundMessage | None:
+    if len(text) > MAX_DM_CHARS:
+        # X sends nothing longer: such an event is forged or broken, and routing it would cost seconds.
+        log.warning("X DM event %s skipped: its text is longer than X allows", event_id)
+        return None
     if sent_at is None:
         return InboundMessage(CHANNEL, sender, sender, event_id, text)
     return InboundMessage(CHANNEL, sender, sender, event_id, text, sent_at=sent_at)
@@ -406,6 +416,18 @@ def split_text(text: str, limit: int = MAX_DM_CHARS) -> list[str]:
 
 
 # -- webhook security -----------------------------------------------------------------------------------------------
+
+
+def crc_token_acceptable(crc_token: str) -> bool:
+    """Whether `crc_token` has the shape of X's challenges (a short random string of letters, digits, `-_+/=`).
+
+    X's CRC answer and a webhook body's signature are the same HMAC under the same key, so answering any token
+    would sign anything: an attacker would send a JSON body as the token and post it with the answer as its
+    signature. The POST side only acts on a JSON object, which must start with `{` (after optional whitespace) and
+    needs `"` and `:`; none of these is in the accepted alphabet, so no token we answer is the body of an event we
+    would act on, and the length bound keeps the answer cheap.
+    """
+    return _CRC_TOKEN.fullmatch(crc_token) is not None
 
 
 def crc_response(consumer_secret: str, crc_token: str) -> str:

@@ -11,10 +11,12 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import logging
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,8 +25,9 @@ from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from PIL import Image
 from starlette.datastructures import UploadFile
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -34,20 +37,26 @@ from bot.app.config import WebchatConfig
 from bot.core.messages import Attachment, InboundMessage, Lang, Reply
 from bot.core.ports import Channel, KeyValueStore, StoredMessage
 from bot.core.rate_limit import RateLimiter
+from bot.desk.domain import Ticket
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
+UPLOAD_PATH = "/api/webchat/attachments"
 STATIC_DIR = Path(__file__).with_name("webchat_static")
 
 # WebSocket close codes (4000-4999 are the application's): the widget gets a new token on 4401.
 CLOSE_BAD_TOKEN = 4401
 CLOSE_TOO_MANY_SOCKETS = 4429
+CLOSE_RESTARTING = 1012
+AUTH_FRAME_SECONDS = 10.0  # how long an accepted socket may take to send its auth frame
+RENEWED_TOKEN_HEADER = "X-Session-Token"
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
+_PILLOW_FORMATS: Mapping[str, str] = MappingProxyType({"image/png": "PNG", "image/jpeg": "JPEG"})
 _IMAGE_EXTENSIONS: Mapping[str, str] = MappingProxyType({"image/png": "png", "image/jpeg": "jpg"})
 _API_HEADERS: Mapping[str, str] = MappingProxyType({"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 # The demo page runs no inline script, so a strict policy costs nothing and stops any injected markup from running.
@@ -60,31 +69,79 @@ _DEMO_CSP = (
 # -- sessions ----------------------------------------------------------------------------------------------------
 
 
-class SessionTokens:
-    """Visitor tokens `<session id>.<HMAC-SHA256 of it>`: the server keeps no session table, a token names its session."""
+@dataclass(frozen=True, slots=True)
+class SessionGrant:
+    """A verified token: its session, and a fresh token for it when the presented one is due for renewal."""
 
-    def __init__(self, secret: bytes) -> None:
+    session_id: str
+    renewed_token: str | None = None
+
+
+class SessionTokens:
+    """Visitor tokens `<session id>.<issued at>.<HMAC-SHA256 of both>`: the server keeps no session table, a token
+    names its session and says when it was issued. A token expires `ttl_seconds` after it was issued; one presented
+    after `renew_after_seconds` is answered with a fresh one, so a visitor who keeps chatting never sees it expire."""
+
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        ttl_seconds: float = 7 * 24 * 3600,
+        renew_after_seconds: float = 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if len(secret) < 16:
             raise ValueError("the webchat session secret must be at least 16 bytes")
+        if not 0 < renew_after_seconds < ttl_seconds:
+            raise ValueError("renew_after_seconds must be positive and shorter than ttl_seconds")
         self._secret = secret
+        self._ttl = ttl_seconds
+        self._renew_after = renew_after_seconds
+        self._clock = clock
 
-    def issue(self) -> tuple[str, str]:
-        """A new random session id and its token."""
-        session_id = secrets.token_urlsafe(24)
-        return session_id, f"{session_id}.{self._sign(session_id)}"
+    def issue(self, session_id: str | None = None) -> tuple[str, str]:
+        """A token for `session_id` (default: a new random one), issued now; returns the id and the token."""
+        session_id = session_id or secrets.token_urlsafe(24)
+        issued = str(int(self._clock()))
+        return session_id, f"{session_id}.{issued}.{self._sign(session_id, issued)}"
 
-    def verify(self, token: str) -> str | None:
-        """The session id a genuine token names, else None."""
-        session_id, dot, signature = token.rpartition(".")
-        if not dot or not _SESSION_ID.match(session_id):
+    def check(self, token: str) -> SessionGrant | None:
+        """The grant of a genuine, unexpired token, else None."""
+        if len(token) > 200:
+            return None
+        session_id, _, rest = token.partition(".")
+        issued, _, signature = rest.partition(".")
+        if not _SESSION_ID.match(session_id) or not issued.isdigit() or len(issued) > 12:
             return None
         # Bytes, not str: compare_digest refuses non-ASCII text, and a token is whatever a visitor sends.
-        genuine = hmac.compare_digest(signature.encode(), self._sign(session_id).encode())
-        return session_id if genuine else None
+        if not hmac.compare_digest(signature.encode(), self._sign(session_id, issued).encode()):
+            return None
+        age = self._clock() - int(issued)
+        if age > self._ttl or age < -300:  # expired, or issued in the future beyond clock skew
+            return None
+        return SessionGrant(session_id, self.issue(session_id)[1] if age > self._renew_after else None)
 
-    def _sign(self, session_id: str) -> str:
-        digest = hmac.new(self._secret, b"omnidesk-webchat-session:" + session_id.encode(), hashlib.sha256).digest()
+    def verify(self, token: str) -> str | None:
+        """The session id a genuine, unexpired token names, else None."""
+        grant = self.check(token)
+        return grant.session_id if grant else None
+
+    def _sign(self, session_id: str, issued: str) -> str:
+        message = f"omnidesk-webchat-session:v2:{session_id}.{issued}".encode()
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class WebchatStore(Protocol):
+    """The `Store` methods the widget's endpoints read directly."""
+
+    async def webchat_session_revoked(self, session_id: str) -> bool:
+        """Whether an operator revoked the session (`omnidesk sessions revoke`)."""
+        ...
+
+    async def open_ticket_for(self, channel: str, conversation_id: str) -> Ticket | None:
+        """The conversation's open ticket, if any (screenshots are taken only for one)."""
+        ...
 
 
 async def load_session_secret(cursors: KeyValueStore, name: str = "webchat_session_secret") -> bytes:
@@ -131,6 +188,8 @@ class WebchatChannel(Channel):
 
     def __init__(self) -> None:
         self._sessions: dict[str, _Session] = {}
+        self._unauthenticated: set[WebSocket] = set()  # accepted, waiting for their auth frame
+        self.closing = False  # set by stop(): no socket or long-poll is held from then on
 
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """Push a reply to every open socket of the session; with none open it waits in the history."""
@@ -169,7 +228,12 @@ class WebchatChannel(Channel):
         return True
 
     async def stop(self) -> None:
-        """Close every socket as "service restarting" (the widget reconnects) and release the long-polls."""
+        """Close every socket as "service restarting" (the widget reconnects) and release the long-polls; sockets
+        opened after this are closed at once, so none can hold the shutdown."""
+        self.closing = True
+        for socket in list(self._unauthenticated):
+            with contextlib.suppress(Exception):
+                await socket.close(code=1012)
         for session_id, session in list(self._sessions.items()):
             for socket in list(session.sockets):
                 with contextlib.suppress(Exception):
@@ -198,6 +262,15 @@ class WebchatChannel(Channel):
         return len(session.sockets) if session else 0
 
     @contextlib.contextmanager
+    def authenticating(self, socket: WebSocket) -> Iterator[None]:
+        """Track a socket accepted but not yet authenticated, so that stop() closes it too."""
+        self._unauthenticated.add(socket)
+        try:
+            yield
+        finally:
+            self._unauthenticated.discard(socket)
+
+    @contextlib.contextmanager
     def watch(self, session_id: str) -> Iterator[asyncio.Event]:
         """An event set when a reply is sent to the session while the block runs (for long-polling)."""
         session = self._sessions.setdefault(session_id, _Session())
@@ -222,6 +295,9 @@ class WebchatLimits:
     messages_per_window: int = 10
     window_seconds: float = 10.0
     max_attachment_bytes: int = 5 * 1024 * 1024
+    max_session_attachment_bytes: int = 25 * 1024 * 1024  # one visitor's screenshots on disk, all tickets
+    max_total_attachment_bytes: int = 2 * 1024 * 1024 * 1024  # every visitor's
+    max_image_pixels: int = 40_000_000  # decoding is refused above this (a small file can declare a huge image)
     history_limit: int = 200
     max_poll_wait_seconds: float = 25.0
     max_sockets_per_session: int = 8
@@ -258,13 +334,14 @@ def webchat_routes(
     *,
     attachments_dir: Path,
     limits: WebchatLimits | None = None,
+    store: WebchatStore | None = None,
     tickets: UserTickets | None = None,
     ticket_form: Mapping[str, Any] | None = None,
 ) -> list[BaseRoute]:
     """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`; with
     `tickets`, also the visitor's "My tickets"."""
     limits = limits or WebchatLimits()
-    api = _WebchatApi(channel, desk, tokens, config, attachments_dir, limits)
+    api = _WebchatApi(channel, desk, tokens, config, attachments_dir, limits, store)
     get, post = ["GET", "OPTIONS"], ["POST", "OPTIONS"]
     routes: list[BaseRoute] = []
     if tickets is not None:
@@ -284,7 +361,7 @@ def webchat_routes(
         Route("/api/webchat/history", api.cors(api.history), methods=get),
         Route("/api/webchat/messages", api.cors(api.messages), methods=post),
         Route("/api/webchat/poll", api.cors(api.poll), methods=get),
-        Route("/api/webchat/attachments", api.cors(api.attachments), methods=post),
+        Route(UPLOAD_PATH, api.cors(api.attachments), methods=post),
         WebSocketRoute("/ws/webchat", api.websocket),
     ]
 
@@ -303,8 +380,11 @@ class _WebchatApi:
         config: WebchatConfig,
         attachments_dir: Path,
         limits: WebchatLimits,
+        store: WebchatStore | None = None,
     ) -> None:
         self._channel = channel
+        self._store = store
+        self._attachment_bytes: int | None = None  # on disk under attachments_dir; counted on first upload
         self._desk = desk
         self._tokens = tokens
         self._allowed_origins = frozenset(_normal_origin(o) for o in config.allowed_origins)
@@ -355,6 +435,7 @@ class _WebchatApi:
                 headers |= {
                     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
                     "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                    "Access-Control-Expose-Headers": RENEWED_TOKEN_HEADER,
                     "Access-Control-Max-Age": "600",
                 }
                 return Response(status_code=204, headers=headers)
@@ -362,9 +443,14 @@ class _WebchatApi:
                 response = await endpoint(request)
             except WebchatError as exc:
                 response = _error_response(exc)
+            except ClientDisconnect:
+                raise  # gone, or cut off at the body limit (which answers 413): nothing to log or answer
             except Exception:
                 log.exception("webchat %s %s failed", request.method, request.url.path)
                 response = _error_response(WebchatError("server_error", "Something went wrong. Please try again.", 500))
+            renewed = getattr(request.state, "renewed_token", None)
+            if renewed is not None:
+                headers |= {RENEWED_TOKEN_HEADER: renewed, "Access-Control-Expose-Headers": RENEWED_TOKEN_HEADER}
             response.headers.update(headers)
             return response
 
@@ -376,50 +462,60 @@ class _WebchatApi:
         if presented is None:
             body = await _json_body(request, required=False)
             presented = body.get("token") if isinstance(body.get("token"), str) else None
-        session_id = self._tokens.verify(presented) if presented else None
-        if session_id is not None and presented is not None:
-            return JSONResponse({"session": session_id, "token": presented, "resumed": True})
+        grant = await self._grant(presented) if presented else None
+        if grant is not None and presented is not None:
+            token = grant.renewed_token or presented
+            return JSONResponse({"session": grant.session_id, "token": token, "resumed": True})
         session_id, token = self._tokens.issue()
         return JSONResponse({"session": session_id, "token": token, "resumed": False})
 
     async def history(self, request: Request) -> Response:
         """The session's redacted transcript, oldest first."""
-        session_id = self.authorized(request)
+        session_id = await self.authorized(request)
         limit = _int_param(request, "limit", self._limits.history_limit, 1, self._limits.history_limit)
         messages = await self._desk.history(CHANNEL, session_id, limit)
         return JSONResponse({"session": session_id, "messages": [self.message_json(session_id, m) for m in messages]})
 
     async def messages(self, request: Request) -> Response:
         """The HTTP fallback for a message frame: returns the ack once the desk has handled it."""
-        session_id = self.authorized(request)
+        session_id = await self.authorized(request)
         body = await _json_body(request, required=True)
         return JSONResponse(await self._accept(session_id, body, request.query_params.get("lang")))
 
     async def poll(self, request: Request) -> Response:
         """Messages after `after` (a transcript id); with `wait`, held open until a reply arrives or time runs out."""
-        session_id = self.authorized(request)
+        session_id = await self.authorized(request)
         after = _int_param(request, "after", 0, 0, 2**62)
         wait = min(_float_param(request, "wait", 0.0), self._limits.max_poll_wait_seconds)
         with self._channel.watch(session_id) as replied:
             messages = await self._messages_after(session_id, after)
-            if not messages and wait > 0:
+            if not messages and wait > 0 and not self._channel.closing:
                 await _wait_for_reply(request, replied, wait)
                 messages = await self._messages_after(session_id, after)
         return JSONResponse({"session": session_id, "messages": messages})
 
     async def attachments(self, request: Request) -> Response:
-        """A PNG or JPEG screenshot (multipart field `file`, or the raw body), handed to the desk as a photo."""
-        session_id = self.authorized(request)
+        """A PNG or JPEG screenshot (multipart field `file`, or the raw body) for the session's open ticket, handed
+        to the desk as a photo. Refused before anything is written unless a ticket is open, the image decodes, and
+        the session's and the server's disk quotas have room."""
+        session_id = await self.authorized(request)
         self._check_rate(session_id)
+        lang = _lang(request.query_params.get("lang"))
+        if self._store is not None and await self._store.open_ticket_for(CHANNEL, session_id) is None:
+            raise WebchatError("no_ticket", _NO_TICKET[lang or "en"], 409)
         data = await self._upload_bytes(request)
-        mime = _image_type(data)
+        mime = await asyncio.to_thread(_decoded_image_type, data, self._limits.max_image_pixels)
         if mime is None:
             raise WebchatError("unsupported_type", "Only PNG and JPEG screenshots can be attached.", 415)
-        attachment_id = uuid.uuid4().hex
         folder = self._attachments_dir / session_id
-        folder.mkdir(parents=True, exist_ok=True)
+        await self._reserve_disk(folder, len(data))
+        attachment_id = uuid.uuid4().hex
         path = folder / f"{attachment_id}.{_IMAGE_EXTENSIONS[mime]}"
-        await asyncio.to_thread(path.write_bytes, data)
+        try:
+            await asyncio.to_thread(_write_new_file, path, data)
+        except OSError:
+            self._attachment_bytes = None  # recount next time
+            raise
         client_id = f"att-{attachment_id}"
         message = InboundMessage(
             channel=CHANNEL,
@@ -428,10 +524,22 @@ class _WebchatApi:
             message_id=f"{session_id}:{client_id}",
             text="",
             attachments=(Attachment("photo", str(path), mime),),
-            lang_hint=_lang(request.query_params.get("lang")),
+            lang_hint=lang,
         )
         ack = await self._handle(session_id, message, client_id)
         return JSONResponse(ack, status_code=201)
+
+    async def _reserve_disk(self, folder: Path, size: int) -> None:
+        """Count `size` bytes against the session's and the total quota, or refuse with 507."""
+        if self._attachment_bytes is None:
+            self._attachment_bytes = await asyncio.to_thread(_folder_bytes, self._attachments_dir)
+        session_bytes = await asyncio.to_thread(_folder_bytes, folder)
+        if session_bytes + size > self._limits.max_session_attachment_bytes:
+            raise WebchatError("quota", "This chat has reached its limit for screenshots.", 507)
+        if self._attachment_bytes + size > self._limits.max_total_attachment_bytes:
+            log.warning("webchat screenshot refused: the attachments folder is at its quota")
+            raise WebchatError("quota", "Screenshots cannot be accepted right now. Please try again later.", 507)
+        self._attachment_bytes += size
 
     async def _upload_bytes(self, request: Request) -> bytes:
         limit = self._limits.max_attachment_bytes
@@ -467,14 +575,25 @@ class _WebchatApi:
     # -- the WebSocket -------------------------------------------------------------------------------------------
 
     async def websocket(self, socket: WebSocket) -> None:
-        """`/ws/webchat?token=...`: message frames in; ack, typing, reply and error frames out."""
+        """`/ws/webchat?lang=..`: an auth frame first (`{"type": "auth", "token": ...}`: never the URL, which logs
+        and proxies record), then message frames in; hello, token, ack, typing, reply and error frames out."""
         if not self._origin_allowed(socket):
             await socket.close(code=1008)  # before accepting: the handshake is refused with 403
             return
         await socket.accept()
-        session_id = self._tokens.verify(socket.query_params.get("token", ""))
-        if session_id is None:
-            await socket.close(code=CLOSE_BAD_TOKEN, reason="invalid token")
+        if self._channel.closing:
+            await socket.close(code=CLOSE_RESTARTING)
+            return
+        with self._channel.authenticating(socket):
+            token = await self._auth_frame(socket)
+        grant = await self._grant(token) if token else None
+        if grant is None:
+            with contextlib.suppress(Exception):
+                await socket.close(code=CLOSE_BAD_TOKEN, reason="invalid token")
+            return
+        session_id = grant.session_id
+        if self._channel.closing:  # the shutdown began while the visitor was authenticating
+            await socket.close(code=CLOSE_RESTARTING)
             return
         if self._channel.open_sockets(session_id) >= self._limits.max_sockets_per_session:
             await socket.close(code=CLOSE_TOO_MANY_SOCKETS, reason="too many connections")
@@ -483,15 +602,43 @@ class _WebchatApi:
         lang = socket.query_params.get("lang")
         try:
             await self._channel.send_frame(socket, {"type": "hello", "session": session_id})
+            if grant.renewed_token is not None:
+                token = grant.renewed_token
+                await self._channel.send_frame(socket, {"type": "token", "token": token})
             while True:
                 event = await socket.receive()
                 if event["type"] == "websocket.disconnect":
                     break
+                current = await self._grant(token or "")
+                if current is None:  # expired or revoked while connected
+                    await socket.close(code=CLOSE_BAD_TOKEN, reason="session expired or revoked")
+                    break
+                if current.renewed_token is not None:
+                    token = current.renewed_token
+                    await self._channel.send_frame(socket, {"type": "token", "token": token}, session_id)
                 await self._on_frame(socket, session_id, event.get("text"), lang)
         except WebSocketDisconnect:
             pass
         finally:
             self._channel.disconnect(session_id, socket)
+
+    async def _auth_frame(self, socket: WebSocket) -> str | None:
+        """The token of the socket's first frame, or None (no frame in time, or not an auth frame)."""
+        try:
+            event = await asyncio.wait_for(socket.receive(), AUTH_FRAME_SECONDS)
+        except (TimeoutError, WebSocketDisconnect, RuntimeError):  # RuntimeError: closed by stop() meanwhile
+            return None
+        raw = event.get("text")
+        if not isinstance(raw, str) or len(raw) > 1024:
+            return None
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(frame, dict) or frame.get("type") != "auth" or not isinstance(frame.get("token"), str):
+            return None
+        token: str = frame["token"]
+        return token
 
     async def _on_frame(self, socket: WebSocket, session_id: str, raw: str | None, lang: str | None) -> None:
         client_id: str | None = None
@@ -587,13 +734,24 @@ class _WebchatApi:
         # The transcript names a screenshot by its server path; the visitor needs only the file name.
         return text.replace(f"{self._attachments_dir / session_id}/", "")
 
-    def authorized(self, request: Request) -> str:
+    async def authorized(self, request: Request) -> str:
         """The session of the request's bearer token; a 401 error without a good one."""
         token = _bearer(request)
-        session_id = self._tokens.verify(token) if token else None
-        if session_id is None:
-            raise WebchatError("unauthorized", "The chat session is missing or invalid.", 401)
-        return session_id
+        grant = await self._grant(token) if token else None
+        if grant is None:
+            raise WebchatError("unauthorized", "The chat session is missing, expired or revoked.", 401)
+        if grant.renewed_token is not None:
+            request.state.renewed_token = grant.renewed_token  # sent back in a header by `cors`
+        return grant.session_id
+
+    async def _grant(self, token: str) -> SessionGrant | None:
+        """A genuine, unexpired token of a session nobody revoked."""
+        grant = self._tokens.check(token)
+        if grant is None:
+            return None
+        if self._store is not None and await self._store.webchat_session_revoked(grant.session_id):
+            return None
+        return grant
 
     def _origin_allowed(self, connection: HTTPConnection) -> bool:
         """No Origin (not a browser), the page's own host, or a configured origin."""
@@ -671,6 +829,51 @@ def _error_response(error: WebchatError) -> JSONResponse:
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(error.retry_after)))
     return JSONResponse(error.frame(), status_code=error.status, headers=headers)
+
+
+_NO_TICKET: Mapping[Lang, str] = MappingProxyType(
+    {
+        "en": "You can attach screenshots once a ticket is open. Type /human to open one.",
+        "zh": "创建工单后才能上传截图。输入 /human 创建工单。",
+    }
+)
+
+
+def _decoded_image_type(data: bytes, max_pixels: int) -> str | None:
+    """`image/png` or `image/jpeg` when the bytes decode as such an image (a valid header is not enough), else None.
+    Runs in a worker thread: decoding a 5 MB image takes tens of milliseconds."""
+    mime = _image_type(data)
+    if mime is None:
+        return None
+    formats = [_PILLOW_FORMATS[mime]]
+    try:
+        with Image.open(io.BytesIO(data), formats=formats) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                return None
+            image.verify()  # the file's structure and checksums (a PNG's chunk CRCs, its end)
+        with Image.open(io.BytesIO(data), formats=formats) as image:
+            image.load()  # and the whole pixel data: truncated or corrupt files raise here
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return mime
+
+
+def _folder_bytes(folder: Path) -> int:
+    """The size of the files under `folder` (0 when it does not exist)."""
+    total = 0
+    with contextlib.suppress(FileNotFoundError):
+        for entry in folder.rglob("*"):
+            with contextlib.suppress(OSError):
+                if entry.is_file():
+                    total += entry.stat().st_size
+    return total
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("xb") as file:
+        file.write(data)
 
 
 def _image_type(data: bytes) -> str | None:

@@ -6,7 +6,7 @@ and a ticket of another session is as unknown as a ticket that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -43,7 +43,7 @@ class MyTicketsApi:
         self,
         tickets: UserTickets,
         transcripts: Transcripts,
-        session_of: Callable[[Request], str],
+        session_of: Callable[[Request], Awaitable[str]],
         message_json: Callable[[str, StoredMessage], dict[str, Any]],
         history_limit: int,
         form: Mapping[str, Any] | None = None,
@@ -59,18 +59,18 @@ class MyTicketsApi:
     async def form(self, request: Request) -> Response:
         """What the widget's ticket form offers; the ticket itself is sent as a message (`/newticket`), so it goes
         through the secret guard, the duplicate check and the desk like anything typed in the chat."""
-        self._session_of(request)
+        await self._session_of(request)
         return JSONResponse(self._form, headers={"Cache-Control": "no-store"})
 
     async def list(self, request: Request) -> Response:
         """The session's tickets, newest first."""
-        session_id = self._session_of(request)
+        session_id = await self._session_of(request)
         tickets = await self._tickets.of_conversation(CHANNEL, session_id, LISTED)
         return JSONResponse({"tickets": [_ticket_json(t.ticket, t.updated_at) for t in tickets]})
 
     async def show(self, request: Request) -> Response:
         """One of the session's tickets with the messages exchanged while it was open."""
-        session_id = self._session_of(request)
+        session_id = await self._session_of(request)
         number = request.path_params["number"]
         mine = {t.ticket.number: t for t in await self._tickets.of_conversation(CHANNEL, session_id, LISTED)}
         if number not in mine:

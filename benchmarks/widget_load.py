@@ -6,7 +6,7 @@ Run: python -m benchmarks.widget_load [--sessions 1000] [--questions 10] [--thin
    port with OMNIDESK_DB in a temporary folder and no channel credentials; times it until /healthz answers 200 and
    reads its idle RSS (/proc/PID/status VmRSS).
 2. A load client in a second process opens `--sessions` visitor sessions (POST /api/webchat/session for a token,
-   then WS /ws/webchat?token=..., at most 100 handshakes at a time) and keeps them all open; the server's RSS is read
+   then WS /ws/webchat with the token in its first frame, at most 100 handshakes at a time) and keeps them all open; the server's RSS is read
    again: (RSS with every session open - idle RSS) / sessions = memory per open session.
 3. Every session then sends `--questions` questions, one at a time: frame {"type": "message", "id", "text"}, and the
    next only after this one's reply and ack frames arrived. Latency = send -> first "reply" frame (and -> "ack").
@@ -105,8 +105,9 @@ async def _open_session(session: Session, base: str, http: Any, gate: asyncio.Se
                     session.errors.append(f"session POST {response.status}")
                     return
                 session.token = (await response.json())["token"]
-            ws_url = base.replace("http://", "ws://") + f"/ws/webchat?token={session.token}"
+            ws_url = base.replace("http://", "ws://") + "/ws/webchat"
             session.socket = await connect(ws_url, open_timeout=30, ping_interval=None, max_size=2**20)
+            await session.socket.send(json.dumps({"type": "auth", "token": session.token}))
             hello = json.loads(await asyncio.wait_for(session.socket.recv(), 30))
             if hello.get("type") != "hello":
                 session.errors.append(f"first frame {hello.get('type')}")

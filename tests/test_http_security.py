@@ -31,7 +31,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Route, WebSocketRoute
 from telegram import Update
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from adapters.slack_desk import escape, plain_text, thread_reply, ticket_message_ts
@@ -52,6 +51,7 @@ from bot.security.secret_scanner import SecretScanner
 from tests.fakes.loopback import serving
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.widget_socket import widget_socket
 from tests.fakes.wiring import config_for_fakes
 from tests.fakes.x_api import FakeXApi
 
@@ -77,8 +77,8 @@ KNOWN_ROUTES = {
     "/twitter/webhook": "x signature and crc, bad input",
     "/slack/events": "slack signature, replay, bad input",
     "/slack/interactivity": "slack signature, bad input",
-    "/healthz": "public health check (no data)",
-    "/metrics": "public metrics (counts only, no user data)",
+    "/healthz": "public health check (no data; details behind server.admin_token: test_http_limits)",
+    "/metrics": "metrics (counts only, no user data; behind server.admin_token when set: test_http_limits)",
     "/favicon.ico": "static (public)",
     "/api/webchat/tickets": "widget scoping (test_my_tickets: another session's tickets are unknown)",
     "/api/webchat/tickets/{number:int}": "widget scoping (test_my_tickets)",
@@ -437,19 +437,22 @@ async def test_a_widget_token_reads_and_writes_only_its_own_session(app: App) ->
 
 def _forgeries(session_a: str, token_a: str, session_b: str, token_b: str) -> dict[str, str]:
     sig_a, sig_b = token_a.rpartition(".")[2], token_b.rpartition(".")[2]
+    issued_a = token_a.split(".")[1]
     other_secret = SessionTokens(b"another-server-secret-32-bytes!!")
     return {
-        "B's id with A's signature": f"{session_b}.{sig_a}",
-        "A's id with a flipped signature char": f"{session_a}.{('A' if sig_a[0] != 'A' else 'B')}{sig_a[1:]}",
-        "A's id, no signature": f"{session_a}.",
+        "B's id with A's signature": f"{session_b}.{issued_a}.{sig_a}",
+        "A's id with a flipped signature char": f"{session_a}.{issued_a}.{('A' if sig_a[0] != 'A' else 'B')}{sig_a[1:]}",
+        "A's id, no signature": f"{session_a}.{issued_a}.",
         "A's id alone": session_a,
+        "A's token, issued later": f"{session_a}.{int(issued_a) + 86400}.{sig_a}",
+        "A's token without its issue time": f"{session_a}.{sig_a}",
         "signature alone": f".{sig_b}",
-        "signed by another secret": f"{session_b}.{other_secret._sign(session_b)}",
+        "signed by another secret": other_secret.issue(session_b)[1],
         "A's token with a suffix": token_a + "x",
-        "two dots": f"{session_a}.{sig_a}.{sig_a}",
-        "non-ascii": f"{session_a}.é{sig_a}",
+        "two signatures": f"{token_a}.{sig_a}",
+        "non-ascii": f"{session_a}.{issued_a}.é{sig_a}",
         "empty": "",
-        "very long": "a" * 20_000 + "." + sig_a,
+        "very long": "a" * 20_000 + "." + issued_a + "." + sig_a,
     }
 
 
@@ -484,13 +487,13 @@ async def test_the_widget_socket_refuses_forged_tokens_and_pushes_only_to_its_se
     for name, forged in _forgeries(session_a, token_a, session_b, token_b).items():
         if not forged.isascii() or len(forged) > 4000:
             continue
-        async with connect(f"{app.ws_url}?token={forged}", proxy=None, open_timeout=5) as ws:
+        async with widget_socket(app.ws_url, forged) as ws:
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, name
     async with (
-        connect(f"{app.ws_url}?token={token_a}", proxy=None, open_timeout=5) as ws_a,
-        connect(f"{app.ws_url}?token={token_b}", proxy=None, open_timeout=5) as ws_b,
+        widget_socket(app.ws_url, token_a) as ws_a,
+        widget_socket(app.ws_url, token_b) as ws_b,
     ):
         assert json.loads(await ws_a.recv())["session"] == session_a
         assert json.loads(await ws_b.recv())["session"] == session_b
@@ -699,7 +702,7 @@ async def test_bad_widget_socket_frames_get_error_frames_and_the_socket_lives_on
         ('{"type": "message", "id": "n6", "text": "\\u0000\\u0000"}', "n6", True),
         ('{"type": "message", "id": "n7", "text": "😀🔥"}', "n7", True),
     ]
-    async with connect(f"{app.ws_url}?token={token}", proxy=None, open_timeout=5) as ws:
+    async with widget_socket(app.ws_url, token) as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
         for frame, client_id, may_accept in frames:
             await ws.send(frame)
@@ -716,7 +719,7 @@ async def test_bad_widget_socket_frames_get_error_frames_and_the_socket_lives_on
         while (pong := json.loads(await asyncio.wait_for(ws.recv(), 5)))["type"] != "pong":
             assert pong["type"] in ("reply", "typing"), pong
     # A frame over the 64 KB limit closes that socket (1009), and nothing else.
-    async with connect(f"{app.ws_url}?token={token}", proxy=None, open_timeout=5, max_size=None) as ws:
+    async with widget_socket(app.ws_url, token, max_size=None) as ws:
         await ws.recv()
         await ws.send(json.dumps({"type": "message", "id": "big", "text": "a" * MEGABYTE}))
         with pytest.raises(ConnectionClosed) as closed:

@@ -35,6 +35,9 @@ class RecordingActions:
         self.calls: list[tuple[Any, ...]] = []
         self.notifiers: list[AgentNotifier] = []
 
+    async def get(self, number: int) -> Ticket:
+        return await self.store.get_ticket(number)
+
     async def claim(self, number: int, agent: str) -> Ticket:
         self.calls.append(("claim", number, agent))
         return await self._announce(await self.store.claim(number, agent))
@@ -105,7 +108,13 @@ def button_ids(blocks: list[dict[str, Any]]) -> list[str]:
     return [element["action_id"] for block in blocks if block["type"] == "actions" for element in block["elements"]]
 
 
-def interactivity(action_id: str, number: int, user_id: str = "U0ALICE", username: str = "alice") -> str:
+def interactivity(
+    action_id: str,
+    number: int,
+    user_id: str = "U0ALICE",
+    username: str = "alice",
+    action_ts: str = "1700000000.000100",
+) -> str:
     payload = {
         "type": "block_actions",
         "user": {"id": user_id, "username": username, "name": username, "team_id": "T0FAKE"},
@@ -123,7 +132,7 @@ def interactivity(action_id: str, number: int, user_id: str = "U0ALICE", usernam
                 "text": {"type": "plain_text", "text": "Claim"},
                 "value": str(number),
                 "type": "button",
-                "action_ts": "1700000000.000100",
+                "action_ts": action_ts,
             }
         ],
     }
@@ -166,8 +175,13 @@ async def send_event(http: httpx.AsyncClient, body: str, **headers: str) -> http
     return await post_signed(http, "/slack/events", body, "application/json", **headers)
 
 
-async def click(http: httpx.AsyncClient, action_id: str, number: int) -> httpx.Response:
-    body = interactivity(action_id, number)
+FORM = "application/x-www-form-urlencoded"
+
+
+async def click(
+    http: httpx.AsyncClient, action_id: str, number: int, clicked_at: str = "1700000000.000100", **who: str
+) -> httpx.Response:
+    body = interactivity(action_id, number, action_ts=clicked_at, **who)
     return await post_signed(http, "/slack/interactivity", body, "application/x-www-form-urlencoded")
 
 
@@ -260,7 +274,8 @@ async def test_resolve_removes_the_buttons_and_a_second_resolve_is_refused_to_th
     ticket, _ = await announce(desk, store, await open_ticket(store))
 
     first = await click(http, RESOLVE_ACTION, ticket.number)
-    second = await click(http, RESOLVE_ACTION, ticket.number)
+    await desk.drain()
+    second = await click(http, RESOLVE_ACTION, ticket.number, clicked_at="1700000005.000100")  # a second click
     await desk.drain()
 
     assert first.status_code == second.status_code == 200
@@ -271,6 +286,31 @@ async def test_resolve_removes_the_buttons_and_a_second_resolve_is_refused_to_th
     (note,) = api.calls_to("chat.postEphemeral")
     assert note["user"] == "U0ALICE" and note["channel"] == CHANNEL_ID
     assert "Could not resolve ticket #1001" in note["text"] and "resolved" in note["text"]
+
+
+async def test_a_replayed_or_stale_claim_never_reassigns_and_each_click_is_recorded_once(
+    desk: SlackAgentDesk, store: Store, api: FakeSlackApi, actions: RecordingActions, http: httpx.AsyncClient
+) -> None:
+    ticket, _ = await announce(desk, store, await open_ticket(store))
+    captured = interactivity(CLAIM_ACTION, ticket.number)  # alice's click, as someone on the path saw it
+
+    assert (await post_signed(http, "/slack/interactivity", captured, FORM)).status_code == 200
+    await desk.drain()
+    # Replayed within the 5-minute window (freshly timestamped and signed, as an attacker with the body could not,
+    # but as Slack's own retry does): the same click, acted on once.
+    for _ in range(3):
+        assert (await post_signed(http, "/slack/interactivity", captured, FORM)).status_code == 200
+    await desk.drain()
+    assert actions.calls == [("claim", 1001, "alice")]
+    # Bob's Claim button, clicked on a message not yet redrawn: refused to him, the ticket stays alice's.
+    await click(http, CLAIM_ACTION, ticket.number, clicked_at="1700000009.000100", user_id="U0BOB", username="bob")
+    await desk.drain()
+    assert actions.calls == [("claim", 1001, "alice")]
+    assert (await store.get_ticket(1001)).assignee == "alice"
+    (note,) = api.calls_to("chat.postEphemeral")
+    assert note["user"] == "U0BOB" and "already claimed by alice" in note["text"]
+    claims = [e for e in await store.ticket_events(1001) if e.kind == "claimed"]
+    assert [(e.kind, e.actor) for e in claims] == [("claimed", "alice")]
 
 
 # -- agents' thread replies -----------------------------------------------------------------------------------------

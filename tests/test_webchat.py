@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import struct
+import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from mnemonic import Mnemonic
+from PIL import Image
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -33,6 +36,8 @@ from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import Reply
 from bot.knowledge.texts import ReplyTexts
 from tests.fakes.loopback import serving
+from tests.fakes.widget_socket import widget_socket
+from tests.test_cli import omnidesk
 
 ALLOWED_ORIGIN = "https://www.example.com"
 
@@ -54,7 +59,11 @@ class WebchatServer:
 
 @asynccontextmanager
 async def serve_webchat(
-    config: Config, core: Core, tmp_path: Path, limits: WebchatLimits | None = None
+    config: Config,
+    core: Core,
+    tmp_path: Path,
+    limits: WebchatLimits | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[WebchatServer]:
     """Start the real app (real Desk over a tmp SQLite file) on 127.0.0.1 with a free port."""
     runtime = await open_runtime(
@@ -62,7 +71,7 @@ async def serve_webchat(
     )
     channel = WebchatChannel()
     runtime.channels["webchat"] = channel  # the desk exists first; its outbox reads this same dict
-    tokens = SessionTokens(await load_session_secret(runtime.store))
+    tokens = SessionTokens(await load_session_secret(runtime.store), clock=clock)
     attachments = tmp_path / "attachments"
     routes = webchat_routes(
         channel,
@@ -71,6 +80,7 @@ async def serve_webchat(
         WebchatConfig(port=0, allowed_origins=(ALLOWED_ORIGIN,)),
         attachments_dir=attachments,
         limits=limits,
+        store=runtime.store,
         tickets=runtime.tickets,
         ticket_form=ticket_form(core.kb, ReplyTexts(config.brand)),
     )
@@ -107,7 +117,7 @@ def bearer(token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def socket(app: WebchatServer, token: str, **kwargs: Any) -> AsyncIterator[ClientConnection]:
-    async with connect(f"{app.ws_url}?token={token}", proxy=None, open_timeout=5, **kwargs) as ws:
+    async with widget_socket(app.ws_url, token, **kwargs) as ws:
         hello = await frame(ws)
         assert hello["type"] == "hello"
         yield ws
@@ -151,6 +161,20 @@ def png_bytes() -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
         + chunk(b"IEND", b"")
     )
+
+
+def jpeg_bytes(size: tuple[int, int] = (8, 8)) -> bytes:
+    """A real JPEG, made by Pillow."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def open_ticket(http: httpx.AsyncClient, token: str) -> None:
+    """Ask for a person and skip the intake question: the session then has an open ticket."""
+    for client_id, text in (("t1", "/human"), ("t2", "skip")):
+        sent = await http.post("/api/webchat/messages", headers=bearer(token), json={"id": client_id, "text": text})
+        assert sent.status_code == 200
 
 
 # -- tokens ------------------------------------------------------------------------------------------------------
@@ -306,12 +330,92 @@ async def test_a_resent_frame_is_handled_once(app: WebchatServer, http: httpx.As
         assert again[-1]["message_id"] == first[-1]["message_id"]
 
 
-async def test_bad_tokens_close_the_socket_with_4401(app: WebchatServer) -> None:
-    for query in ("?token=forged.token", "", "?token="):
-        async with connect(app.ws_url + query, proxy=None) as ws:
+async def test_bad_tokens_close_the_socket_with_4401(app: WebchatServer, http: httpx.AsyncClient) -> None:
+    _, token = await new_session(http)
+    for forged in ("forged.token", "", token + "x", token.split(".")[0]):
+        async with widget_socket(app.ws_url, forged) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, forged
+    # A genuine token in the URL is no longer a credential: the first frame must authenticate.
+    async with connect(f"{app.ws_url}?token={token}", proxy=None) as ws:
+        await ws.send(json.dumps({"type": "message", "id": "m1", "text": "hi"}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+class FakeClock:
+    """Seconds since the epoch, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_tokens_expire_unless_in_use_where_they_are_renewed_silently(
+    config: Config, core: Core, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    async with (
+        serve_webchat(config, core, tmp_path, clock=clock) as server,
+        httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=30) as http,
+    ):
+        session, first = await new_session(http)
+        fresh = await http.get("/api/webchat/history", headers=bearer(first))
+        assert fresh.status_code == 200 and "x-session-token" not in fresh.headers
+        clock.now += 2 * 3600  # in use after the renewal age: the answer carries a new token for the same session
+        used = await http.get("/api/webchat/history", headers=bearer(first))
+        renewed = used.headers["x-session-token"]
+        assert used.status_code == 200 and renewed != first and server.tokens.verify(renewed) == session
+        async with widget_socket(server.ws_url, first) as ws:
+            assert (await frame(ws))["type"] == "hello"
+            assert await frame(ws) == {"type": "token", "token": renewed}
+        resumed = (await http.post("/api/webchat/session", json={"token": first})).json()
+        assert resumed == {"session": session, "token": renewed, "resumed": True}
+        clock.now += 7 * 24 * 3600 - 3600  # the first token is now past its week; the renewed one is not
+        assert (await http.get("/api/webchat/history", headers=bearer(first))).status_code == 401
+        assert (await http.get("/api/webchat/history", headers=bearer(renewed))).status_code == 200
+        async with widget_socket(server.ws_url, first) as ws:
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        # An expired token does not resume its session: the visitor starts a new one.
+        expired = (await http.post("/api/webchat/session", json={"token": first})).json()
+        assert expired["resumed"] is False and expired["session"] != session
+
+
+async def test_a_revoked_session_is_refused_everywhere_and_the_cli_revokes_by_id_or_token(
+    app: WebchatServer, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    session, token = await new_session(http)
+    _, other_token = await new_session(http)
+    async with socket(app, token) as ws:
+        await say(ws, "how do I reset my 2FA?", "before")
+        revoked = await asyncio.to_thread(omnidesk, "sessions", "revoke", token, cwd=tmp_path)
+        assert revoked.returncode == 0 and f"session {session} revoked" in revoked.stdout, revoked.stderr
+        # The open socket is closed at its next frame.
+        await ws.send(json.dumps({"type": "ping"}))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert (await http.get("/api/webchat/history", headers=bearer(token))).status_code == 401
+    again = (await http.post("/api/webchat/session", json={"token": token})).json()
+    assert again["resumed"] is False and again["session"] != session
+    async with widget_socket(app.ws_url, token) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    # Other sessions are untouched; revoking by id works the same, and twice is harmless.
+    assert (await http.get("/api/webchat/history", headers=bearer(other_token))).status_code == 200
+    twice = await asyncio.to_thread(omnidesk, "sessions", "revoke", session, cwd=tmp_path)
+    assert twice.returncode == 0 and "already revoked" in twice.stdout
+    listed = await asyncio.to_thread(omnidesk, "sessions", "list", cwd=tmp_path)
+    lines = {line.split("\t")[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert lines[session].split("\t")[3] != "-"
 
 
 async def test_malformed_frames_get_error_frames_and_the_socket_stays_open(
@@ -396,7 +500,7 @@ async def test_foreign_origins_are_refused_and_listed_ones_get_cors(
 async def test_websocket_origin_check(app: WebchatServer, http: httpx.AsyncClient) -> None:
     _, token = await new_session(http)
     with pytest.raises(InvalidStatus) as refused:
-        async with connect(f"{app.ws_url}?token={token}", proxy=None, origin="https://evil.example"):  # type: ignore[arg-type]
+        async with widget_socket(app.ws_url, token, origin="https://evil.example"):  # type: ignore[arg-type]
             pass
     assert refused.value.response.status_code == 403
     for origin in (ALLOWED_ORIGIN, app.url):
@@ -452,44 +556,54 @@ async def test_screenshots_are_checked_stored_and_handed_to_the_desk(
     png = png_bytes()
     url = "/api/webchat/attachments"
 
+    # No ticket: refused before anything is read or written.
     without_ticket = await http.post(url, headers={**bearer(token), "Content-Type": "image/png"}, content=png)
-    assert without_ticket.status_code == 201
-    history = (await http.get("/api/webchat/history", headers=bearer(token))).json()["messages"]
-    assert history[-1]["text"] == "You can attach screenshots once a ticket is open. Type /human to open one."
-    # The visitor sees the file name, not the server's path.
-    assert history[-2]["text"].startswith("[photo: ") and str(app.attachments) not in history[-2]["text"]
+    assert without_ticket.status_code == 409 and without_ticket.json()["code"] == "no_ticket"
+    assert "once a ticket is open" in without_ticket.json()["message"]
+    zh = await http.post(f"{url}?lang=zh-CN", headers=bearer(token), content=png)
+    assert zh.status_code == 409 and "创建工单" in zh.json()["message"]
+    assert not (app.attachments / session).exists()
 
-    await http.post("/api/webchat/messages", headers=bearer(token), json={"id": "t1", "text": "/human"})
-    await http.post("/api/webchat/messages", headers=bearer(token), json={"id": "t2", "text": "skip"})
+    await open_ticket(http, token)
     async with socket(app, token) as ws:
         files = {"file": ("shot.png", png, "image/png")}
         response = await http.post(url, headers=bearer(token), files=files)
         assert response.status_code == 201
         ack = response.json()
         assert ack["type"] == "ack" and ack["text"].startswith("[photo: ")
+        # The visitor sees the file name, not the server's path.
+        assert str(app.attachments) not in ack["text"]
         frames = [await frame(ws), await frame(ws)]
         assert frames[1]["text"] == "Screenshot added to ticket #1001."
     stored = sorted((app.attachments / session).iterdir())
-    assert len(stored) == 2 and all(p.suffix == ".png" and p.read_bytes() == png for p in stored)
+    assert len(stored) == 1 and all(p.suffix == ".png" and p.read_bytes() == png for p in stored)
     events = await app.runtime.store.ticket_events(1001)
     assert any(e.kind == "user_message" and str(stored[0].parent) in (e.detail or "") for e in events)
 
 
-async def test_attachments_are_judged_by_their_bytes_and_size(config: Config, core: Core, tmp_path: Path) -> None:
+async def test_attachments_are_judged_by_decoding_them_and_by_size(config: Config, core: Core, tmp_path: Path) -> None:
     async with (
-        serve_webchat(config, core, tmp_path, WebchatLimits(max_attachment_bytes=1000)) as app,
+        serve_webchat(config, core, tmp_path, WebchatLimits(max_attachment_bytes=1000, max_image_pixels=10_000)) as app,
         httpx.AsyncClient(base_url=app.url, trust_env=False) as http,
     ):
         session, token = await new_session(http)
+        await open_ticket(http, token)
         url = "/api/webchat/attachments"
         lying = await http.post(
             url, headers={**bearer(token), "Content-Type": "image/png"}, content=b"<svg onload=alert(1)>"
         )
         assert lying.status_code == 415 and lying.json()["code"] == "unsupported_type"
+        # Right magic bytes, no image behind them: sniffing would accept these, decoding does not.
+        for fake in (b"\xff\xd8\xff" + b"0" * 50, b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, png_bytes()[:-20]):
+            refused = await http.post(url, headers=bearer(token), content=fake)
+            assert refused.status_code == 415, fake[:12]
+        # A small file declaring a huge image (a decompression bomb) is refused without decoding it.
+        huge = io.BytesIO()
+        Image.new("1", (200, 200)).save(huge, "PNG")
+        assert len(huge.getvalue()) < 1000
+        assert (await http.post(url, headers=bearer(token), content=huge.getvalue())).status_code == 415
         jpeg = await http.post(
-            url,
-            headers={**bearer(token), "Content-Type": "application/octet-stream"},
-            content=b"\xff\xd8\xff" + b"0" * 50,
+            url, headers={**bearer(token), "Content-Type": "application/octet-stream"}, content=jpeg_bytes()
         )
         assert jpeg.status_code == 201
         big = await http.post(url, headers=bearer(token), content=png_bytes() + b"0" * 2000)
@@ -498,6 +612,34 @@ async def test_attachments_are_judged_by_their_bytes_and_size(config: Config, co
         assert big_form.status_code == 413
         assert (await http.post(url, content=png_bytes())).status_code == 401
         assert [p.suffix for p in (app.attachments / session).iterdir()] == [".jpg"]
+
+
+async def test_screenshots_stop_at_the_session_and_total_disk_quotas(config: Config, core: Core, tmp_path: Path) -> None:
+    shot = jpeg_bytes((64, 64))
+    limits = WebchatLimits(
+        max_session_attachment_bytes=3 * len(shot) + 10,
+        max_total_attachment_bytes=5 * len(shot) + 10,
+        messages_per_window=1000,
+    )
+    async with (
+        serve_webchat(config, core, tmp_path, limits) as app,
+        httpx.AsyncClient(base_url=app.url, trust_env=False) as http,
+    ):
+        first, token = await new_session(http)
+        await open_ticket(http, token)
+        statuses = [(await http.post("/api/webchat/attachments", headers=bearer(token), content=shot)).status_code]
+        statuses += [(await http.post("/api/webchat/attachments", headers=bearer(token), content=shot)).status_code]
+        statuses += [(await http.post("/api/webchat/attachments", headers=bearer(token), content=shot)).status_code]
+        over = await http.post("/api/webchat/attachments", headers=bearer(token), content=shot)
+        assert statuses == [201, 201, 201] and over.status_code == 507 and over.json()["code"] == "quota"
+        _, second = await new_session(http)
+        await open_ticket(http, second)
+        more = [(await http.post("/api/webchat/attachments", headers=bearer(second), content=shot)).status_code]
+        more += [(await http.post("/api/webchat/attachments", headers=bearer(second), content=shot)).status_code]
+        more += [(await http.post("/api/webchat/attachments", headers=bearer(second), content=shot)).status_code]
+        assert more == [201, 201, 507]  # the total quota (five) is reached before the session's (three)
+        files = sum(1 for p in app.attachments.rglob("*") if p.is_file())
+        assert files == 5 and len(list((app.attachments / first).iterdir())) == 3
 
 
 async def test_a_message_sent_over_http_reaches_the_visitors_open_tabs(

@@ -82,6 +82,8 @@ async def stored_history(app: WebchatServer, page: Page) -> list[dict[str, objec
 async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, browser: Browser) -> None:
     dialogs: list[str] = []
     page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 1280, "height": 860})
+    socket_urls: list[str] = []
+    page.on("websocket", lambda ws: socket_urls.append(ws.url))
     await expect(page.get_by_role("heading", name="Buy, sell and trade crypto with confidence")).to_be_visible()
 
     bubble = page.get_by_role("button", name="Open support chat")
@@ -95,6 +97,8 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     # A question gets the FAQ answer.
     await ask(page, "how do I reset my 2FA?")
     await expect(log).to_contain_text("authenticator codes depend on the clock")
+    # It came over the WebSocket, whose URL carries no credential (the token is its first frame).
+    assert socket_urls and all("/ws/webchat?lang=" in u and "token" not in u for u in socket_urls), socket_urls
 
     # A vague one gets choices; a chip sends its payload and shows its label.
     await ask(page, "fees")

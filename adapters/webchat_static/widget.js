@@ -895,6 +895,7 @@
     }
     return fetch(ORIGIN + path, init).then(
       function (response) {
+        adoptToken(response.headers.get("X-Session-Token"));
         return response.json().catch(function () { return null; }).then(function (data) {
           if (!response.ok) {
             throw new ApiError(response.status, data);
@@ -906,6 +907,14 @@
         throw new ApiError(0, null);
       }
     );
+  }
+
+  // The server renews a token still in use before it expires (a header on HTTP, a "token" frame on the socket).
+  function adoptToken(token) {
+    if (token && token !== state.token) {
+      state.token = token;
+      save("token", token);
+    }
   }
 
   function ensureSession() {
@@ -960,7 +969,8 @@
     clearTimeout(state.reconnectTimer);
     var opened = false;
     var usedToken = state.token;
-    var url = WS_ORIGIN + "/ws/webchat?token=" + encodeURIComponent(state.token) + "&lang=" + state.lang;
+    // The token goes in the first frame, never in the URL, where access logs and proxies would record it.
+    var url = WS_ORIGIN + "/ws/webchat?lang=" + state.lang;
     var socket;
     try {
       socket = new WebSocket(url);
@@ -974,6 +984,7 @@
     }
     socket.onopen = function () {
       opened = true;
+      socket.send(JSON.stringify({ type: "auth", token: usedToken }));
     };
     socket.onmessage = function (event) {
       var frame;
@@ -1033,6 +1044,9 @@
             transmit(entry); // the socket closed before its ack: the server ignores a message it already has
           }
         });
+        break;
+      case "token":
+        adoptToken(frame.token);
         break;
       case "typing":
         showTyping(true);

@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         chosen: Path | None = getattr(args, "config", None)
         config = load_config(chosen if chosen else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
-        name = {"faq": f"faq {getattr(args, 'faq_command', '')}", "tickets": "tickets"}.get(args.command, args.command)
+        name = {"faq": f"faq {getattr(args, 'faq_command', '')}"}.get(args.command, args.command)
         return _COMMANDS[name](config, args)
     except (ConfigError, KnowledgeBaseError, StoreError) as exc:
         print(f"omnidesk: {exc}", file=sys.stderr)
@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     files = ticket_commands.add_parser("files", help="screenshots and documents the user sent on a ticket")
     files.add_argument("number", type=int)
     files.add_argument("--save", type=Path, help="copy or download them into this folder")
+    sessions = commands.add_parser("sessions", help="web widget sessions")
+    session_commands = _CommonSubparsers(sessions.add_subparsers(dest="sessions_command", required=True), common)
+    session_commands.add_parser("list", help="widget sessions, most recently active first").add_argument(
+        "--limit", type=int, default=50
+    )
+    session_commands.add_parser("revoke", help="refuse a widget session's tokens from now on").add_argument(
+        "session", help="the session id, or a token of it"
+    )
     report = commands.add_parser("report", help="the support lead's report")
     report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
     return parser
@@ -366,8 +374,36 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sessions(config: Config, args: argparse.Namespace) -> int:
+    path = _existing_database(config)
+
+    async def run() -> int:
+        async with await Store.open(path) as store:
+            if args.sessions_command == "list":
+                listed = await store.webchat_sessions(max(1, args.limit))
+                print("session\tstarted\tlast active\trevoked")
+                for session in listed:
+                    revoked = session.revoked_at.isoformat(timespec="seconds") if session.revoked_at else "-"
+                    started = session.created_at.isoformat(timespec="seconds")
+                    print(f"{session.session_id}\t{started}\t{session.last_active_at.isoformat(timespec='seconds')}\t{revoked}")
+                if not listed:
+                    print("no widget sessions")
+                return 0
+            # A token is `<session id>.<issued at>.<signature>`: the session is what is revoked, all its tokens with it.
+            session_id = args.session.strip().split(".", 1)[0]
+            if not session_id:
+                print("omnidesk: give a session id or a token", file=sys.stderr)
+                return 2
+            newly = await store.revoke_webchat_session(session_id)
+            print(f"session {session_id} revoked" if newly else f"session {session_id} was already revoked")
+            return 0
+
+    return asyncio.run(run())
+
+
 _COMMANDS = {
     "run": _run,
+    "sessions": _sessions,
     "ask": _ask,
     "classify": _classify,
     "faq lint": _faq_lint,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -75,6 +75,16 @@ class WebchatConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8080", "http://localhost:8080")
+    # A visitor's token expires this long after it was issued; one in use is silently renewed once it is older
+    # than `session_renew_after_minutes`, so only an abandoned session expires.
+    session_ttl_hours: float = Field(168.0, gt=0)
+    session_renew_after_minutes: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _renew_before_expiry(self) -> WebchatConfig:
+        if self.session_renew_after_minutes >= self.session_ttl_hours * 60:
+            raise ValueError("session_renew_after_minutes must be shorter than session_ttl_hours")
+        return self
 
 
 class TelegramConfig(_Section):
@@ -170,6 +180,27 @@ class AgentsConfig(_Section):
     slack: SlackConfig = SlackConfig()
 
 
+class ServerConfig(_Section):
+    """Limits of the web server every channel shares, and who may read its operational pages."""
+
+    # Read while the body arrives and refused past the limit, before anything parses it (Content-Length or chunked).
+    max_body_bytes: int = Field(64 * 1024, ge=1024)  # the widget's JSON API and anything else not listed below
+    max_webhook_body_bytes: int = Field(1024 * 1024, ge=1024)  # Telegram, X and Slack deliveries
+    # SIGTERM: open sockets and held long-polls are closed, and the process ends within this time.
+    shutdown_timeout_seconds: float = Field(10.0, gt=0)
+    # `/metrics` and `/healthz` details: with a token they need `Authorization: Bearer <token>` (`/healthz` still
+    # answers a bare status without it); with `admin_port` they are served only there, on `admin_host`.
+    admin_token: str = ""
+    admin_host: str = "127.0.0.1"
+    admin_port: int | None = Field(None, ge=0, le=65535)
+
+    @field_validator("admin_port", mode="before")
+    @classmethod
+    def _unset_port(cls, value: object) -> object:
+        # `${OMNIDESK_ADMIN_PORT:-}` substitutes an empty string when the variable is unset.
+        return None if value == "" else value
+
+
 class Config(_Section):
     """The whole configuration."""
 
@@ -181,6 +212,7 @@ class Config(_Section):
     store: StoreConfig = StoreConfig()
     channels: ChannelsConfig = ChannelsConfig()
     agents: AgentsConfig = AgentsConfig()
+    server: ServerConfig = ServerConfig()
 
 
 def substitute_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hmac
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,49 +22,87 @@ from typing import Any
 import uvicorn
 from prometheus_client import make_asgi_app
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from adapters.slack_desk import SlackAgentDesk
-from bot.app.config import Config
+from bot.app.config import Config, ServerConfig
+from bot.app.http_limits import BodyLimit
 from bot.app.wiring import Runtime, open_runtime
 from bot.core.ports import Channel
 from bot.desk.domain import TicketStatus
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
 from bot.knowledge.texts import ReplyTexts
-from bot.security.log_redaction import install_log_redaction
+from bot.security.log_redaction import AccessLogFilter, install_log_redaction
+from bot.security.secret_scanner import SecretScanner
 from handlers.tickets import form_questions
 
 log = logging.getLogger(__name__)
 OUTBOX_FLUSH_SECONDS = 1.0
 REMINDER_CHECK_SECONDS = 30.0
+# Spelt out rather than imported: the channel adapters (and their client libraries) load only when configured.
+WEBHOOK_PATHS = ("/telegram/webhook", "/twitter/webhook", "/slack/events", "/slack/interactivity")
+UPLOAD_PATH = "/api/webchat/attachments"
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024 + 64 * 1024  # a screenshot and its multipart framing (the widget checks the file)
 
 
-def build_web_app(runtime: Runtime, routes: Sequence[BaseRoute]) -> Starlette:
-    """The ASGI app: channel routes plus health and metrics."""
+def build_web_app(runtime: Runtime, routes: Sequence[BaseRoute], server: ServerConfig | None = None) -> Starlette:
+    """The ASGI app: channel routes plus health and metrics (unless they have their own admin port), with every
+    request body bounded while it is read."""
+    server = server or ServerConfig()
+    admin = [] if server.admin_port is not None else admin_routes(runtime, server)
+    limits = {path: server.max_webhook_body_bytes for path in WEBHOOK_PATHS}
+    limits[UPLOAD_PATH] = MAX_UPLOAD_BYTES
+    return Starlette(
+        routes=[*routes, *admin],
+        middleware=[Middleware(BodyLimit, default=server.max_body_bytes, limits=limits)],
+    )
+
+
+def build_admin_app(runtime: Runtime, server: ServerConfig) -> Starlette:
+    """`/healthz` and `/metrics` alone, for the separate admin port."""
+    return Starlette(
+        routes=admin_routes(runtime, server), middleware=[Middleware(BodyLimit, default=server.max_body_bytes)]
+    )
+
+
+def admin_routes(runtime: Runtime, server: ServerConfig) -> list[BaseRoute]:
+    """Health and metrics; with `admin_token`, metrics and the health details need `Authorization: Bearer`."""
+
+    def authorized(request: Request) -> bool:
+        if not server.admin_token:
+            return True
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), server.admin_token.encode())
 
     async def healthz(request: Request) -> Response:
         try:
             await runtime.store.cursor_get("healthz")
-        except Exception as exc:  # any store failure means unhealthy; say which
-            return JSONResponse({"status": "error", "store": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "store": "ok"})
+        except Exception as exc:  # any store failure means unhealthy; say which (to the operator only)
+            details = {"store": str(exc)} if authorized(request) else {}
+            return JSONResponse({"status": "error", **details}, status_code=503)
+        return JSONResponse({"status": "ok", "store": "ok"} if authorized(request) else {"status": "ok"})
 
-
-    return Starlette(routes=[*routes, Route("/healthz", healthz), Route("/metrics", MetricsApp(runtime), methods=["GET"])])
+    return [Route("/healthz", healthz), Route("/metrics", MetricsApp(runtime, authorized), methods=["GET"])]
 
 
 class MetricsApp:
     """`/metrics`: prometheus-client's own ASGI app (content type, OpenMetrics, gzip), after the gauges read from
     the store (tickets by status, outbox depth) are brought up to date. A class, so Starlette serves it as ASGI."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, authorized: Callable[[Request], bool]) -> None:
         self._runtime = runtime
+        self._authorized = authorized
         self._exposition = make_asgi_app(runtime.desk.metrics.registry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._authorized(Request(scope)):
+            refused = JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            await refused(scope, receive, send)
+            return
         store = self._runtime.store
         counts = await store.ticket_status_counts()
         statuses = {status.value: counts.get(status.value, 0) for status in TicketStatus}
@@ -96,18 +136,26 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
                 await slack.start_socket_mode()
             else:
                 routes += slack.asgi_routes()
-        app = build_web_app(runtime, routes)
+        app = build_web_app(runtime, routes, config.server)
         for channel in runtime.channels.values():
             await channel.start(runtime.desk.handle)
             started.append(channel)
         yield runtime, app, started
     finally:
-        for channel in started:
-            with contextlib.suppress(Exception):
-                await channel.stop()
-        if slack is not None:
-            await slack.stop()
-        await runtime.outbox.flush()
+        # Half of the shutdown time is uvicorn's (open connections), half is this: a platform that does not answer
+        # must not keep the process alive. What is cut short is not lost: unacknowledged messages are redelivered
+        # and the outbox keeps what it did not send.
+        budget = config.server.shutdown_timeout_seconds / 2
+        try:
+            async with asyncio.timeout(budget):
+                for channel in started:
+                    with contextlib.suppress(Exception):
+                        await channel.stop()
+                if slack is not None:
+                    await slack.stop()
+                await runtime.outbox.flush()
+        except TimeoutError:
+            log.warning("shutdown: channels and outbox not finished within %g s; pending replies stay queued", budget)
         await runtime.close()
 
 
@@ -126,6 +174,7 @@ def credentials(config: Config) -> list[str]:
         slack.app_token,
         config.channels.email.imap_password,
         config.channels.email.smtp_password,
+        config.server.admin_token,
     ]
 
 
@@ -172,13 +221,19 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
         webchat = WebchatChannel()
         runtime.channels[webchat.name] = webchat
         attachments = Path(config.store.path).resolve().parent / "attachments"
-        tokens = SessionTokens(await load_session_secret(runtime.store))
+        web = config.channels.webchat
+        tokens = SessionTokens(
+            await load_session_secret(runtime.store),
+            ttl_seconds=web.session_ttl_hours * 3600,
+            renew_after_seconds=web.session_renew_after_minutes * 60,
+        )
         routes += webchat_routes(
             webchat,
             runtime.desk,
             tokens,
-            config.channels.webchat,
+            web,
             attachments_dir=attachments,
+            store=runtime.store,
             tickets=runtime.tickets,
             ticket_form=ticket_form(runtime.core.kb, ReplyTexts(config.brand)),
         )
@@ -229,10 +284,24 @@ def email_channel(config: Config, runtime: Runtime) -> Channel:
 
 class _Server(uvicorn.Server):
     """uvicorn re-raises the stop signal once it has served, which would end the process before our own
-    shutdown (stop the channels, flush the outbox, close the store): keep its graceful stop, drop the re-raise."""
+    shutdown (stop the channels, flush the outbox, close the store): keep its graceful stop, drop the re-raise.
+
+    `on_shutdown` runs as the shutdown begins, before uvicorn waits for open connections: the widget's sockets and
+    held long-polls would otherwise keep it waiting (for ever, for a socket accepted just as the shutdown began).
+    """
+
+    def __init__(
+        self, config: uvicorn.Config, on_shutdown: Callable[[], Awaitable[None]] | None = None, signals: bool = True
+    ) -> None:
+        super().__init__(config)
+        self._on_shutdown = on_shutdown
+        self._signals = signals
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
+        if not self._signals:  # the admin server stops with the main one
+            yield
+            return
         original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
@@ -240,23 +309,60 @@ class _Server(uvicorn.Server):
             for sig, handler in original.items():
                 signal.signal(sig, handler)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._on_shutdown is not None:
+            try:
+                async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                    await self._on_shutdown()
+            except Exception:  # the shutdown goes on whatever happened to the sockets
+                log.exception("closing the open connections failed")
+        await super().shutdown(sockets)
+
+
+def _uvicorn_config(app: Starlette, host: str, port: int, server: ServerConfig) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        lifespan="off",
+        ws_max_size=64 * 1024,
+        # Chat frames are small: compressing them cost about a fifth of the server's CPU per question.
+        ws_per_message_deflate=False,
+        # A connection still open after this is cancelled, so SIGTERM ends the process in bounded time.
+        timeout_graceful_shutdown=max(1, round(server.shutdown_timeout_seconds / 2)),
+    )
+
+
+def redact_uvicorn_logs(scanner: SecretScanner, secrets: Sequence[str]) -> None:
+    """Put the redacting filter on the handlers uvicorn has just created (its loggers do not propagate to the root's
+    handlers, and uvicorn configures them when its Config is built, after our own set-up), and keep query strings
+    and control characters out of the access log."""
+    access = logging.getLogger("uvicorn.access")
+    for handler in access.handlers:
+        if not any(isinstance(f, AccessLogFilter) for f in handler.filters):
+            handler.addFilter(AccessLogFilter())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        install_log_redaction(scanner, logging.getLogger(name), credentials=secrets)
+
 
 async def serve(config: Config, announce: Callable[[str], None] = print) -> None:
     """Run until SIGTERM or SIGINT: stop taking messages, finish what is in flight, flush the outbox."""
     async with running(config) as (runtime, app, _):
         web = config.channels.webchat
+        webchat = runtime.channels.get("webchat")
         server = _Server(
-            uvicorn.Config(
-                app,
-                host=web.host,
-                port=web.port,
-                log_level="info",
-                lifespan="off",
-                ws_max_size=64 * 1024,
-                # Chat frames are small: compressing them cost about a fifth of the server's CPU per question.
-                ws_per_message_deflate=False,
-            )
+            _uvicorn_config(app, web.host, web.port, config.server),
+            on_shutdown=webchat.stop if webchat is not None else None,
         )
+        admin: _Server | None = None
+        if config.server.admin_port is not None:
+            admin_app = build_admin_app(runtime, config.server)
+            admin = _Server(
+                _uvicorn_config(admin_app, config.server.admin_host, config.server.admin_port, config.server),
+                signals=False,
+            )
+        redact_uvicorn_logs(runtime.core.scanner, credentials(config))
         reminder_age = timedelta(minutes=config.agents.slack.reannounce_after_minutes)
         loops = [
             asyncio.create_task(_every(OUTBOX_FLUSH_SECONDS, runtime.outbox.flush, "outbox flush")),
@@ -268,18 +374,24 @@ async def serve(config: Config, announce: Callable[[str], None] = print) -> None
                 )
             ),
         ]
+        if admin is not None:
+            loops.append(asyncio.create_task(admin.serve()))
         # What start-up built (knowledge base, matcher index, modules: some 80,000 objects) lives as long as the
         # process: taking it out of the collector's view makes each full collection under traffic a fraction of a
         # millisecond instead of 15-30 ms of stopped event loop.
         gc.collect()
         gc.freeze()
+        admin_note = f", admin on http://{config.server.admin_host}:{config.server.admin_port}/" if admin else ""
         announce(
-            f"OmniDesk is running: http://{web.host}:{web.port}/ (channels: {', '.join(runtime.channels) or 'none'}; "
-            f"help center: http://{web.host}:{web.port}/help)"
+            f"OmniDesk is running: http://{web.host}:{web.port}/ "
+            f"(channels: {', '.join(runtime.channels) or 'none'}; help center: http://{web.host}:{web.port}/help)"
+            f"{admin_note}"
         )
         try:
             await server.serve()
         finally:
-            for task in loops:
+            if admin is not None:
+                admin.should_exit = True
+            for task in loops[:2]:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)

@@ -31,6 +31,10 @@ class AgentNotifier(Protocol):
 class AgentActions(Protocol):
     """What an agent can do, from Slack or the CLI: both go through the same calls."""
 
+    async def get(self, number: int) -> Ticket:
+        """The ticket as stored (a button acts only on the state it was drawn for)."""
+        ...
+
     async def claim(self, number: int, agent: str) -> Ticket:
         """Take the ticket."""
         ...

@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import TypeVar
+from urllib.parse import unquote_plus
 
 from bot.security.secret_scanner import SecretScanner
 
@@ -20,6 +21,8 @@ _REDACTED_ATTR = "omnidesk_redacted"
 # tweepy and others log raw response bytes, where JSON has written non-ASCII text as \uXXXX escapes (doubled in a
 # bytes repr): a secret between Chinese words is only recognisable once they are turned back into characters.
 _UNICODE_ESCAPE = re.compile(r"\\{1,2}u([0-9a-fA-F]{4})")
+_URL_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|\w\+\w")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MIN_CREDENTIAL = 8  # shorter configured values would redact ordinary words
 
 
@@ -56,12 +59,45 @@ class RedactingLogFilter(logging.Filter):
         for credential in self.credentials:  # the bot's own tokens, e.g. in the URLs httpx logs
             text = text.replace(credential, "[REDACTED:CREDENTIAL]")
         result = self._scanner.scan(text)
+        if _URL_ENCODED.search(text):
+            # slack-bolt logs a refused request's form body URL-encoded (`payload=%7B%22...`), where a seed phrase's
+            # words are joined by `+` or `%20`: decoded, the scanner can read it; the whole record is then logged
+            # decoded and redacted.
+            unquoted = unquote_plus(text)
+            if unquoted != text:
+                decoded = self._scanner.scan(unquoted)
+                if decoded.found:
+                    text, result = unquoted, decoded
         if "\\u" in text:
             unescaped = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
             decoded = self._scanner.scan(unescaped)
             if decoded.found:
                 return decoded.redacted_text
         return result.redacted_text
+
+
+class AccessLogFilter(logging.Filter):
+    """For uvicorn's access log: the path without its query string, at most `max_path` characters, with control
+    characters escaped. A query string is where credentials travel when a client puts them in a URL, and the path
+    is whatever any unauthenticated client chose to send: neither may write arbitrary content into the log."""
+
+    def __init__(self, max_path: int = 200) -> None:
+        super().__init__()
+        self._max_path = max_path
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the path argument (uvicorn's access records are `client, method, path, version, status`)."""
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], self._clean(args[2]), *args[3:])
+        return True
+
+    def _clean(self, full_path: str) -> str:
+        path, query, _ = full_path.partition("?")
+        path = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", path)
+        if len(path) > self._max_path:
+            path = path[: self._max_path] + "…"
+        return path + ("?[query omitted]" if query else "")
 
 
 def _render_message(record: logging.LogRecord) -> str:

@@ -13,6 +13,7 @@ from bot.store.records import (
     TicketStats,
     TicketStatus,
     UserTicket,
+    WebchatSession,
     utc_now,
 )
 from bot.store.schema import MIGRATIONS
@@ -34,5 +35,6 @@ __all__ = [
     "TicketStats",
     "TicketStatus",
     "UserTicket",
+    "WebchatSession",
     "utc_now",
 ]

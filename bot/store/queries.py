@@ -28,6 +28,7 @@ from bot.store.records import (
     TicketStats,
     TicketStatus,
     UserTicket,
+    WebchatSession,
 )
 
 
@@ -625,6 +626,38 @@ class StoreQueries:
             raise StoreError(f"there is no outbox item {item_id}")
         if row["status"] != "pending":
             raise StoreError(f"outbox item {item_id} is already {row['status']}")
+
+    # -- widget sessions ------------------------------------------------------------------------------------------
+
+    def revoke_webchat_session(self, session_id: str) -> bool:
+        row = self._one(
+            "INSERT INTO webchat_revoked_sessions (session_id, revoked_at) VALUES (?, ?) "
+            "ON CONFLICT (session_id) DO NOTHING RETURNING session_id",
+            (session_id, self._now()),
+        )
+        return row is not None
+
+    def webchat_session_revoked(self, session_id: str) -> bool:
+        return self._one("SELECT 1 FROM webchat_revoked_sessions WHERE session_id = ?", (session_id,)) is not None
+
+    def webchat_sessions(self, limit: int) -> list[WebchatSession]:
+        rows = self._all(
+            """
+            SELECT c.conversation_id, c.created_at, c.updated_at, r.revoked_at
+            FROM conversations c LEFT JOIN webchat_revoked_sessions r ON r.session_id = c.conversation_id
+            WHERE c.channel = 'webchat' ORDER BY c.updated_at DESC, c.id DESC LIMIT ?
+            """,
+            (limit,),
+        )
+        return [
+            WebchatSession(
+                str(row["conversation_id"]),
+                _dt(row["created_at"]),
+                _dt(row["updated_at"]),
+                _dt_or_none(row["revoked_at"]),
+            )
+            for row in rows
+        ]
 
     def move_conversations(self, channel: str, old: str, new: str) -> int:
         """Rename conversation `old` and its per-user ones `old:*` to `new` / `new:*`, with their tickets (which

@@ -38,6 +38,7 @@ __all__ = [
     "TicketStats",
     "TicketStatus",
     "UserTicket",
+    "WebchatSession",
     "utc_now",
 ]
 
@@ -56,3 +57,13 @@ class ArticleVotes:
 def utc_now() -> datetime:
     """The default clock: the current time in UTC."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WebchatSession:
+    """A widget session as the store knows it: its conversation's times, and whether it was revoked."""
+
+    session_id: str
+    created_at: datetime
+    last_active_at: datetime
+    revoked_at: datetime | None

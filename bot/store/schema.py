@@ -142,6 +142,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tickets DROP COLUMN slack_ts;
     """,
     """
+    -- Widget sessions an operator revoked (`omnidesk sessions revoke`): their tokens are refused from then on.
+    CREATE TABLE webchat_revoked_sessions (
+        session_id TEXT PRIMARY KEY,
+        revoked_at TEXT NOT NULL
+    );
+    """,
+    """
     -- "Was this helpful?" on the help center's article pages: one row per vote, no visitor identity kept.
     CREATE TABLE article_votes (
         id INTEGER PRIMARY KEY,

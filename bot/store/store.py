@@ -26,6 +26,7 @@ from bot.store.records import (
     TicketStats,
     TicketStatus,
     UserTicket,
+    WebchatSession,
     utc_now,
 )
 from bot.store.schema import migrate
@@ -319,6 +320,18 @@ class Store:
     ) -> None:
         """Delivery failed: give up if `permanent`, else try again at `retry_at`."""
         return await self._thread.write(self._sql.outbox_mark_failed, item_id, permanent, error, retry_at)
+
+    async def revoke_webchat_session(self, session_id: str) -> bool:
+        """Refuse the widget session's tokens from now on; False when it was already revoked."""
+        return await self._thread.write(self._sql.revoke_webchat_session, session_id)
+
+    async def webchat_session_revoked(self, session_id: str) -> bool:
+        """Whether the widget session was revoked."""
+        return await self._thread.read(self._sql.webchat_session_revoked, session_id)
+
+    async def webchat_sessions(self, limit: int = 50) -> list[WebchatSession]:
+        """Widget sessions with a conversation, most recently active first."""
+        return await self._thread.read(self._sql.webchat_sessions, limit)
 
     async def move_conversations(self, channel: str, old: str, new: str) -> int:
         """Move a conversation (and its per-user ones, `old:*`) to a new id, e.g. a Telegram group that became a
