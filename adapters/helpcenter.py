@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.app.config import BrandConfig
 from bot.core.messages import Lang
-from bot.knowledge.knowledge_base import LANGS, FaqEntry, KnowledgeBase, render_answer
+from bot.knowledge.knowledge_base import LANGS, FaqEntry, KnowledgeBase, render_article
 
 TEMPLATES_DIR = Path(__file__).with_name("helpcenter_templates")
 MAX_QUERY_CHARS = 200  # a search box, not a document: longer queries are cut, never refused
@@ -133,14 +133,16 @@ class Link:
 
 
 def entry_title(entry: FaqEntry, lang: Lang) -> str:
-    """The entry's title: its first phrasing in `lang`, capitalised (how users ask it is what they look for)."""
+    """The entry's title; an entry without one is named by its first phrasing, capitalised."""
+    if entry.title.get(lang):
+        return entry.title[lang]
     first = entry.questions[lang][0].strip()
     return first[:1].upper() + first[1:]
 
 
 def article_text(entry: FaqEntry, lang: Lang, brand: BrandConfig) -> str:
-    """The full text of the entry's article page."""
-    return render_answer(entry, lang, brand)
+    """The full text of the entry's article page: its article, or its chat answer when it has none."""
+    return render_article(entry, lang, brand)
 
 
 def negotiate_lang(accept_language: str) -> Lang:

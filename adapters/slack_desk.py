@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -15,7 +16,6 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from bot.app.config import SlackConfig
 from bot.core.messages import Priority
-from bot.core.ports import KeyValueStore, StoredMessage, StoreError
+from bot.core.ports import DeliveryError, KeyValueStore, StoredMessage, StoreError
 from bot.desk.agents import AgentActions
 from bot.desk.domain import Ticket, TicketStatus
 
@@ -96,8 +96,8 @@ class SlackAgentDesk:
         self._events_in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._socket: _SocketConnection | None = None
+        # No retry handler: a notice that Slack refuses now (429) is retried by the outbox, in the background.
         self._client = AsyncWebClient(token=config.bot_token, base_url=config.api_base_url)
-        self._client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
         # Listeners only acknowledge and hand the work to a tracked task, so bolt may wait for them before answering:
         # Slack gets its answer within its 3 seconds, and stop() can finish what is in flight.
         self._app = AsyncApp(
@@ -117,14 +117,22 @@ class SlackAgentDesk:
 
     async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
         """Post the ticket with its buttons, remember the message, and put the transcript in its thread."""
-        response = await self._client.chat_postMessage(
-            channel=self._config.channel, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
-        )
+        if await self.message_ts(ticket.number) is not None:
+            return  # posted already (the notice is delivered again after a failure or a crash)
+        async with _delivery_errors():
+            response = await self._client.chat_postMessage(
+                channel=self._config.channel, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
+            )
         ts = self._posted_ts(response)
-        await self._store.cursor_set(TICKET_KEY + ts, str(ticket.number))
+        # The ticket's key first: it is what makes a repeated notice skip the post (the at-least-once window).
         await self._store.cursor_set(TS_KEY + str(ticket.number), ts)
+        await self._store.cursor_set(TICKET_KEY + ts, str(ticket.number))
         for chunk in transcript_chunks(transcript, self._brand):
-            await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=chunk)
+            try:
+                await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=chunk)
+            except SlackApiError as exc:  # the ticket is announced; its context is a courtesy, not worth a repeat
+                log.warning("ticket #%s: transcript not posted: %s", ticket.number, exc.response.get("error"))
+                break
 
     async def user_message(self, ticket: Ticket, text: str) -> None:
         """Relay the user's follow-up into the ticket's thread."""
@@ -137,12 +145,13 @@ class SlackAgentDesk:
         if ts is None:
             log.warning("ticket #%s has no Slack message to update", ticket.number)
             return
-        await self._client.chat_update(
-            channel=self._channel_id,
-            ts=ts,
-            text=ticket_headline(ticket),
-            blocks=ticket_blocks(ticket, self._brand),
-        )
+        async with _delivery_errors():
+            await self._client.chat_update(
+                channel=self._channel_id,
+                ts=ts,
+                text=ticket_headline(ticket),
+                blocks=ticket_blocks(ticket, self._brand),
+            )
 
     async def remind_unclaimed(self, ticket: Ticket) -> None:
         """Ping the channel about a ticket nobody has claimed."""
@@ -332,10 +341,13 @@ class SlackAgentDesk:
     async def _post_for_ticket(self, ticket: Ticket, text: str, broadcast: bool = False) -> None:
         """Post in the ticket's thread, or in the channel when its message is unknown (its announcement failed)."""
         ts = await self.message_ts(ticket.number)
-        if ts is None:
-            await self._client.chat_postMessage(channel=self._config.channel, text=text)
-            return
-        await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=text, reply_broadcast=broadcast)
+        async with _delivery_errors():
+            if ts is None:
+                await self._client.chat_postMessage(channel=self._config.channel, text=text)
+                return
+            await self._client.chat_postMessage(
+                channel=self._channel_id, thread_ts=ts, text=text, reply_broadcast=broadcast
+            )
 
     async def message_ts(self, number: int) -> str | None:
         """The ts of the Slack message that mirrors ticket `number`, once it was announced."""
@@ -533,6 +545,18 @@ def _mrkdwn(text: str) -> dict[str, Any]:
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+@contextlib.asynccontextmanager
+async def _delivery_errors() -> AsyncIterator[None]:
+    """Slack's refusals as the outbox's DeliveryError: 429 with its Retry-After, others to be tried again later."""
+    try:
+        yield
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "")
+        retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
+        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+        raise DeliveryError(f"slack: {error or exc.response.status_code}", retry_after=seconds) from exc
 
 
 async def _logged(work: Coroutine[Any, Any, None]) -> None:

@@ -254,8 +254,9 @@ def button_rows(reply: Reply) -> list[tuple[str, str]]:
     rows = [(s.label, s.payload) for s in reply.suggestions]
     if reply.offer_human and all(payload != HUMAN_PAYLOAD for _, payload in rows):
         # A Reply carries no language; its text tells which label the user can read.
-        lang: Lang = "zh" if has_han(reply.text) else "en"
-        rows.append((HUMAN_LABELS[lang], HUMAN_PAYLOAD))
+        # Replies queued before they carried their label (an older version's outbox rows) fall back to guessing.
+        lang: Lang = reply.lang or ("zh" if has_han(reply.text) else "en")
+        rows.append((reply.human_label or HUMAN_LABELS[lang], HUMAN_PAYLOAD))
     return rows
 
 
@@ -342,7 +343,7 @@ class TelegramChannel(Channel):
             self._poller = asyncio.create_task(self._poll(inbound), name="telegram-polling")
 
     async def stop(self) -> None:
-        """Stop polling once the update in hand is handled and its offset saved; close the HTTP clients."""
+        """Stop polling once the batch in hand is handled and its offset saved; close the HTTP clients."""
         self._stopping.set()
         self._inbound = None  # webhook requests now get 503, so Telegram delivers them again later
         if self._poller is not None:
@@ -364,11 +365,19 @@ class TelegramChannel(Channel):
                 updates = await self._next_updates()
                 if updates is None:
                     return  # stopped while waiting
-                for update in updates:
-                    await self._handle(update, me, inbound)
-                    await self._store.cursor_set(OFFSET_CURSOR, str(update.update_id + 1))
-                    if self._stopping.is_set():
-                        return  # stop after the update in hand
+                if not updates:
+                    continue
+                failed = await self._handle_batch(updates, me, inbound)
+                # Everything before the first failed update is handled: the offset moves up to it, and the failed
+                # one (with whatever came after it) is fetched again; the desk skips what it already handled.
+                next_offset = failed if failed is not None else updates[-1].update_id + 1
+                await self._store.cursor_set(OFFSET_CURSOR, str(next_offset))
+                if self._stopping.is_set():
+                    return  # stop after the batch in hand
+                if failed is not None:
+                    failures += 1
+                    await self._pause(self._backoff(failures))
+                    continue
                 failures = 0
             except InvalidToken:
                 log.error("telegram: the bot token was rejected; polling stopped")
@@ -381,11 +390,31 @@ class TelegramChannel(Channel):
                 log.warning("telegram getUpdates failed (%s); retrying", exc)
                 await self._pause(self._backoff(failures))
             except Exception:
-                # The offset was not saved, so the update that failed is fetched again, not lost; a message the
+                # The offset was not saved, so the updates in hand are fetched again, not lost; a message the
                 # desk already recorded is skipped as a duplicate then, so one bad message cannot loop forever.
                 failures += 1
                 log.exception("telegram update handling failed; retrying from the saved offset")
                 await self._pause(self._backoff(failures))
+
+    async def _handle_batch(self, updates: tuple[Update, ...], me: BotIdentity, inbound: InboundSink) -> int | None:
+        """Handle a batch: each chat's updates in order, different chats side by side (one slow chat, or a slow
+        agents' tool, holds up only its own). Returns the first update that failed, or None."""
+
+        async def chat_in_order(chat_updates: list[Update]) -> int | None:
+            for update in chat_updates:
+                try:
+                    await self._handle(update, me, inbound)
+                except Exception:
+                    log.exception("telegram update %s handling failed; it will be fetched again", update.update_id)
+                    return update.update_id
+            return None
+
+        chats: dict[int | str, list[Update]] = {}
+        for update in updates:
+            chat = update.effective_chat
+            chats.setdefault(chat.id if chat is not None else f"update:{update.update_id}", []).append(update)
+        failed = [f for f in await asyncio.gather(*map(chat_in_order, chats.values())) if f is not None]
+        return min(failed) if failed else None
 
     async def _next_updates(self) -> tuple[Update, ...] | None:
         """The next batch after the saved offset; None if stop() was called while waiting."""
@@ -531,6 +560,14 @@ class TelegramChannel(Channel):
         return JSONResponse({"ok": True})
 
     # -- sending ------------------------------------------------------------------------------------------------
+
+    def parts(self, reply: Reply) -> tuple[Reply, ...]:
+        """One message per 4,096 UTF-16 units, the choices (buttons) on the last."""
+        chunks = split_text(reply.text)
+        if len(chunks) <= 1:
+            return (reply,)
+        last = dataclasses.replace(reply, text=chunks[-1])
+        return (*(Reply(chunk, transcript_id=reply.transcript_id) for chunk in chunks[:-1]), last)
 
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """Send a reply as plain text, split to Telegram's length limit, with its choices as buttons on the last part."""

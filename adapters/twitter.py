@@ -163,6 +163,13 @@ class TwitterChannel(Channel):
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
+    def parts(self, reply: Reply) -> tuple[Reply, ...]:
+        """One DM per 10,000 characters of the formatted reply (choices numbered in the text of the last)."""
+        chunks = split_text(format_reply(reply))
+        if len(chunks) <= 1:
+            return (reply,)
+        return tuple(Reply(chunk, transcript_id=reply.transcript_id) for chunk in chunks)
+
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """DM the reply to the user `conversation_id`, choices as a numbered list, split past X's length limit."""
         for part in split_text(format_reply(reply)):
@@ -387,7 +394,7 @@ def _message(sender: str, event_id: str, text: str, sent_at: datetime | None) ->
 
 def format_reply(reply: Reply) -> str:
     """The reply as DM text: DMs have no buttons in v2, so choices are numbered for the user to type."""
-    zh = detect_language(reply.text) == "zh"
+    zh = (reply.lang or detect_language(reply.text)) == "zh"
     lines = [reply.text]
     choices = reply.suggestions[:MAX_CHOICES]
     if choices:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.conversation import ConversationState, Intake
+from bot.core.effects import NEW_TICKET, OpenTicket
 from bot.core.messages import Action, Decision, Lang, Priority, Reply
-from bot.desk.tickets import TicketDesk
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 
@@ -111,24 +111,24 @@ ARTICLE_EXCERPT_CHARS = 300
 
 
 class Escalator:
-    """Hands a conversation to a person: a decision only, or, with a TicketDesk, questions and then a ticket."""
+    """Hands a conversation to a person: a decision only, or, when it `opens_tickets`, questions and then a ticket."""
 
     def __init__(
         self,
         replies: ReplyBuilder,
-        tickets: TicketDesk | None = None,
+        opens_tickets: bool = False,
         categorize: Categorizer | None = None,
         related: RelatedArticles | None = None,
     ) -> None:
         self._replies = replies
-        self._tickets = tickets
+        self._opens_tickets = opens_tickets
         self._categorize = categorize
         self._related = related
 
     async def escalate(self, turn: Turn, match: EscalationMatch, categorize: bool = True) -> Outcome:
         """Decide to escalate; ask for details first unless it is urgent. `categorize=False` when the FAQ step
         already found no entry close enough (the category would come from that same match)."""
-        if self._tickets is None:
+        if not self._opens_tickets:
             reply = self._replies.handoff(turn.lang, security=match.priority is Priority.URGENT)
             return _outcome(turn, match, (reply,), dataclasses.replace(turn.state, misses=0, last_suggestions=()))
         category = self._categorize(turn.message.text, turn.text_lang) if self._categorize and categorize else None
@@ -144,25 +144,26 @@ class Escalator:
 
     async def open_formal(self, turn: Turn, match: EscalationMatch) -> Outcome:
         """A formal request (an email) opens its ticket at once: a question would cost the user a round trip."""
-        if self._tickets is None:
+        if not self._opens_tickets:
             return await self.escalate(turn, match)
         category = self._categorize(turn.message.text, turn.text_lang) if self._categorize else None
         return await self.open_ticket(turn, Intake(match.reason, match.priority, category, turn.message.text, ()))
 
     async def open_ticket(self, turn: Turn, intake: Intake) -> Outcome:
-        """Open the ticket and tell the user its number and when to expect an answer."""
-        assert self._tickets is not None, "tickets are only opened when a TicketDesk is configured"
+        """Ask for the ticket and tell the user its number (filled in when the desk opens it) and when to expect an
+        answer."""
+        assert self._opens_tickets, "tickets are only opened when the desk keeps them"
         message = turn.message
-        ticket = await self._tickets.open(
-            message.channel, message.conversation_id, message.user_id, turn.lang, intake, message.attachments
-        )
         texts = self._replies.texts
         urgent = intake.priority is Priority.URGENT
         keys = ("handoff_security",) if urgent else ()
         formal = message.kind == "formal"
-        opened = texts.render(
-            "formal_ticket_opened" if formal else "ticket_opened", turn.lang, number=str(ticket.number)
-        )
+        # An urgent ticket must not quote the day-long ticket reply time under the urgent hand-off.
+        if urgent:
+            opened_key = "formal_ticket_opened_urgent" if formal else "ticket_opened_urgent"
+        else:
+            opened_key = "formal_ticket_opened" if formal else "ticket_opened"
+        opened = texts.render(opened_key, turn.lang, number=NEW_TICKET)
         articles = self._articles(turn) if formal and not urgent else []
         text = "\n\n".join(
             [
@@ -172,9 +173,14 @@ class Escalator:
                 texts.render("standing_warning", turn.lang),
             ]
         )
-        state = dataclasses.replace(turn.state, intake=None, ticket=ticket.number, misses=0, last_suggestions=())
+        # The conversation's `ticket` is set by the desk when it applies OpenTicket.
+        state = dataclasses.replace(turn.state, intake=None, ticket=None, misses=0, last_suggestions=())
+        details = "\n".join(answer for answer in intake.answers if answer)
+        summary = intake.summary + (f"\n{details}" if details else "")
+        # The files sent with the message that opens the ticket (an email's attachments) are kept on it.
+        effect = OpenTicket(turn.lang, intake.priority, intake.category, intake.reason, summary, message.attachments)
         match = EscalationMatch(intake.reason, intake.priority)
-        return _outcome(turn, match, (Reply(text, ticket=ticket.number),), state)
+        return _outcome(turn, match, (Reply(text),), state, effect)
 
     def _articles(self, turn: Turn) -> list[str]:
         """Up to three entries that may already answer a written request, as one block of text (or none)."""
@@ -189,9 +195,15 @@ class Escalator:
         return ["\n".join(lines)]
 
 
-def _outcome(turn: Turn, match: EscalationMatch, replies: tuple[Reply, ...], state: ConversationState) -> Outcome:
+def _outcome(
+    turn: Turn,
+    match: EscalationMatch,
+    replies: tuple[Reply, ...],
+    state: ConversationState,
+    effect: OpenTicket | None = None,
+) -> Outcome:
     decision = Decision(Action.ESCALATE, turn.lang, confidence=1.0, priority=match.priority, reason=match.reason)
-    return Outcome(decision, (*turn.notices, *replies), state)
+    return Outcome(decision, (*turn.notices, *replies), state, () if effect is None else (effect,))
 
 
 class EscalationHandler(Handler[EscalationMatch]):

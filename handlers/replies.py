@@ -33,8 +33,8 @@ class ReplyBuilder:
         return Suggestion(self.texts.render("human_button", lang), HUMAN_PAYLOAD)
 
     def entry_label(self, entry: FaqEntry, lang: Lang) -> str:
-        """A short label for an entry: its first question."""
-        return entry.questions[lang][0]
+        """A short label for an entry (choice buttons, chips): its title."""
+        return entry.title.get(lang) or entry.questions[lang][0]
 
     def article(self, entry_id: str, lang: Lang) -> tuple[str, str] | None:
         """An entry as a help-center article: its title and answer; None when it is gone or not an answer."""

@@ -43,7 +43,7 @@ class SecretGuard(Handler[ScanResult]):
         """Redact, warn, and pass the rest of the message on."""
         kinds = match.kinds
         keys = ["secret_intro", *(f"secret_{kind.value}" for kind in _WARNING_ORDER if kind in kinds)]
-        warning = Reply(self._texts.join(keys, turn.lang))
+        warning = Reply(self._texts.secret_warning(keys, turn.lang, turn.message.channel))
         # "my password is X, how do I reset 2FA?": the clause that carried the secret is about the secret,
         # not the question, so later steps only read the other clauses.
         rest = "".join(c for c in _CLAUSE.findall(match.redacted_text) if not _PLACEHOLDER.search(c)).strip()

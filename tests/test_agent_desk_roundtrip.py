@@ -34,7 +34,7 @@ async def world(
         runtime = await open_runtime(config, {"webchat": user_channel}, core_parts=core)
         slack_config = SlackConfig(bot_token=TOKEN, signing_secret=SECRET, channel=CHANNEL_ID, api_base_url=api.base_url)
         slack = SlackAgentDesk(slack_config, runtime.store, runtime.tickets, brand_name="ExampleX")
-        runtime.tickets.notifiers.append(slack)
+        runtime.agents.notifiers.append(slack)
         transport = httpx.ASGITransport(app=Starlette(routes=slack.asgi_routes()))
         async with httpx.AsyncClient(transport=transport, base_url="http://omnidesk.test") as http:
             yield runtime, user_channel, api, slack, http
@@ -44,6 +44,7 @@ async def world(
 
 async def say(runtime: Runtime, text: str) -> None:
     await runtime.desk.handle(InboundMessage("webchat", "visitor", "session-1", str(next(_ids)), text))
+    await runtime.outbox.drain()  # agents are told in the background
 
 
 async def test_escalation_to_slack_and_back_to_the_user(world) -> None:  # type: ignore[no-untyped-def]

@@ -122,6 +122,35 @@ def test_faq_lint_ends_with_a_per_entry_summary_most_findings_first() -> None:
     rows = [line.split() for line in lines[start + 1 : -1] if line.strip()]
     totals = [int(row[1]) for row in rows if row[0] != "(no"]
     assert totals == sorted(totals, reverse=True)
-    findings = sum(1 for line in lines[:start] if ": misrouted: " in line or ": near-duplicate: " in line
-                   or ": translation: " in line)
+    findings = sum(
+        1
+        for line in lines[:start]
+        if ": misrouted: " in line or ": near-duplicate: " in line or ": translation: " in line
+    )
     assert sum(totals) == findings
+
+
+def test_tickets_commands_start_without_the_router(tmp_path: Path) -> None:
+    """`omnidesk tickets ...` opens the store and the agent desk only: no knowledge base, no matcher, no scipy (their
+    imports and build were most of the 3-5 s each call took)."""
+    db = tmp_path / "o.db"
+
+    async def create() -> None:
+        async with await Store.open(db) as store:
+            await store.open_ticket("telegram", "c1", "u1", "en", "urgent", None, "security_incident", "hacked")
+
+    asyncio.run(create())
+    program = (
+        "import sys\nfrom bot.app.cli import main\ncode = main(['tickets', 'list'])\n"
+        "print('loaded:', sorted(m for m in ('scipy', 'zhconv', 'bot.knowledge.matcher') if m in sys.modules))\n"
+        "sys.exit(code)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "X_"))},
+        "OMNIDESK_DB": str(db),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "#1001" in done.stdout and "loaded: []" in done.stdout

@@ -18,7 +18,7 @@ from bot.app.config import Config
 from bot.app.server import running
 from bot.app.wiring import Runtime
 from bot.desk.report import build_report, format_report
-from tests.fakes.loopback import serving
+from tests.fakes.loopback import free_port, serving
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,14 @@ class Served:
 
 @asynccontextmanager
 async def serve_app(config: Config) -> AsyncIterator[Served]:
-    """What `omnidesk run` serves (every route, the widget included), on a free port."""
-    async with running(config) as (runtime, app, _), serving(app, timeout_graceful_shutdown=2) as url:
+    """What `omnidesk run` serves (every route, the widget included), on a free port that the config names too, so
+    links to this server's own pages (the answers' "read more") point at it."""
+    port = free_port()
+    web = config.channels.webchat.model_copy(update={"port": port})
+    config = config.model_copy(update={"channels": config.channels.model_copy(update={"webchat": web})})
+    # Derived again from the new port, as load_config derives it for an unset help_center_url.
+    config = Config.model_validate(config.model_dump(exclude={"brand": {"help_center_url"}}))
+    async with running(config) as (runtime, app, _), serving(app, port=port, timeout_graceful_shutdown=2) as url:
         yield Served(url, runtime)
 
 

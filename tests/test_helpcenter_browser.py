@@ -133,9 +133,25 @@ async def test_phone_pages_fit_the_screen_and_the_chat_is_one_tap_away(served: S
     await box.fill("how do I reset my 2FA?")
     await box.press("Enter")
     await expect(page.get_by_role("log", name="Conversation")).to_contain_text(
-        "authenticator codes depend on the clock"
+        "authenticator app"
     )
 
 
 def _long_ago() -> datetime:
     return datetime.now(UTC) - timedelta(days=1)
+
+
+async def test_a_chat_answer_links_to_its_article(served: Served, browser: Browser) -> None:
+    page = await new_page(browser, locale="en-US")
+    await page.goto(served.url + "/")
+    await page.get_by_role("button", name="Open support chat").click()
+    box = page.get_by_role("textbox", name="Your message")
+    await box.fill("how do I reset my 2FA?")
+    await box.press("Enter")
+    link = page.get_by_role("log", name="Conversation").get_by_role("link", name=served.url + "/help/reset-2fa")
+    await expect(link).to_be_visible()
+    async with page.context.expect_page() as opened:
+        await link.click()
+    article = await opened.value
+    await expect(article.get_by_role("article")).to_contain_text("authenticator")
+    await expect(article).to_have_url(served.url + "/help/reset-2fa")

@@ -324,6 +324,7 @@ async def _ticket_in_slack(app: App, user: str = "901") -> str:
     ).status_code == 200
     ticket = await app.runtime.store.open_ticket_for("telegram", user)
     assert ticket is not None
+    await app.runtime.outbox.drain()  # agents are told in the background
     ts = await ticket_message_ts(app.runtime.store, ticket.number)
     assert ts is not None
     return ts

@@ -82,6 +82,7 @@ def _write(directory: Path, body: str) -> None:
 
 
 _ENTRY = """  - id: {id}
+    title: {{en: T, zh: 题}}
     questions:
       en: [{en}, b{n}, c{n}, d{n}, e{n}, f{n}]
       zh: [甲{n}, 乙{n}, 丙{n}, 丁{n}]
@@ -96,13 +97,13 @@ def _kb_text(*entries: str) -> str:
 
 def test_duplicate_ids_fail_with_file_and_line(tmp_path: Path) -> None:
     _write(tmp_path, _kb_text(_ENTRY.format(id="x", en="a1", n=1), _ENTRY.format(id="x", en="a2", n=2)))
-    with pytest.raises(KnowledgeBaseError, match=r"cat\.yaml:10: duplicate id 'x'"):
+    with pytest.raises(KnowledgeBaseError, match=r"cat\.yaml:11: duplicate id 'x'"):
         load_knowledge_base(tmp_path)
 
 
 def test_a_question_under_two_entries_fails_with_its_line(tmp_path: Path) -> None:
     _write(tmp_path, _kb_text(_ENTRY.format(id="x", en="same", n=1), _ENTRY.format(id="y", en="SAME!", n=2)))
-    with pytest.raises(KnowledgeBaseError, match=r"cat\.yaml:12: question 'SAME!' of 'y' is also listed under 'x'"):
+    with pytest.raises(KnowledgeBaseError, match=r"cat\.yaml:14: question 'SAME!' of 'y' is also listed under 'x'"):
         load_knowledge_base(tmp_path)
 
 
@@ -120,6 +121,15 @@ def test_too_few_questions_and_unknown_placeholders_fail(tmp_path: Path) -> None
         load_knowledge_base(tmp_path)
     _write(tmp_path, _kb_text(_ENTRY.format(id="x", en="a", n=1)).replace("en: yes", "en: 'call {phone}'"))
     with pytest.raises(KnowledgeBaseError, match=r"unknown placeholder \{phone\}"):
+        load_knowledge_base(tmp_path)
+
+
+def test_an_entry_without_a_title_fails_with_its_line(tmp_path: Path) -> None:
+    _write(tmp_path, _kb_text(_ENTRY.format(id="x", en="a", n=1)).replace("    title: {en: T, zh: 题}\n", ""))
+    with pytest.raises(KnowledgeBaseError, match=r"cat\.yaml:4: entry 'x' needs a 'title'"):
+        load_knowledge_base(tmp_path)
+    _write(tmp_path, _kb_text(_ENTRY.format(id="x", en="a", n=1)).replace("{en: T, zh: 题}", "{en: T}"))
+    with pytest.raises(KnowledgeBaseError, match=r"cat\.yaml:5: entry 'x': 'title' is missing 'zh'"):
         load_knowledge_base(tmp_path)
 
 

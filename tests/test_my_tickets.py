@@ -43,43 +43,6 @@ async def open_ticket(rt: Runtime, conversation: str = "chat-1") -> int:
     return ticket.number
 
 
-async def test_tickets_lists_the_users_tickets_newest_first_with_status_words(runtime) -> None:  # type: ignore[no-untyped-def]
-    rt, channel = runtime
-    await say(rt, "/tickets")
-    assert channel.texts()[-1] == "You have no tickets. Type /human to open one."
-
-    first = await open_ticket(rt)
-    await rt.tickets.claim(first, "alice")
-    await rt.tickets.resolve(first, "alice")
-    await say(rt, "5")  # the rating
-    second = await open_ticket(rt)
-    await rt.tickets.reply(second, "bob", "Which network did you use?")  # waits for the user
-    other = await open_ticket(rt, "chat-2")  # someone else's
-
-    await say(rt, "/tickets")
-    lines = channel.texts("chat-1")[-1].splitlines()
-    assert lines[0] == "Your tickets:"
-    assert lines[1].startswith(f"#{second} waiting for you (updated ") and lines[1].endswith(" UTC)")
-    assert lines[2].startswith(f"#{first} resolved (updated ")
-    assert lines[3] == "Type /ticket for the open one's status."
-    assert f"#{other}" not in channel.texts("chat-1")[-1]
-
-    await say(rt, "/tickets", "chat-2")
-    assert channel.texts("chat-2")[-1].splitlines()[1].startswith(f"#{other} submitted")
-    await rt.tickets.claim(other, "carol")
-    await say(rt, "/tickets", "chat-2")
-    assert channel.texts("chat-2")[-1].splitlines()[1].startswith(f"#{other} in progress")
-
-    # A user who chose Chinese gets the list in Chinese.
-    await say(rt, "/lang zh", "chat-3")
-    await say(rt, "转人工", "chat-3")
-    await say(rt, "跳过", "chat-3")
-    await say(rt, "/tickets", "chat-3")
-    header, line, footer = channel.texts("chat-3")[-1].splitlines()
-    assert header == "你的工单："
-    assert line.startswith(f"#{other + 1} 已提交（更新于 ") and footer == "输入 /ticket 查看处理中工单的进度。"
-
-
 async def test_a_resolved_ticket_offers_its_rating_as_five_choices(runtime) -> None:  # type: ignore[no-untyped-def]
     rt, channel = runtime
     number = await open_ticket(rt)
@@ -155,5 +118,5 @@ async def test_the_web_forms_ticket_goes_through_the_guard_and_is_not_opened_twi
     await say(rt, "/newticket no-such-topic\nsomeone logged into my account and withdrew all my USDT", "chat-2")
     urgent = await rt.store.open_ticket_for("telegram", "chat-2")
     assert urgent is not None and urgent.category is None and urgent.priority.value == "urgent"
-    assert "Change your password" in channel.texts("chat-2")[-1]
+    assert "This is urgent" in channel.texts("chat-2")[-1]
 

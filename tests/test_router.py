@@ -152,7 +152,18 @@ async def test_chinese_how_to_questions_are_not_incidents(router: Router, text: 
 
 async def test_a_security_incident_gets_the_immediate_safety_steps(router: Router) -> None:
     result = await say(router, "help my account got hacked")
-    assert "Change your password" in result.replies[-1].text and "Freeze" in result.replies[-1].text
+    text = result.replies[-1].text
+    # Freezing stops a theft in progress; a password change or 2FA reset comes after it.
+    assert "Freeze" in text and text.index("Freeze") < text.index("change your password")
+    assert "Reset your 2FA" not in text and "24 hours" not in text
+    # Urgent tickets skip the intake questions, so the reply itself asks for what the security team needs.
+    assert all(ask in text for ask in ("UID", "when you noticed", "TxID"))
+    assert "recovery" in text
+
+
+async def test_the_urgent_incident_reply_in_chinese_freezes_first(router: Router) -> None:
+    text = (await say(router, "我的账户被盗了")).replies[-1].text
+    assert text.index("冻结") < text.index("修改登录密码") and "UID" in text and "TxID" in text
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,7 @@ async def test_moving_a_groups_conversations_takes_their_tickets_and_pending_rep
         await states.put(("telegram", conversation), ConversationState(last_lang="en"))
     await states.put(("telegram", "-100:8"), ConversationState(last_lang="zh"))  # already written in the new chat
     ticket = await store.open_ticket("telegram", "-42:7", "7", "en", Priority.URGENT, None, "security_incident", "x")
-    pending = await store.queue_reply("telegram", "-42:7", {"text": "hello"})
+    [pending] = await store.queue_reply("telegram", "-42:7", {"text": "hello"})
     assert await store.move_conversations("telegram", "-42", "-100") == 2  # "-42" and "-42:7"; "-42:8" is taken
     assert (await store.get_ticket(ticket.number)).conversation_id == "-100:7"
     assert (await store.outbox_get(pending.id)).conversation_id == "-100:7"
@@ -356,7 +356,8 @@ async def test_outbox_pending_sent_and_failed(store: Store, clock: FakeClock) ->
     first = await store.outbox_add("telegram", "chat-1", {"text": "one"})
     second = await store.outbox_add("telegram", "chat-1", {"text": "two"})
     third = await store.outbox_add("webchat", "s-9", {"text": "三"})
-    assert [i.id for i in await store.outbox_pending(10)] == [first.id, second.id, third.id]
+    # A conversation's items go out in order: its second waits while its first is pending.
+    assert [i.id for i in await store.outbox_pending(10)] == [first.id, third.id]
     assert [i.id for i in await store.outbox_pending(1)] == [first.id]
     assert first.payload == {"text": "one"} and first.status == "pending" and first.attempts == 0
 
@@ -404,7 +405,11 @@ async def test_data_survives_close_and_reopen(db_path: Path, clock: FakeClock) -
         assert [e.kind for e in await store.ticket_events(1001)] == ["opened", "claimed", "user_message"]
         assert [m.text for m in await store.transcript(key)] == ["hello"]
         assert await store.inbox_add("telegram", "7", {"x": 1}) is False
-        assert [i.payload for i in await store.outbox_pending(10)] == [{"text": "queued"}]
+        # The claim queued the ticket's redraw for agents with it.
+        assert [i.payload for i in await store.outbox_pending(10)] == [
+            {"notice": "redraw", "text": ""},
+            {"text": "queued"},
+        ]
         assert await store.cursor_get("c") == "v"
         assert (await open_ticket(store, "chat-2")).number == 1002
 

@@ -59,7 +59,7 @@ async def test_outbox_depth_and_a_replys_choices_in_the_transcript(store: Store,
     assert (empty.pending, empty.oldest_created_at) == (0, None)
     queued_at = clock()
     choices = [{"label": "★★★★★", "payload": "5"}, {"label": "what are the fees", "payload": "/faq fees"}]
-    first = await store.queue_reply("webchat", "s1", {"text": "Rate us", "suggestions": choices})
+    [first] = await store.queue_reply("webchat", "s1", {"text": "Rate us", "suggestions": choices})
     clock.advance(seconds=30)
     await store.queue_reply("webchat", "s1", {"text": "plain"})
     depth = await store.outbox_depth()

@@ -57,6 +57,7 @@ async def runtime(db_config: Config, core: Core) -> AsyncIterator[tuple[Runtime,
 async def say(rt: Runtime, text: str, conversation: str = "chat-1", message_id: str | None = None) -> Action | None:
     message = InboundMessage("telegram", "user-1", conversation, message_id or str(next(_ids)), text)
     result = await rt.desk.handle(message)
+    await rt.outbox.drain()  # agents are told in the background
     return None if result is None else result.decision.action
 
 
@@ -244,6 +245,7 @@ async def test_a_screenshot_on_an_open_ticket_is_kept_and_agents_can_fetch_it(  
         "telegram", "user-1", "chat-1", "m-shot", "", attachments=(Attachment("photo", str(png), "image/png"),)
     )
     await rt.desk.handle(shot)
+    await rt.outbox.drain()
     assert f"Screenshot added to ticket #{ticket.number}" in channel.texts()[-1]
     assert "omnidesk tickets files" in notifier.follow_ups[-1][1]
     stored = await rt.store.attachments(ticket.number)

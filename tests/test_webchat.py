@@ -272,10 +272,11 @@ async def test_clarify_chips_carry_payloads_that_answer(app: WebchatServer, http
     async with socket(app, token) as ws:
         (clarify,) = replies(await say(ws, "fees", "c1"))
         chips = {s["label"]: s["payload"] for s in clarify["suggestions"]}
-        assert chips["what are the trading fees"] == "/faq trading-fees"
+        # A chip shows the entry's title, not one of its raw phrasings.
+        assert chips["Trading fees, maker and taker"] == "/faq trading-fees"
         assert chips["Talk to a human"] == "/human"
-        (answer,) = replies(await say(ws, chips["what are the trading fees"], "c2"))
-        assert answer["text"].startswith("Maker orders add liquidity")
+        (answer,) = replies(await say(ws, chips["Trading fees, maker and taker"], "c2"))
+        assert answer["text"].startswith("Maker orders wait in the order book")
 
 
 async def test_a_seed_phrase_is_warned_about_and_never_stored(app: WebchatServer, http: httpx.AsyncClient) -> None:
@@ -297,7 +298,7 @@ async def test_agent_reply_is_pushed_live_to_every_open_tab(app: WebchatServer, 
     _, token = await new_session(http)
     async with socket(app, token) as ws, socket(app, token) as other_tab:
         (handoff,) = replies(await say(ws, "/human", "h1"))
-        assert "pass this to a ExampleX agent" in handoff["text"]
+        assert "pass this to ExampleX support" in handoff["text"]
         (opened,) = replies(await say(ws, "skip", "h2"))
         assert "ticket #1001 is open" in opened["text"]
         seen_by_other = [await frame(other_tab) for _ in range(6)]  # typing, reply, ack for each of the two

@@ -96,16 +96,19 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
 
     # A question gets the FAQ answer.
     await ask(page, "how do I reset my 2FA?")
-    await expect(log).to_contain_text("authenticator codes depend on the clock")
+    await expect(log).to_contain_text("Set your phone's date and time to automatic")
     # It came over the WebSocket, whose URL carries no credential (the token is its first frame).
     assert socket_urls and all("/ws/webchat?lang=" in u and "token" not in u for u in socket_urls), socket_urls
 
     # A vague one gets choices; a chip sends its payload and shows its label.
     await ask(page, "fees")
     await expect(log).to_contain_text("Did you mean one of these?")
-    await page.get_by_role("button", name="what are the trading fees").click()
-    await expect(log).to_contain_text("Maker orders add liquidity")
-    await expect(log.locator(".odw-in").last).to_have_text("You:what are the trading fees")
+    await page.get_by_role("button", name="Trading fees, maker and taker").click()
+    await expect(log).to_contain_text("Maker orders wait in the order book")
+    await expect(log.locator(".odw-in").last).to_have_text("You:Trading fees, maker and taker")
+
+    chip_label = await log.locator(".odw-in .odw-text").last.text_content()  # the tapped choice, as shown
+    assert chip_label
 
     # A seed phrase: the warning, and only the redacted text is kept (and shown back).
     seed = Mnemonic("english").generate(128)
@@ -119,7 +122,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
 
     # The human hand-off, then an agent's reply arrives in the open page.
     await page.get_by_role("button", name="Talk to a human").click()
-    await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
+    await expect(log).to_contain_text("I'll pass this to ExampleX support")
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
     await app.runtime.tickets.reply(1001, "Alice", "Hi, this is Alice. I'm checking your account now.")
@@ -160,7 +163,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await page.reload()
     await page.get_by_role("button", name="Open support chat").click()
     log = page.get_by_role("log", name="Conversation")
-    await expect(log).to_contain_text("authenticator codes depend on the clock")
+    await expect(log).to_contain_text("Set your phone's date and time to automatic")
     await expect(log).to_contain_text("[REDACTED:SEED_PHRASE]")
     await expect(log).to_contain_text("Alice (ExampleX support): Could you confirm your UID?")
     await expect(log.get_by_text("<img src=x onerror=alert(1)>", exact=True)).to_be_visible()
@@ -170,9 +173,9 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     order = await log.locator(".odw-msg .odw-text").all_text_contents()
     assert order.index("how do I reset my 2FA?") < order.index("fees") < order.index("skip")
     # What the visitor saw, not the commands behind it: the chip's label, the human button's, and the choices.
-    assert "what are the trading fees" in order and "Talk to a human" in order
+    assert chip_label in order and "Talk to a human" in order
     assert not [text for text in order if text.startswith("/")]
-    await expect(log.get_by_role("button", name="what are the trading fees")).to_be_visible()
+    await expect(log.get_by_role("button", name=chip_label)).to_be_visible()
 
     assert dialogs == []
 
@@ -211,11 +214,11 @@ async def test_http_fallback_when_websockets_are_blocked(app: WebchatServer, bro
     await page.get_by_role("button", name="Open support chat").click()
     log = page.get_by_role("log", name="Conversation")
     await ask(page, "how do I reset my 2FA?")
-    await expect(log).to_contain_text("authenticator codes depend on the clock")
+    await expect(log).to_contain_text("Set your phone's date and time to automatic")
     await expect(page.get_by_role("status")).to_have_text("Live connection unavailable: using a slower connection.")
 
     await page.get_by_role("button", name="Talk to a human").click()
-    await expect(log).to_contain_text("I'll pass this to a ExampleX agent")
+    await expect(log).to_contain_text("I'll pass this to ExampleX support")
     await ask(page, "skip")
     await expect(log).to_contain_text("Your ticket #1001 is open")
     await app.runtime.tickets.reply(1001, "Alice", "Long-polling works too.")
@@ -236,7 +239,7 @@ async def test_phone_screen_gets_a_full_screen_panel(app: WebchatServer, browser
     panel = page.get_by_role("dialog", name="ExampleX Support")
     await expect(panel).to_be_visible()
     await ask(page, "fees")
-    await expect(page.get_by_role("button", name="what are the trading fees")).to_be_visible()
+    await expect(page.get_by_role("button", name="Trading fees, maker and taker")).to_be_visible()
     box = await panel.bounding_box()
     assert box is not None
     assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)

@@ -12,18 +12,21 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from bot.app.config import Config, ConfigError, load_config
-from bot.app.wiring import Core, Runtime, build_core, open_runtime
+from bot.app.ticket_runtime import TicketRuntime, open_ticket_runtime
 from bot.core.conversation import ConversationState, InMemoryConversationStates
 from bot.core.messages import InboundMessage, Lang
-from bot.core.router import RouterResult
-from bot.desk.report import build_report, format_report
-from bot.knowledge.faq_lint import LintFinding, lint_knowledge_base
-from bot.knowledge.knowledge_base import KnowledgeBaseError
 from bot.security.log_redaction import install_log_redaction
 from bot.store import Store, StoredAttachment, StoreError, Ticket, TicketStatus
+
+# The router, matcher and reports are imported by the commands that use them: `omnidesk tickets ...` starts without
+# scipy, zhconv and the knowledge base (about 3 s on a busy machine).
+if TYPE_CHECKING:
+    from bot.app.wiring import Core
+    from bot.core.router import RouterResult
+    from bot.knowledge.faq_lint import LintFinding
 
 DEFAULT_CONFIG = Path("config.yaml")
 MAX_CLASSIFY_LINE = 100_000
@@ -39,7 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(chosen if chosen else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
         name = {"faq": f"faq {getattr(args, 'faq_command', '')}"}.get(args.command, args.command)
         return _COMMANDS[name](config, args)
-    except (ConfigError, KnowledgeBaseError, StoreError) as exc:
+    except Exception as exc:
+        from bot.knowledge.knowledge_base import KnowledgeBaseError
+
+        if not isinstance(exc, ConfigError | KnowledgeBaseError | StoreError):
+            raise
         print(f"omnidesk: {exc}", file=sys.stderr)
         return 2
 
@@ -115,6 +122,8 @@ def _duration(text: str) -> timedelta:
 
 
 def _build(config: Config) -> Core:
+    from bot.app.wiring import build_core
+
     core = build_core(config)
     install_log_redaction(core.scanner)
     return core
@@ -205,6 +214,8 @@ def _parse_classify_line(line: str) -> tuple[str, Lang | None] | str:
 
 def _faq_lint(config: Config, args: argparse.Namespace) -> int:
     core = _build(config)
+    from bot.knowledge.faq_lint import lint_knowledge_base
+
     findings = list(lint_knowledge_base(core.kb, core.matcher))
     for finding in findings:
         print(f"{finding.where}: {finding.kind}: {finding.message}")
@@ -244,21 +255,17 @@ def _tickets(config: Config, args: argparse.Namespace) -> int:
     _existing_database(config)
 
     async def run() -> int:
-        from bot.app.server import attach_slack  # Slack, when configured, follows what the CLI does
-
-        runtime = await open_runtime(config, deliver_now=False)
-        slack = attach_slack(config, runtime)
+        # What the CLI changes reaches the user and Slack through the outbox: the running OmniDesk delivers it.
+        runtime = await open_ticket_runtime(config)
         try:
             return await _ticket_command(runtime, args)
         finally:
-            if slack is not None:
-                await slack.stop()
             await runtime.close()
 
     return asyncio.run(run())
 
 
-async def _ticket_command(runtime: Runtime, args: argparse.Namespace) -> int:
+async def _ticket_command(runtime: TicketRuntime, args: argparse.Namespace) -> int:
     tickets, store = runtime.tickets, runtime.store
     command = args.tickets_command
     if command == "list":
@@ -295,7 +302,7 @@ async def _ticket_command(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _ticket_files(runtime: Runtime, number: int, save: Path | None) -> int:
+async def _ticket_files(runtime: TicketRuntime, number: int, save: Path | None) -> int:
     """List a ticket's attachments; with `save`, copy widget uploads and download Telegram files."""
     attachments = await runtime.store.attachments(number)
     failed = 0
@@ -328,13 +335,13 @@ async def _ticket_files(runtime: Runtime, number: int, save: Path | None) -> int
     return 1 if failed else 0
 
 
-async def _attachment_bytes(runtime: Runtime, attachment: StoredAttachment) -> bytes:
+async def _attachment_bytes(runtime: TicketRuntime, attachment: StoredAttachment) -> bytes:
     if attachment.channel in ("webchat", "email"):  # kept on disk beside the store when received
         return Path(attachment.ref).read_bytes()
-    if attachment.channel == "telegram" and runtime.core.config.channels.telegram.token:
+    if attachment.channel == "telegram" and runtime.config.channels.telegram.token:
         from adapters.telegram import TelegramChannel
 
-        channel = TelegramChannel(runtime.core.config.channels.telegram, runtime.store)
+        channel = TelegramChannel(runtime.config.channels.telegram, runtime.store)
         try:
             return await channel.fetch_attachment(attachment.ref)
         finally:
@@ -358,6 +365,8 @@ def _report(config: Config, args: argparse.Namespace) -> int:
     async def run() -> str:
         store = await Store.open(str(database))
         try:
+            from bot.desk.report import build_report, format_report
+
             return format_report(await build_report(store, datetime.now(UTC) - args.since))
         finally:
             await store.close()

@@ -30,6 +30,15 @@ class LocalizedText(_Section):
     zh: str
 
 
+class ReplyTimes(_Section):
+    """How soon a person answers on live chat and in an incident, beside tickets (`brand.reply_time`) and email
+    (`brand.formal_reply_time`): quoted in replies so no text promises one channel's time on another."""
+
+    live_chat: LocalizedText = LocalizedText(en="within a few minutes, 24/7", zh="全天 24 小时，通常几分钟内")
+    # Security incidents (theft in progress): quoted by the urgent hand-off, never the day-long ticket time.
+    urgent: LocalizedText = LocalizedText(en="within 30 minutes", zh="30 分钟内")
+
+
 class BrandConfig(_Section):
     """Who the bot speaks for; substituted into FAQ answers and warnings."""
 
@@ -37,9 +46,13 @@ class BrandConfig(_Section):
     official_domains: tuple[str, ...] = ("example.com",)
     official_handles: tuple[str, ...] = ("@ExampleX_Support on Telegram", "@ExampleX on X")
     support_email: str = "support@example.com"
-    reply_time: LocalizedText = LocalizedText(en="within 24 hours", zh="24 小时内")
+    reply_time: LocalizedText = LocalizedText(en="within 24 hours", zh="24 小时内")  # tickets
     # Written requests (email) get a fuller answer, which takes longer.
     formal_reply_time: LocalizedText = LocalizedText(en="within 2 business days", zh="2 个工作日内")
+    reply_times: ReplyTimes = ReplyTimes()
+    # Each FAQ answer links to its full article at help_center_url + entry id (the /help/<id> pages). Empty: this
+    # server's own help center (`omnidesk run` serves it at /help on the widget's host and port).
+    help_center_url: str = ""
 
     @model_validator(mode="after")
     def _has_domain(self) -> BrandConfig:
@@ -213,6 +226,16 @@ class Config(_Section):
     channels: ChannelsConfig = ChannelsConfig()
     agents: AgentsConfig = AgentsConfig()
     server: ServerConfig = ServerConfig()
+
+    @model_validator(mode="after")
+    def _own_help_center(self) -> Config:
+        """No help-center URL configured: the one this process serves."""
+        if self.brand.help_center_url:
+            return self
+        web = self.channels.webchat
+        host = f"[{web.host}]" if ":" in web.host else web.host
+        brand = self.brand.model_copy(update={"help_center_url": f"http://{host}:{web.port}/help/"})
+        return self.model_copy(update={"brand": brand})
 
 
 def substitute_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:

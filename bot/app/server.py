@@ -208,7 +208,7 @@ def attach_slack(config: Config, runtime: Runtime) -> SlackAgentDesk | None:
     if not config.agents.slack.bot_token:
         return None
     slack = SlackAgentDesk(config.agents.slack, runtime.store, runtime.tickets, config.brand.name)
-    runtime.tickets.notifiers.append(slack)
+    runtime.agents.notifiers.append(slack)
     return slack
 
 

@@ -15,6 +15,7 @@ from bot.core.pipeline import Desk
 from bot.core.ports import Channel
 from bot.core.router import Router
 from bot.desk.agents import AgentNotifier
+from bot.desk.notifications import AgentRelay
 from bot.desk.tickets import TicketDesk
 from bot.knowledge.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.knowledge.matcher import FaqMatcher
@@ -55,10 +56,10 @@ def build_core(
     matcher: FaqMatcher | None = None,
     scanner: SecretScanner | None = None,
     states: ConversationStates | None = None,
-    tickets: TicketDesk | None = None,
+    with_tickets: bool = False,
     texts: ReplyTexts | None = None,
 ) -> Core:
-    """Build the router. Without a TicketDesk an escalation is a decision only (as `omnidesk classify` wants)."""
+    """Build the router. Without tickets an escalation is a decision only (as `omnidesk classify` wants)."""
     kb = kb or load_knowledge_base(Path(config.faq_path) if config.faq_path else None)
     matcher = matcher or FaqMatcher.from_knowledge_base(kb)
     scanner = scanner or SecretScanner()
@@ -66,21 +67,21 @@ def build_core(
     replies = ReplyBuilder(kb, config.brand, texts)
     escalator = Escalator(
         replies,
-        tickets,
+        with_tickets,
         faq_categorizer(kb, matcher, config.matcher.clarify),
         related_entries(matcher, config.matcher.clarify),
     )
     steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
-    if tickets is not None:
+    if with_tickets:
         steps += [
-            TicketCommandsHandler(tickets, texts),
+            TicketCommandsHandler(texts),
             # The web form's ticket: before the relay, so an open ticket gets the form's text as a follow-up.
-            TicketFormHandler(escalator, tickets, texts, frozenset(c.slug for c in kb.browsable_categories)),
-            RatingHandler(tickets, texts),
-            TicketRelayHandler(tickets, texts),
+            TicketFormHandler(escalator, texts, frozenset(c.slug for c in kb.browsable_categories)),
+            RatingHandler(texts),
+            TicketRelayHandler(texts),
         ]
     steps.append(SecretOnlyHandler())
-    if tickets is not None:
+    if with_tickets:
         steps.append(IntakeHandler(escalator, texts))
     steps += [
         CommandHandler(kb, replies, escalator),
@@ -125,11 +126,13 @@ class Runtime:
     store: Store
     outbox: Outbox
     tickets: TicketDesk
+    agents: AgentRelay  # the agents' tools (Slack) are added to its notifiers
     desk: Desk
     channels: dict[str, Channel]
 
     async def close(self) -> None:
-        """Close the store."""
+        """Finish the deliveries running in the background and close the store."""
+        await self.outbox.drain()
         await self.store.close()
 
 
@@ -148,20 +151,21 @@ async def open_runtime(
     store = await Store.open(config.store.path)
     channels = channels if channels is not None else {}
     metrics = Metrics()
-    outbox = Outbox(store, channels, deliver_now=deliver_now, metrics=metrics)
+    agents = AgentRelay(store, notifiers or [])
+    outbox = Outbox(store, channels, deliver_now=deliver_now, metrics=metrics, agents=agents)
     states = SqliteConversationStates(store)
     parts = core_parts
     scanner = parts.scanner if parts else SecretScanner()
     texts = ReplyTexts(config.brand)
-    tickets = TicketDesk(store, outbox, texts, states, scanner, notifiers or [])
+    tickets = TicketDesk(store, outbox, texts, states, scanner, agents)
     core = build_core(
         config,
         kb=parts.kb if parts else None,
         matcher=parts.matcher if parts else None,
         scanner=scanner,
         states=states,
-        tickets=tickets,
+        with_tickets=True,
         texts=texts,
     )
     desk = Desk(core.router, store, outbox, core.scanner, texts, metrics)
-    return Runtime(core, store, outbox, tickets, desk, channels)
+    return Runtime(core, store, outbox, tickets, agents, desk, channels)

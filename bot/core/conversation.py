@@ -35,6 +35,29 @@ class ConversationState:
     rating_for: int | None = None  # a resolved ticket whose 1-5 rating is awaited
 
 
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """What the deciding steps may know of the conversation's ticket: read with its state, never changed by them."""
+
+    number: int
+    status: str  # a TicketStatus value: "open", "claimed", "waiting_user", "resolved", "cancelled"
+    priority: Priority
+
+    @property
+    def is_open(self) -> bool:
+        """True until the ticket is resolved or cancelled."""
+        return self.status not in ("resolved", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSnapshot:
+    """A conversation as loaded to handle one message: its state, its ticket, and the version both were read at."""
+
+    state: ConversationState
+    ticket: TicketView | None = None
+    version: int = 0  # the message's transaction commits only if the conversation is still at this version
+
+
 class ConversationStates(Protocol):
     """Where conversation state is kept between messages."""
 

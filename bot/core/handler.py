@@ -1,4 +1,6 @@
-"""What every router step shares: the turn it works on, the outcome that ends a turn, and the handler interface."""
+"""What every router step shares: the turn it works on, the outcome that ends a turn, and the handler interface.
+
+Steps decide; they do not act: what should happen to tickets is returned as effects in the Outcome."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.core.conversation import ConversationState
+from bot.core.conversation import ConversationState, TicketView
+from bot.core.effects import Effect
 from bot.core.messages import Decision, InboundMessage, Lang, Reply
 
 MatchT = TypeVar("MatchT")
@@ -20,6 +23,7 @@ class Turn:
     lang: Lang  # the language to reply in
     text_lang: Lang  # the language the text is written in, for matching
     state: ConversationState
+    ticket: TicketView | None = None  # the conversation's ticket (state.ticket) as loaded with the state
     notices: tuple[Reply, ...] = ()  # replies sent before the deciding step's own, e.g. the secret warning
     secret_kinds: frozenset[str] = frozenset()
     redacted_text: str | None = None  # the whole message with secrets replaced: what may be stored and logged
@@ -27,11 +31,13 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a turn ends: the decision, the replies, and the conversation's new state."""
+    """How a turn ends: the decision, the replies, the conversation's new state, and the effects the desk applies
+    with them in one transaction."""
 
     decision: Decision
     replies: tuple[Reply, ...]
     state: ConversationState
+    effects: tuple[Effect, ...] = ()
 
 
 class Handler(ABC, Generic[MatchT]):

@@ -1,14 +1,27 @@
-"""Delivery of replies: written to the store's outbox first, then sent through the user's channel."""
+"""Delivery: replies (and agent notices) are written to the store's outbox with the change that caused them, then
+sent through the user's channel (or to the agents' tool), each conversation's items in order."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
+from bot.core.locks import ConversationLocks
 from bot.core.messages import Reply, Suggestion
-from bot.core.ports import Channel, DeliveryError, OutboxItem, OutboxStore
+from bot.core.ports import (
+    AGENTS,
+    AgentNotice,
+    AgentNoticeKind,
+    AgentsDestination,
+    Channel,
+    DeliveryError,
+    OutboxItem,
+    OutboxStore,
+)
 
 if TYPE_CHECKING:
     from bot.core.metrics import Metrics
@@ -27,6 +40,8 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
         "offer_human": reply.offer_human,
         "transcript_id": reply.transcript_id,
         "ticket": reply.ticket,
+        "lang": reply.lang,
+        "human_label": reply.human_label,
         "agent": reply.agent,
     }
 
@@ -36,6 +51,8 @@ def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
     suggestions = tuple(Suggestion(str(s["label"]), str(s["payload"])) for s in payload.get("suggestions", ()))
     transcript_id = payload.get("transcript_id")
     ticket = payload.get("ticket")
+    lang = payload.get("lang")
+    label = payload.get("human_label")
     agent = payload.get("agent")
     return Reply(
         str(payload["text"]),
@@ -43,12 +60,24 @@ def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
         bool(payload.get("offer_human", False)),
         transcript_id if isinstance(transcript_id, int) else None,
         ticket if isinstance(ticket, int) else None,
+        "zh" if lang == "zh" else "en" if lang == "en" else None,  # rows queued before replies carried it: None
+        label if isinstance(label, str) else None,
         agent if isinstance(agent, str) else None,
     )
 
 
+def notice_from_item(item: OutboxItem) -> AgentNotice:
+    """An agents-destination outbox item as the notice it carries."""
+    kind = item.payload.get("notice")
+    for known in get_args(AgentNoticeKind):
+        if kind == known:
+            return AgentNotice(int(item.conversation_id), known, str(item.payload.get("text", "")))
+    raise DeliveryError(f"unknown agent notice {kind!r}", permanent=True)
+
+
 class Outbox:
-    """Sends replies to users; a reply that cannot be sent now stays pending for `flush` to retry."""
+    """Sends queued items; one that cannot be sent now stays pending for `flush` to retry. A conversation's items
+    go out one at a time and in order: a later one waits while an earlier one is pending."""
 
     def __init__(
         self,
@@ -57,6 +86,7 @@ class Outbox:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         deliver_now: bool = True,
         metrics: Metrics | None = None,
+        agents: AgentsDestination | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
@@ -64,62 +94,119 @@ class Outbox:
         self._clock = clock
         # The agent CLI runs apart from the channels: it only queues, and the running OmniDesk delivers.
         self._deliver_now = deliver_now
+        self.agents = agents  # set by the wiring once the desk's relay to agents exists
         self._in_flight: set[int] = set()
+        # Items this process has finished with (sent, or failed and rescheduled), newest last: a sender that waited
+        # for the conversation behind another sender skips them without asking the store.
+        self._settled: dict[int, None] = {}
+        self._order = ConversationLocks()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def payload(self, channel: str, reply: Reply) -> dict[str, Any]:
+        """A reply as queued: one transcript message, and its parts (as the channel splits it) for the outbox rows."""
+        payload = reply_to_payload(reply)
+        running = self._channels.get(channel)
+        parts = running.parts(reply) if running is not None else (reply,)
+        if len(parts) > 1:  # a channel that is not running here (the CLI) sends it whole and splits it itself
+            payload["parts"] = [reply_to_payload(part) for part in parts]
+        return payload
 
     async def send(self, channel: str, conversation_id: str, reply: Reply) -> bool:
-        """Store, record in the transcript, and try to deliver one reply; True when delivered now."""
-        item = await self._store.queue_reply(channel, conversation_id, reply_to_payload(reply))
-        return await self._deliver(item) if self._deliver_now else False
+        """Store, record in the transcript, and try to deliver one reply (all its parts); True when delivered now."""
+        items = await self._store.queue_reply(channel, conversation_id, self.payload(channel, reply))
+        return await self.deliver(items) == len(items)
 
     async def deliver(self, items: list[OutboxItem]) -> int:
-        """Try to deliver replies already queued (e.g. by `Store.complete_inbound`); returns how many went out."""
+        """Deliver items already queued (e.g. by `Store.complete_inbound`): users' replies now, in order, and agent
+        notices in the background, so the agents' tool never delays a user; returns how many replies went out."""
         if not self._deliver_now:
             return 0
-        delivered = 0
+        by_conversation: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
         for item in items:
-            delivered += await self._deliver(item)
+            by_conversation[(item.channel, item.conversation_id)].append(item)
+        delivered = 0
+        for (channel, _), queued in by_conversation.items():
+            if channel == AGENTS:
+                self._spawn(self._deliver_in_order(queued, recheck=False))
+            else:
+                delivered += await self._deliver_in_order(queued, recheck=False)
         return delivered
+
+    async def drain(self) -> None:
+        """Wait for the deliveries running in the background."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def flush(self, limit: int = 100) -> int:
-        """Retry the replies that are due; returns how many were delivered."""
+        """Retry what is due, each conversation's first pending item; returns how many replies were delivered."""
+        if not self._deliver_now:
+            return 0
+        # One item per conversation, so they can go out side by side: a slow destination holds up only its own.
+        heads = await self._store.outbox_pending(limit)
+        return sum(await asyncio.gather(*(self._deliver_in_order([item]) for item in heads)))
+
+    async def _deliver_in_order(self, items: list[OutboxItem], recheck: bool = True) -> int:
+        """Deliver one conversation's items in order, stopping at the first that fails (the rest wait for it);
+        returns how many of them were replies delivered. `recheck` asks the store whether an item is still pending
+        (a list read before may be stale: another process, or a delivery this one finished earlier)."""
         delivered = 0
-        for item in await self._store.outbox_pending(limit):
-            # The list may have been read before another delivery of the same reply finished: look again.
-            if item.id not in self._in_flight and (await self._store.outbox_get(item.id)).status == "pending":
-                delivered += await self._deliver(item)
+        async with self._order.hold((items[0].channel, items[0].conversation_id)):
+            for item in items:
+                # Another sender may have delivered it (or failed it) while this one waited for the conversation:
+                # the flush asks the store (a failed item is due again later), a fresh item's sender remembers.
+                if item.id in self._in_flight or (not recheck and item.id in self._settled):
+                    continue
+                if recheck and (await self._store.outbox_get(item.id)).status != "pending":
+                    continue
+                if item.next_attempt_at > self._clock():
+                    break  # an earlier item waits for its retry: the later ones wait with it (the flush sends them)
+                self._in_flight.add(item.id)
+                try:
+                    sent = await self._deliver_once(item)
+                finally:
+                    self._in_flight.discard(item.id)
+                    self._settle(item.id)
+                if not sent:
+                    break
+                delivered += item.channel != AGENTS
         return delivered
 
-    async def _deliver(self, item: OutboxItem) -> bool:
-        # The flush loop must not pick up a reply that is being sent right now (it is still "pending").
-        if item.id in self._in_flight:
-            return False
-        self._in_flight.add(item.id)
-        try:
-            return await self._deliver_once(item)
-        finally:
-            self._in_flight.discard(item.id)
+    def _settle(self, item_id: int) -> None:
+        self._settled[item_id] = None
+        if len(self._settled) > 10_000:  # bounded: an old item is long out of every sender's hands
+            del self._settled[next(iter(self._settled))]
 
     async def _deliver_once(self, item: OutboxItem) -> bool:
-        channel = self._channels.get(item.channel)
-        if channel is None:
-            await self._store.outbox_mark_failed(item.id, permanent=True, error=f"no channel '{item.channel}' running")
-            log.warning("reply %s dropped: channel %s is not running", item.id, item.channel)
-            return False
         try:
-            await channel.send(item.conversation_id, reply_from_payload(item.payload))
+            await self._send(item)
         except DeliveryError as exc:
             delay = exc.retry_after or min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**item.attempts)
             retry_at = None if exc.permanent else self._clock() + timedelta(seconds=delay)
             await self._store.outbox_mark_failed(item.id, permanent=exc.permanent, error=str(exc), retry_at=retry_at)
             log.warning(
-                "reply %s to %s not delivered (%s): %s",
+                "outbox item %s to %s not delivered (%s): %s",
                 item.id,
                 item.channel,
                 "permanent" if exc.permanent else "will retry",
                 exc,
             )
-            return False
+            return exc.permanent  # a permanent failure no longer holds up the conversation's later items
         await self._store.outbox_mark_sent(item.id)
-        if self._metrics is not None:  # every reply that went out: the desk's, agents', and retried ones
+        if self._metrics is not None and item.channel != AGENTS:  # every reply that went out, retried ones too
             self._metrics.messages_out.labels(item.channel).inc()
         return True
+
+    async def _send(self, item: OutboxItem) -> None:
+        if item.channel == AGENTS:
+            if self.agents is not None:  # no agents' tool: nobody to tell, and nothing to keep for later
+                await self.agents.notify(notice_from_item(item))
+            return
+        channel = self._channels.get(item.channel)
+        if channel is None:
+            raise DeliveryError(f"no channel '{item.channel}' running", permanent=True)
+        await channel.send(item.conversation_id, reply_from_payload(item.payload))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

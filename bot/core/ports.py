@@ -9,13 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from bot.core.conversation import ConversationKey, ConversationState
+from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState
+from bot.core.effects import Effect
 from bot.core.messages import Decision, InboundMessage, Reply, Suggestion
 
 if TYPE_CHECKING:
     from bot.core.router import RouterResult
 
 Direction = Literal["in", "out"]
+# The outbox destination of agent notifications (its conversation id is the ticket number): queued in the same
+# transaction as the change they tell of, delivered and retried like replies, never on a user's critical path.
+AGENTS = "agents"
+AgentNoticeKind = Literal["announce", "relay", "redraw", "remind"]
 # What an adapter calls for every message it receives (Desk.handle): returns once the message is handled,
 # with the router's result (None for a duplicate), e.g. so a group message holding a secret can be deleted.
 InboundSink = Callable[[InboundMessage], Awaitable["RouterResult | None"]]
@@ -23,6 +28,10 @@ InboundSink = Callable[[InboundMessage], Awaitable["RouterResult | None"]]
 
 class StoreError(Exception):
     """The store refused an operation (unknown ticket, illegal transition, unsupported schema, ...)."""
+
+
+class StateConflict(StoreError):
+    """The conversation changed since its state was read (another process, an agent resolving): decide again."""
 
 
 class DeliveryError(Exception):
@@ -42,6 +51,11 @@ class Channel(ABC):
     @abstractmethod
     async def send(self, conversation_id: str, reply: Reply) -> None:
         """Deliver one reply to a conversation; raise DeliveryError when it cannot be delivered."""
+
+    def parts(self, reply: Reply) -> tuple[Reply, ...]:
+        """The reply as the messages the platform takes (e.g. split at its length limit), each sent on its own so a
+        retry resends only the parts not yet accepted; `send` of each part is one platform message."""
+        return (reply,)
 
     async def start(self, inbound: InboundSink) -> None:  # noqa: B027 - optional hook: send-only channels need none
         """Begin receiving messages (polling, webhooks, sockets), handing each to `inbound`."""
@@ -110,11 +124,28 @@ class OutboxDepth:
     oldest_created_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class AgentNotice:
+    """One thing agents are told about a ticket: announce it, relay a follow-up, redraw it, remind them of it."""
+
+    ticket: int
+    kind: AgentNoticeKind
+    text: str = ""  # the follow-up, redacted (relay only)
+
+
+class AgentsDestination(Protocol):
+    """Where agent notices go (the desk's relay to Slack or to nobody); DeliveryError to be retried later."""
+
+    async def notify(self, notice: AgentNotice) -> None:
+        """Tell agents; raise DeliveryError when they could not be told now."""
+        ...
+
+
 class OutboxStore(Protocol):
     """The store as the outbox needs it: queued deliveries and their outcome."""
 
-    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
-        """A reply outside any inbound message: into the transcript and the outbox, together."""
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
+        """A reply outside any inbound message: into the transcript and the outbox (a row per part), together."""
         ...
 
     async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
@@ -141,7 +172,7 @@ class MessageStore(Protocol):
 
     async def receive_inbound(
         self, channel: str, platform_message_id: str, conversation: ConversationKey
-    ) -> ConversationState | None:
+    ) -> ConversationSnapshot | None:
         """The state to handle a message from; None when it was handled already (a redelivery)."""
         ...
 
@@ -155,8 +186,11 @@ class MessageStore(Protocol):
         decision: Decision | None,
         replies: Sequence[Mapping[str, Any]],
         state: ConversationState | None = None,
+        effects: Sequence[Effect] = (),
+        version: int | None = None,
     ) -> list[OutboxItem] | None:
-        """The message, its new state, its replies and its inbox row in one transaction; None for a redelivery."""
+        """The message, its effects, new state, replies and inbox row in one transaction; None for a redelivery,
+        StateConflict when the conversation is no longer at `version`."""
         ...
 
     async def transcript(

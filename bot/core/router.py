@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.conversation import ConversationState, ConversationStates
+from bot.core.conversation import ConversationState, ConversationStates, TicketView
+from bot.core.effects import Effect
 from bot.core.handler import Handler, Outcome, Turn
 from bot.core.messages import Action, Decision, InboundMessage, Lang, Reply
 from bot.knowledge.language import detect_language
@@ -25,6 +26,7 @@ class RouterResult:
     redacted_text: str  # the message as it may be stored and logged
     secret_kinds: frozenset[str]
     state: ConversationState  # the conversation's state after this message
+    effects: tuple[Effect, ...] = ()  # for the desk to apply with the message (open ticket, follow-up, ...)
 
     @property
     def secret_detected(self) -> bool:
@@ -53,12 +55,16 @@ class Router:
         await self._states.put(key, result.state)
         return result
 
-    async def decide(self, message: InboundMessage, state: ConversationState) -> RouterResult:
-        """Decide and reply from the conversation's `state`, without saving its new one: the caller loads and saves
-        it together with the message and replies (see Desk), so a crash cannot leave one without the other."""
-        outcome, last_turn = await self._run(self._start(message, state))
+    async def decide(
+        self, message: InboundMessage, state: ConversationState, ticket: TicketView | None = None
+    ) -> RouterResult:
+        """Decide and reply from the conversation's `state` (and its `ticket`), without saving or changing anything:
+        the caller applies the result with the message in one transaction (see Desk)."""
+        outcome, last_turn = await self._run(self._start(message, state, ticket))
         redacted = last_turn.redacted_text if last_turn.redacted_text is not None else message.text
-        result = RouterResult(outcome.decision, outcome.replies, redacted, last_turn.secret_kinds, outcome.state)
+        result = RouterResult(
+            outcome.decision, outcome.replies, redacted, last_turn.secret_kinds, outcome.state, outcome.effects
+        )
         # One line per message would be most of an INFO log (and of the redaction filter's work) under load: the
         # routine ones are DEBUG, escalations INFO; /metrics and `omnidesk report` count everything.
         log.log(
@@ -81,10 +87,11 @@ class Router:
     def _text_lang(self, message: InboundMessage, state: ConversationState) -> Lang:
         return detect_language(message.text) or state.last_lang or message.lang_hint or self._default_lang
 
-    def _start(self, message: InboundMessage, state: ConversationState) -> Turn:
+    def _start(self, message: InboundMessage, state: ConversationState, ticket: TicketView | None) -> Turn:
         text_lang = self._text_lang(message, state)
         lang = state.lang_choice or text_lang
-        return Turn(message=message, lang=lang, text_lang=text_lang, state=dataclasses.replace(state, last_lang=lang))
+        state = dataclasses.replace(state, last_lang=lang)
+        return Turn(message=message, lang=lang, text_lang=text_lang, state=state, ticket=ticket)
 
     async def _run(self, turn: Turn) -> tuple[Outcome, Turn]:
         """The deciding step's outcome, and the turn as that step saw it (redacted)."""

@@ -19,7 +19,24 @@ LANGS: tuple[Lang, ...] = ("en", "zh")
 MIN_QUESTIONS: Mapping[Lang, int] = {"en": 6, "zh": 4}
 SYNONYMS_FILE = "synonyms.yaml"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-PLACEHOLDERS = frozenset({"brand", "website", "support_email", "official_handles", "reply_time"})
+PLACEHOLDERS = frozenset(
+    {
+        "brand",
+        "website",
+        "official_domains",
+        "support_email",
+        "official_handles",
+        "help_center",
+        "reply_time",
+        "reply_time_chat",
+        "reply_time_email",
+        "reply_time_urgent",
+    }
+)
+# Chinese separates list items with 、, not a comma.
+LIST_SEPARATOR: Mapping[Lang, str] = {"en": ", ", "zh": "、"}
+# Under each chat answer: the entry's full article on the help center.
+_READ_MORE: Mapping[Lang, str] = {"en": "Read more: {url}", "zh": "详细说明：{url}"}
 
 
 class KnowledgeBaseError(Exception):
@@ -34,10 +51,12 @@ class FaqEntry:
     category: str
     questions: Mapping[Lang, tuple[str, ...]]
     keywords: Mapping[Lang, tuple[str, ...]]
-    answer: Mapping[Lang, str]
+    answer: Mapping[Lang, str]  # what the chat sends: about 600 characters in English at most, steps first
     # "answer" entries are answered; "decline" entries (off-topic, investment advice) are politely refused.
     kind: str = "answer"
     source: str = ""  # file:line, for error messages and lint output
+    title: Mapping[Lang, str] = field(default_factory=dict)  # the label of choice buttons and chips
+    article: Mapping[Lang, str] = field(default_factory=dict)  # the full help-center answer; empty: the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +91,44 @@ class KnowledgeBase:
         return tuple(c for c in self.categories if any(i in answerable for i in c.entry_ids))
 
 
-def render_answer(entry: FaqEntry, lang: Lang, brand: BrandConfig) -> str:
-    """The entry's answer in `lang` with the brand's details filled in."""
+def _fill(text: str, lang: Lang, brand: BrandConfig) -> str:
     values = {
         "brand": brand.name,
         "website": brand.official_domains[0],
+        "official_domains": LIST_SEPARATOR[lang].join(brand.official_domains),
         "support_email": brand.support_email,
-        "official_handles": ", ".join(brand.official_handles),
+        "official_handles": LIST_SEPARATOR[lang].join(brand.official_handles),
+        "help_center": brand.help_center_url,
         "reply_time": getattr(brand.reply_time, lang),
+        "reply_time_chat": getattr(brand.reply_times.live_chat, lang),
+        "reply_time_email": getattr(brand.formal_reply_time, lang),
+        "reply_time_urgent": getattr(brand.reply_times.urgent, lang),
     }
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), entry.answer[lang]).strip()
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text).strip()
+
+
+def article_url(entry: FaqEntry, brand: BrandConfig) -> str:
+    """Where the entry's full article lives: the help center's page for its id."""
+    return brand.help_center_url.rstrip("/") + "/" + entry.id
+
+
+def render_chat_answer(entry: FaqEntry, lang: Lang, brand: BrandConfig) -> str:
+    """The chat answer alone, without the link: what the length limit applies to."""
+    return _fill(entry.answer[lang], lang, brand)
+
+
+def render_answer(entry: FaqEntry, lang: Lang, brand: BrandConfig) -> str:
+    """The entry's chat answer in `lang` with the brand's details filled in and, for answerable entries, a link to
+    the full article."""
+    text = render_chat_answer(entry, lang, brand)
+    if entry.kind != "answer":
+        return text
+    return text + "\n" + _READ_MORE[lang].format(url=article_url(entry, brand))
+
+
+def render_article(entry: FaqEntry, lang: Lang, brand: BrandConfig) -> str:
+    """The entry's full article (the chat answer when it has none), for the help center."""
+    return _fill((entry.article or entry.answer)[lang], lang, brand)
 
 
 class _Str(str):
@@ -202,6 +249,11 @@ def _parse_entry(path: Path, raw: Any, category: str, kind: str) -> FaqEntry:
     entry_id = str(raw["id"])
     questions = _localized(path, raw.get("questions"), "questions", entry_id)
     answer = _localized(path, raw.get("answer"), "answer", entry_id)
+    if not isinstance(raw.get("title"), dict):
+        # Choice buttons and chips show the title; without one they would show a raw user phrasing.
+        raise KnowledgeBaseError(f"{_where(path, raw)}: entry '{entry_id}' needs a 'title' with 'en' and 'zh'")
+    title = _localized(path, raw["title"], "title", entry_id)
+    article = _localized(path, raw["article"], "article", entry_id) if raw.get("article") else {}
     keywords = raw.get("keywords") or {"en": [], "zh": []}
     parsed_questions: dict[Lang, tuple[str, ...]] = {}
     for lang in LANGS:
@@ -211,11 +263,12 @@ def _parse_entry(path: Path, raw: Any, category: str, kind: str) -> FaqEntry:
                 f"{_where(path, questions[lang])}: entry '{entry_id}' needs at least "
                 f"{MIN_QUESTIONS[lang]} {lang} questions, has {len(parsed_questions[lang])}"
             )
-        for name in _PLACEHOLDER.findall(str(answer[lang])):
-            if name not in PLACEHOLDERS:
-                raise KnowledgeBaseError(
-                    f"{_where(path, answer[lang])}: entry '{entry_id}': unknown placeholder {{{name}}}"
-                )
+        for text in (answer[lang], article.get(lang, "")):
+            for name in _PLACEHOLDER.findall(str(text)):
+                if name not in PLACEHOLDERS:
+                    raise KnowledgeBaseError(
+                        f"{_where(path, text)}: entry '{entry_id}': unknown placeholder {{{name}}}"
+                    )
     parsed_keywords = {
         lang: _strings(path, keywords.get(lang, []), f"entry '{entry_id}': keywords.{lang}")
         if keywords.get(lang)
@@ -230,6 +283,8 @@ def _parse_entry(path: Path, raw: Any, category: str, kind: str) -> FaqEntry:
         answer={lang: str(answer[lang]) for lang in LANGS},
         kind=kind,
         source=_where(path, raw),
+        title={lang: str(title[lang]).strip() for lang in LANGS},
+        article={lang: str(article[lang]) for lang in article},
     )
 
 

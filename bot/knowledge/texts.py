@@ -6,18 +6,19 @@ from collections.abc import Iterable, Mapping
 
 from bot.app.config import BrandConfig
 from bot.core.messages import Lang
+from bot.knowledge.knowledge_base import LIST_SEPARATOR
 
 _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     "standing_warning": {
-        "en": "Stay safe: {brand} staff will never ask for your password, 2FA codes, seed phrase or private key. "
-        "Our only official channels are {domains} and {handles}.",
-        "zh": "安全提醒：{brand} 工作人员绝不会向你索要密码、两步验证码、助记词或私钥。"
+        "en": "Stay safe: {brand} staff will never ask for your password, 2FA codes, seed phrase or private key, "
+        "or ask you to send funds or share your screen. Our only official channels are {domains} and {handles}.",
+        "zh": "安全提醒：{brand} 工作人员绝不会向你索要密码、谷歌验证码、助记词或私钥，也绝不会要求你转账或共享屏幕。"
         "我们的官方渠道只有 {domains} 以及 {handles}。",
     },
     "greeting": {
         "en": "Hi, I'm the {brand} support assistant. Ask me anything about your account, deposits, withdrawals or "
         "trading, in English or Chinese, or pick a topic below.",
-        "zh": "你好，我是 {brand} 客服助手。账户、充值提现、交易相关的问题都可以直接问我（中文或英文），也可以选择下面的主题。",
+        "zh": "你好，我是 {brand} 客服助手。账户、充值、提币、交易相关的问题都可以直接问我（中文或英文），也可以选择下面的主题。",
     },
     "help": {
         "en": "Pick a topic, or just type your question. Commands: /human to talk to a person, /lang en|zh to change "
@@ -31,15 +32,21 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "zh": "抱歉，我没有理解你的问题。可以换个说法、选择一个主题，或者转人工客服。",
     },
     "handoff": {
-        "en": "I'm passing your conversation to a {brand} support agent. They usually reply {reply_time}.",
-        "zh": "正在为你转接 {brand} 人工客服，通常会在{reply_time}回复。",
+        "en": "I'm passing your conversation to {brand} support. In live chat an agent usually replies "
+        "{reply_time_chat}.",
+        "zh": "正在为你转接 {brand} 人工客服。在线客服{reply_time_chat}回复。",
     },
     "handoff_security": {
-        "en": "This is urgent, so I've flagged it for our security team right away. Do this now: 1. Change your "
-        "password. 2. Reset your 2FA. 3. Freeze your account from the app (Profile > Security) if you can. "
-        "An agent will contact you here {reply_time} at the latest.",
-        "zh": "这是紧急情况，已立即转交安全团队。请马上：1. 修改登录密码；2. 重置两步验证；"
-        "3. 如可以，请在 App 中冻结账户（个人中心 > 安全）。客服最迟会在{reply_time}在此联系你。",
+        "en": "This is urgent: our security team has it now. Do this first: 1. Freeze your account: Profile > "
+        "Security Center > Disable Account (if you cannot log in, say so here and we will freeze it). 2. Then change "
+        "your password and your email's password. 3. Remove devices and API keys you do not recognise.\n"
+        "Reply here with: your UID, when you noticed it, and the TxID of any withdrawal you did not make. A security "
+        "agent replies here {reply_time_urgent}. Ignore anyone offering paid \"recovery\" of your funds: that is "
+        "a second scam.",
+        "zh": "这是紧急情况，已立即转交安全团队。请先这样做：1. 冻结账户：“个人中心 > 安全中心 > 禁用账户”"
+        "（无法登录请在此告诉我们，我们为你冻结）；2. 再修改登录密码和邮箱密码；3. 删除不认识的设备和 API。\n"
+        "请在此回复：你的 UID、发现异常的时间、非本人提币的 TxID。安全专员会在{reply_time_urgent}在此回复你。"
+        "任何声称可以付费“追回资金”的人都是骗子，请勿理会。",
     },
     "lang_set": {"en": "OK, I'll reply in English.", "zh": "好的，之后我会用中文回复。"},
     "lang_usage": {"en": "Usage: /lang en or /lang zh", "zh": "用法：/lang en 或 /lang zh"},
@@ -57,30 +64,39 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "anyone: {brand} staff will never ask for it.",
         "zh": "你的消息中包含敏感信息，我已将其删除且不会保存。请勿向任何人透露这些信息，{brand} 工作人员绝不会索要。",
     },
+    # On platforms that keep the user's own message (the bot's redaction does not reach it there).
+    "secret_delete_message": {
+        "en": "Delete your message too: {platform} keeps it in this chat.",
+        "zh": "请同时删除你发出的那条消息：{platform} 会在聊天记录中保留它。",
+    },
     "secret_seed_phrase": {
-        "en": "A seed phrase that has been shared must be treated as compromised: create a new wallet and move "
-        "your funds to it now.",
-        "zh": "已泄露的助记词应视为不再安全：请立即创建新钱包并把资产转移过去。",
+        "en": "A seed phrase that has been shared must be treated as compromised: create a new wallet with a new "
+        "seed phrase and move your funds to it now; never import the old phrase. Your {brand} exchange account has "
+        "no seed phrase, so nobody from {brand} needs one.",
+        "zh": "已泄露的助记词应视为不再安全：请立即创建一个使用新助记词的新钱包并把资产转移过去，切勿导入旧助记词。"
+        "{brand} 交易所账户没有助记词，{brand} 的任何人都不需要它。",
     },
     "secret_private_key": {
-        "en": "A private key that has been shared must be treated as compromised: move your funds to a new wallet now.",
-        "zh": "已泄露的私钥应视为不再安全：请立即把资产转移到新钱包。",
+        "en": "A private key that has been shared must be treated as compromised: move your funds now to a new "
+        "wallet with a new seed phrase; never import the old key.",
+        "zh": "已泄露的私钥应视为不再安全：请立即把资产转移到使用新助记词的新钱包，切勿导入旧私钥。",
     },
     "secret_password": {
-        "en": "Change that password now (Profile > Security > Password), and anywhere else you use it.",
-        "zh": "请立即修改该密码（个人中心 > 安全 > 登录密码），其他使用相同密码的地方也要修改。",
+        "en": "Change that password now (Profile > Security Center > Login Password), and anywhere else you use it.",
+        "zh": "请立即修改该密码（“个人中心 > 安全中心 > 登录密码”），其他使用相同密码的地方也要修改。",
     },
     "secret_otp": {
-        "en": "Do not share 2FA codes with anyone. If you think someone has your authenticator, reset and re-bind "
-        "your 2FA now.",
-        "zh": "两步验证码不要告诉任何人。如果怀疑验证器已泄露，请立即重置并重新绑定两步验证。",
+        "en": "If someone asked you for this code, it is a scam: stop replying to them. Never share 2FA codes. If "
+        "someone may have your authenticator, reset your 2FA now (Profile > Security Center).",
+        "zh": "如果有人向你索要这个验证码，那就是诈骗，请停止与其联系。谷歌验证码不要告诉任何人。"
+        "如果怀疑谷歌验证器已泄露，请立即在“个人中心 > 安全中心”重置双重验证（2FA）。",
     },
     "secret_api_secret": {
         "en": "Delete that API key now (Profile > API Management) and create a new one.",
-        "zh": "请立即删除该 API 密钥（个人中心 > API 管理）并重新创建。",
+        "zh": "请立即删除该 API 密钥（“个人中心 > API 管理”）并重新创建。",
     },
     "intake_intro": {
-        "en": "I'll pass this to a {brand} agent. A couple of details help them answer faster (type 'skip' to skip).",
+        "en": "I'll pass this to {brand} support. A couple of details help the agent answer faster (type 'skip' to skip).",
         "zh": "我会把问题转给 {brand} 人工客服。补充几个信息能让客服更快处理（可输入“跳过”）。",
     },
     "intake_coin_network": {
@@ -95,13 +111,22 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     "intake_order_id": {"en": "What is the order ID?", "zh": "订单号是多少？"},
     "intake_uid": {
         "en": "What is your UID (Profile > UID)? Never send your password or a 2FA code.",
-        "zh": "你的 UID 是多少（个人中心 > UID）？请勿发送密码或验证码。",
+        "zh": "你的 UID 是多少（“个人中心 > UID”）？请勿发送密码或验证码。",
     },
     "ticket_opened": {
-        "en": "Your ticket #{number} is open. A {brand} agent usually replies {reply_time}, right here in this chat. "
+        "en": "Your ticket #{number} is open. {brand} support usually replies {reply_time}, right here in this chat. "
         "Type /ticket for its status or /cancel to close it.",
         "zh": "已为你创建工单 #{number}。{brand} 客服通常会在{reply_time}在此对话中回复。"
         "输入 /ticket 查看进度，输入 /cancel 关闭工单。",
+    },
+    "ticket_opened_urgent": {
+        "en": "Your ticket #{number} is open and marked urgent. Type /ticket for its status.",
+        "zh": "已为你创建紧急工单 #{number}。输入 /ticket 查看进度。",
+    },
+    "formal_ticket_opened_urgent": {
+        "en": "We opened ticket #{number} for you and marked it urgent. To add anything, reply to this email and "
+        "keep [#{number}] in the subject.",
+        "zh": "我们已为你创建紧急工单 #{number}。如需补充，请直接回复本邮件并保留主题中的 [#{number}]。",
     },
     "group_secret_deleted": {
         "en": "I deleted a message here because it contained a secret (a seed phrase, private key, password or "
@@ -196,6 +221,10 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
 }
 
 
+# The platforms that keep a user's message after the bot redacts its copy, by channel name.
+_KEEPS_USER_MESSAGES: Mapping[str, str] = {"telegram": "Telegram", "twitter": "X"}
+
+
 class ReplyTexts:
     """Renders the bot's own messages for one brand."""
 
@@ -207,9 +236,11 @@ class ReplyTexts:
         brand = self._brand
         fields = {
             "brand": brand.name,
-            "domains": ", ".join(brand.official_domains),
-            "handles": ", ".join(brand.official_handles),
+            "domains": LIST_SEPARATOR[lang].join(brand.official_domains),
+            "handles": LIST_SEPARATOR[lang].join(brand.official_handles),
             "reply_time": getattr(brand.reply_time, lang),
+            "reply_time_chat": getattr(brand.reply_times.live_chat, lang),
+            "reply_time_urgent": getattr(brand.reply_times.urgent, lang),
             "formal_reply_time": getattr(brand.formal_reply_time, lang),
             **values,
         }
@@ -218,3 +249,11 @@ class ReplyTexts:
     def join(self, keys: Iterable[str], lang: Lang) -> str:
         """Several texts as one message, a line apart."""
         return "\n\n".join(self.render(key, lang) for key in keys)
+
+    def secret_warning(self, keys: Iterable[str], lang: Lang, channel: str) -> str:
+        """The secret warnings `keys`, plus "delete your message too" where `channel` keeps the user's copy."""
+        text = self.join(keys, lang)
+        platform = _KEEPS_USER_MESSAGES.get(channel)
+        if platform:
+            text += "\n\n" + self.render("secret_delete_message", lang, platform=platform)
+        return text

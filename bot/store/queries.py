@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.core.conversation import ConversationKey, ConversationState, Intake
+from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState, Intake, TicketView
+from bot.core.effects import NEW_TICKET, CancelTicket, Effect, FollowUp, OpenTicket, RateTicket
 from bot.core.messages import Decision, Lang, Priority, Suggestion
+from bot.core.ports import AGENTS, AgentNoticeKind, StateConflict
 from bot.desk.domain import check_agent_reply, check_claim, check_rating, check_transition
 from bot.store.records import (
     FINAL_STATUSES,
@@ -96,8 +98,8 @@ class StoreQueries:
         row = self._one(
             """
             INSERT INTO conversations (channel, conversation_id, channel_user_id, lang, lang_choice, misses,
-                last_suggestions, flow, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                last_suggestions, flow, created_at, updated_at, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
             ON CONFLICT (channel, conversation_id) DO UPDATE SET
                 channel_user_id = COALESCE(excluded.channel_user_id, channel_user_id),
                 lang = excluded.lang,
@@ -105,7 +107,8 @@ class StoreQueries:
                 misses = excluded.misses,
                 last_suggestions = excluded.last_suggestions,
                 flow = excluded.flow,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at,
+                version = version + 1
             RETURNING id
             """,
             (
@@ -128,19 +131,28 @@ class StoreQueries:
 
     def receive_inbound(
         self, channel: str, platform_message_id: str, conversation: ConversationKey
-    ) -> ConversationState | None:
-        # One statement: the inbox check and the state together (one row, whether or not either exists).
+    ) -> ConversationSnapshot | None:
+        # One statement: the inbox check, the state and its ticket together (one row, whether or not any exists).
         row = self._one(
             """
             SELECT (SELECT handled_at FROM inbox WHERE channel = ? AND platform_message_id = ?) AS handled_at,
-                c.lang, c.lang_choice, c.misses, c.last_suggestions, c.flow
+                c.lang, c.lang_choice, c.misses, c.last_suggestions, c.flow, c.version,
+                t.number AS ticket_number, t.status AS ticket_status, t.priority AS ticket_priority
             FROM (SELECT 1) LEFT JOIN conversations c ON c.channel = ? AND c.conversation_id = ?
+            LEFT JOIN tickets t ON t.number = json_extract(c.flow, '$.ticket')
             """,
             (channel, platform_message_id, conversation[0], conversation[1]),
         )
-        if row is not None and row["handled_at"] is not None:
+        if row is None:  # never: the one-row FROM always yields a row
+            return ConversationSnapshot(ConversationState())
+        if row["handled_at"] is not None:
             return None
-        return _state_from_row(row)
+        ticket = (
+            None
+            if row["ticket_number"] is None
+            else TicketView(int(row["ticket_number"]), str(row["ticket_status"]), Priority(row["ticket_priority"]))
+        )
+        return ConversationSnapshot(_state_from_row(row), ticket, int(row["version"] or 0))
 
     def complete_inbound(
         self,
@@ -152,6 +164,8 @@ class StoreQueries:
         decision: Decision | None,
         replies: Sequence[Mapping[str, Any]],
         state: ConversationState | None = None,
+        effects: Sequence[Effect] = (),
+        version: int | None = None,
     ) -> list[OutboxItem] | None:
         # Marking it handled is also the check that no other delivery of it got here first; only ids go into the
         # inbox (the raw text may hold a secret).
@@ -165,6 +179,16 @@ class StoreQueries:
         if claimed is None:
             return None
         key = (channel, conversation_id)
+        if version is not None:
+            row = self._one("SELECT version FROM conversations WHERE channel = ? AND conversation_id = ?", key)
+            if (int(row["version"]) if row is not None else 0) != version:
+                raise StateConflict(f"conversation {channel}:{conversation_id} changed since it was read")
+        before = self._one("SELECT MAX(id) AS id FROM outbox") if effects else None
+        for effect in effects:
+            opened = self._apply(key, channel_user_id, effect)
+            if opened is not None and state is not None:
+                state = dataclasses.replace(state, ticket=opened)
+                replies = [_with_ticket_number(reply, opened) for reply in replies]
         conversation = (
             self.save_conversation_state(key, state, channel_user_id)
             if state is not None
@@ -173,7 +197,63 @@ class StoreQueries:
         self.record_message(
             channel, conversation_id, "in", text, platform_message_id, decision=decision, conversation=conversation
         )
-        return [self.queue_reply(channel, conversation_id, reply, conversation) for reply in replies]
+        queued = [
+            item for reply in replies for item in self._queue_reply(channel, conversation_id, reply, conversation)
+        ]
+        if before is not None:  # the agent notices the effects queued (announce, relay, redraw), to deliver now too
+            rows = self._all("SELECT * FROM outbox WHERE channel = ? AND id > ?", (AGENTS, before["id"] or 0))
+            queued += [_outbox_from_row(row) for row in rows]
+        return self._after_earlier_pending(queued)
+
+    def _after_earlier_pending(self, items: list[OutboxItem]) -> list[OutboxItem]:
+        """`items` preceded, conversation by conversation, by the older items still pending there (a reply waiting
+        for its retry, a ticket's announcement not yet delivered after a restart): a sender delivers them in order."""
+        earlier: list[OutboxItem] = []
+        for channel, conversation_id in dict.fromkeys((i.channel, i.conversation_id) for i in items):
+            first = min(i.id for i in items if (i.channel, i.conversation_id) == (channel, conversation_id))
+            rows = self._all(
+                "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND conversation_id = ? AND id < ? "
+                "ORDER BY id",
+                (channel, conversation_id, first),
+            )
+            earlier += [_outbox_from_row(row) for row in rows]
+        return earlier + items
+
+    def _apply(self, key: ConversationKey, user_id: str, effect: Effect) -> int | None:
+        """Apply one effect of a message; returns the number of the ticket an OpenTicket leaves the conversation
+        with. Agent notices are queued in the outbox, in this same transaction."""
+        if isinstance(effect, OpenTicket):
+            existing = self.open_ticket_for(*key)
+            if existing is not None:  # e.g. the state lost track of it: the conversation keeps its one ticket
+                return existing.number
+            ticket = self.open_ticket(
+                key[0], key[1], user_id, effect.lang, effect.priority, effect.category, effect.reason, effect.summary
+            )
+            for attachment in effect.attachments:
+                self.add_attachment(ticket.number, attachment.kind, attachment.ref, attachment.mime_type)
+            self._notify_agents(ticket.number, "announce")
+            return ticket.number
+        ticket = self._ticket(effect.ticket)
+        if isinstance(effect, FollowUp):
+            if not ticket.is_open:
+                return None
+            for attachment in effect.attachments:
+                self.add_attachment(ticket.number, attachment.kind, attachment.ref, attachment.mime_type)
+            if ticket.status is TicketStatus.WAITING_USER:  # the user answered: back to the agent
+                self._transition(ticket.number, TicketStatus.CLAIMED, "user")
+            self._notify_agents(ticket.number, "relay", effect.text)
+        elif isinstance(effect, CancelTicket):
+            if ticket.is_open:
+                self._transition(ticket.number, TicketStatus.CANCELLED, "user")
+        elif isinstance(effect, RateTicket):
+            rated = self._one("SELECT 1 FROM csat_ratings WHERE ticket = ?", (ticket.number,)) is not None
+            if ticket.status is TicketStatus.RESOLVED and not rated:
+                self.rate(ticket.number, effect.rating)
+        return None
+
+    def _notify_agents(self, number: int, kind: AgentNoticeKind, text: str = "") -> OutboxItem:
+        """Queue a notice for agents in the transaction of the change it tells of."""
+        return self.outbox_add(AGENTS, str(number), {"notice": kind, "text": text})
 
     def record_message(
         self,
@@ -328,6 +408,7 @@ class StoreQueries:
             (status.value, agent, now, number),
         )
         self._event(number, "claimed", agent, f"from {previous}" if previous else None, now)
+        self._notify_agents(number, "redraw")
         return self._ticket(number)
 
     def add_agent_reply(self, number: int, agent: str, text: str) -> Ticket:
@@ -405,6 +486,7 @@ class StoreQueries:
     def mark_reminded(self, number: int) -> None:
         self._ticket(number)
         self._event(number, "reminded", "bot", None, self._now())
+        self._notify_agents(number, "remind")
 
     def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
         ticket = self._ticket(number)
@@ -515,6 +597,7 @@ class StoreQueries:
             (new.value, assignee, kind == "claimed", now, new == TicketStatus.RESOLVED, now, number),
         )
         self._event(number, kind, actor, f"{ticket.status.value} -> {new.value}", now)
+        self._notify_agents(number, "redraw")  # every change of a ticket redraws its message for agents
         return self._ticket(number)
 
     def _ticket(self, number: int) -> Ticket:
@@ -545,9 +628,12 @@ class StoreQueries:
             (self._now(), channel, platform_message_id),
         )
 
-    def queue_reply(
+    def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
+        return self._after_earlier_pending(self._queue_reply(channel, conversation_id, payload))
+
+    def _queue_reply(
         self, channel: str, conversation_id: str, payload: Mapping[str, Any], conversation: int | None = None
-    ) -> OutboxItem:
+    ) -> list[OutboxItem]:
         offered = tuple(
             Suggestion(str(s["label"]), str(s["payload"]))
             for s in payload.get("suggestions", ())
@@ -562,7 +648,14 @@ class StoreQueries:
             suggestions=offered,
             agent=payload["agent"] if isinstance(payload.get("agent"), str) else None,
         )
-        return self.outbox_add(channel, conversation_id, {**payload, "transcript_id": stored.id})
+        parts: list[Mapping[str, Any]] = payload.get("parts") or [payload]
+        whole = {k: v for k, v in payload.items() if k != "parts"}
+        return [
+            self.outbox_add(
+                channel, conversation_id, {**(part if part is not payload else whole), "transcript_id": stored.id}
+            )
+            for part in parts
+        ]
 
     def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
         now = self._now()
@@ -578,7 +671,11 @@ class StoreQueries:
 
     def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
         rows = self._all(
-            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+            # Only the first pending item of each conversation: a conversation's items go out in order, so a later
+            # one (part 2 of a reply, a relay before its ticket's announcement) waits for the one before it.
+            "SELECT * FROM outbox o WHERE status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
+            "SELECT 1 FROM outbox e WHERE e.status = 'pending' AND e.channel = o.channel "
+            "AND e.conversation_id = o.conversation_id AND e.id < o.id) "
             "ORDER BY next_attempt_at, id LIMIT ?",
             (self._now(), limit),
         )
@@ -698,6 +795,17 @@ _TICKET_SELECT = """
         t.summary, t.assignee, t.lang, t.created_at, t.claimed_at, t.first_reply_at, t.resolved_at
     FROM tickets t JOIN conversations c ON c.id = t.conversation
 """
+
+
+def _with_ticket_number(payload: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """A reply payload (and its parts) with the NEW_TICKET placeholder replaced by the opened ticket's number."""
+    text = str(payload.get("text", ""))
+    filled = {**payload, "text": text.replace(NEW_TICKET, str(number))}
+    if NEW_TICKET in text:  # the reply about the new ticket (email puts its number in the subject)
+        filled["ticket"] = number
+    if "parts" in payload:
+        filled["parts"] = [_with_ticket_number(part, number) for part in payload["parts"]]
+    return filled
 
 
 def _state_from_row(row: sqlite3.Row | None) -> ConversationState:

@@ -148,6 +148,12 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at TEXT NOT NULL
     );
     """,
+    # A conversation's version: a message's transaction commits only if nobody changed the conversation since its
+    # state was read. Pending outbox items by conversation: each conversation's items are sent in order.
+    """
+    ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_pending_by_conversation ON outbox (channel, conversation_id, id) WHERE status = 'pending';
+    """,
     """
     -- "Was this helpful?" on the help center's article pages: one row per vote, no visitor identity kept.
     CREATE TABLE article_votes (

@@ -9,7 +9,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bot.core.conversation import ConversationKey, ConversationState
+from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState
+from bot.core.effects import Effect
 from bot.core.messages import Decision, Lang, Priority
 from bot.store.checkpointer import CHECKPOINT_INTERVAL_SECONDS, WalCheckpointer
 from bot.store.queries import StoreQueries
@@ -125,8 +126,8 @@ class Store:
 
     async def receive_inbound(
         self, channel: str, platform_message_id: str, conversation: ConversationKey
-    ) -> ConversationState | None:
-        """The state to handle a message from; None when it was handled already (a redelivery)."""
+    ) -> ConversationSnapshot | None:
+        """The state (with its ticket and version) to handle a message from; None when it was handled already."""
         return await self._thread.read(self._sql.receive_inbound, channel, platform_message_id, conversation)
 
     async def complete_inbound(
@@ -139,12 +140,17 @@ class Store:
         decision: Decision | None,
         replies: Sequence[Mapping[str, Any]],
         state: ConversationState | None = None,
+        effects: Sequence[Effect] = (),
+        version: int | None = None,
     ) -> list[OutboxItem] | None:
-        """In ONE transaction: the (redacted) inbound message, the conversation's new state, its replies queued in
-        the outbox and in the transcript, and the inbox row marked handled. A crash before the commit leaves the
-        message to be handled again from the old state; after it, the replies are in the outbox and a redelivery
-        is skipped: no lost message, no second reply. None, writing nothing, when another delivery of the same
-        message was completed first."""
+        """In ONE transaction: the (redacted) inbound message, its effects (tickets opened, cancelled, rated,
+        follow-ups, with their agent notices queued in the outbox), the conversation's new state, its replies queued
+        in the outbox and in the transcript, and the inbox row marked handled. A crash before the commit leaves the
+        message to be handled again from the old state; after it, a redelivery is skipped: no lost message, no
+        second reply, ticket or relay. None, writing nothing, when another delivery of the same message was
+        completed first; StateConflict, writing nothing, when the conversation is no longer at `version`.
+        Returns the queued items: the replies (with NEW_TICKET replaced by the opened ticket's number), then the
+        agent notices, each conversation's preceded by its older items still pending (to be sent first)."""
         return await self._thread.write(
             self._sql.complete_inbound,
             channel,
@@ -155,6 +161,8 @@ class Store:
             decision,
             replies,
             state,
+            effects,
+            version,
         )
 
     async def transcript(
@@ -196,7 +204,8 @@ class Store:
         return await self._thread.read(self._sql.list_tickets, status)
 
     async def claim(self, number: int, agent: str) -> Ticket:
-        """An agent takes the ticket: open -> claimed, or takes it over from another agent while unfinished."""
+        """An agent takes the ticket: open -> claimed, or takes it over from another agent while unfinished.
+        This and every status change queue a redraw of the ticket for agents, in the same transaction."""
         return await self._thread.write(self._sql.claim, number, agent)
 
     async def add_agent_reply(self, number: int, agent: str, text: str) -> Ticket:
@@ -248,7 +257,7 @@ class Store:
         return await self._thread.write(self._sql.add_event, number, kind, actor, detail)
 
     async def mark_reminded(self, number: int) -> None:
-        """Record that agents were reminded of the ticket (so they are reminded once)."""
+        """Record that agents are reminded of the ticket (once), and queue the reminder for them."""
         return await self._thread.write(self._sql.mark_reminded, number)
 
     async def add_attachment(self, number: int, kind: str, ref: str, mime_type: str | None) -> StoredAttachment:
@@ -299,8 +308,10 @@ class Store:
         """Queue a message for delivery, due now."""
         return await self._thread.write(self._sql.outbox_add, channel, conversation_id, payload)
 
-    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
-        """A reply outside any inbound message (an agent's answer): into the transcript and the outbox, together."""
+    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
+        """A reply outside any inbound message (an agent's answer): into the transcript once, and into the outbox as
+        one row per part when the payload lists its `parts` (else one row), together. Returns the new rows, preceded
+        by the conversation's older rows still pending (to be sent first)."""
         return await self._thread.write(self._sql.queue_reply, channel, conversation_id, payload)
 
     async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:

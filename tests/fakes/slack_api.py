@@ -54,6 +54,7 @@ class FakeSlackApi(LoopbackServer):
         self.messages: dict[tuple[str, str], Params] = {}  # (channel ID, ts) -> the message as stored
         self._ts = itertools.count(1)
         self._epoch = int(time.time())
+        self._limited_until = 0.0  # time.monotonic() until which every call is answered 429
         self._methods: dict[str, MethodHandler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -72,6 +73,10 @@ class FakeSlackApi(LoopbackServer):
         app.router.add_route("*", "/api/{method}", self._dispatch)
         return app
 
+    def rate_limit(self, seconds: float) -> None:
+        """Answer every call with HTTP 429 and `Retry-After` for the next `seconds`, as Slack does when limited."""
+        self._limited_until = time.monotonic() + seconds
+
     def calls_to(self, method: str) -> list[Params]:
         """The parameters of every call to `method`, in order."""
         return [call.params for call in self.calls if call.method == method]
@@ -83,6 +88,10 @@ class FakeSlackApi(LoopbackServer):
         params = await _parameters(request)
         token = _bearer(request.headers.get("Authorization")) or params.pop("token", None)
         self.calls.append(SlackCall(method, params))
+        wait = self._limited_until - time.monotonic()
+        if wait > 0:
+            headers = {"Retry-After": str(max(1, round(wait)))}
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
         handler = self._methods.get(method)
         if handler is None:
             return _answer({"ok": False, "error": "unknown_method"})

@@ -121,7 +121,7 @@ class FakeTelegramApi(LoopbackServer):
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._new_update = asyncio.Event()
-        self._failures: dict[str, deque[_Failure]] = {}
+        self._failures: dict[str, deque[_Failure | None]] = {}  # None: that call succeeds
         self._chats: dict[int, _Chat] = {}
         self._methods: dict[str, MethodHandler] = {
             "getme": self._get_me,
@@ -165,6 +165,10 @@ class FakeTelegramApi(LoopbackServer):
     def fail_next(self, method: str, error_code: int, description: str, parameters: Params | None = None) -> None:
         """Make the next call of `method` fail with this error (queued: several calls fail in turn)."""
         self._failures.setdefault(method.lower(), deque()).append(_Failure(error_code, description, parameters))
+
+    def succeed_next(self, method: str) -> None:
+        """Let the next call of `method` through, before the failures queued after this (e.g. fail part 2)."""
+        self._failures.setdefault(method.lower(), deque()).append(None)
 
     def rate_limit_next_send(self, retry_after: int) -> None:
         """The next sendMessage answers 429 with `parameters.retry_after`."""
@@ -298,8 +302,8 @@ class FakeTelegramApi(LoopbackServer):
         handler = self._methods.get(method)
         failures = self._failures.get(method)
         try:
-            if failures:
-                failure = failures.popleft()
+            failure = failures.popleft() if failures else None
+            if failure is not None:
                 raise ApiError(failure.error_code, failure.description, failure.parameters)
             if handler is None:
                 raise ApiError(400, f"Bad Request: method {request.match_info['method']} is not implemented")

@@ -1,0 +1,38 @@
+"""The agent desk alone, for `omnidesk tickets ...`: the store and what agents do to tickets, without the router, so
+neither the knowledge base nor the matcher (nor their imports: scipy, zhconv) is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.app.config import Config
+from bot.core.outbox import Outbox
+from bot.desk.notifications import AgentRelay
+from bot.desk.tickets import TicketDesk
+from bot.knowledge.texts import ReplyTexts
+from bot.security.secret_scanner import SecretScanner
+from bot.store import SqliteConversationStates, Store
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRuntime:
+    """The agent desk alone: the store and what agents do to tickets, no router (no knowledge base, no matcher).
+    Its outbox only queues: the running OmniDesk delivers replies and agent notices."""
+
+    config: Config
+    store: Store
+    tickets: TicketDesk
+
+    async def close(self) -> None:
+        """Close the store."""
+        await self.store.close()
+
+
+async def open_ticket_runtime(config: Config) -> TicketRuntime:
+    """Open the store for `omnidesk tickets ...`: start-up is the store's, not the matcher's (about 3 s)."""
+    store = await Store.open(config.store.path)
+    agents = AgentRelay(store)
+    outbox = Outbox(store, {}, deliver_now=False, agents=agents)
+    texts = ReplyTexts(config.brand)
+    tickets = TicketDesk(store, outbox, texts, SqliteConversationStates(store), SecretScanner(), agents)
+    return TicketRuntime(config, store, tickets)
