@@ -14,6 +14,7 @@ import yaml
 from bot.app.config import BrandConfig
 from bot.core.messages import Lang
 from bot.knowledge.textnorm import normalize
+from bot.knowledge.texts import LIST_SEPARATOR
 
 LANGS: tuple[Lang, ...] = ("en", "zh")
 MIN_QUESTIONS: Mapping[Lang, int] = {"en": 6, "zh": 4}
@@ -34,7 +35,6 @@ PLACEHOLDERS = frozenset(
     }
 )
 # Chinese separates list items with 、, not a comma.
-LIST_SEPARATOR: Mapping[Lang, str] = {"en": ", ", "zh": "、"}
 # Under each chat answer: the entry's full article on the help center.
 _READ_MORE: Mapping[Lang, str] = {"en": "Read more: {url}", "zh": "详细说明：{url}"}
 

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 
 from bot.app.config import BrandConfig
 from bot.core.messages import Lang
-from bot.knowledge.knowledge_base import LIST_SEPARATOR
+
+# Between the items of a list in running text (official domains, handles); Chinese takes the enumeration comma.
+LIST_SEPARATOR: Mapping[Lang, str] = {"en": ", ", "zh": "、"}
 
 _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     "standing_warning": {
