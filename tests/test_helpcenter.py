@@ -34,8 +34,10 @@ async def serve_app(config: Config) -> AsyncIterator[Served]:
     port = free_port()
     web = config.channels.webchat.model_copy(update={"port": port})
     config = config.model_copy(update={"channels": config.channels.model_copy(update={"webchat": web})})
-    # Derived again from the new port, as load_config derives it for an unset help_center_url.
-    config = Config.model_validate(config.model_dump(exclude={"brand": {"help_center_url"}}))
+    # Answers' "read more" links point at this server, as OMNIDESK_HELP_CENTER_URL would make them.
+    config = config.model_copy(
+        update={"brand": config.brand.model_copy(update={"help_center_url": f"http://127.0.0.1:{port}/help/"})}
+    )
     async with running(config) as (runtime, app, _), serving(app, port=port, timeout_graceful_shutdown=2) as url:
         yield Served(url, runtime)
 
