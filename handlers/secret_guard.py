@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 
 from bot.core.messages import Action, Decision, Reply
 from bot.knowledge.texts import ReplyTexts
@@ -27,32 +28,49 @@ _WARNING_ORDER = (
 )
 
 
-class SecretGuard(Handler[ScanResult]):
+@dataclass(frozen=True, slots=True)
+class GuardMatch:
+    """What the guard found: the message's scan, and earlier messages to store redacted (row id, new text)."""
+
+    scan: ScanResult
+    redact_earlier: tuple[tuple[int, str], ...] = ()
+
+
+class SecretGuard(Handler[GuardMatch]):
     """Replaces detected secrets with placeholders before anything else sees the text."""
 
     def __init__(self, scanner: SecretScanner, texts: ReplyTexts) -> None:
         self._scanner = scanner
         self._texts = texts
 
-    def check(self, turn: Turn) -> ScanResult | None:
-        """The scan result when the message holds a secret."""
-        result = self._scanner.scan(turn.message.text)
-        return result if result.found else None
+    def check(self, turn: Turn) -> GuardMatch | None:
+        """The scan result when the message holds a secret (alone, or as the rest of a phrase sent in parts)."""
+        if not turn.earlier:
+            result = self._scanner.scan(turn.message.text)
+            return GuardMatch(result) if result.found else None
+        result, changed = self._scanner.scan_continuing(turn.message.text, [text for _, text in turn.earlier])
+        redact = tuple((row, new) for (row, _), new in zip(turn.earlier, changed, strict=True) if new is not None)
+        return GuardMatch(result, redact) if result.found or redact else None
 
-    async def handle(self, turn: Turn, match: ScanResult) -> Turn:
+    async def handle(self, turn: Turn, found: GuardMatch) -> Turn:
         """Redact, warn, and pass the rest of the message on."""
+        match = found.scan
+        if not match.found:  # only an earlier message held (part of) a secret: it was warned about then
+            return dataclasses.replace(turn, redact_earlier=found.redact_earlier)
         kinds = match.kinds
         keys = ["secret_intro", *(f"secret_{kind.value}" for kind in _WARNING_ORDER if kind in kinds)]
         warning = Reply(self._texts.secret_warning(keys, turn.lang, turn.message.channel))
-        # "my password is X, how do I reset 2FA?": the clause that carried the secret is about the secret,
-        # not the question, so later steps only read the other clauses.
-        rest = "".join(c for c in _CLAUSE.findall(match.redacted_text) if not _PLACEHOLDER.search(c)).strip()
+        # "my password is X, how do I reset 2FA?": what comes before the secret in its clause is about the secret,
+        # not the question, so later steps read the other clauses and what follows the secret in its own clause
+        # ("my 2fa code is X please help me withdraw" is still a withdrawal question).
+        rest = "".join(_PLACEHOLDER.split(c)[-1] for c in _CLAUSE.findall(match.redacted_text)).strip(" ,.;，。；\n")
         redacted = dataclasses.replace(
             turn,
             message=dataclasses.replace(turn.message, text=rest),
             notices=(*turn.notices, warning),
             secret_kinds=frozenset(kind.value for kind in kinds),
             redacted_text=match.redacted_text,
+            redact_earlier=found.redact_earlier,
         )
         return redacted
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.app.config import Config, load_config
@@ -11,6 +14,7 @@ from bot.app.wiring import Core, build_core
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.security.secret_scanner import SecretScanner
 from tests.fakes.wiring import with_store
+from tests.pg_cluster import PgCluster, pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,3 +43,25 @@ def db_config(config: Config, tmp_path: Path) -> Config:
 @pytest.fixture(scope="session")
 def scanner(core: Core) -> SecretScanner:
     return core.scanner
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgCluster]:
+    """One throw-away PostgreSQL cluster for the whole run (started on first use)."""
+    with pg_cluster() as cluster:
+        yield cluster
+
+
+_DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture
+async def pg_url(pg_server: PgCluster) -> str:
+    """The URL of a new, empty database of the test's own."""
+    name = f"test_{next(_DATABASE_NUMBERS)}"
+    admin = await asyncpg.connect(pg_server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    return pg_server.url(name)

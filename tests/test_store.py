@@ -1,11 +1,13 @@
-"""The SQLite store against real database files: schema, conversation state, tickets, inbox/outbox."""
+"""The store against both engines (a real SQLite file and a real PostgreSQL database): schema, conversation state,
+tickets, inbox/outbox. Every test taking `store` or `open_db` runs on each engine."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +15,9 @@ import pytest
 
 from bot.core.conversation import ConversationState
 from bot.core.messages import Priority, Suggestion
-from bot.store import MIGRATIONS, SqliteConversationStates, Store, StoreError, Ticket, TicketStatus
+from bot.store import MIGRATIONS, SqliteConversationStates, Store, StoreError, StorePort, Ticket, TicketStatus
+from bot.store.pg_store import PgStore
+from bot.store.records import Clock
 
 START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -42,13 +46,44 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "omnidesk.db"
 
 
+OpenDb = Callable[[Clock], Awaitable[StorePort]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_db(request: pytest.FixtureRequest, db_path: Path) -> OpenDb:
+    """Opens the test's own database (the same one each time) on the engine of the parameter."""
+    if request.param == "sqlite":
+
+        async def sqlite(clock: Clock) -> StorePort:
+            return await Store.open(db_path, clock=clock)
+
+        return sqlite
+    url = request.getfixturevalue("pg_url")
+
+    async def postgresql(clock: Clock) -> StorePort:
+        return await PgStore.open(url, clock=clock)
+
+    return postgresql
+
+
 @pytest.fixture
-async def store(db_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with await Store.open(db_path, clock=clock) as opened:
+async def store(open_db: OpenDb, clock: FakeClock) -> AsyncIterator[StorePort]:
+    opened = await open_db(clock)
+    try:
         yield opened
+    finally:
+        await opened.close()
 
 
-async def open_ticket(store: Store, conversation_id: str = "chat-1", user: str = "u1") -> Ticket:
+@contextlib.asynccontextmanager
+async def closing(store: StorePort) -> AsyncIterator[StorePort]:
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def open_ticket(store: StorePort, conversation_id: str = "chat-1", user: str = "u1") -> Ticket:
     return await store.open_ticket(
         "telegram", conversation_id, user, "en", Priority.HIGH, "account", "human_request", "cannot log in"
     )
@@ -95,7 +130,12 @@ async def test_a_newer_schema_fails_with_a_clear_message(db_path: Path) -> None:
         assert raw.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
 
-async def test_wal_mode_and_foreign_keys_are_on(store: Store, db_path: Path) -> None:
+async def test_wal_mode_and_foreign_keys_are_on(db_path: Path, clock: FakeClock) -> None:
+    async with await Store.open(db_path, clock=clock) as store:
+        await _check_wal_and_foreign_keys(store, db_path)
+
+
+async def _check_wal_and_foreign_keys(store: Store, db_path: Path) -> None:
     assert pragma(db_path, "journal_mode") == "wal"
     # foreign_keys is per connection: check the store's own by breaking a reference through it.
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
@@ -110,7 +150,7 @@ async def test_wal_mode_and_foreign_keys_are_on(store: Store, db_path: Path) -> 
 # -- conversation state --------------------------------------------------------------------------------------
 
 
-async def test_conversation_state_round_trips(store: Store) -> None:
+async def test_conversation_state_round_trips(store: StorePort) -> None:
     states = SqliteConversationStates(store)
     key = ("telegram", "chat-1")
     assert await states.get(key) == ConversationState()
@@ -199,7 +239,7 @@ async def test_ticket_lifecycle_writes_an_event_per_change_with_clock_timestamps
     assert await store.get_ticket(ticket.number) == ticket
 
 
-async def test_ticket_numbers_start_at_1001_and_increase(store: Store) -> None:
+async def test_ticket_numbers_start_at_1001_and_increase(store: StorePort) -> None:
     first = await open_ticket(store, "chat-1")
     second = await open_ticket(store, "chat-2")
     await store.cancel(second.number, "u1")
@@ -210,7 +250,7 @@ async def test_ticket_numbers_start_at_1001_and_increase(store: Store) -> None:
     assert [t.number for t in await store.list_tickets(TicketStatus.OPEN)] == [1001, 1003]
 
 
-async def test_open_ticket_for_finds_only_the_unfinished_one(store: Store) -> None:
+async def test_open_ticket_for_finds_only_the_unfinished_one(store: StorePort) -> None:
     assert await store.open_ticket_for("telegram", "chat-1") is None
     old = await open_ticket(store)
     await store.resolve(old.number, "alice")
@@ -223,7 +263,7 @@ async def test_open_ticket_for_finds_only_the_unfinished_one(store: Store) -> No
     assert await store.open_ticket_for("webchat", "chat-1") is None
 
 
-async def test_a_conversation_has_at_most_one_unfinished_ticket(store: Store) -> None:
+async def test_a_conversation_has_at_most_one_unfinished_ticket(store: StorePort) -> None:
     await open_ticket(store)
     with pytest.raises(StoreError, match="already has open ticket #1001"):
         await open_ticket(store)
@@ -232,7 +272,7 @@ async def test_a_conversation_has_at_most_one_unfinished_ticket(store: Store) ->
     assert sum(isinstance(r, StoreError) for r in results) == 1
 
 
-async def test_illegal_transitions_raise(store: Store) -> None:
+async def test_illegal_transitions_raise(store: StorePort) -> None:
     ticket = await open_ticket(store)
     with pytest.raises(StoreError, match="no ticket #9999"):
         await store.claim(9999, "alice")
@@ -257,7 +297,7 @@ async def test_illegal_transitions_raise(store: Store) -> None:
     assert (await store.ticket_events(ticket.number))[2].detail == "from alice"
 
 
-async def test_a_rating_is_bounded_stored_once_and_only_for_resolved_tickets(store: Store) -> None:
+async def test_a_rating_is_bounded_stored_once_and_only_for_resolved_tickets(store: StorePort) -> None:
     ticket = await open_ticket(store)
     with pytest.raises(StoreError, match="only resolved tickets can be rated"):
         await store.rate(ticket.number, 5)
@@ -273,7 +313,7 @@ async def test_a_rating_is_bounded_stored_once_and_only_for_resolved_tickets(sto
     assert [(e.kind, e.detail) for e in await store.ticket_events(ticket.number)][-1] == ("rated", "4")
 
 
-async def test_concurrent_claims_let_exactly_one_agent_win(store: Store) -> None:
+async def test_concurrent_claims_let_exactly_one_agent_win(store: StorePort) -> None:
     ticket = await open_ticket(store)
     await store.resolve((await open_ticket(store, "chat-2")).number, "x")
     results = await asyncio.gather(
@@ -283,7 +323,7 @@ async def test_concurrent_claims_let_exactly_one_agent_win(store: Store) -> None
     assert [e.kind for e in await store.ticket_events(ticket.number)] == ["opened", "claimed"]
 
 
-async def test_concurrent_writers_on_one_connection_do_not_interleave_transactions(store: Store) -> None:
+async def test_concurrent_writers_on_one_connection_do_not_interleave_transactions(store: StorePort) -> None:
     states = SqliteConversationStates(store)
     writes: list[Awaitable[object]] = [
         store.record_message("telegram", f"chat-{n % 3}", "in", f"message {n}") for n in range(30)
@@ -295,7 +335,7 @@ async def test_concurrent_writers_on_one_connection_do_not_interleave_transactio
     assert [t.number for t in await store.list_tickets()] == [1001, 1002, 1003]
 
 
-async def test_ticket_stats(store: Store, clock: FakeClock) -> None:
+async def test_ticket_stats(store: StorePort, clock: FakeClock) -> None:
     empty = await store.ticket_stats(START)
     assert (empty.opened, empty.median_seconds_to_claim, empty.median_seconds_to_resolve, empty.csat_average) == (
         0,
@@ -323,7 +363,7 @@ async def test_ticket_stats(store: Store, clock: FakeClock) -> None:
 # -- transcripts, inbox, outbox, cursors ---------------------------------------------------------------------
 
 
-async def test_transcript_keeps_order_and_limits(store: Store, clock: FakeClock) -> None:
+async def test_transcript_keeps_order_and_limits(store: StorePort, clock: FakeClock) -> None:
     await store.record_message("telegram", "chat-1", "in", "hi", platform_message_id="1", channel_user_id="u1")
     clock.advance(seconds=1)
     await store.record_message("telegram", "chat-1", "out", "hello, how can I help?")
@@ -345,14 +385,14 @@ async def test_transcript_keeps_order_and_limits(store: Store, clock: FakeClock)
         await store.record_message("telegram", "chat-1", "sideways", "x")  # type: ignore[arg-type]
 
 
-async def test_inbox_rejects_duplicates(store: Store) -> None:
+async def test_inbox_rejects_duplicates(store: StorePort) -> None:
     assert await store.inbox_add("telegram", "42", {"text": "hi"}) is True
     assert await store.inbox_add("telegram", "42", {"text": "hi again"}) is False
     assert await store.inbox_add("twitter", "42", {"text": "hi"}) is True  # ids are unique per channel
     await store.inbox_mark_handled("telegram", "42")
 
 
-async def test_outbox_pending_sent_and_failed(store: Store, clock: FakeClock) -> None:
+async def test_outbox_pending_sent_and_failed(store: StorePort, clock: FakeClock) -> None:
     first = await store.outbox_add("telegram", "chat-1", {"text": "one"})
     second = await store.outbox_add("telegram", "chat-1", {"text": "two"})
     third = await store.outbox_add("webchat", "s-9", {"text": "三"})
@@ -380,17 +420,18 @@ async def test_outbox_pending_sent_and_failed(store: Store, clock: FakeClock) ->
         await store.outbox_mark_failed(second.id, permanent=False, error="x")
 
 
-async def test_cursors(store: Store) -> None:
+async def test_cursors(store: StorePort) -> None:
     assert await store.cursor_get("telegram.offset") is None
     await store.cursor_set("telegram.offset", "100")
     await store.cursor_set("telegram.offset", "101")
     assert await store.cursor_get("telegram.offset") == "101"
 
 
-async def test_data_survives_close_and_reopen(db_path: Path, clock: FakeClock) -> None:
+async def test_data_survives_close_and_reopen(open_db: OpenDb, clock: FakeClock) -> None:
     key = ("telegram", "chat-1")
     state = ConversationState(lang_choice="zh", misses=1, last_suggestions=(Suggestion("Human", "human"),))
-    async with await Store.open(db_path, clock=clock) as store:
+    store = await open_db(clock)
+    async with closing(store):
         await SqliteConversationStates(store).put(key, state)
         ticket = await open_ticket(store)
         await store.claim(ticket.number, "alice")
@@ -398,7 +439,8 @@ async def test_data_survives_close_and_reopen(db_path: Path, clock: FakeClock) -
         await store.inbox_add("telegram", "7", {"x": 1})
         await store.outbox_add("telegram", "chat-1", {"text": "queued"})
         await store.cursor_set("c", "v")
-    async with await Store.open(db_path, clock=clock) as store:
+    store = await open_db(clock)
+    async with closing(store):
         assert await SqliteConversationStates(store).get(key) == state
         assert await store.get_ticket(ticket.number) == await store.get_ticket(1001)
         assert (await store.get_ticket(1001)).assignee == "alice"
@@ -414,8 +456,9 @@ async def test_data_survives_close_and_reopen(db_path: Path, clock: FakeClock) -
         assert (await open_ticket(store, "chat-2")).number == 1002
 
 
-async def test_a_naive_clock_is_refused(db_path: Path) -> None:
-    async with await Store.open(db_path, clock=lambda: datetime(2024, 1, 1)) as store:
+async def test_a_naive_clock_is_refused(open_db: OpenDb) -> None:
+    store = await open_db(lambda: datetime(2024, 1, 1))
+    async with closing(store):
         with pytest.raises(StoreError, match="timezone-aware"):
             await store.inbox_add("telegram", "1", {})
 
@@ -431,10 +474,18 @@ def test_a_reply_survives_the_outbox_payload_round_trip() -> None:
     assert reply_from_payload(reply_to_payload(Reply("plain"))) == Reply("plain")
 
 
-async def test_a_transcript_from_a_message_id_on(store: Store) -> None:
+async def test_a_transcript_from_a_message_id_on(store: StorePort) -> None:
     for n in range(5):
         await store.record_message("webchat", "s1", "in", f"m{n}")
     everything = await store.transcript(("webchat", "s1"))
     later = await store.transcript(("webchat", "s1"), after=everything[2].id)
     assert [m.text for m in later] == ["m3", "m4"]
     assert [m.text for m in await store.transcript(("webchat", "s1"), limit=1, after=everything[0].id)] == ["m4"]
+
+
+async def test_text_with_a_nul_is_stored(store: StorePort) -> None:
+    # Browsers can send NUL; PostgreSQL's text cannot hold it, so there it becomes U+FFFD, and nothing fails.
+    await store.record_message("webchat", "s1", "in", "a\x00b")
+    [item] = await store.queue_reply("webchat", "s1", {"text": "c\x00d"})
+    assert item.payload["text"] in ("c\x00d", "c\ufffdd")
+    assert [m.text.replace("\ufffd", "\x00") for m in await store.transcript(("webchat", "s1"))] == ["a\x00b", "c\x00d"]

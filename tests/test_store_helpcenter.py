@@ -1,4 +1,5 @@
-"""The store methods behind the help center, "My tickets" and /metrics (the API any other engine must match)."""
+"""The store methods behind the help center, "My tickets" and /metrics, on both engines (a real SQLite file and a
+real PostgreSQL database), as tests/test_store.py."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.core.messages import Suggestion
-from bot.store import Store, TicketStatus
-from tests.test_store import FakeClock, open_ticket
+from bot.store import Store, StorePort, TicketStatus
+from bot.store.pg_store import PgStore
+from bot.store.records import Clock
+from tests.test_store import FakeClock, OpenDb, open_ticket
 
 
 @pytest.fixture
@@ -18,13 +21,33 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_db(request: pytest.FixtureRequest, tmp_path: Path) -> OpenDb:
+    """Opens the test's own database on the engine of the parameter."""
+    if request.param == "sqlite":
+
+        async def sqlite(clock: Clock) -> StorePort:
+            return await Store.open(tmp_path / "omnidesk.db", clock=clock)
+
+        return sqlite
+    url = request.getfixturevalue("pg_url")
+
+    async def postgresql(clock: Clock) -> StorePort:
+        return await PgStore.open(url, clock=clock)
+
+    return postgresql
+
+
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "omnidesk.db", clock=clock) as opened:
+async def store(open_db: OpenDb, clock: FakeClock) -> AsyncIterator[StorePort]:
+    opened = await open_db(clock)
+    try:
         yield opened
+    finally:
+        await opened.close()
 
 
-async def test_article_votes_are_counted_per_entry_most_unhelpful_first(store: Store, clock: FakeClock) -> None:
+async def test_article_votes_are_counted_per_entry_most_unhelpful_first(store: StorePort, clock: FakeClock) -> None:
     start = clock()
     await store.add_article_vote("reset-2fa", True, "en")
     await store.add_article_vote("reset-2fa", False, "zh")
@@ -35,7 +58,7 @@ async def test_article_votes_are_counted_per_entry_most_unhelpful_first(store: S
     assert await store.article_votes(start + timedelta(days=1)) == []
 
 
-async def test_a_conversations_tickets_newest_first_with_their_last_update(store: Store, clock: FakeClock) -> None:
+async def test_a_conversations_tickets_newest_first_with_their_last_update(store: StorePort, clock: FakeClock) -> None:
     first = await open_ticket(store, "chat-1")
     await store.resolve(first.number, "alice")
     clock.advance(seconds=60)
@@ -54,7 +77,7 @@ async def test_a_conversations_tickets_newest_first_with_their_last_update(store
     assert await store.ticket_status_counts() == {"resolved": 1, "claimed": 1, "open": 1}
 
 
-async def test_outbox_depth_and_a_replys_choices_in_the_transcript(store: Store, clock: FakeClock) -> None:
+async def test_outbox_depth_and_a_replys_choices_in_the_transcript(store: StorePort, clock: FakeClock) -> None:
     empty = await store.outbox_depth()
     assert (empty.pending, empty.oldest_created_at) == (0, None)
     queued_at = clock()
@@ -72,3 +95,10 @@ async def test_outbox_depth_and_a_replys_choices_in_the_transcript(store: Store,
         (Suggestion("★★★★★", "5"), Suggestion("what are the fees", "/faq fees")),
         (),
     ]
+
+
+async def test_an_agents_reply_keeps_its_agent_in_the_transcript(store: StorePort) -> None:
+    await store.queue_reply("webchat", "s1", {"text": "From a person", "agent": "alice"})
+    await store.queue_reply("webchat", "s1", {"text": "From the bot"})
+    transcript = await store.transcript(("webchat", "s1"))
+    assert [(m.text, m.agent) for m in transcript] == [("From a person", "alice"), ("From the bot", None)]

@@ -19,7 +19,8 @@ from bot.app.ticket_runtime import TicketRuntime, open_ticket_runtime
 from bot.core.conversation import ConversationState, InMemoryConversationStates
 from bot.core.messages import InboundMessage, Lang
 from bot.security.log_redaction import install_log_redaction
-from bot.store import Store, StoredAttachment, StoreError, Ticket, TicketStatus
+from bot.store import StoredAttachment, StoreError, Ticket, TicketStatus, open_store
+from bot.store.opening import redact_url
 
 # The router, matcher and reports are imported by the commands that use them: `omnidesk tickets ...` starts without
 # scipy, zhconv and the knowledge base (about 3 s on a busy machine).
@@ -98,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     report = commands.add_parser("report", help="the support lead's report")
     report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
+    migrate = commands.add_parser("migrate-store", help="copy the SQLite desk (store.path) into PostgreSQL")
+    migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user:password@host:port/database")
+    migrate.add_argument(
+        "--attachments-dir", type=Path, help="copy widget screenshots into this shared directory (and point to it)"
+    )
     return parser
 
 
@@ -239,8 +245,12 @@ def format_lint_summary(findings: Sequence[LintFinding]) -> str:
     return "\n".join(lines)
 
 
-def _existing_database(config: Config) -> Path:
-    """The store's file, said on stderr; a missing one is an error, not a new empty desk."""
+def _existing_database(config: Config) -> str:
+    """The store's file (or PostgreSQL URL, password hidden), said on stderr; a missing file is an error, not a new
+    empty desk (PostgreSQL: an unreachable database fails when the store opens)."""
+    if config.store.url:
+        print(f"omnidesk: database {redact_url(config.store.url)}", file=sys.stderr)
+        return config.store.path
     path = Path(config.store.path).resolve()
     if not path.exists():
         raise ConfigError(
@@ -248,7 +258,7 @@ def _existing_database(config: Config) -> Path:
             "or pass --config with the store's path"
         )
     print(f"omnidesk: database {path}", file=sys.stderr)
-    return path
+    return str(path)
 
 
 def _tickets(config: Config, args: argparse.Namespace) -> int:
@@ -363,7 +373,7 @@ def _report(config: Config, args: argparse.Namespace) -> int:
     database = _existing_database(config)
 
     async def run() -> str:
-        store = await Store.open(str(database))
+        store = await open_store(config.store.url, database)
         try:
             from bot.desk.report import build_report, format_report
 
@@ -379,15 +389,35 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.app.server import serve  # the web stack is only needed here
 
     logging.getLogger().setLevel(logging.INFO)
-    asyncio.run(serve(config))
-    return 0
+    return 0 if asyncio.run(serve(config)) else 1
+
+
+def _migrate_store(config: Config, args: argparse.Namespace) -> int:
+    from bot.store.migrate_store import all_ok, migrate_store  # asyncpg is loaded only here
+
+    if not args.to.startswith(("postgresql://", "postgres://")):
+        raise StoreError(f"--to must be a postgresql://user:password@host:port/database URL, not {args.to[:40]!r}")
+    source = Path(_existing_database(config))
+    print(f"copying {source} into {redact_url(args.to)}")
+    counts = asyncio.run(
+        migrate_store(source, args.to, config.store.attachments_path(), args.attachments_dir)
+    )
+    if all_ok(counts):
+        print("verified: every table has as many rows in PostgreSQL as in SQLite")
+        return 0
+    for count in counts:
+        if not count.ok:
+            print(f"omnidesk: {count.table}: {count.source} rows in SQLite, {count.target} in PostgreSQL", file=sys.stderr)
+    print("omnidesk: the copy does not match; run it again to resume, or copy into an empty database", file=sys.stderr)
+    return 1
 
 
 def _sessions(config: Config, args: argparse.Namespace) -> int:
     path = _existing_database(config)
 
     async def run() -> int:
-        async with await Store.open(path) as store:
+        store = await open_store(config.store.url, path)
+        try:
             if args.sessions_command == "list":
                 listed = await store.webchat_sessions(max(1, args.limit))
                 print("session\tstarted\tlast active\trevoked")
@@ -406,12 +436,15 @@ def _sessions(config: Config, args: argparse.Namespace) -> int:
             newly = await store.revoke_webchat_session(session_id)
             print(f"session {session_id} revoked" if newly else f"session {session_id} was already revoked")
             return 0
+        finally:
+            await store.close()
 
     return asyncio.run(run())
 
 
 _COMMANDS = {
     "run": _run,
+    "migrate-store": _migrate_store,
     "sessions": _sessions,
     "ask": _ask,
     "classify": _classify,

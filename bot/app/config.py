@@ -76,9 +76,25 @@ class MatcherConfig(_Section):
 
 
 class StoreConfig(_Section):
-    """Where conversations and tickets live."""
+    """Where conversations and tickets live: PostgreSQL at `url` (several instances share it), else SQLite at `path`."""
 
     path: str = "./omnidesk.db"
+    url: str = ""  # postgresql://user:password@host:port/database; empty: SQLite at `path`
+    # Where widget screenshots are kept; several instances need one shared directory. Empty: next to `path`.
+    attachments_dir: str = ""
+    # PostgreSQL: a reply being delivered is leased to its instance this long; if the instance dies meanwhile,
+    # another one sends it after the lease (a reply the platform accepted just before the death goes out twice).
+    outbox_lease_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _url_is_postgresql(self) -> StoreConfig:
+        if self.url and not self.url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("url must be a postgresql://user:password@host:port/database URL (or empty for SQLite)")
+        return self
+
+    def attachments_path(self) -> Path:
+        """The directory of widget screenshots."""
+        return Path(self.attachments_dir) if self.attachments_dir else Path(self.path).resolve().parent / "attachments"
 
 
 class WebchatConfig(_Section):

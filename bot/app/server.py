@@ -12,11 +12,11 @@ import contextlib
 import gc
 import hmac
 import logging
+import secrets
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -30,14 +30,16 @@ from starlette.types import Receive, Scope, Send
 
 from adapters.slack_desk import SlackAgentDesk
 from bot.app.config import Config, ServerConfig
+from bot.app.fanout import FanoutChannel
 from bot.app.http_limits import BodyLimit
 from bot.app.wiring import Runtime, open_runtime
-from bot.core.ports import Channel
+from bot.core.ports import Channel, InboundSink
 from bot.desk.domain import TicketStatus
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
 from bot.knowledge.texts import ReplyTexts
 from bot.security.log_redaction import AccessLogFilter, install_log_redaction
 from bot.security.secret_scanner import SecretScanner
+from bot.store import Leadership
 from handlers.tickets import form_questions
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,7 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
     install_log_redaction(runtime.core.scanner, credentials=credentials(config))
     routes: list[BaseRoute] = []
     started: list[Channel] = []
+    leader: PollerLeader | None = None
     slack = attach_slack(config, runtime)
     try:
         routes += await _configure_channels(config, runtime)
@@ -137,9 +140,15 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
             else:
                 routes += slack.asgi_routes()
         app = build_web_app(runtime, routes, config.server)
-        for channel in runtime.channels.values():
-            await channel.start(runtime.desk.handle)
-            started.append(channel)
+        pollers = {name for name in runtime.channels if _polls(config, name)}
+        for name, channel in runtime.channels.items():
+            if name not in pollers:
+                await channel.start(runtime.desk.handle)
+                started.append(channel)
+        # Polling Telegram or X from two instances would fetch each update twice: only the leader polls.
+        leader = PollerLeader(runtime.store.leadership("pollers"), [runtime.channels[n] for n in pollers], started)
+        app.state.pollers_leader = leader
+        await leader.start(runtime.desk.handle)
         yield runtime, app, started
     finally:
         # Half of the shutdown time is uvicorn's (open connections), half is this: a platform that does not answer
@@ -148,6 +157,8 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
         budget = config.server.shutdown_timeout_seconds / 2
         try:
             async with asyncio.timeout(budget):
+                if leader is not None:
+                    await leader.stop()
                 for channel in started:
                     with contextlib.suppress(Exception):
                         await channel.stop()
@@ -219,9 +230,12 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
         from adapters.webchat import SessionTokens, WebchatChannel, load_session_secret, webchat_routes
 
         webchat = WebchatChannel()
-        runtime.channels[webchat.name] = webchat
-        attachments = Path(config.store.path).resolve().parent / "attachments"
+        # Visitors may be connected to any instance: replies are also announced to the others (LISTEN/NOTIFY).
+        runtime.channels[webchat.name] = FanoutChannel(webchat, runtime.store)
+        attachments = config.store.attachments_path()
         web = config.channels.webchat
+        # Instances starting together must sign with one secret: the first one saved is everybody's.
+        await runtime.store.cursor_setdefault("webchat_session_secret", secrets.token_bytes(32).hex())
         tokens = SessionTokens(
             await load_session_secret(runtime.store),
             ttl_seconds=web.session_ttl_hours * 3600,
@@ -264,6 +278,58 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
     return routes
 
 
+def _polls(config: Config, channel: str) -> bool:
+    """True for a channel that fetches its messages (rather than being called by its platform)."""
+    return (
+        (channel == "telegram" and config.channels.telegram.mode == "polling")
+        or (channel == "twitter" and config.channels.twitter.mode == "polling")
+        or channel == "email"  # IMAP: one instance watches the mailbox
+    )
+
+
+class PollerLeader:
+    """Starts the polling channels, and the periodic jobs only one instance may run, once this instance is elected
+    (at once with SQLite; with PostgreSQL when the leader lock is free, i.e. when the previous leader died)."""
+
+    def __init__(self, leadership: Leadership, pollers: list[Channel], started: list[Channel]) -> None:
+        self._leadership = leadership
+        self._pollers = pollers
+        self._started = started
+        self._waiting: asyncio.Task[None] | None = None
+        self.leading = asyncio.Event()
+
+    @property
+    def lost(self) -> asyncio.Event:
+        """Set when the leader can no longer be sure it leads (its database connection failed)."""
+        return self._leadership.lost
+
+    async def start(self, inbound: InboundSink) -> None:
+        """Lead now if the lock is free, else wait for it in the background."""
+        if await self._leadership.try_acquire():
+            await self._lead(inbound)
+        else:
+            self._waiting = asyncio.create_task(self._wait_then_lead(inbound), name="pollers-election")
+
+    async def _wait_then_lead(self, inbound: InboundSink) -> None:
+        await self._leadership.acquire()
+        await self._lead(inbound)
+
+    async def _lead(self, inbound: InboundSink) -> None:
+        log.info("this instance leads: it runs the pollers and the reminders")
+        for channel in self._pollers:
+            await channel.start(inbound)
+            self._started.append(channel)
+        self.leading.set()
+
+    async def stop(self) -> None:
+        """Stop waiting for the lock, and give it back."""
+        if self._waiting is not None:
+            self._waiting.cancel()
+            await asyncio.gather(self._waiting, return_exceptions=True)
+        await self._leadership.release()
+
+
+
 def email_channel(config: Config, runtime: Runtime) -> Channel:
     """The support mailbox, its mails' footer and refusals in the brand's words."""
     from adapters.email import EmailChannel
@@ -273,7 +339,7 @@ def email_channel(config: Config, runtime: Runtime) -> Channel:
         config.channels.email,
         runtime.store,
         runtime.core.scanner,
-        Path(config.store.path).resolve().parent / "attachments",
+        config.store.attachments_path(),
         footer=lambda lang: texts.render("standing_warning", lang),
         refusal=lambda lang, names, max_mb: texts.render(
             "email_attachment_refused", lang, names=names, max_mb=str(max_mb)
@@ -346,9 +412,13 @@ def redact_uvicorn_logs(scanner: SecretScanner, secrets: Sequence[str]) -> None:
         install_log_redaction(scanner, logging.getLogger(name), credentials=secrets)
 
 
-async def serve(config: Config, announce: Callable[[str], None] = print) -> None:
-    """Run until SIGTERM or SIGINT: stop taking messages, finish what is in flight, flush the outbox."""
+async def serve(config: Config, announce: Callable[[str], None] = print) -> bool:
+    """Run until SIGTERM or SIGINT: stop taking messages, finish what is in flight, flush the outbox.
+
+    False when it stopped because, leading the pollers, it lost its database connection: another instance may
+    lead by now, so this one must not poll on; its supervisor restarts it."""
     async with running(config) as (runtime, app, _):
+        leader: PollerLeader = app.state.pollers_leader
         web = config.channels.webchat
         webchat = runtime.channels.get("webchat")
         server = _Server(
@@ -364,15 +434,20 @@ async def serve(config: Config, announce: Callable[[str], None] = print) -> None
             )
         redact_uvicorn_logs(runtime.core.scanner, credentials(config))
         reminder_age = timedelta(minutes=config.agents.slack.reannounce_after_minutes)
+
+        async def remind() -> None:
+            if leader.leading.is_set():  # one instance reminds agents, or they would hear it once per instance
+                await runtime.tickets.remind_unclaimed(datetime.now(UTC) - reminder_age)
+
+        async def step_down() -> None:
+            await leader.lost.wait()
+            log.error("lost the pollers' leader lock with the database connection: stopping")
+            server.should_exit = True
+
         loops = [
             asyncio.create_task(_every(OUTBOX_FLUSH_SECONDS, runtime.outbox.flush, "outbox flush")),
-            asyncio.create_task(
-                _every(
-                    REMINDER_CHECK_SECONDS,
-                    lambda: runtime.tickets.remind_unclaimed(datetime.now(UTC) - reminder_age),
-                    "unclaimed-ticket reminder",
-                )
-            ),
+            asyncio.create_task(_every(REMINDER_CHECK_SECONDS, remind, "unclaimed-ticket reminder")),
+            asyncio.create_task(step_down()),
         ]
         if admin is not None:
             loops.append(asyncio.create_task(admin.serve()))
@@ -392,6 +467,7 @@ async def serve(config: Config, announce: Callable[[str], None] = print) -> None
         finally:
             if admin is not None:
                 admin.should_exit = True
-            for task in loops[:2]:
+            for task in loops[:3]:  # the periodic jobs and the step-down watch; the admin server stops by itself
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
+        return not leader.lost.is_set()

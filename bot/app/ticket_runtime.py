@@ -11,7 +11,7 @@ from bot.desk.notifications import AgentRelay
 from bot.desk.tickets import TicketDesk
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import SqliteConversationStates, Store
+from bot.store import SqliteConversationStates, StorePort, open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class TicketRuntime:
     Its outbox only queues: the running OmniDesk delivers replies and agent notices."""
 
     config: Config
-    store: Store
+    store: StorePort
     tickets: TicketDesk
 
     async def close(self) -> None:
@@ -30,7 +30,8 @@ class TicketRuntime:
 
 async def open_ticket_runtime(config: Config) -> TicketRuntime:
     """Open the store for `omnidesk tickets ...`: start-up is the store's, not the matcher's (about 3 s)."""
-    store = await Store.open(config.store.path)
+    # Only queues (leased to nobody): whichever running instance flushes next delivers.
+    store = await open_store(config.store.url, config.store.path, lease_new_outbox=False)
     agents = AgentRelay(store)
     outbox = Outbox(store, {}, deliver_now=False, agents=agents)
     texts = ReplyTexts(config.brand)

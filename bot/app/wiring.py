@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from bot.knowledge.knowledge_base import KnowledgeBase, load_knowledge_base
 from bot.knowledge.matcher import FaqMatcher
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import SqliteConversationStates, Store
+from bot.store import SqliteConversationStates, StorePort, open_store
 from handlers.base import Handler
 from handlers.commands import CommandHandler
 from handlers.escalation import MAX_RELATED_ARTICLES, Categorizer, EscalationHandler, Escalator, RelatedArticles
@@ -123,7 +124,7 @@ class Runtime:
     """A running OmniDesk: the core, its store, and the services around them."""
 
     core: Core
-    store: Store
+    store: StorePort
     outbox: Outbox
     tickets: TicketDesk
     agents: AgentRelay  # the agents' tools (Slack) are added to its notifiers
@@ -143,12 +144,18 @@ async def open_runtime(
     core_parts: Core | None = None,
     deliver_now: bool = True,
 ) -> Runtime:
-    """Open the store at `config.store.path` and wire tickets, delivery and the router around it.
+    """Open the store (`config.store.url`, else SQLite at `config.store.path`) and wire tickets, delivery and the router around it.
 
     `channels` may be filled in later (adapters often need the desk first); `core_parts` reuses a built
     knowledge base, matcher and scanner; without `deliver_now` replies are only queued for a running OmniDesk.
     """
-    store = await Store.open(config.store.path)
+    # A process that only queues (the agent CLI) leaves its replies unleased, for any running instance to send.
+    store = await open_store(
+        config.store.url,
+        config.store.path,
+        lease_new_outbox=deliver_now,
+        outbox_lease=timedelta(seconds=config.store.outbox_lease_seconds),
+    )
     channels = channels if channels is not None else {}
     metrics = Metrics()
     agents = AgentRelay(store, notifiers or [])

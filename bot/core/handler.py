@@ -27,6 +27,10 @@ class Turn:
     notices: tuple[Reply, ...] = ()  # replies sent before the deciding step's own, e.g. the secret warning
     secret_kinds: frozenset[str] = frozenset()
     redacted_text: str | None = None  # the whole message with secrets replaced: what may be stored and logged
+    # The conversation's last messages as stored, (row id, text), oldest first: given when this one may continue a
+    # seed phrase sent in parts. The guard fills `redact_earlier` with those it redacted again: (row id, new text).
+    earlier: tuple[tuple[int, str], ...] = ()
+    redact_earlier: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,7 +142,9 @@ class Outbox:
         if not self._deliver_now:
             return 0
         # One item per conversation, so they can go out side by side: a slow destination holds up only its own.
-        heads = await self._store.outbox_pending(limit)
+        # Claimed, not just read: with several instances on one PostgreSQL store each item is leased to one of
+        # them (`outbox_claim`), so two instances' flushes never send the same item.
+        heads = await self._store.outbox_claim(limit)
         return sum(await asyncio.gather(*(self._deliver_in_order([item]) for item in heads)))
 
     async def _deliver_in_order(self, items: list[OutboxItem], recheck: bool = True) -> int:

@@ -24,6 +24,7 @@ from bot.security.secret_scanner import SecretScanner
 log = logging.getLogger(__name__)
 USER_MESSAGES_PER_WINDOW = 12
 USER_WINDOW_SECONDS = 20.0
+EARLIER_MESSAGES = 2  # how many of the user's last messages a seed phrase sent in parts may span, besides this one
 # Deciding again after the conversation changed under a message (another process, an agent): rare, so a few tries.
 CONFLICT_RETRIES = 3
 
@@ -60,7 +61,10 @@ class Desk:
         """Route and answer a message; None when it was already handled (a redelivery) or dropped as a flood."""
         # One unit of work per message, one message of a conversation at a time: a redelivery arriving meanwhile
         # waits here and then finds the message handled; a second message is decided from the first one's state.
-        async with self._locks.hold((message.channel, message.conversation_id)):
+        # The store's lock makes it one at a time across every instance sharing the store (PostgreSQL: an advisory
+        # lock); the in-process lock first, so this instance's waiters queue here rather than on the database.
+        key = (message.channel, message.conversation_id)
+        async with self._locks.hold(key), self._store.conversation_lock(key):
             return await self._handle(_storable(message))
 
     async def _handle(self, message: InboundMessage) -> RouterResult | None:
@@ -79,7 +83,9 @@ class Desk:
                 return None
             started = time.perf_counter()
             try:
-                result = await self._router.decide(message, snapshot.state, snapshot.ticket)
+                result = await self._router.decide(
+                    message, snapshot.state, snapshot.ticket, await self._earlier(message)
+                )
                 self.metrics.routed(message.channel, result, time.perf_counter() - started)
                 if not await self._complete(message, result.redacted_text, result, result.replies, snapshot):
                     return None
@@ -97,6 +103,13 @@ class Desk:
         apology = (Reply(self._texts.render("internal_error", lang), offer_human=True, lang=lang),)
         await self._complete(message, self._scanner.scan(message.text).redacted_text, None, apology)
         return None
+
+    async def _earlier(self, message: InboundMessage) -> tuple[tuple[int, str], ...]:
+        """The user's last messages (row id, stored text), when this one may continue a seed phrase sent in parts."""
+        if not self._scanner.may_continue_seed(message.text):
+            return ()
+        recent = await self._store.transcript((message.channel, message.conversation_id), limit=EARLIER_MESSAGES * 2)
+        return tuple((m.id, m.text) for m in recent if m.direction == "in")[-EARLIER_MESSAGES:]
 
     async def _complete(
         self,
@@ -121,6 +134,7 @@ class Desk:
             result.state if result else None,
             result.effects if result else (),
             snapshot.version if result and snapshot else None,
+            redact_earlier=result.redact_earlier if result else (),
         )
         if items is None:
             log.info("duplicate %s message %s dropped after routing", message.channel, message.message_id)

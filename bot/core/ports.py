@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -152,6 +153,11 @@ class OutboxStore(Protocol):
         """Pending deliveries that are due, oldest due first."""
         ...
 
+    async def outbox_claim(self, limit: int = 100) -> list[OutboxItem]:
+        """Take the due deliveries for this instance: with several instances on one store, each item goes to one
+        of them (leased; a dead instance's items come due again when the lease runs out)."""
+        ...
+
     async def outbox_get(self, item_id: int) -> OutboxItem:
         """One outbox item."""
         ...
@@ -169,6 +175,10 @@ class OutboxStore(Protocol):
 
 class MessageStore(Protocol):
     """The store as the pipeline needs it: a message's state before routing, and its unit of work after."""
+
+    def conversation_lock(self, key: ConversationKey) -> AbstractAsyncContextManager[None]:
+        """Hold while handling a message: one conversation's messages one at a time, across every instance."""
+        ...
 
     async def receive_inbound(
         self, channel: str, platform_message_id: str, conversation: ConversationKey
@@ -188,9 +198,11 @@ class MessageStore(Protocol):
         state: ConversationState | None = None,
         effects: Sequence[Effect] = (),
         version: int | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
         """The message, its effects, new state, replies and inbox row in one transaction; None for a redelivery,
-        StateConflict when the conversation is no longer at `version`."""
+        StateConflict when the conversation is no longer at `version`. `redact_earlier`: earlier user messages of
+        the conversation to store redacted there too (row id, text)."""
         ...
 
     async def transcript(

@@ -27,6 +27,8 @@ class RouterResult:
     secret_kinds: frozenset[str]
     state: ConversationState  # the conversation's state after this message
     effects: tuple[Effect, ...] = ()  # for the desk to apply with the message (open ticket, follow-up, ...)
+    # Earlier messages of the conversation to store redacted, (row id, new text): a seed phrase sent in parts.
+    redact_earlier: tuple[tuple[int, str], ...] = ()
 
     @property
     def secret_detected(self) -> bool:
@@ -56,14 +58,26 @@ class Router:
         return result
 
     async def decide(
-        self, message: InboundMessage, state: ConversationState, ticket: TicketView | None = None
+        self,
+        message: InboundMessage,
+        state: ConversationState,
+        ticket: TicketView | None = None,
+        earlier: Sequence[tuple[int, str]] = (),
     ) -> RouterResult:
         """Decide and reply from the conversation's `state` (and its `ticket`), without saving or changing anything:
-        the caller applies the result with the message in one transaction (see Desk)."""
-        outcome, last_turn = await self._run(self._start(message, state, ticket))
+        the caller applies the result with the message in one transaction (see Desk). `earlier`: the conversation's
+        last stored messages (row id, text), when this one may continue a seed phrase sent in parts."""
+        turn = dataclasses.replace(self._start(message, state, ticket), earlier=tuple(earlier))
+        outcome, last_turn = await self._run(turn)
         redacted = last_turn.redacted_text if last_turn.redacted_text is not None else message.text
         result = RouterResult(
-            outcome.decision, outcome.replies, redacted, last_turn.secret_kinds, outcome.state, outcome.effects
+            outcome.decision,
+            outcome.replies,
+            redacted,
+            last_turn.secret_kinds,
+            outcome.state,
+            outcome.effects,
+            last_turn.redact_earlier,
         )
         # One line per message would be most of an INFO log (and of the redaction filter's work) under load: the
         # routine ones are DEBUG, escalations INFO; /metrics and `omnidesk report` count everything.

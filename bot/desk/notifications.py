@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.core.ports import AgentNotice, DeliveryError
 from bot.desk.agents import AgentNotifier
-from bot.store import Store
+from bot.store import StorePort
 
 TRANSCRIPT_FOR_AGENTS = 50  # messages of context posted with a new ticket
 
@@ -14,7 +14,7 @@ TRANSCRIPT_FOR_AGENTS = 50  # messages of context posted with a new ticket
 class AgentRelay:
     """Tells agents' tools (Slack, or none for CLI-only teams) what the outbox hands over; texts are redacted."""
 
-    def __init__(self, store: Store, notifiers: Sequence[AgentNotifier] = ()) -> None:
+    def __init__(self, store: StorePort, notifiers: Sequence[AgentNotifier] = ()) -> None:
         self._store = store
         # Slack needs the ticket desk to act on, so it is added after both exist.
         self.notifiers: list[AgentNotifier] = list(notifiers)

@@ -8,7 +8,7 @@ from datetime import datetime
 from rapidfuzz import fuzz
 
 from bot.knowledge.textnorm import normalize
-from bot.store import ArticleVotes, Store, TicketStats
+from bot.store import ArticleVotes, StorePort, TicketStats
 
 SIMILAR = 70  # rapidfuzz token_set_ratio at which two unanswered questions count as the same question
 
@@ -49,7 +49,7 @@ def group_similar(texts: list[str], threshold: int = SIMILAR) -> list[QuestionGr
     return sorted((QuestionGroup(example, count) for _, example, count in groups), key=lambda g: -g.count)
 
 
-async def build_report(store: Store, since: datetime, top: int = 10) -> Report:
+async def build_report(store: StorePort, since: datetime, top: int = 10) -> Report:
     """Collect the report's figures from the store."""
     return Report(
         since=since,

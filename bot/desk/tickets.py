@@ -13,7 +13,7 @@ from bot.core.outbox import Outbox
 from bot.desk.notifications import AgentRelay
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import Store, StoreError, Ticket, TicketStatus, UserTicket
+from bot.store import StoreError, StorePort, Ticket, TicketStatus, UserTicket
 
 # The rating as choices (widget chips, Telegram buttons, X's numbered list): each sends its digit, which is also its
 # number in a numbered list, so typing "4" on X and tapping the fourth button give the same rating.
@@ -26,7 +26,7 @@ class TicketDesk:
 
     def __init__(
         self,
-        store: Store,
+        store: StorePort,
         outbox: Outbox,
         texts: ReplyTexts,
         states: ConversationStates,

@@ -18,7 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from operator import sub
 from types import MappingProxyType
 from typing import NamedTuple
@@ -77,6 +77,9 @@ _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _VALID_LENGTHS = (12, 15, 18, 21, 24)
 # Kept as is: a Chinese comma ends a value ("密码是abc123，登录不上") and has no space after it.
 _UNFOLDED = frozenset("，")
+# Escapes of a JSON or repr body as libraries log it ("grid\\nafraid", "\\"Jk7&hh2Lq\\""): read as the character.
+_ESCAPE = re.compile(r"\\+([nrt\"'])")
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'"}
 # Beyond the Basic Multilingual Plane only these blocks fold to letters, digits or ideographs.
 _COMPAT_RANGES = (range(0x80, 0x10000), range(0x1D400, 0x1D800), range(0x1F100, 0x1F200), range(0x2F800, 0x2FA20))
 # When two findings overlap, the merged span takes the most specific kind (lowest number): an API
@@ -97,7 +100,16 @@ _QUOTES = {'"': '"', "'": "'", "`": "`", "“": "”", "‘": "’", "「": "」
 _WORD = re.compile(rf"[A-Za-z\u00c0-\u024f]+|[{_HAN_CHARS}]+")
 # One more than the longest phrase, so a longer run of characters is seen to be longer.
 _HAN_PHRASE = re.compile(rf"[{_HAN_CHARS}]{{12,25}}")
-_HAN_LINE = re.compile(rf"^[ \t\r]*([{_HAN_CHARS}]{{12,24}})[ \t\r]*$", re.MULTILINE)
+# A whole run of characters of a phrase's length, on its own or between other text.
+_HAN_RUN = re.compile(rf"(?<![{_HAN_CHARS}])[{_HAN_CHARS}]{{12,24}}(?![{_HAN_CHARS}])")
+# Chinese characters at the start of a message, after an optional label ("后6个：", "第二段 ").
+_HAN_LEADING = re.compile(rf"\s*(?:[^\s:：]{{1,8}}[:：]\s*)?([{_HAN_CHARS}]+)")
+_HAN_TRAILING = re.compile(rf"([{_HAN_CHARS}]+)\s*$")
+# Characters typed in groups ("轮徒荡 从误朝 胺存裕 ..."), as a wallet shows them in a grid.
+_HAN_GROUPS = re.compile(
+    rf"(?<![{_HAN_CHARS}])[{_HAN_CHARS}]{{2,6}}(?:[ \t\u3000]+[{_HAN_CHARS}]{{2,6}}){{2,11}}(?![{_HAN_CHARS}])"
+)
+_CONTEXT_AROUND = 160
 # A gap that still links two words of a listed phrase: separators and at most one list number
 # ("1.", "2)", "#3", "(4)", "5、"). Anything else, such as ":" or ".", ends the run.
 _GAP = re.compile(
@@ -128,6 +140,58 @@ _COMMON_WORDS = (
 # checksum with near certainty anyway, and checking every window would make the scan quadratic.
 _MAX_CHECKED_RUN = 48
 _CONTEXT_BEFORE = 80
+# Part of a phrase sent on its own (a phrase split over two messages): only short messages are searched for one.
+_FRAGMENT_MAX_TEXT = 600
+_MIN_FRAGMENT, _MIN_BARE_FRAGMENT = 6, 3
+_FRAGMENT_LABEL = 24
+# Wordlist words of support questions: a short message made of them ("transfer fee limit") is a question.
+_DOMAIN_WORDS = frozenset(
+    [
+        "account",
+        "address",
+        "alert",
+        "balance",
+        "bonus",
+        "cancel",
+        "card",
+        "cash",
+        "chart",
+        "coin",
+        "crypto",
+        "deposit",
+        "email",
+        "exchange",
+        "fee",
+        "fiat",
+        "fund",
+        "future",
+        "interest",
+        "level",
+        "limit",
+        "loan",
+        "margin",
+        "market",
+        "network",
+        "order",
+        "phone",
+        "price",
+        "profit",
+        "reward",
+        "security",
+        "spot",
+        "stock",
+        "swap",
+        "system",
+        "token",
+        "trade",
+        "transfer",
+        "wallet",
+    ]
+)
+# The Chinese wordlists are in order of frequency: prose is made of the first few hundred characters, a random
+# phrase draws evenly from all 2048 (mean rank 1024).
+_MIN_MEAN_RANK_ZH = 600
+_SEED_PLACEHOLDER = "[REDACTED:SEED_PHRASE]"
 _SEED_CONTEXT = re.compile(
     r"\b(?:seed|mnemonic|recovery|phrase|passphrase|words|private\s*key)\b"
     r"|助记词|助記詞|助记|恢复短语|恢復短語|恢复词|种子|種子|私钥|私鑰",
@@ -136,6 +200,85 @@ _SEED_CONTEXT = re.compile(
 _SEED_TRIGGER = re.compile("seed|mnemonic|recovery|phrase|words|private|助记|助記|恢复|恢復|种子|種子|私钥|私鑰")
 # Context words that are BIP-39 words themselves, so may open a run ("seed phrase abandon ...").
 _LEADING_CONTEXT_WORDS = frozenset({"seed", "phrase", "word", "private", "key"})
+# Wordlist words common in chat next to a pasted phrase ("... can you check", "please find my ... thank you").
+_CHAT_WORDS = frozenset(
+    [
+        "about",
+        "above",
+        "again",
+        "all",
+        "also",
+        "always",
+        "any",
+        "can",
+        "check",
+        "come",
+        "either",
+        "else",
+        "enter",
+        "explain",
+        "few",
+        "find",
+        "give",
+        "have",
+        "hello",
+        "help",
+        "into",
+        "just",
+        "keep",
+        "know",
+        "like",
+        "make",
+        "mean",
+        "more",
+        "much",
+        "must",
+        "need",
+        "never",
+        "next",
+        "now",
+        "okay",
+        "once",
+        "only",
+        "other",
+        "over",
+        "please",
+        "right",
+        "same",
+        "say",
+        "since",
+        "someone",
+        "soon",
+        "sorry",
+        "still",
+        "such",
+        "sure",
+        "tell",
+        "thank",
+        "that",
+        "then",
+        "there",
+        "they",
+        "this",
+        "today",
+        "together",
+        "tomorrow",
+        "try",
+        "until",
+        "upon",
+        "use",
+        "used",
+        "very",
+        "want",
+        "what",
+        "when",
+        "where",
+        "will",
+        "wish",
+        "you",
+    ]
+)
+_EDGE_WORDS = _CHAT_WORDS | _LEADING_CONTEXT_WORDS
 # Common words of Chinese questions. An unseparated run of wordlist characters that contains one is a
 # sentence, not a phrase: about 1 in 3,000 random phrases contains one of these pairs by chance.
 _ZH_PROSE = re.compile(
@@ -157,18 +300,22 @@ _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)----
 _KEY_WINDOW_BEFORE = 60
 _KEY_WINDOW_AFTER = 40
 _SHORT_MESSAGE = 200
+# Any "key" names a key ("this is my wallet's key <hex>, why can't I withdraw"): a transaction is never called one.
 _KEY_CONTEXT = re.compile(
-    r"\b(?:private\s*key|priv\s*key|privkey|secret\s*key|keystore|export\w*)\b|私钥|私鑰|密钥|秘钥|导出|導出",
+    r"(?<![A-Za-z])(?:keys?|priv\s*key|privkey|keystore|export\w*)(?![A-Za-z])|私钥|私鑰|密钥|秘钥|密鑰|导出|導出",
     re.IGNORECASE,
 )
 _TX_CONTEXT = re.compile(
-    r"\b(?:tx|txid|txn|txhash|hash|transaction|deposit\w*|withdraw\w*|sent|signature)\b"
-    r"|etherscan|bscscan|tronscan|solscan|blockchair|mempool\.space|/tx/"
-    r"|交易哈希|哈希|交易id|交易号|交易號|充值|提现|提現|提币|提幣|到账|到賬",
+    r"(?<![A-Za-z])(?:tx|txid|txn|txhash|hash|transactions?|deposit\w*|withdr[ae]w\w*|sent|signature|explorer"
+    r"|confirm\w*)(?![A-Za-z])"
+    r"|etherscan|bscscan|tronscan|solscan|blockchair|blockchain\.com|mempool\.space|/tx/"
+    r"|交易|哈希|充值|提现|提現|提币|提幣|到账|到賬|区块浏览器|區塊瀏覽器|浏览器|瀏覽器|确认|確認|转账|轉賬",
     re.IGNORECASE,
 )
 # A hash that is part of an explorer link is a transaction whatever else the message says.
 _TX_URL_TAIL = re.compile(r"(?:/tx/|/txs/|/transaction/|/transactions/|[?&#]tx(?:id|hash)?=)$", re.IGNORECASE)
+# Any path of a link: keys are not put in URLs, transaction hashes are (".../transactions/btc/<hash>").
+_IN_URL = re.compile(r"https?://[^\s]*/$", re.IGNORECASE)
 
 # --- passwords and API secrets -----------------------------------------------------------------
 
@@ -212,20 +359,53 @@ _NOT_A_VALUE = (
     | frozenset({"definitely", "asterisks", "stars", "dots", "characters", "chars", "digits", "letters"})
 )
 
+# A credential-shaped token: printable ASCII, letters with digits or symbols ("Tiger#2024", "5201314aa").
+_CREDENTIAL_TOKEN = re.compile(r"[!-~]{6,64}")
+_TOKEN_EDGES = "\"'`([{<>)]}.,;:!?"
+_SYMBOLS = frozenset("!@#$%^&*_+=~?-.")
+# Words that name a password in prose: "the pass I always use is X", "X is my password", "密码改成了X".
+_PASSWORD_WORD = re.compile(
+    r"(?<![A-Za-z])(?:password|passwd|passcode|pass|pwd|pw|log\s*in|login|sign\s*in)(?![A-Za-z])|密码|密碼|口令",
+    re.IGNORECASE,
+)
+_PASSWORD_WORD_REACH = 60
+# Cheap literal triggers (on lower-cased text) for the regexes above: see `_near`.
+_PASSWORD_TRIGGER = re.compile("pass|pw|log|sign|密码|密碼|口令")
+_VERB_TRIGGER = re.compile("try|use|type|with|用")
+_LOGIN_TRIGGER = re.compile("user|login|mail")
+# What may be typed as a password with no password word: "try X", "log in with X", "I use X".
+_PASSWORD_VERB = re.compile(r"(?<![A-Za-z])(?:(?:try|use|typed|type|with)(?![A-Za-z])[ \t]+|用[ \t]*)", re.IGNORECASE)
+# A token after these is an identifier, not a password.
+_IDENTIFIER_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?:user(?:name)?|uid|id|e-?mail|account|acct|referral|invite|promo|code|order|ticket|version"
+    r"|address|memo|tag)\s*(?:is|:|=|#|no\.?)?|邀请码|推荐码|订单|用户名|用戶名|账号|帐号|帳號|賬號|地址)\s*$",
+    re.IGNORECASE,
+)
+# "user: alice77 / S3cret!": the second of a login pair.
+_LOGIN_PAIR = re.compile(r"(?<![A-Za-z])(?:user(?:name)?|login|e-?mail)\s*[:=]\s*\S+\s*[/|]\s*(\S+)", re.IGNORECASE)
+_EMAIL_OR_URL = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[A-Za-z]{2,}|[a-z]+://.*|www\..*)$", re.IGNORECASE)
+# API secrets named anywhere near: "my secret key for the API, if it helps: X", "X <- that's my api secret".
+_API_SECRET_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{20,128}(?![A-Za-z0-9+/=_-])")
+_API_WORD = re.compile(
+    r"(?<![A-Za-z])(?:api|secret|hmac|apikey|apisecret|api[_-]?key|api[_-]?secret)(?![A-Za-z])|密钥|秘钥|密鑰|接口",
+    re.IGNORECASE,
+)
+_API_REACH_BEFORE, _API_REACH_AFTER = 120, 80
+_SENTENCE_END = re.compile(r"[.!?。！？\n](?:\s|$)|[。！？\n]")
+
 # --- 2FA codes ---------------------------------------------------------------------------------
 
-_OTP_NUMBER = re.compile(r"\d{3}(?: \d{3}|\d{3,5})(?![0-9A-Za-z])(?![.,/:-]\d)")
+# 6-8 digits, also typed in groups or one by one ("482 913", "4320 73", "9 3 5 0 7 1").
+_OTP_NUMBER = re.compile(r"\d(?: ?\d){5,7}(?![0-9A-Za-z])(?![.,/:-]\d)")
 _NOT_BEFORE_NUMBER = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,/#$-\\")
 _OTP_STRONG_EN = (
-    r"2fa|2-fa|mfa|otp|totp|g2fa|two[- ]factor(?:\s+auth\w*)?|google\s+auth\w*|authenticator(?:\s+app)?"
+    r"authy|\d[- ]?digit\s+code|(?:my|the|this|that)\s+code(?=\s*(?:is|was|:))|2fa|2-fa|mfa|otp|totp|g2fa|two[- ]factor(?:\s+auth\w*)?|google\s+auth\w*|authenticator(?:\s+app)?"
     r"|one[- ]time\s+pass(?:word|code)"
 )
 _OTP_STRONG_ZH = (
     r"验证码|验證碼|驗證碼|动态码|動態碼|动态口令|動態口令|谷歌验证|谷歌驗證|身份验证器|二次验证|两步验证|双重验证"
 )
-_OTP_WEAK_EN = (
-    r"sms|text|email|e-mail|verification|verify|security|auth|authentication|login|one[- ]time|ga|2-step|two[- ]step"
-)
+_OTP_WEAK_EN = r"google|sms|text|email|e-mail|verification|verify|security|auth|authentication|login|one[- ]time|ga|2-step|two[- ]step"
 _OTP_WEAK_ZH = r"短信|邮箱|郵箱|手机|安全"
 _CODE_WORD = r"(?:codes?\b|pin\b|token\b|码|碼)"
 _CONNECTOR = r"(?:\b(?:is|was)\b(?:\s*[:=])?|[:=]|是|为|為)"
@@ -236,7 +416,24 @@ _OTP_KEYWORD = re.compile(
     re.IGNORECASE,
 )
 # Between "my 2fa code" and the number: nothing but "is", ":" or "是".
-_DIRECT_GAP = re.compile(rf"\s*{_CONNECTOR}?\s*", re.IGNORECASE)
+_DIRECT_GAP = re.compile(
+    rf"\s*(?:{_CONNECTOR}|(?:says|said|shows|showed|showing|is\s+showing|reads|displays|gives|gave|generated)\b)?"
+    rf"(?:\s*(?:right\s+now|now|currently)\b)?\s*[:=]?\s*",
+    re.IGNORECASE,
+)
+# A code named after it: "931281 from the SMS", "344169 thats the google code", "976088 这个是刚收到的短信验证码".
+_OTP_NAMED_AFTER = re.compile(
+    rf"[ \t]*(?:(?:is\s+)?(?:from|on|in)\s+(?:the\s+|my\s+)?|,?\s*(?:that'?s|this\s+is|it'?s)\s+(?:the\s+|my\s+)?"
+    rf"|[ \t，,]*(?:这个?是|这就是|是)?[{_HAN_CHARS}]{{0,8}}?)(?:{_OTP_STRONG_EN}|{_OTP_WEAK_EN}|{_OTP_STRONG_ZH}|{_OTP_WEAK_ZH})"
+    rf"(?:\s*{_CODE_WORD})?",
+    re.IGNORECASE,
+)
+# A message that is nothing but a code (the answer to "what code do you see?").
+_BARE_CODE = re.compile(r"\s*(\d(?: ?\d){5,7})\s*")
+# The same message inside a logged JSON body: {"text": "314817"}.
+_BARE_CODE_FIELD = re.compile(
+    r"[\"'](?:text|caption|message|body|content)\s?[\"']\s*:\s*[\"']\s*(\d(?: ?\d){5,7})\s*[\"']"
+)
 # "... the code is 482913" with a 2FA word earlier in the message.
 _CODE_IS = re.compile(rf"(?:\bcodes?\b|码|碼)\s*{_CONNECTOR}?\s*$", re.IGNORECASE)
 _CODE_BLOCKER = re.compile(
@@ -356,6 +553,8 @@ def _is_transaction(s: str, start: int, end: int) -> bool:
     """True when a hash-shaped string is named a transaction rather than a key by the words around it."""
     if _TX_URL_TAIL.search(s, max(0, start - 16), start) is not None:
         return True
+    if _IN_URL.search(s, max(0, start - 200), start) is not None:
+        return True
     if len(s) <= _SHORT_MESSAGE:
         around = s[:start] + " " + s[end:]
     else:
@@ -396,13 +595,15 @@ def _could_be_typo(token: _Token, is_han: bool) -> bool:
 
 
 def _numbered_items(tokens: Sequence[_Token]) -> Sequence[_Token]:
-    """In a numbered list, only the numbered items: drops words before "1." and after the last item."""
+    """In a numbered list, only the numbered items: drops words before the first item and after the last."""
     numbered = [i for i, token in enumerate(tokens) if token.number]
     if not numbered or 2 * len(numbered) < len(tokens) - 1:
         return tokens
     first, last = numbered[0], numbered[-1]
-    # The "1." of the first item is usually before the run (at the start of the message).
-    if tokens[first].number == 2 and first > 0:
+    # The number of the first item is often before the run ("1." at the start of the message, "7." after "the rest").
+    if (first > 0 and tokens[first].number == tokens[first - 1].number + 2) or (
+        first > 0 and tokens[first].number >= 2 and tokens[first - 1].number == 0 and first == 1
+    ):
         first -= 1
     return tokens[first : last + 1]
 
@@ -492,23 +693,170 @@ class SecretScanner:
         if not text:
             return ScanResult(text, ())
         s = self._fold.fold(text)
+        if "\\" in s:  # same length: every offset stays valid in the original text
+            s = _ESCAPE.sub(lambda m: " " * (len(m.group()) - 1) + _ESCAPED[m.group(1)], s)
         # "İ" is the one character whose lower case is two characters long; offsets must not move.
         lowered = s.replace("\u0130", "i").lower()
         found: list[tuple[SecretKind, _Span]] = []
         found += [(SecretKind.SEED_PHRASE, span) for span in self._seed_spans(s, lowered)]
+        found += [(SecretKind.SEED_PHRASE, span) for span in self._fragment_spans(s, lowered, alone=True)]
         found += [(SecretKind.PRIVATE_KEY, span) for span in _private_key_spans(s)]
         if _has_any(lowered, _PASSWORD_HINTS):
             found += [(SecretKind.PASSWORD, span) for span in _password_spans(s)]
+        found += [(SecretKind.PASSWORD, span) for span in _prose_password_spans(s, lowered)]
         found += [(SecretKind.OTP, span) for span in _otp_spans(s)]
         found += [(SecretKind.API_SECRET, span) for span in _api_spans(s, lowered)]
+        if _API_TRIGGER.search(lowered) or "hmac" in lowered or "接口" in lowered:
+            found += [(SecretKind.API_SECRET, span) for span in _prose_api_spans(s)]
         findings = _merge(_outside_placeholders(text, found))
         return ScanResult(_redact(text, findings), findings)
+
+    def scan_continuing(self, text: str, earlier: Sequence[str]) -> tuple[ScanResult, tuple[str | None, ...]]:
+        """Scan `text` as the next message after `earlier` (the conversation's last messages, oldest first, as
+        stored): a phrase split over several messages is redacted in each of them. Returns the scan of `text` and,
+        for each earlier message, its text redacted again (None when it is unchanged)."""
+        result = self.scan(text)
+        if not earlier or not text:
+            return result, tuple(None for _ in earlier)
+        texts = [*earlier, text]
+        extra: list[list[_Span]] = [[] for _ in texts]
+        # A phrase across the messages: the messages as one text, one per line.
+        joined = "\n".join(texts)
+        starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        folded = self._fold.fold(joined)
+        for start, end in self._seed_spans(folded, folded.replace("\u0130", "i").lower()):
+            first, last = bisect_right(starts, start) - 1, bisect_right(starts, end - 1) - 1
+            if first != last:
+                for i in range(first, last + 1):
+                    extra[i].append(
+                        (max(start, starts[i]) - starts[i], min(end, starts[i] + len(texts[i])) - starts[i])
+                    )
+        # Unseparated Chinese parts ("车以胜阿逮来", then "旁屏毕喊秀和 ..."): the last characters of the message before
+        # and the first of this one.
+        tail, head = _HAN_TRAILING.search(earlier[-1]), _HAN_LEADING.match(text)
+        if tail is not None and head is not None:
+            chars = tail.group(1) + head.group(1)
+            # Two short Chinese messages in a row pass a checksum one time in 16: the characters must be drawn like
+            # a phrase's too.
+            if len(chars) in _VALID_LENGTHS and not _ZH_PROSE.search(chars) and self._rare_enough(chars):
+                extra[-2].append(tail.span(1))
+                extra[-1].append(head.span(1))
+        # The rest of a phrase whose first part was redacted already: every fragment of this message.
+        if any(_SEED_PLACEHOLDER in t for t in earlier[-2:]):
+            current = self._fold.fold(text)
+            extra[-1] += self._fragment_spans(current, current.replace("\u0130", "i").lower(), alone=False)
+        rescanned = [
+            self._with_seed_spans(t, spans, self.scan(t) if i < len(earlier) else result)
+            for i, (t, spans) in enumerate(zip(texts, extra, strict=True))
+        ]
+        changed = tuple(
+            new.redacted_text if extra[i] and new.redacted_text != earlier[i] else None
+            for i, new in enumerate(rescanned[:-1])
+        )
+        return rescanned[-1], changed
+
+    def may_continue_seed(self, text: str) -> bool:
+        """Cheap test: could this message be part of a phrase split over messages (worth reading the last ones)?"""
+        if not text or len(text) > _FRAGMENT_MAX_TEXT:
+            return False
+        s = self._fold.fold(text)
+        return bool(self._fragment_spans(s, s.lower(), alone=False))
+
+    def _with_seed_spans(self, text: str, spans: Sequence[_Span], result: ScanResult) -> ScanResult:
+        """`result` (a scan of text) with more seed-phrase spans redacted."""
+        if not spans:
+            return result
+        found = [(f.kind, (f.start, f.end)) for f in result.findings] + [(SecretKind.SEED_PHRASE, sp) for sp in spans]
+        findings = _merge(_outside_placeholders(text, found))
+        return ScanResult(_redact(text, findings), findings)
+
+    def _fragment_spans(self, s: str, lowered: str, alone: bool) -> list[_Span]:
+        """Parts of a phrase: runs of 2+ wordlist words (or separated characters) that read as no sentence.
+
+        With `alone` (nothing is known of the messages before) a part must be long (6 words), announced by a
+        context word ("seed (part 1) ..."), or the whole message with no word of a question ("regret cabin basic").
+        """
+        if len(s) > _FRAGMENT_MAX_TEXT:
+            return []
+        spans: list[_Span] = []
+        for run, is_han in self._good_runs(s):
+            tokens = list(run if is_han else _numbered_items(run))
+            while not is_han and tokens and not tokens[0].number and tokens[0].word in _EDGE_WORDS:
+                tokens.pop(0)
+            while not is_han and tokens and not tokens[-1].number and tokens[-1].word in _CHAT_WORDS:
+                tokens.pop()
+            if len(tokens) < 2:
+                continue
+            start, end = tokens[0].start, tokens[-1].end
+            common = sum(t.word in _CHAT_WORDS or t.word in _DOMAIN_WORDS for t in tokens) if not is_han else 0
+            if 3 * common >= len(tokens) or (is_han and not self._rare_enough("".join(t.word for t in tokens))):
+                continue
+            if not alone:
+                spans.append((start, end))
+                continue
+            # Announced: a context word right before ("recovery phrase pt1: ...", "助记词前6个：...").
+            context = _SEED_CONTEXT.search(s, max(0, start - _FRAGMENT_LABEL), start) is not None
+            whole = not _WORD.search(s, 0, start) and not _WORD.search(s, end)
+            if (
+                len(tokens) >= _MIN_FRAGMENT
+                or (context and len(tokens) >= _MIN_BARE_FRAGMENT)
+                or (whole and len(tokens) >= _MIN_BARE_FRAGMENT and not common)
+            ):
+                spans.append((start, end))
+        # After a redacted part, the characters at the start of the message ("旁屏毕喊秀和 这是后半部分"). Alone, an
+        # unseparated run of a few characters cannot be told from a short Chinese message.
+        han = _HAN_LEADING.match(s)
+        leading = han.group(1) if han is not None and not alone else ""
+        if 2 <= len(leading) < _MIN_SEED_WORDS and not _ZH_PROSE.search(leading) and self._rare_enough(leading):
+            spans.append(han.span(1) if han is not None else (0, 0))
+        return spans
+
+    def _rare_enough(self, chars: str) -> bool:
+        """Chinese characters drawn like a phrase's (evenly from the list), not like prose (the most frequent)."""
+        for table in self._words.chinese:
+            if all(c in table for c in chars):
+                return sum(table[c] for c in chars) >= _MIN_MEAN_RANK_ZH * len(chars)
+        return False
+
+    def _good_runs(self, s: str) -> list[tuple[list[_Token], bool]]:
+        """Runs of wordlist tokens (English words, or single separated Chinese characters) linked by list gaps."""
+        matches = list(_WORD.finditer(s))
+        english, chinese = self._words.english, self._words.chinese_chars
+        words = [match.group() for match in matches]
+        good = [(len(w) == 1 and w in chinese) if w[0] >= "\u3400" else w.lower() in english for w in words]
+        if not any(a and b for a, b in pairwise(good)):
+            return []  # no two wordlist tokens side by side: no run (most messages)
+        runs: list[tuple[list[_Token], bool]] = []
+        run: list[_Token] = []
+        prev_end, prev_is_han = -1, False
+        for match, word, ok in zip(matches, words, good, strict=True):
+            is_han = word[0] >= "\u3400"
+            gap, number = _GAP_BREAK, 0
+            if ok and prev_end >= 0 and is_han == prev_is_han:
+                gap, number = _gap_kind(s[prev_end : match.start()])
+            if gap == _GAP_BREAK or not ok:
+                if run:
+                    runs.append((run, prev_is_han))
+                run = []
+            if ok:
+                run.append(_Token(match.start(), match.end(), word if is_han else word.lower(), True, gap, number))
+            prev_end, prev_is_han = match.end(), is_han
+        if run:
+            runs.append((run, prev_is_han))
+        return runs
 
     # seed phrases
 
     def _seed_spans(self, s: str, lowered: str) -> list[_Span]:
         """Seed phrases: runs of English wordlist words, Chinese wordlist characters, or whole-line phrases."""
-        spans = [m.span(1) for m in _HAN_LINE.finditer(s) if self._is_chinese_phrase(m.group(1))]
+        # A run between other text must also be drawn like a phrase: a clause of 12 common characters passes the
+        # checksum one time in 16.
+        spans = [
+            m.span()
+            for m in _HAN_RUN.finditer(s)
+            if self._is_chinese_phrase(m.group()) and (_is_whole_line(s, *m.span()) or self._rare_enough(m.group()))
+        ]
+        spans += self._chinese_group_spans(s)
         spans += self._chinese_context_spans(s, lowered)
         matches = list(_WORD.finditer(s))
         english, chinese = self._words.english, self._words.chinese_chars
@@ -520,11 +868,26 @@ class SecretScanner:
             spans += self._range_spans(s, matches[first:last], good[first:last])
         return spans
 
-    def _is_chinese_phrase(self, chars: str) -> bool:
-        """A valid 12..24-character Chinese phrase that does not read as a sentence."""
+    def _is_chinese_phrase(self, chars: str, checksum: bool = True) -> bool:
+        """A 12..24-character Chinese phrase (valid, unless `checksum` is False) that does not read as a sentence."""
         if len(chars) not in _VALID_LENGTHS or _ZH_PROSE.search(chars):
             return False
+        if not checksum:
+            return any(all(c in table for c in chars) for table in self._words.chinese)
         return self._words.chinese_checksum_ok(chars)
+
+    def _chinese_group_spans(self, s: str) -> list[_Span]:
+        """Characters in equal groups separated by spaces: a phrase with a valid checksum or a context word."""
+        spans: list[_Span] = []
+        for match in _HAN_GROUPS.finditer(s):
+            groups = match.group().split()
+            if len({len(group) for group in groups[:-1]}) != 1 or len(groups[-1]) > len(groups[0]):
+                continue
+            start, end = match.span()
+            context = _SEED_CONTEXT.search(s, max(0, start - _CONTEXT_AROUND), end + _CONTEXT_AROUND) is not None
+            if self._is_chinese_phrase("".join(groups), checksum=not context):
+                spans.append(match.span())
+        return spans
 
     def _chinese_context_spans(self, s: str, lowered: str) -> list[_Span]:
         """Chinese characters right after 助记词/私钥/seed... that are exactly one valid phrase."""
@@ -536,7 +899,8 @@ class SecretScanner:
             # "是" is both a connector and a wordlist character: try the phrase with and without it.
             for start in {context.end(), after.end() if after else context.end()}:
                 chars = _HAN_PHRASE.match(s, start)
-                if chars is not None and self._is_chinese_phrase(chars.group()):
+                # After a context word a mistyped character (a failing checksum) leaves a phrase a phrase.
+                if chars is not None and self._is_chinese_phrase(chars.group(), checksum=False):
                     spans.append(chars.span())
         return spans
 
@@ -579,12 +943,10 @@ class SecretScanner:
                     continue
                 tokens = run[lo : hi + 1]
                 if typos == 0 and not is_han and len(tokens) >= _MIN_SEED_WORDS:
-                    # A valid checksum tells exactly where the phrase starts and ends.
-                    windows = self._valid_windows(tokens)
-                    if windows:
-                        spans += windows
-                        continue
-                span = self._shaped_span(s, tokens, is_han)
+                    # Twelve or more wordlist words in a row are a phrase whatever the checksum says.
+                    span = self._best_window(s, tokens)
+                else:
+                    span = self._shaped_span(s, tokens, is_han)
                 if span is not None:
                     spans.append(span)
         return spans
@@ -595,6 +957,9 @@ class SecretScanner:
         context = False
         while not is_han and len(tokens) > 1 and tokens[0].word in _LEADING_CONTEXT_WORDS:
             tokens, context = tokens[1:], True
+        # Chat words around a typed phrase ("... can you check") are not part of it.
+        while not is_han and len(tokens) > _MIN_SEED_WORDS and tokens[-1].word in _CHAT_WORDS:
+            tokens = tokens[:-1]
         if not (tokens and tokens[0].good and tokens[-1].good):
             return None
         typos = sum(not token.good for token in tokens)
@@ -608,17 +973,47 @@ class SecretScanner:
             return start, tokens[-1].end
         return None
 
-    def _valid_windows(self, stretch: Sequence[_Token]) -> list[_Span]:
-        """Every 12..24-word window of the stretch with a valid checksum (all of a very long stretch)."""
+    def _best_window(self, s: str, stretch: Sequence[_Token]) -> _Span | None:
+        """Where the phrase lies in a stretch of 12+ English wordlist words (None when it reads as a sentence).
+
+        A stretch often carries chat words before or after the phrase ("phrase abandon ... zoo can you check").
+        Each window of a valid length (and the whole stretch) is scored: a valid checksum counts for it, seed-like
+        words left outside and chat words taken inside count against it, and so does a boundary that is not a
+        change of separator or an end of the stretch.
+        """
+        stretch = _numbered_items(stretch)
         if len(stretch) > _MAX_CHECKED_RUN:
-            return [(stretch[0].start, stretch[-1].end)]
+            return stretch[0].start, stretch[-1].end
         indices = [self._words.english[token.word] for token in stretch]
-        return [
-            (stretch[first].start, stretch[first + length - 1].end)
-            for first in range(len(stretch) - _MIN_SEED_WORDS + 1)
-            for length in _VALID_LENGTHS
-            if first + length <= len(stretch) and _checksum_ok(indices[first : first + length])
-        ]
+        chat = [token.word in _CHAT_WORDS or token.word in _LEADING_CONTEXT_WORDS for token in stretch]
+        inner_gap = max((0, 1, 2), key=[token.gap for token in stretch[1:]].count)
+        count = len(stretch)
+        best: tuple[int, int, int, int, bool] | None = None
+        windows = {(first, first + length) for length in _VALID_LENGTHS for first in range(count - length + 1)}
+        seedlike = list(accumulate((not c for c in chat), initial=0))
+        for first, last in windows | {(0, count)}:
+            outside = seedlike[first] + seedlike[count] - seedlike[last]
+            inside = (last - first) - (seedlike[last] - seedlike[first])
+            edges = (first == 0 or stretch[first].gap != inner_gap) + (last == count or stretch[last].gap != inner_gap)
+            score = edges - 3 * outside - 3 * inside
+            if best is not None and score + 4 < best[0]:
+                continue  # not even a valid checksum would make it the best
+            valid = last - first in _VALID_LENGTHS and _checksum_ok(indices[first:last])
+            score += 4 * valid
+            candidate = (score, last - first, -first, last, valid)
+            if best is None or candidate > best:
+                best = candidate
+        assert best is not None
+        _, _, minus_first, last, valid = best
+        first = -minus_first
+        window = stretch[first:last]
+        start = window[0].start
+        if not valid and 3 * sum(chat[first:last]) >= len(window):
+            listed = 2 * sum(token.gap == _GAP_LIST for token in window[1:]) >= len(window) - 1
+            context = _SEED_CONTEXT.search(s, max(0, start - _CONTEXT_BEFORE), start) is not None
+            if not (listed or context):
+                return None
+        return start, window[-1].end
 
 
 # --- other detectors ---------------------------------------------------------------------------
@@ -693,8 +1088,117 @@ def _api_spans(s: str, lowered: str) -> list[_Span]:
     return spans
 
 
+def _credential_tokens(s: str, low: int = 0, high: int | None = None) -> Iterable[tuple[int, int, str]]:
+    """Credential-shaped tokens in s[low:high]: letters with digits or symbols, without surrounding punctuation."""
+    for match in _CREDENTIAL_TOKEN.finditer(s, low, len(s) if high is None else high):
+        start, end = match.span()
+        while start < end and s[start] in _TOKEN_EDGES:
+            start += 1
+        # Trailing punctuation is the sentence's, unless the token goes on ("abc123!这个密码") or it is a run
+        # ("Aa112233.. is my password").
+        if s[end : end + 1].isspace() or end == len(s):
+            stripped = len(s[start:end].rstrip(_TOKEN_EDGES))
+            if end - (start + stripped) < 2 or not s[end + 1 : end + 2].islower():
+                end = start + stripped
+        elif not ("\u3400" <= s[end : end + 1] <= "\u9fff"):
+            end = start + len(s[start:end].rstrip(_TOKEN_EDGES))
+        token = s[start:end]
+        if len(token) < 6 or _EMAIL_OR_URL.match(token) or not any(c.isalpha() for c in token):
+            continue
+        core = token.rstrip(_TOKEN_EDGES)
+        if any(c.isdigit() for c in core) or any(c in _SYMBOLS for c in core):
+            yield start, end, token
+
+
+def _is_strong(token: str) -> bool:
+    """Shaped like a chosen password: a symbol, or upper and lower case letters with digits."""
+    has_cases = any(c.isupper() for c in token) and any(c.islower() for c in token)
+    return any(c.isdigit() for c in token) and (has_cases or any(c in _SYMBOLS for c in token[1:-1]))
+
+
+def _prose_password_spans(s: str, lowered: str) -> list[_Span]:
+    """Passwords said in prose: a credential-shaped token in the same sentence as a password word, or a strong one
+    right after "try", "use", "log in with"."""
+    pairs = _near(_LOGIN_PAIR, s, (m.start() for m in _LOGIN_TRIGGER.finditer(lowered)), 4, 200)
+    spans = [m.span(1) for m in pairs]
+    # Only tokens near a password word are read (a scan of 100 KB must stay linear and cheap).
+    reach = _PASSWORD_WORD_REACH + 64
+    hits = (m.start() for m in _PASSWORD_TRIGGER.finditer(lowered))
+    words = (m.start() for m in _near(_PASSWORD_WORD, s, hits, 2, 16))
+    for low, high in _windows(words, reach, reach, len(s)):
+        for start, end, token in _credential_tokens(s, low, high):
+            if _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start) or _is_transaction_like(token):
+                continue
+            before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
+            after = s[end : end + _PASSWORD_WORD_REACH]
+            word_before = _last(_PASSWORD_WORD, before)
+            word_after = _PASSWORD_WORD.search(after)
+            # The password word must be in the same sentence as the token.
+            if (word_before is not None and not _SENTENCE_END.search(before, word_before.end())) or (
+                word_after is not None and not _SENTENCE_END.search(after, 0, word_after.start())
+            ):
+                spans.append((start, end))
+    for verb in _near(_PASSWORD_VERB, s, (m.start() for m in _VERB_TRIGGER.finditer(lowered)), 2, 16):
+        for start, end, token in _credential_tokens(s, verb.end(), verb.end() + 65):
+            if start == verb.end() and _is_strong(token) and not _is_transaction_like(token):
+                spans.append((start, end))
+            break
+    return spans
+
+
+def _windows(hits: Iterable[int], before: int, after: int, size: int) -> list[_Span]:
+    """Merged windows [hit - before, hit + after) around ascending hits, clipped to [0, size)."""
+    windows: list[_Span] = []
+    for hit in hits:
+        low, high = max(0, hit - before), min(size, hit + after)
+        if windows and low <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], high)
+        else:
+            windows.append((low, high))
+    return windows
+
+
+def _prose_api_spans(s: str) -> list[_Span]:
+    """API secrets introduced in prose: a long random token with an API word near it."""
+    spans: list[_Span] = []
+    for match in _API_SECRET_TOKEN.finditer(s):
+        token, (start, end) = match.group(), match.span()
+        letters = sum(c.isalpha() for c in token)
+        digits = sum(c.isdigit() for c in token)
+        if not (letters and digits) or not (any(c.isupper() for c in token) and any(c.islower() for c in token)):
+            continue
+        around = s[max(0, start - _API_REACH_BEFORE) : start] + " " + s[end : end + _API_REACH_AFTER]
+        hex_like = all(c in "0123456789abcdefABCDEFx" for c in token)
+        if _API_WORD.search(around) and not (hex_like and _TX_CONTEXT.search(around)):
+            spans.append((start, end))
+    return spans
+
+
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The last match of pattern in text."""
+    matches = list(pattern.finditer(text))
+    return matches[-1] if matches else None
+
+
+def _is_whole_line(s: str, start: int, end: int) -> bool:
+    """Nothing but spaces around s[start:end] on its line."""
+    line_start = s.rfind("\n", 0, start) + 1
+    line_end = s.find("\n", end)
+    return not s[line_start:start].strip() and not s[end : len(s) if line_end < 0 else line_end].strip()
+
+
+def _is_transaction_like(token: str) -> bool:
+    """Hex hashes and 0x addresses are never passwords."""
+    body = token[2:] if token[:2].lower() == "0x" else token
+    return len(body) >= 32 and all(c in "0123456789abcdefABCDEF" for c in body)
+
+
 def _otp_spans(s: str) -> list[_Span]:
-    """6-8 digit codes given as a 2FA/OTP/SMS/verification code."""
+    """6-8 digit codes given as a 2FA/OTP/SMS/verification code (named before or after), or sent on their own."""
+    bare = _BARE_CODE.fullmatch(s)
+    if bare is not None:
+        return [bare.span(1)]
+    spans = [m.span(1) for m in _BARE_CODE_FIELD.finditer(s)] if '"' in s or "'" in s else []
     numbers = [
         m
         for m in _OTP_NUMBER.finditer(s)
@@ -702,12 +1206,11 @@ def _otp_spans(s: str) -> list[_Span]:
     ]
     # Keywords are looked for only before the numbers: a keyword regex over the whole text costs more.
     keyword_ends = [m.end() for m in _near(_OTP_KEYWORD, s, (m.start() for m in numbers), _OTP_WINDOW + 30, 0)]
-    spans: list[_Span] = []
     for match in numbers:
         start, end = match.span()
         nearest = bisect_right(keyword_ends, start) - 1
         near = nearest >= 0 and keyword_ends[nearest] >= start - _OTP_WINDOW
-        if near and _is_otp_context(s, keyword_ends[nearest], start):
+        if (near and _is_otp_context(s, keyword_ends[nearest], start)) or _OTP_NAMED_AFTER.match(s, end):
             spans.append((start, end))
     return spans
 

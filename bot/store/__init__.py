@@ -1,5 +1,8 @@
-"""Persistent state in one SQLite file: conversations, transcripts, tickets with an audit log, inbox and outbox."""
+"""Persistent state (SQLite, or PostgreSQL for several instances): conversations, transcripts, tickets with an audit
+log, inbox and outbox."""
 
+from bot.store.opening import open_store
+from bot.store.port import Leadership, StorePort
 from bot.store.records import (
     FINAL_STATUSES,
     ArticleVotes,
@@ -23,11 +26,13 @@ __all__ = [
     "FINAL_STATUSES",
     "MIGRATIONS",
     "ArticleVotes",
+    "Leadership",
     "OutboxDepth",
     "OutboxItem",
     "SqliteConversationStates",
     "Store",
     "StoreError",
+    "StorePort",
     "StoredAttachment",
     "StoredMessage",
     "Ticket",
@@ -36,5 +41,6 @@ __all__ = [
     "TicketStatus",
     "UserTicket",
     "WebchatSession",
+    "open_store",
     "utc_now",
 ]

@@ -8,7 +8,7 @@ import sqlite3
 import statistics
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState, Intake, TicketView
 from bot.core.effects import NEW_TICKET, CancelTicket, Effect, FollowUp, OpenTicket, RateTicket
@@ -32,6 +32,12 @@ from bot.store.records import (
     UserTicket,
     WebchatSession,
 )
+
+
+class Row(Protocol):
+    """A result row by column name: sqlite3.Row or asyncpg.Record (the converters below serve both engines)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 class StoreQueries:
@@ -166,6 +172,7 @@ class StoreQueries:
         state: ConversationState | None = None,
         effects: Sequence[Effect] = (),
         version: int | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
         # Marking it handled is also the check that no other delivery of it got here first; only ids go into the
         # inbox (the raw text may hold a secret).
@@ -194,6 +201,7 @@ class StoreQueries:
             if state is not None
             else self._conversation_row_id(key, self._now(), channel_user_id)
         )
+        self.redact_messages(conversation, redact_earlier)
         self.record_message(
             channel, conversation_id, "in", text, platform_message_id, decision=decision, conversation=conversation
         )
@@ -313,6 +321,23 @@ class StoreQueries:
             tuple(suggestions),
             agent,
         )
+
+    def redact_messages(self, conversation: int, items: Sequence[tuple[int, str]]) -> None:
+        """Replace the text of the conversation's user messages (row id, redacted text), and of the copies kept in
+        its tickets' events."""
+        for message_id, text in items:
+            old = self._one(
+                "SELECT text FROM messages WHERE id = ? AND conversation = ? AND direction = 'in'",
+                (message_id, conversation),
+            )
+            if old is None:
+                continue
+            self._db.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message_id))
+            self._db.execute(
+                "UPDATE ticket_events SET detail = ? WHERE kind = 'user_message' AND detail = ? "
+                "AND ticket IN (SELECT number FROM tickets WHERE conversation = ?)",
+                (text, old["text"], conversation),
+            )
 
     def transcript(
         self, conversation: ConversationKey, limit: int | None = None, after: int = 0
@@ -783,6 +808,12 @@ class StoreQueries:
         row = self._one("SELECT value FROM cursors WHERE name = ?", (name,))
         return None if row is None else str(row["value"])
 
+    def cursor_setdefault(self, name: str, value: str) -> str:
+        self._db.execute("INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, value))
+        saved = self.cursor_get(name)
+        assert saved is not None
+        return saved
+
     def cursor_set(self, name: str, value: str) -> None:
         self._db.execute(
             "INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -808,7 +839,7 @@ def _with_ticket_number(payload: Mapping[str, Any], number: int) -> dict[str, An
     return filled
 
 
-def _state_from_row(row: sqlite3.Row | None) -> ConversationState:
+def _state_from_row(row: Row | None) -> ConversationState:
     """A conversation's state from its row (fresh when there is no row, or the conversation has no columns)."""
     if row is None or row["misses"] is None:
         return ConversationState()
@@ -841,7 +872,7 @@ def _intake_from_json(value: Any) -> Intake | None:
     )
 
 
-def _ticket_from_row(row: sqlite3.Row) -> Ticket:
+def _ticket_from_row(row: Row) -> Ticket:
     return Ticket(
         number=int(row["number"]),
         channel=row["channel"],
@@ -861,7 +892,7 @@ def _ticket_from_row(row: sqlite3.Row) -> Ticket:
     )
 
 
-def _stored_message_from_row(row: sqlite3.Row) -> StoredMessage:
+def _stored_message_from_row(row: Row) -> StoredMessage:
     return StoredMessage(
         id=int(row["id"]),
         channel=row["channel"],
@@ -877,7 +908,7 @@ def _stored_message_from_row(row: sqlite3.Row) -> StoredMessage:
     )
 
 
-def _outbox_from_row(row: sqlite3.Row) -> OutboxItem:
+def _outbox_from_row(row: Row) -> OutboxItem:
     status = row["status"]
     return OutboxItem(
         id=int(row["id"]),
@@ -893,7 +924,7 @@ def _outbox_from_row(row: sqlite3.Row) -> OutboxItem:
     )
 
 
-def _user_ticket_from_row(row: sqlite3.Row) -> UserTicket:
+def _user_ticket_from_row(row: Row) -> UserTicket:
     ticket = _ticket_from_row(row)
     return UserTicket(ticket, _dt_or_none(row["updated_at"]) or ticket.created_at)
 
@@ -905,15 +936,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+def _dt(value: str | datetime) -> datetime:
+    """A stored timestamp: ISO text from SQLite, a datetime from PostgreSQL."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _dt_or_none(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+def _dt_or_none(value: str | datetime | None) -> datetime | None:
+    return None if value is None else _dt(value)
 
 
-def _seconds(start: str, end: str) -> float:
+def _seconds(start: str | datetime, end: str | datetime) -> float:
     return (_dt(end) - _dt(start)).total_seconds()
 
 

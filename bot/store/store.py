@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -13,6 +15,7 @@ from bot.core.conversation import ConversationKey, ConversationSnapshot, Convers
 from bot.core.effects import Effect
 from bot.core.messages import Decision, Lang, Priority
 from bot.store.checkpointer import CHECKPOINT_INTERVAL_SECONDS, WalCheckpointer
+from bot.store.port import StorePort
 from bot.store.queries import StoreQueries
 from bot.store.records import (
     ArticleVotes,
@@ -49,6 +52,7 @@ class Store:
         self._thread = thread
         self._sql = sql
         self._checkpointer = checkpointer
+        self._conversation_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}
 
     @classmethod
     async def open(
@@ -142,8 +146,12 @@ class Store:
         state: ConversationState | None = None,
         effects: Sequence[Effect] = (),
         version: int | None = None,
+        redact_earlier: Sequence[tuple[int, str]] = (),
     ) -> list[OutboxItem] | None:
-        """In ONE transaction: the (redacted) inbound message, its effects (tickets opened, cancelled, rated,
+        """`redact_earlier`: earlier messages of the conversation to store redacted, (row id, new text), in the same
+        transaction (a seed phrase sent in parts is found with its last part).
+
+        In ONE transaction: the (redacted) inbound message, its effects (tickets opened, cancelled, rated,
         follow-ups, with their agent notices queued in the outbox), the conversation's new state, its replies queued
         in the outbox and in the transcript, and the inbox row marked handled. A crash before the commit leaves the
         message to be handled again from the old state; after it, a redelivery is skipped: no lost message, no
@@ -163,6 +171,7 @@ class Store:
             state,
             effects,
             version,
+            redact_earlier,
         )
 
     async def transcript(
@@ -357,11 +366,61 @@ class Store:
         """Save a position."""
         return await self._thread.write(self._sql.cursor_set, name, value)
 
+    async def cursor_setdefault(self, name: str, value: str) -> str:
+        """The saved value of `name`, saving `value` first if there is none."""
+        return await self._thread.write(self._sql.cursor_setdefault, name, value)
+
+    async def outbox_claim(self, limit: int = 100) -> list[OutboxItem]:
+        """The due items for this process to deliver: one process owns a SQLite desk, so nothing to lease."""
+        return await self.outbox_pending(limit)
+
+    @contextlib.asynccontextmanager
+    async def conversation_lock(self, key: ConversationKey) -> AsyncIterator[None]:
+        """Serialise the handling of one conversation (one process owns a SQLite desk: an in-process lock)."""
+        lock, users = self._conversation_locks.get(key, (asyncio.Lock(), 0))
+        self._conversation_locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._conversation_locks[key]
+            if users == 1:  # nobody else holds or waits for it: forget it (bounded memory)
+                del self._conversation_locks[key]
+            else:
+                self._conversation_locks[key] = (lock, users - 1)
+
+    def leadership(self, name: str) -> SoleLeadership:
+        """One process owns a SQLite desk: it always leads."""
+        return SoleLeadership()
+
+    async def publish(self, topic: str, payload: str) -> None:
+        """No other instance shares a SQLite desk: nobody to tell."""
+
+    async def subscribe(self, topic: str, listener: Callable[[str], Awaitable[None]]) -> None:
+        """No other instance shares a SQLite desk: nothing will arrive."""
+
+
+class SoleLeadership:
+    """The leadership of the only instance: acquired at once, never lost."""
+
+    def __init__(self) -> None:
+        self.lost = asyncio.Event()
+
+    async def try_acquire(self) -> bool:
+        """Lead (at once)."""
+        return True
+
+    async def acquire(self) -> None:
+        """Lead (at once)."""
+
+    async def release(self) -> None:
+        """Nothing to give back."""
+
 
 class SqliteConversationStates:
     """The router's `ConversationStates` kept in the store, so conversations survive restarts."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StorePort) -> None:
         self._store = store
 
     async def get(self, key: ConversationKey) -> ConversationState:
