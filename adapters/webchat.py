@@ -32,6 +32,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from adapters.webchat_tickets import MyTicketsApi, UserTickets
 from bot.app.config import WebchatConfig
 from bot.core.messages import Attachment, InboundMessage, Lang, Reply
 from bot.core.ports import Channel, KeyValueStore, StoredMessage
@@ -202,6 +203,7 @@ class WebchatChannel(Channel):
                 "text": reply.text,
                 "suggestions": [{"label": s.label, "payload": s.payload} for s in reply.suggestions],
                 "offer_human": reply.offer_human,
+                "agent": reply.agent,
             }
             await self.push(conversation_id, frame)
         for event in list(session.waiters):
@@ -333,12 +335,26 @@ def webchat_routes(
     attachments_dir: Path,
     limits: WebchatLimits | None = None,
     store: WebchatStore | None = None,
+    tickets: UserTickets | None = None,
+    ticket_form: Mapping[str, Any] | None = None,
 ) -> list[BaseRoute]:
-    """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`."""
-    api = _WebchatApi(channel, desk, tokens, config, attachments_dir, limits or WebchatLimits(), store)
+    """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`; with
+    `tickets`, also the visitor's "My tickets"."""
+    limits = limits or WebchatLimits()
+    api = _WebchatApi(channel, desk, tokens, config, attachments_dir, limits, store)
     get, post = ["GET", "OPTIONS"], ["POST", "OPTIONS"]
+    routes: list[BaseRoute] = []
+    if tickets is not None:
+        mine = MyTicketsApi(tickets, desk, api.authorized, api.message_json, limits.history_limit, ticket_form)
+        routes += [
+            Route("/api/webchat/ticket-form", api.cors(mine.form), methods=get),
+            Route("/api/webchat/tickets", api.cors(mine.list), methods=get),
+            Route("/api/webchat/tickets/{number:int}", api.cors(mine.show), methods=get),
+        ]
     return [
+        *routes,
         Route("/", api.demo_page, methods=["GET"]),
+        Route("/favicon.ico", api.favicon, methods=["GET"]),
         Route("/widget.js", api.widget_js, methods=["GET"]),
         Route("/widget.css", api.widget_css, methods=["GET"]),
         Route("/api/webchat/session", api.cors(api.session), methods=post),
@@ -385,6 +401,10 @@ class _WebchatApi:
             media_type="text/html; charset=utf-8",
             headers={"Content-Security-Policy": _DEMO_CSP, "X-Content-Type-Options": "nosniff"},
         )
+
+    async def favicon(self, request: Request) -> Response:
+        """The chat bubble as the site icon: browsers ask for /favicon.ico on every page."""
+        return self._static("favicon.svg", "image/svg+xml")
 
     async def widget_js(self, request: Request) -> Response:
         """The widget's script, embeddable from any page."""
@@ -451,20 +471,20 @@ class _WebchatApi:
 
     async def history(self, request: Request) -> Response:
         """The session's redacted transcript, oldest first."""
-        session_id = await self._authorized(request)
+        session_id = await self.authorized(request)
         limit = _int_param(request, "limit", self._limits.history_limit, 1, self._limits.history_limit)
         messages = await self._desk.history(CHANNEL, session_id, limit)
-        return JSONResponse({"session": session_id, "messages": [self._message_json(session_id, m) for m in messages]})
+        return JSONResponse({"session": session_id, "messages": [self.message_json(session_id, m) for m in messages]})
 
     async def messages(self, request: Request) -> Response:
         """The HTTP fallback for a message frame: returns the ack once the desk has handled it."""
-        session_id = await self._authorized(request)
+        session_id = await self.authorized(request)
         body = await _json_body(request, required=True)
         return JSONResponse(await self._accept(session_id, body, request.query_params.get("lang")))
 
     async def poll(self, request: Request) -> Response:
         """Messages after `after` (a transcript id); with `wait`, held open until a reply arrives or time runs out."""
-        session_id = await self._authorized(request)
+        session_id = await self.authorized(request)
         after = _int_param(request, "after", 0, 0, 2**62)
         wait = min(_float_param(request, "wait", 0.0), self._limits.max_poll_wait_seconds)
         with self._channel.watch(session_id) as replied:
@@ -478,7 +498,7 @@ class _WebchatApi:
         """A PNG or JPEG screenshot (multipart field `file`, or the raw body) for the session's open ticket, handed
         to the desk as a photo. Refused before anything is written unless a ticket is open, the image decodes, and
         the session's and the server's disk quotas have room."""
-        session_id = await self._authorized(request)
+        session_id = await self.authorized(request)
         self._check_rate(session_id)
         lang = _lang(request.query_params.get("lang"))
         if self._store is not None and await self._store.open_ticket_for(CHANNEL, session_id) is None:
@@ -695,9 +715,9 @@ class _WebchatApi:
 
     async def _messages_after(self, session_id: str, after: int) -> list[dict[str, Any]]:
         messages = await self._desk.history(CHANNEL, session_id, self._limits.history_limit, after)
-        return [self._message_json(session_id, m) for m in messages]
+        return [self.message_json(session_id, m) for m in messages]
 
-    def _message_json(self, session_id: str, message: StoredMessage) -> dict[str, Any]:
+    def message_json(self, session_id: str, message: StoredMessage) -> dict[str, Any]:
         prefix = f"{session_id}:"
         platform_id = message.platform_message_id
         return {
@@ -705,6 +725,8 @@ class _WebchatApi:
             "direction": message.direction,
             "text": self._visible_text(session_id, message.text),
             "created_at": message.created_at.isoformat(),
+            "suggestions": [{"label": c.label, "payload": c.payload} for c in message.suggestions],
+            "agent": message.agent,
             "client_id": platform_id[len(prefix) :] if platform_id and platform_id.startswith(prefix) else None,
         }
 
@@ -712,7 +734,8 @@ class _WebchatApi:
         # The transcript names a screenshot by its server path; the visitor needs only the file name.
         return text.replace(f"{self._attachments_dir / session_id}/", "")
 
-    async def _authorized(self, request: Request) -> str:
+    async def authorized(self, request: Request) -> str:
+        """The session of the request's bearer token; a 401 error without a good one."""
         token = _bearer(request)
         grant = await self._grant(token) if token else None
         if grant is None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from bot.core.conversation import ConversationState
+from bot.core.conversation import ConversationState, Intake
 from bot.core.effects import CancelTicket, Effect, FollowUp, RateTicket
-from bot.core.messages import Action, Decision, Reply
+from bot.core.messages import Action, Decision, Priority, Reply
+from bot.desk.domain import USER_STATUS, TicketStatus
 from bot.knowledge.texts import ReplyTexts
 from handlers.base import Handler, Outcome, Turn
 from handlers.commands import Command, parse_command
-from handlers.escalation import Escalator
+from handlers.escalation import DEFAULT_INTAKE_QUESTIONS, INTAKE_QUESTIONS, Escalator, detect_escalation
 
 _SKIP = re.compile(r"^\W*(skip|no|none|n/?a|don'?t know|dont know|idk|跳过|没有|不知道|无)\W*$", re.IGNORECASE)
 _RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?\s*$|^\s*(⭐{1,5})\s*$")
@@ -169,3 +170,51 @@ class IntakeHandler(Handler[str]):
                 dataclasses.replace(turn.state, intake=answered),
             )
         return await self._escalator.open_ticket(turn, answered)
+
+
+TICKET_FORM_COMMAND = "newticket"
+
+
+class TicketFormHandler(Handler[Command]):
+    """The web form's ticket, sent as `/newticket <category>` with the description (and the answers to the category's
+    intake questions) on the lines below: the secret guard has already redacted it, like any message. With a ticket
+    already open the text goes to that ticket instead of a second one."""
+
+    def __init__(self, escalator: Escalator, texts: ReplyTexts, categories: frozenset[str]) -> None:
+        self._escalator = escalator
+        self._texts = texts
+        self._categories = categories
+
+    def check(self, turn: Turn) -> Command | None:
+        """The form's command."""
+        command = parse_command(turn.message.text)
+        return command if command is not None and command.name == TICKET_FORM_COMMAND else None
+
+    async def handle(self, turn: Turn, match: Command) -> Outcome:
+        """Open the ticket, or add to the open one."""
+        lang = turn.lang
+        said = turn.redacted_text if turn.redacted_text is not None else turn.message.text
+        first, _, body = said.partition("\n")
+        words = first.split()
+        category = words[1] if len(words) > 1 and words[1] in self._categories else None
+        description = body.strip()
+        if not description:
+            reply = Reply(self._texts.render("ticket_form_empty", lang))
+            return _done(turn, Decision(Action.DECLINE, lang, reason="ticket_form_empty"), reply)
+        ticket = turn.ticket
+        if turn.state.ticket is not None and ticket is not None and ticket.is_open:
+            status = self._texts.render(f"user_status_{USER_STATUS[TicketStatus(ticket.status)]}", lang)
+            reply = Reply(self._texts.render("ticket_form_duplicate", lang, number=str(ticket.number), status=status))
+            decision = Decision(
+                Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0
+            )
+            return _done(turn, decision, reply, effect=FollowUp(ticket.number, description))
+        found = detect_escalation(description)
+        priority = found.priority if found is not None else Priority.NORMAL
+        reason = found.reason if found is not None and found.priority is Priority.URGENT else "web_form"
+        return await self._escalator.open_ticket(turn, Intake(reason, priority, category, description, ()))
+
+
+def form_questions(category: str | None) -> tuple[str, ...]:
+    """The intake questions the form shows for a category: the ones the chat would ask."""
+    return INTAKE_QUESTIONS.get(category or "", DEFAULT_INTAKE_QUESTIONS)

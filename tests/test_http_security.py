@@ -79,6 +79,17 @@ KNOWN_ROUTES = {
     "/slack/interactivity": "slack signature, bad input",
     "/healthz": "public health check (no data; details behind server.admin_token: test_http_limits)",
     "/metrics": "metrics (counts only, no user data; behind server.admin_token when set: test_http_limits)",
+    "/favicon.ico": "static (public)",
+    "/api/webchat/tickets": "widget scoping (test_my_tickets: another session's tickets are unknown)",
+    "/api/webchat/tickets/{number:int}": "widget scoping (test_my_tickets)",
+    "/api/webchat/ticket-form": "widget tokens (test_my_tickets; the form's choices, no user data)",
+    "/help/help.css": "static (public)",
+    # The help center: public pages of the knowledge base; votes refuse other sites' forms (test_helpcenter).
+    **{
+        f"{prefix}/help{path}": "help center (public; escaping and bad input in test_helpcenter)"
+        for prefix in ("", "/en", "/zh")
+        for path in ("", "/", "/search", "/{entry_id}", "/{entry_id}/vote")
+    },
 }
 
 

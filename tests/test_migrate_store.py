@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -24,6 +25,10 @@ def omnidesk(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([script, *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
 
 
+# A reply's choices and its agent (the transcript's columns the help center's widget reads) are copied too.
+CHOICES_AND_AGENT = {1: {"suggestions": [{"label": "★★★★★", "payload": "5"}], "agent": "alice"}}
+
+
 async def build_desk(path: Path, attachments: Path) -> None:
     async with await Store.open(path) as store:
         await store.cursor_set("webchat_session_secret", "ab" * 32)
@@ -31,7 +36,7 @@ async def build_desk(path: Path, attachments: Path) -> None:
         for n in range(30):  # more than nothing, and two of them with a NUL PostgreSQL's text cannot hold
             await store.complete_inbound(
                 "webchat", f"m{n}", f"s{n % 4}", f"s{n % 4}", f"question {n}" + ("\x00" if n % 15 == 0 else ""), None,
-                [{"text": f"answer {n}", "suggestions": [], "offer_human": False}],
+                [{"text": f"answer {n}", "suggestions": [], "offer_human": False} | CHOICES_AND_AGENT.get(n, {})],
                 ConversationState(lang_choice="zh", misses=n % 2, last_suggestions=(Suggestion("Human", "human"),)),
             )  # fmt: skip
         done = await store.open_ticket("telegram", "chat-1", "u1", "en", Priority.HIGH, "account", "human", "help")
@@ -46,6 +51,8 @@ async def build_desk(path: Path, attachments: Path) -> None:
         await store.add_attachment(open_one.number, "photo", str(screenshot), "image/png")
         await store.record_message("webchat", "s1", "in", f"[photo: {screenshot}]")
         await store.outbox_add("telegram", "chat-1", {"text": "pending, to be delivered after the move"})
+        await store.add_article_vote("reset-2fa", True, "en")
+        await store.add_article_vote("reset-2fa", False, "zh")
 
 
 async def snapshot(store: StorePort) -> dict[str, object]:
@@ -57,12 +64,16 @@ async def snapshot(store: StorePort) -> dict[str, object]:
         ],
         "ratings": [await store.rating(t.number) for t in tickets],
         "transcripts": [
-            [(m.id, m.direction, m.text, m.created_at) for m in await store.transcript(("webchat", f"s{n}"))]
+            [
+                (m.id, m.direction, m.text, m.created_at, m.suggestions, m.agent)
+                for m in await store.transcript(("webchat", f"s{n}"))
+            ]
             for n in range(4)
         ],
         "states": [await store.load_conversation_state(("webchat", f"s{n}")) for n in range(4)],
         "pending": [(i.id, i.payload) for i in await store.outbox_pending(100)],
         "cursors": [await store.cursor_get(name) for name in ("webchat_session_secret", "telegram.offset")],
+        "votes": await store.article_votes(datetime(2000, 1, 1, tzinfo=UTC)),
     }
 
 
@@ -76,6 +87,7 @@ async def test_migrate_store_round_trip_is_complete_verified_and_resumable(tmp_p
     moved = omnidesk(db, "migrate-store", "--to", pg_url, "--attachments-dir", str(new))
     assert moved.returncode == 0, moved.stderr + moved.stdout
     assert "verified" in moved.stdout and "messages" in moved.stdout
+    assert before["votes"] and any(m[4] and m[5] == "alice" for m in before["transcripts"][1])  # type: ignore[index]
 
     async with await PgStore.open(pg_url) as store:
         after = await snapshot(store)
@@ -89,7 +101,7 @@ async def test_migrate_store_round_trip_is_complete_verified_and_resumable(tmp_p
             return None if text is None else text.replace("\x00", "\ufffd").replace(f"{old}/", f"{new}/")
 
         transcripts = [
-            [(i, d, moved(t), at) for i, d, t, at in conversation]
+            [(i, d, moved(t), at, offered, agent) for i, d, t, at, offered, agent in conversation]
             for conversation in before["transcripts"]  # type: ignore[attr-defined]
         ]
         events = [[(k, a, moved(d), at) for k, a, d, at in log] for log in before["events"]]  # type: ignore[attr-defined]

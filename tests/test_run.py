@@ -43,6 +43,8 @@ def test_run_serves_the_widget_health_and_metrics_and_stops_cleanly_on_sigterm(t
             assert page.status_code == 200 and "widget.js" in page.text
             assert http.get("/widget.js").status_code == 200
             assert http.get("/healthz").json() == {"status": "ok", "store": "ok"}
+            assert f"help center: {base}/help" in announced
+            assert "Browse by topic" in http.get("/en/help").text
             token = http.post("/api/webchat/session", json={}).json()["token"]
             sent = http.post(
                 "/api/webchat/messages",

@@ -681,3 +681,17 @@ async def test_a_non_string_text_is_skipped_with_a_log_line_not_a_traceback(
     assert bench.seen == [] and bench.fake.sent == []
     await bench.say("where is my UID?")  # the loop carried on
     assert len(bench.fake.sent) == 1
+
+
+async def test_the_rating_is_an_inline_keyboard(bench: Bench) -> None:
+    await bench.say("/human")
+    await bench.say("skip")
+    store = bench.runtime.store
+    ticket = await store.open_ticket_for("telegram", str(USER))
+    assert ticket is not None
+    await bench.runtime.tickets.resolve(ticket.number, "alice")
+    rating = bench.fake.sent[-1]
+    stars = [(label, data) for label, data in rating.buttons if data != "/human"]
+    assert stars == [("★" * n, str(n)) for n in range(1, 6)]
+    await bench.tap(rating, "4")
+    assert await store.rating(ticket.number) == 4

@@ -31,8 +31,10 @@ from adapters.webchat import (
     webchat_routes,
 )
 from bot.app.config import Config, StoreConfig, WebchatConfig
+from bot.app.server import ticket_form
 from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import Reply
+from bot.knowledge.texts import ReplyTexts
 from tests.fakes.loopback import serving
 from tests.fakes.widget_socket import widget_socket
 from tests.test_cli import omnidesk
@@ -79,6 +81,8 @@ async def serve_webchat(
         attachments_dir=attachments,
         limits=limits,
         store=runtime.store,
+        tickets=runtime.tickets,
+        ticket_form=ticket_form(core.kb, ReplyTexts(config.brand)),
     )
     try:
         async with serving(Starlette(routes=routes), timeout_graceful_shutdown=2, ws_max_size=256 * 1024) as url:

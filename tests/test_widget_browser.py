@@ -16,6 +16,7 @@ from tests.test_webchat import WebchatServer, png_bytes, serve_webchat
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -106,6 +107,9 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await expect(log).to_contain_text("Maker orders wait in the order book")
     await expect(log.locator(".odw-in").last).to_have_text("You:Trading fees, maker and taker")
 
+    chip_label = await log.locator(".odw-in .odw-text").last.text_content()  # the tapped choice, as shown
+    assert chip_label
+
     # A seed phrase: the warning, and only the redacted text is kept (and shown back).
     seed = Mnemonic("english").generate(128)
     await ask(page, f"is it safe to share this? {seed}")
@@ -168,6 +172,10 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await expect(log).not_to_contain_text(seed)
     order = await log.locator(".odw-msg .odw-text").all_text_contents()
     assert order.index("how do I reset my 2FA?") < order.index("fees") < order.index("skip")
+    # What the visitor saw, not the commands behind it: the chip's label, the human button's, and the choices.
+    assert chip_label in order and "Talk to a human" in order
+    assert not [text for text in order if text.startswith("/")]
+    await expect(log.get_by_role("button", name=chip_label)).to_be_visible()
 
     assert dialogs == []
 
@@ -250,4 +258,116 @@ async def test_phone_screen_gets_a_full_screen_panel(app: WebchatServer, browser
     await page.get_by_role("button", name="Close chat").click()
     await expect(panel).to_be_hidden()
     await expect(bubble).to_be_visible()
+    assert dialogs == []
+
+
+async def test_my_tickets_rating_buttons_menu_and_labels(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    missing: list[str] = []
+    page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 1280, "height": 860})
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    await page.reload()  # the listener now sees every request of a page load, favicon included
+    await page.get_by_role("button", name="Open support chat").click()
+    await expect(page.get_by_role("button", name="Close support chat")).to_be_visible()  # the bubble says what it does
+    menu = page.get_by_role("navigation", name="Support menu")
+    await expect(menu.get_by_role("link", name="Help center")).to_have_attribute("href", app.url + "/en/help")
+    log = page.get_by_role("log", name="Conversation")
+
+    await menu.get_by_role("button", name="My tickets").click()
+    await expect(page.get_by_text("You have no tickets.")).to_be_visible()
+    await page.get_by_role("button", name="‹ Back to chat").click()
+    await page.get_by_role("button", name="Talk to a human").click()
+    await ask(page, "skip")
+    await expect(log).to_contain_text("Your ticket #1001 is open")
+    await app.runtime.tickets.reply(1001, "Alice", "Which coin and network was it?")
+    await expect(log).to_contain_text("Which coin and network was it?")
+    # A person's answer looks like one: their name above it, its own style, and the header says a person is here.
+    agent_message = log.locator(".odw-agent").last
+    await expect(agent_message.locator(".odw-agent-name")).to_have_text("Alice · support agent")
+    await expect(page.get_by_role("dialog").get_by_role("status").first).to_have_text(
+        "Alice (a person) is on this conversation"
+    )
+    colours = await agent_message.locator(".odw-text").evaluate("e => getComputedStyle(e).backgroundColor")
+    bot_colours = await log.locator(".odw-out:not(.odw-agent) .odw-text").first.evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+    assert colours != bot_colours
+    await page.screenshot(path=str(SCREENSHOTS / "widget-agent.png"))
+
+    await menu.get_by_role("button", name="My tickets").click()
+    ticket = page.get_by_role("button", name="#1001")
+    await expect(ticket).to_contain_text("waiting for you · updated")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "widget-my-tickets.png"))
+    await ticket.click()
+    await expect(page.get_by_role("heading", name="Ticket #1001")).to_be_visible()
+    history = page.locator(".odw-ticket-history")
+    await expect(history).to_contain_text("Alice (ExampleX support): Which coin and network was it?")
+    await page.get_by_role("textbox", name="Reply on this ticket").fill("USDT on TRC20")
+    await page.screenshot(path=str(SCREENSHOTS / "widget-ticket.png"))
+    await page.get_by_role("button", name="Send reply").click()
+    await expect(log).to_be_visible()
+    await expect(log).to_contain_text("Added to your ticket #1001.")
+    assert (await app.runtime.store.get_ticket(1001)).status.value == "claimed"  # the reply went back to the agent
+
+    # Resolved: the rating is five buttons, not a number to type.
+    await app.runtime.tickets.resolve(1001, "Alice")
+    await expect(log).to_contain_text("How did we do?")
+    await page.get_by_role("button", name="★★★★★", exact=True).click()
+    await expect(log).to_contain_text("Thank you for your feedback!")
+    assert await app.runtime.store.rating(1001) == 5
+    await expect(page.get_by_text("Alice (a person) is on this conversation")).to_be_hidden()  # resolved: no longer
+
+    # After a reload the agent's answer is still theirs.
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    await expect(page.locator(".odw-agent .odw-agent-name").first).to_have_text("Alice · support agent")
+    assert missing == []  # no 404 on the page, favicon included
+    assert dialogs == []
+
+
+async def test_a_long_answer_is_shown_from_its_first_line(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 390, "height": 560})
+    await page.get_by_role("button", name="Open support chat").click()
+    log = page.get_by_role("log", name="Conversation")
+    await ask(page, "my withdrawal is still pending")
+    answer = log.locator(".odw-out").last
+    await expect(answer).to_contain_text("Withdrawal History")
+    box, view = await answer.bounding_box(), await log.bounding_box()
+    assert box is not None and view is not None
+    assert box["height"] > view["height"]  # longer than the transcript's height: the case that matters
+    assert view["y"] <= box["y"] <= view["y"] + 20  # its first line at the top, not its last at the bottom
+    assert dialogs == []
+
+
+async def test_the_ticket_form_opens_a_ticket_with_its_screenshot(app: WebchatServer, browser: Browser) -> None:
+    dialogs: list[str] = []
+    page = await open_page(browser, app.url + "/", dialogs, locale="en-US", viewport={"width": 1280, "height": 860})
+    await page.get_by_role("button", name="Open support chat").click()
+    await page.get_by_role("button", name="My tickets").click()
+    await page.get_by_role("button", name="New ticket").click()
+    await expect(page.get_by_role("heading", name="Open a ticket")).to_be_visible()
+    await page.get_by_role("button", name="Open ticket").click()
+    await expect(page.get_by_role("alert")).to_have_text("Please describe the problem.")  # nothing sent yet
+
+    await page.get_by_label("Topic").select_option(label="Deposits & withdrawals")
+    await page.get_by_label("Describe the problem").fill("My USDT deposit has not arrived after 3 hours.")
+    await page.get_by_label("Which coin and network was it (for example USDT on TRC20)? (optional)").fill("USDT on TRC20")
+    shot: FilePayload = {"name": "deposit.png", "mimeType": "image/png", "buffer": png_bytes()}
+    await page.get_by_label("Screenshots (PNG or JPEG, optional)").set_input_files(files=[shot])
+    await page.screenshot(path=str(SCREENSHOTS / "widget-ticket-form.png"))
+    await page.get_by_role("button", name="Open ticket").click()
+
+    log = page.get_by_role("log", name="Conversation")
+    await expect(log).to_contain_text("Your ticket #1001 is open")
+    await expect(log).to_contain_text("Screenshot added to ticket #1001.")
+    ticket = await app.runtime.store.get_ticket(1001)
+    assert ticket.category == "deposits-withdrawals" and "USDT on TRC20" in ticket.summary
+    assert len(await app.runtime.store.attachments(1001)) == 1
+    await expect(log).not_to_contain_text("/newticket")  # the visitor sees what they wrote
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    await expect(page.get_by_role("log", name="Conversation")).to_contain_text("My USDT deposit has not arrived")
+    await expect(page.get_by_role("log", name="Conversation")).not_to_contain_text("/newticket")
     assert dialogs == []

@@ -24,7 +24,36 @@
     en: {
       open: "Open support chat",
       openUnread: function (n) { return "Open support chat, " + n + " unread"; },
+      closeChat: "Close support chat",
+      agentName: function (name) { return name + " · support agent"; },
+      personOn: function (name) { return name ? name + " (a person) is on this conversation" : "A support agent is on this conversation"; },
       close: "Close chat",
+      menu: "Support menu",
+      helpCenter: "Help center",
+      myTickets: "My tickets",
+      backToChat: "Back to chat",
+      backToTickets: "All my tickets",
+      noTickets: "You have no tickets. Use “Talk to a human” to open one.",
+      ticketTitle: function (n) { return "Ticket #" + n; },
+      updated: "updated",
+      replyLabel: "Reply on this ticket",
+      replySend: "Send reply",
+      loading: "Loading…",
+      newTicket: "New ticket",
+      formTitle: "Open a ticket",
+      formTopic: "Topic",
+      formDescription: "Describe the problem",
+      formOptional: "(optional)",
+      formFiles: "Screenshots (PNG or JPEG, optional)",
+      formSubmit: "Open ticket",
+      formEmpty: "Please describe the problem.",
+      status: {
+        submitted: "submitted",
+        in_progress: "in progress",
+        waiting_for_you: "waiting for you",
+        resolved: "resolved",
+        cancelled: "cancelled"
+      },
       title: "Support",
       langButton: "中文",
       langLabel: "切换到中文 (Switch to Chinese)",
@@ -61,7 +90,36 @@
     zh: {
       open: "打开在线客服",
       openUnread: function (n) { return "打开在线客服，" + n + " 条未读"; },
+      closeChat: "关闭在线客服",
+      agentName: function (name) { return name + " · 人工客服"; },
+      personOn: function (name) { return name ? "人工客服 " + name + " 正在为你服务" : "人工客服正在为你服务"; },
       close: "关闭对话",
+      menu: "客服菜单",
+      helpCenter: "帮助中心",
+      myTickets: "我的工单",
+      backToChat: "返回对话",
+      backToTickets: "全部工单",
+      noTickets: "你还没有工单。点击“转人工客服”即可创建。",
+      ticketTitle: function (n) { return "工单 #" + n; },
+      updated: "更新于",
+      replyLabel: "回复此工单",
+      replySend: "发送回复",
+      loading: "加载中…",
+      newTicket: "新建工单",
+      formTitle: "提交工单",
+      formTopic: "问题类型",
+      formDescription: "问题描述",
+      formOptional: "（选填）",
+      formFiles: "截图（PNG 或 JPEG，选填）",
+      formSubmit: "提交工单",
+      formEmpty: "请填写问题描述。",
+      status: {
+        submitted: "已提交",
+        in_progress: "处理中",
+        waiting_for_you: "等待你回复",
+        resolved: "已解决",
+        cancelled: "已取消"
+      },
       title: "在线客服",
       langButton: "EN",
       langLabel: "Switch to English (切换到英文)",
@@ -206,12 +264,26 @@
 
   var header = el("header", "odw-header");
   var titleEl = el("h2", "odw-title", { id: "odw-title" });
+  var personEl = el("p", "odw-person", { role: "status" });
+  personEl.hidden = true;
   var langButton = el("button", "odw-lang", { type: "button" });
   var closeButton = el("button", "odw-close", { type: "button" });
   closeButton.appendChild(svgIcon(ICON_CLOSE));
-  header.appendChild(titleEl);
+  var titles = el("div", "odw-titles");
+  titles.appendChild(titleEl);
+  titles.appendChild(personEl);
+  header.appendChild(titles);
   header.appendChild(langButton);
   header.appendChild(closeButton);
+
+  // The menu: the help center (a page of this server, in the widget's language) and the visitor's tickets.
+  var menu = el("nav", "odw-menu");
+  var helpLink = el("a", "odw-menu-item", { target: "_blank", rel: "noopener" });
+  var ticketsButton = el("button", "odw-menu-item", { type: "button", "aria-controls": "odw-tickets", "aria-expanded": "false" });
+  menu.appendChild(helpLink);
+  menu.appendChild(ticketsButton);
+  var ticketsView = el("section", "odw-tickets", { id: "odw-tickets", "aria-labelledby": "odw-tickets-title" });
+  ticketsView.hidden = true;
 
   var statusEl = el("div", "odw-status", { role: "status", "aria-live": "polite" });
   statusEl.hidden = true;
@@ -244,7 +316,9 @@
   form.appendChild(sendButton);
 
   panel.appendChild(header);
+  panel.appendChild(menu);
   panel.appendChild(statusEl);
+  panel.appendChild(ticketsView);
   panel.appendChild(log);
   panel.appendChild(typing);
   panel.appendChild(actions);
@@ -256,9 +330,14 @@
     var x = t();
     root.setAttribute("lang", state.lang === "zh" ? "zh-CN" : "en");
     titleEl.textContent = state.title || x.title;
+    paintPerson();
     langButton.textContent = x.langButton;
     langButton.setAttribute("aria-label", x.langLabel);
     closeButton.setAttribute("aria-label", x.close);
+    menu.setAttribute("aria-label", x.menu);
+    helpLink.textContent = x.helpCenter;
+    helpLink.setAttribute("href", ORIGIN + "/" + state.lang + "/help");
+    ticketsButton.textContent = x.myTickets;
     log.setAttribute("aria-label", x.transcript);
     greetingText.textContent = x.greeting;
     greetingChips.setAttribute("aria-label", x.suggestions);
@@ -273,11 +352,15 @@
     sendButton.setAttribute("aria-label", x.send);
     state.entries.forEach(function (entry) {
       if (entry.speakerEl) {
-        entry.speakerEl.textContent = speaker(entry.dir);
+        entry.speakerEl.textContent = speakerOf(entry);
         paintText(entry);
       }
     });
     updateBadge();
+  }
+
+  function speakerOf(entry) {
+    return entry.agent ? t().agentName(entry.agent) : speaker(entry.dir);
   }
 
   function speaker(dir) {
@@ -300,17 +383,51 @@
   // The transcript stores a screenshot as "[photo: <file>]": the visitor sees a paperclip and a word instead.
   function paintText(entry) {
     var photo = entry.dir === "in" && PHOTO.test(entry.text);
-    entry.textEl.textContent = photo ? t().screenshot : entry.shown || entry.text;
+    entry.textEl.textContent = "";
+    if (photo) {
+      entry.textEl.textContent = t().screenshot;
+    } else {
+      appendLinked(entry.textEl, entry.shown || entry.text, entry.dir === "out");
+    }
     entry.el.classList.toggle("odw-photo", photo);
     if (photo) {
       entry.textEl.insertBefore(svgIcon(ICON_CLIP), entry.textEl.firstChild);
     }
   }
 
+  var URL_PATTERN = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'，。]/g;
+
+  // Text with this server's own URLs (an answer's "read more" article) as links, built as DOM nodes; any other
+  // URL stays plain text, so nobody can put a clickable link to another site in front of a visitor.
+  function appendLinked(node, text, linkable) {
+    var last = 0;
+    var match;
+    URL_PATTERN.lastIndex = 0;
+    while (linkable && (match = URL_PATTERN.exec(text)) !== null) {
+      var url;
+      try {
+        url = new URL(match[0]);
+      } catch (e) {
+        continue;
+      }
+      if (url.origin !== ORIGIN) {
+        continue;
+      }
+      node.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var link = el("a", "odw-link", { href: url.href, target: "_blank", rel: "noopener" });
+      link.textContent = match[0];
+      node.appendChild(link);
+      last = match.index + match[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
+  }
+
   function render(entry) {
-    var node = el("div", "odw-msg " + (entry.dir === "in" ? "odw-in" : entry.dir === "out" ? "odw-out" : "odw-note"));
-    entry.speakerEl = el("span", "odw-sr");
-    entry.speakerEl.textContent = speaker(entry.dir);
+    var kind = entry.dir === "in" ? "odw-in" : entry.dir === "out" ? "odw-out" : "odw-note";
+    var node = el("div", "odw-msg " + kind + (entry.agent ? " odw-agent" : ""));
+    // An agent's answer carries their name above it: the visitor sees a person, not the bot, is writing.
+    entry.speakerEl = el("span", entry.agent ? "odw-agent-name" : "odw-sr");
+    entry.speakerEl.textContent = speakerOf(entry);
     entry.textEl = el("p", "odw-text");
     entry.el = node;
     paintText(entry);
@@ -367,7 +484,11 @@
     var next = state.entries[index];
     state.entries.splice(index, 0, entry);
     log.insertBefore(node, next ? next.el : null);
-    scrollDown();
+    if (entry.dir === "out" && !next) {
+      showStart(node);
+    } else {
+      scrollDown();
+    }
     return entry;
   }
 
@@ -404,6 +525,11 @@
     clearTimeout(entry.timer);
     entry.pending = false;
     entry.failed = null;
+    if (entry.afterAck) {
+      var next = entry.afterAck; // once, whichever tab's ack comes first
+      entry.afterAck = null;
+      setTimeout(next, 0);
+    }
     if (id != null) {
       var twin = byId(id);
       if (twin && twin !== entry) {
@@ -415,7 +541,7 @@
     }
     if (typeof storedText === "string" && storedText !== entry.sent) {
       entry.text = storedText;
-      entry.shown = null;
+      entry.shown = labelFor(storedText);
     }
     paintText(entry);
     updateMeta(entry);
@@ -431,11 +557,65 @@
       confirm(own, message.id, message.text);
       return;
     }
-    insert({ id: message.id, dir: message.direction, text: message.text, suggestions: message.suggestions });
+    insert({
+      id: message.id,
+      dir: message.direction,
+      text: message.text,
+      shown: message.direction === "in" ? labelFor(String(message.text)) : null,
+      suggestions: message.suggestions,
+      agent: typeof message.agent === "string" && message.agent ? message.agent : null
+    });
+    if (live && message.direction === "out" && (message.agent || state.personOn)) {
+      refreshPerson();
+    }
     if (live && message.direction === "out" && !state.open) {
       state.unread += 1;
       updateBadge();
     }
+  }
+
+  // A tapped choice is stored as its payload ("/faq bonus-rewards"): show the label the user tapped instead, taken
+  // from the choices offered before it, or the widget's own buttons.
+  function labelFor(text) {
+    if (text.indexOf("/newticket") === 0) {
+      return text.split("\n").slice(1).join("\n");
+    }
+    for (var i = state.entries.length - 1; i >= 0; i--) {
+      var offered = state.entries[i].dir === "out" ? state.entries[i].suggestions || [] : [];
+      for (var j = 0; j < offered.length; j++) {
+        if (String(offered[j].payload) === text) {
+          return String(offered[j].label);
+        }
+      }
+      if (offered.length) {
+        break; // only the latest choices could have been tapped
+      }
+    }
+    var own = { "/human": t().human, "/help": t().topics, "/lang zh": "中文", "/lang en": "English" };
+    return Object.prototype.hasOwnProperty.call(own, text) ? own[text] : null;
+  }
+
+  // The header says when a person is on the conversation: a ticket an agent has taken and not yet closed.
+  function refreshPerson() {
+    if (!state.token) {
+      return;
+    }
+    api("GET", "/api/webchat/tickets").then(function (data) {
+      var taken = ((data && data.tickets) || []).filter(function (ticket) {
+        return ticket.open && ticket.status !== "submitted";
+      });
+      state.personOn = taken.length > 0;
+      paintPerson();
+    }, function () { /* the header keeps what it said: a failed check changes nothing the visitor relies on */ });
+  }
+
+  function paintPerson() {
+    var agent = null;
+    for (var i = state.entries.length - 1; i >= 0 && !agent; i--) {
+      agent = state.entries[i].agent || null;
+    }
+    personEl.hidden = !state.personOn;
+    personEl.textContent = state.personOn ? t().personOn(agent) : "";
   }
 
   function note(text) {
@@ -444,6 +624,234 @@
 
   function scrollDown() {
     log.scrollTop = log.scrollHeight;
+  }
+
+  // A new answer taller than the transcript is shown from its first line, not its last: people read from the top.
+  function showStart(node) {
+    scrollDown();
+    var overflow = node.getBoundingClientRect().top - log.getBoundingClientRect().top;
+    if (overflow < 0) {
+      log.scrollTop += overflow - 8;
+    }
+  }
+
+  // -- My tickets: the list, one ticket with its history and a reply box -------------------------------------------
+
+  function showTickets(on) {
+    state.ticketsShown = on;
+    ticketsView.hidden = !on;
+    log.hidden = on;
+    actions.hidden = on;
+    form.hidden = on;
+    if (on) {
+      typing.hidden = true;
+    }
+    ticketsButton.setAttribute("aria-expanded", on ? "true" : "false");
+  }
+
+  function ticketsHeading(text, back, onBack) {
+    ticketsView.textContent = "";
+    var top = el("div", "odw-tickets-top");
+    var backButton = el("button", "odw-back", { type: "button" });
+    backButton.textContent = "‹ " + back;
+    backButton.addEventListener("click", onBack);
+    var heading = el("h3", "odw-tickets-title", { id: "odw-tickets-title", tabindex: "-1" });
+    heading.textContent = text;
+    top.appendChild(backButton);
+    ticketsView.appendChild(top);
+    ticketsView.appendChild(heading);
+    return heading;
+  }
+
+  function when(iso) {
+    var date = new Date(iso);
+    return isNaN(date.getTime()) ? "" : date.toLocaleString(state.lang === "zh" ? "zh-CN" : "en", {
+      dateStyle: "medium", timeStyle: "short"
+    });
+  }
+
+  function statusLine(ticket) {
+    return (t().status[ticket.status] || ticket.status) + " · " + t().updated + " " + when(ticket.updated_at);
+  }
+
+  function openTicketList() {
+    showTickets(true);
+    var heading = ticketsHeading(t().myTickets, t().backToChat, closeTickets);
+    var create = el("button", "odw-chip odw-new-ticket", { type: "button" });
+    create.textContent = t().newTicket;
+    create.addEventListener("click", openTicketForm);
+    ticketsView.appendChild(create);
+    var body = el("p", "odw-tickets-note");
+    body.textContent = t().loading;
+    ticketsView.appendChild(body);
+    heading.focus();
+    ensureSession().then(function () {
+      return api("GET", "/api/webchat/tickets");
+    }).then(function (data) {
+      var tickets = (data && data.tickets) || [];
+      body.textContent = tickets.length ? "" : t().noTickets;
+      if (!tickets.length) {
+        return;
+      }
+      var list = el("ul", "odw-ticket-list");
+      tickets.forEach(function (ticket) {
+        var item = el("li");
+        var button = el("button", "odw-ticket", { type: "button" });
+        var name = el("strong");
+        name.textContent = "#" + ticket.number;
+        var status = el("span", "odw-ticket-status odw-status-" + String(ticket.status));
+        status.textContent = statusLine(ticket);
+        button.appendChild(name);
+        button.appendChild(status);
+        button.addEventListener("click", function () { openTicket(Number(ticket.number)); });
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      ticketsView.replaceChild(list, body);
+    }, function (error) {
+      body.textContent = t().errors[error.code] || t().errors.network;
+    });
+  }
+
+  function openTicket(number) {
+    var heading = ticketsHeading(t().ticketTitle(number), t().backToTickets, openTicketList);
+    var body = el("p", "odw-tickets-note");
+    body.textContent = t().loading;
+    ticketsView.appendChild(body);
+    heading.focus();
+    api("GET", "/api/webchat/tickets/" + number).then(function (data) {
+      var ticket = data.ticket;
+      body.textContent = statusLine(ticket);
+      var history = el("div", "odw-ticket-history", { role: "log", "aria-label": t().transcript });
+      var summary = el("p", "odw-text odw-summary");
+      summary.textContent = String(ticket.summary || "");
+      history.appendChild(summary);
+      (ticket.messages || []).forEach(function (m) {
+        var row = el("div", "odw-msg " + (m.direction === "in" ? "odw-in" : "odw-out"));
+        var who = el("span", "odw-sr");
+        who.textContent = speaker(m.direction);
+        var text = el("p", "odw-text");
+        appendLinked(text, PHOTO.test(m.text) ? t().screenshot : String(m.text), m.direction === "out");
+        row.appendChild(who);
+        row.appendChild(text);
+        history.appendChild(row);
+      });
+      ticketsView.appendChild(history);
+      if (ticket.open) {
+        ticketsView.appendChild(replyBox());
+      }
+    }, function (error) {
+      body.textContent = t().errors[error.code] || t().errors.network;
+    });
+  }
+
+  // A reply on the open ticket is an ordinary message (the desk relays it to the ticket): back in the chat it shows
+  // with the agent's answers.
+  function replyBox() {
+    var box = el("form", "odw-ticket-reply");
+    var label = el("label", "", { for: "odw-ticket-input" });
+    label.textContent = t().replyLabel;
+    var text = el("textarea", "odw-input", { id: "odw-ticket-input", rows: "3" });
+    var send = el("button", "odw-chip", { type: "submit" });
+    send.textContent = t().replySend;
+    box.appendChild(label);
+    box.appendChild(text);
+    box.appendChild(send);
+    box.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!text.value.trim()) {
+        return;
+      }
+      var value = text.value;
+      closeTickets();
+      sendText(value, null);
+    });
+    return box;
+  }
+
+  // The ticket form: the same ticket as asking in the chat (it is sent as a message: the secret guard, the check for
+  // an open ticket and the desk all apply), for visitors who prefer a form. Screenshots follow once it is open.
+  function openTicketForm() {
+    var heading = ticketsHeading(t().formTitle, t().backToTickets, openTicketList);
+    var body = el("p", "odw-tickets-note");
+    body.textContent = t().loading;
+    ticketsView.appendChild(body);
+    heading.focus();
+    api("GET", "/api/webchat/ticket-form").then(function (spec) {
+      var categories = (spec && spec.categories) || [];
+      var formEl = el("form", "odw-ticket-form");
+      var topicLabel = el("label", "", { for: "odw-form-topic" });
+      topicLabel.textContent = t().formTopic;
+      var topic = el("select", "odw-input", { id: "odw-form-topic" });
+      categories.forEach(function (category, index) {
+        var option = el("option", "", { value: String(index) });
+        option.textContent = String((category.title || {})[state.lang] || category.slug);
+        topic.appendChild(option);
+      });
+      var describeLabel = el("label", "", { for: "odw-form-description" });
+      describeLabel.textContent = t().formDescription;
+      var describe = el("textarea", "odw-input", { id: "odw-form-description", rows: "4", maxlength: "1500" });
+      var questions = el("div", "odw-form-questions");
+      var filesLabel = el("label", "", { for: "odw-form-files" });
+      filesLabel.textContent = t().formFiles;
+      var files = el("input", "", { id: "odw-form-files", type: "file", accept: "image/png,image/jpeg", multiple: "" });
+      var submit = el("button", "odw-chip", { type: "submit" });
+      submit.textContent = t().formSubmit;
+      var problem = el("p", "odw-tickets-note", { role: "alert" });
+
+      function showQuestions() {
+        questions.textContent = "";
+        var category = categories[Number(topic.value)] || { questions: [] };
+        (category.questions || []).forEach(function (question, index) {
+          var id = "odw-form-q" + index;
+          var label = el("label", "", { for: id });
+          label.textContent = String(question[state.lang] || "") + " " + t().formOptional;
+          questions.appendChild(label);
+          questions.appendChild(el("input", "odw-input odw-form-answer", { id: id, type: "text", maxlength: "200" }));
+        });
+      }
+      topic.addEventListener("change", showQuestions);
+      describe.addEventListener("input", function () { problem.textContent = ""; });
+      showQuestions();
+
+      [topicLabel, topic, describeLabel, describe, questions, filesLabel, files, problem, submit].forEach(function (node) {
+        formEl.appendChild(node);
+      });
+      formEl.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var description = describe.value.trim();
+        if (!description) {
+          problem.textContent = t().formEmpty;
+          describe.focus();
+          return;
+        }
+        var category = categories[Number(topic.value)] || { slug: "", questions: [] };
+        var lines = ["/newticket " + category.slug, description];
+        var answers = questions.querySelectorAll(".odw-form-answer");
+        (category.questions || []).forEach(function (question, index) {
+          var answer = answers[index] ? answers[index].value.trim() : "";
+          if (answer) {
+            lines.push(String(question[state.lang] || "") + " " + answer);
+          }
+        });
+        var chosen = Array.prototype.slice.call(files.files || []);
+        closeTickets();
+        var entry = sendText(lines.join("\n"), lines.slice(1).join("\n"));
+        if (entry && chosen.length) {
+          entry.afterAck = function () { chosen.forEach(uploadScreenshot); };
+        }
+      });
+      ticketsView.replaceChild(formEl, body);
+      describe.focus();
+    }, function (error) {
+      body.textContent = t().errors[error.code] || t().errors.network;
+    });
+  }
+
+  function closeTickets() {
+    showTickets(false);
+    scrollDown();
+    input.focus();
   }
 
   function showTyping(on) {
@@ -459,7 +867,7 @@
     var n = state.unread;
     badge.hidden = n === 0 || state.open;
     badge.textContent = n > 9 ? "9+" : String(n);
-    bubble.setAttribute("aria-label", n && !state.open ? t().openUnread(n) : t().open);
+    bubble.setAttribute("aria-label", state.open ? t().closeChat : n ? t().openUnread(n) : t().open);
   }
 
   function setStatus(text) {
@@ -539,6 +947,7 @@
   }
 
   function loadHistory() {
+    refreshPerson();
     return api("GET", "/api/webchat/history").then(function (data) {
       state.historyLoaded = true;
       (data.messages || []).forEach(function (m) { merge(m, false); });
@@ -644,7 +1053,13 @@
         break;
       case "reply":
         showTyping(false);
-        merge({ id: frame.id, direction: "out", text: String(frame.text), suggestions: frame.suggestions || [] }, true);
+        merge({
+          id: frame.id,
+          direction: "out",
+          text: String(frame.text),
+          suggestions: frame.suggestions || [],
+          agent: frame.agent
+        }, true);
         break;
       case "ack":
         showTyping(false);
@@ -720,6 +1135,7 @@
       pending: true
     });
     transmit(entry);
+    return entry;
   }
 
   function transmit(entry) {
@@ -871,6 +1287,13 @@
     autosize();
     sendText(text, null);
   }
+  ticketsButton.addEventListener("click", function () {
+    if (state.ticketsShown) {
+      closeTickets();
+    } else {
+      openTicketList();
+    }
+  });
   humanButton.addEventListener("click", function () {
     sendText("/human", t().human);
   });

@@ -50,8 +50,9 @@ class BrandConfig(_Section):
     # Written requests (email) get a fuller answer, which takes longer.
     formal_reply_time: LocalizedText = LocalizedText(en="within 2 business days", zh="2 个工作日内")
     reply_times: ReplyTimes = ReplyTimes()
-    # Each FAQ answer links to its full article at help_center_url + entry id (the /help/<id> pages).
-    help_center_url: str = "https://example.com/help/"
+    # Each FAQ answer links to its full article at help_center_url + entry id (the /help/<id> pages). Empty: this
+    # server's own help center (`omnidesk run` serves it at /help on the widget's host and port).
+    help_center_url: str = ""
 
     @model_validator(mode="after")
     def _has_domain(self) -> BrandConfig:
@@ -247,6 +248,16 @@ class Config(_Section):
     channels: ChannelsConfig = ChannelsConfig()
     agents: AgentsConfig = AgentsConfig()
     server: ServerConfig = ServerConfig()
+
+    @model_validator(mode="after")
+    def _own_help_center(self) -> Config:
+        """No help-center URL configured: the one this process serves."""
+        if self.brand.help_center_url:
+            return self
+        web = self.channels.webchat
+        host = f"[{web.host}]" if ":" in web.host else web.host
+        brand = self.brand.model_copy(update={"help_center_url": f"http://{host}:{web.port}/help/"})
+        return self.model_copy(update={"brand": brand})
 
 
 def substitute_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:

@@ -69,7 +69,8 @@ class FanoutChannel(Channel):
             ]
             if not stored:
                 return
-            reply = Reply(stored[0].text, transcript_id=wanted)
+            # The transcript keeps the reply's choices and its agent too (what a reloaded widget shows).
+            reply = Reply(stored[0].text, stored[0].suggestions, transcript_id=wanted, agent=stored[0].agent)
         await self._local.send(conversation_id, reply)
 
     async def start(self, inbound: InboundSink) -> None:

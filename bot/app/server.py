@@ -17,13 +17,16 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import uvicorn
+from prometheus_client import make_asgi_app
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from adapters.slack_desk import SlackAgentDesk
 from bot.app.config import Config, ServerConfig
@@ -31,10 +34,13 @@ from bot.app.fanout import FanoutChannel
 from bot.app.http_limits import BodyLimit
 from bot.app.wiring import Runtime, open_runtime
 from bot.core.ports import Channel, InboundSink
+from bot.desk.domain import TicketStatus
+from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
 from bot.knowledge.texts import ReplyTexts
 from bot.security.log_redaction import AccessLogFilter, RedactingLogFilter, install_log_redaction
 from bot.security.secret_scanner import SecretScanner
 from bot.store import Leadership
+from handlers.tickets import form_questions
 
 log = logging.getLogger(__name__)
 OUTBOX_FLUSH_SECONDS = 1.0
@@ -82,12 +88,28 @@ def admin_routes(runtime: Runtime, server: ServerConfig) -> list[BaseRoute]:
             return JSONResponse({"status": "error", **details}, status_code=503)
         return JSONResponse({"status": "ok", "store": "ok"} if authorized(request) else {"status": "ok"})
 
-    async def metrics(request: Request) -> Response:
-        if not authorized(request):
-            return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return Response(runtime.desk.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return [Route("/healthz", healthz), Route("/metrics", MetricsApp(runtime, authorized), methods=["GET"])]
 
-    return [Route("/healthz", healthz), Route("/metrics", metrics)]
+
+class MetricsApp:
+    """`/metrics`: prometheus-client's own ASGI app (content type, OpenMetrics, gzip), after the gauges read from
+    the store (tickets by status, outbox depth) are brought up to date. A class, so Starlette serves it as ASGI."""
+
+    def __init__(self, runtime: Runtime, authorized: Callable[[Request], bool]) -> None:
+        self._runtime = runtime
+        self._authorized = authorized
+        self._exposition = make_asgi_app(runtime.desk.metrics.registry)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._authorized(Request(scope)):
+            refused = JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            await refused(scope, receive, send)
+            return
+        store = self._runtime.store
+        counts = await store.ticket_status_counts()
+        statuses = {status.value: counts.get(status.value, 0) for status in TicketStatus}
+        self._runtime.desk.metrics.observe_store(statuses, await store.outbox_depth(), datetime.now(UTC))
+        await self._exposition(scope, receive, send)
 
 
 async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
@@ -111,6 +133,7 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
     slack = attach_slack(config, runtime)
     try:
         routes += await _configure_channels(config, runtime)
+        routes += help_center_routes(config, runtime)
         if slack is not None:
             if config.agents.slack.socket_mode:
                 await slack.start_socket_mode()
@@ -166,6 +189,31 @@ def credentials(config: Config) -> list[str]:
     ]
 
 
+def help_center_routes(config: Config, runtime: Runtime) -> list[BaseRoute]:
+    """The help center's pages (`/help`), searched with the router's own ranker, with the widget when it is served."""
+    from adapters.helpcenter import HelpCenter
+
+    core = runtime.core
+    center = HelpCenter(
+        core.kb, core.matcher, config.brand, runtime.store, runtime.desk.metrics, widget=config.channels.webchat.enabled
+    )
+    return center.routes()
+
+
+def ticket_form(kb: KnowledgeBase, texts: ReplyTexts) -> dict[str, Any]:
+    """The widget's ticket form: each category with the intake questions the chat would ask for it."""
+    return {
+        "categories": [
+            {
+                "slug": category.slug,
+                "title": dict(category.title),
+                "questions": [{lang: texts.render(key, lang) for lang in LANGS} for key in form_questions(category.slug)],
+            }
+            for category in kb.browsable_categories
+        ]
+    }
+
+
 def attach_slack(config: Config, runtime: Runtime) -> SlackAgentDesk | None:
     """The Slack agent desk, announcing the runtime's tickets, when a bot token is configured."""
     if not config.agents.slack.bot_token:
@@ -194,7 +242,14 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
             renew_after_seconds=web.session_renew_after_minutes * 60,
         )
         routes += webchat_routes(
-            webchat, runtime.desk, tokens, web, attachments_dir=attachments, store=runtime.store
+            webchat,
+            runtime.desk,
+            tokens,
+            web,
+            attachments_dir=attachments,
+            store=runtime.store,
+            tickets=runtime.tickets,
+            ticket_form=ticket_form(runtime.core.kb, ReplyTexts(config.brand)),
         )
     telegram = config.channels.telegram
     if telegram.token:
@@ -407,7 +462,8 @@ async def serve(config: Config, announce: Callable[[str], None] = print) -> bool
         admin_note = f", admin on http://{config.server.admin_host}:{config.server.admin_port}/" if admin else ""
         announce(
             f"OmniDesk is running: http://{web.host}:{web.port}/ "
-            f"(channels: {', '.join(runtime.channels) or 'none'}){admin_note}"
+            f"(channels: {', '.join(runtime.channels) or 'none'}; help center: http://{web.host}:{web.port}/help)"
+            f"{admin_note}"
         )
         try:
             await server.serve()

@@ -35,7 +35,13 @@ from handlers.faq_answer import FaqAnswerHandler
 from handlers.investment_advice import InvestmentAdviceHandler
 from handlers.replies import ReplyBuilder
 from handlers.secret_guard import SecretGuard, SecretOnlyHandler
-from handlers.tickets import IntakeHandler, RatingHandler, TicketCommandsHandler, TicketRelayHandler
+from handlers.tickets import (
+    IntakeHandler,
+    RatingHandler,
+    TicketCommandsHandler,
+    TicketFormHandler,
+    TicketRelayHandler,
+)
 from handlers.understanding import RankingStep
 
 
@@ -78,7 +84,13 @@ def build_core(
     )
     steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
     if with_tickets:
-        steps += [TicketCommandsHandler(texts), RatingHandler(texts), TicketRelayHandler(texts)]
+        steps += [
+            TicketCommandsHandler(texts),
+            # The web form's ticket: before the relay, so an open ticket gets the form's text as a follow-up.
+            TicketFormHandler(escalator, texts, frozenset(c.slug for c in kb.browsable_categories)),
+            RatingHandler(texts),
+            TicketRelayHandler(texts),
+        ]
     steps.append(SecretOnlyHandler())
     if with_tickets:
         steps.append(IntakeHandler(escalator, texts))

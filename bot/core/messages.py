@@ -76,6 +76,7 @@ class Reply:
     ticket: int | None = None  # the ticket this reply is about (email puts it in the subject)
     lang: Lang | None = None  # the language it is written in, set by the desk: adapters need not guess it
     human_label: str | None = None  # the "talk to a human" choice in that language, as the bot words it
+    agent: str | None = None  # the person who wrote it (an agent's reply); None for the bot
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
         "ticket": reply.ticket,
         "lang": reply.lang,
         "human_label": reply.human_label,
+        "agent": reply.agent,
     }
 
 
@@ -52,6 +53,7 @@ def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
     ticket = payload.get("ticket")
     lang = payload.get("lang")
     label = payload.get("human_label")
+    agent = payload.get("agent")
     return Reply(
         str(payload["text"]),
         suggestions,
@@ -60,6 +62,7 @@ def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
         ticket if isinstance(ticket, int) else None,
         "zh" if lang == "zh" else "en" if lang == "en" else None,  # rows queued before replies carried it: None
         label if isinstance(label, str) else None,
+        agent if isinstance(agent, str) else None,
     )
 
 

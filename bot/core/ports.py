@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState
 from bot.core.effects import Effect
-from bot.core.messages import Decision, InboundMessage, Reply
+from bot.core.messages import Decision, InboundMessage, Reply, Suggestion
 
 if TYPE_CHECKING:
     from bot.core.router import RouterResult
@@ -97,6 +97,8 @@ class StoredMessage:
     text: str
     platform_message_id: str | None
     created_at: datetime
+    suggestions: tuple[Suggestion, ...] = ()  # the choices a reply offered, as the user saw them
+    agent: str | None = None  # the person who wrote a reply; None for the bot and for the user's messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,14 @@ class OutboxItem:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDepth:
+    """Replies waiting for delivery, and when the oldest of them was queued (None when there is none)."""
+
+    pending: int
+    oldest_created_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

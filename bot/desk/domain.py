@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Literal
 
 from bot.core.conversation import ConversationKey
 from bot.core.messages import Lang, Priority
@@ -40,6 +42,20 @@ TRANSITIONS: Mapping[TicketStatus, frozenset[TicketStatus]] = {
 }
 
 
+UserStatus = Literal["submitted", "in_progress", "waiting_for_you", "resolved", "cancelled"]
+# What users are told ("My tickets", /tickets): the exchange's support guide speaks of submitted / in progress /
+# replied, not of claims.
+USER_STATUS: Mapping[TicketStatus, UserStatus] = MappingProxyType(
+    {
+        TicketStatus.OPEN: "submitted",
+        TicketStatus.CLAIMED: "in_progress",
+        TicketStatus.WAITING_USER: "waiting_for_you",
+        TicketStatus.RESOLVED: "resolved",
+        TicketStatus.CANCELLED: "cancelled",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Ticket:
     """One escalation to a human agent; users quote it as `#<number>`."""
@@ -69,6 +85,14 @@ class Ticket:
     def is_open(self) -> bool:
         """True until the ticket is resolved or cancelled."""
         return self.status not in FINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class UserTicket:
+    """A ticket as its user's list shows it: the ticket and when anything last happened on it."""
+
+    ticket: Ticket
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from rapidfuzz import fuzz
 
 from bot.knowledge.textnorm import normalize
-from bot.store import StorePort, TicketStats
+from bot.store import ArticleVotes, StorePort, TicketStats
 
 SIMILAR = 70  # rapidfuzz token_set_ratio at which two unanswered questions count as the same question
 
@@ -30,6 +30,7 @@ class Report:
     decisions: dict[str, int]
     not_understood: list[QuestionGroup]
     tickets: TicketStats
+    article_votes: list[ArticleVotes]
 
 
 def group_similar(texts: list[str], threshold: int = SIMILAR) -> list[QuestionGroup]:
@@ -56,6 +57,7 @@ async def build_report(store: StorePort, since: datetime, top: int = 10) -> Repo
         decisions=await store.decision_counts(since),
         not_understood=group_similar(await store.not_understood(since))[:top],
         tickets=await store.ticket_stats(since),
+        article_votes=(await store.article_votes(since))[:top],
     )
 
 
@@ -87,4 +89,6 @@ def format_report(report: Report) -> str:
         f"  median time to resolve: {minutes(stats.median_seconds_to_resolve)}",
         f"  CSAT: {'-' if stats.csat_average is None else f'{stats.csat_average:.2f} / 5'} ({stats.csat_count} ratings)",
     ]
+    lines += ["", "Help-center votes (helpful / not helpful):"]
+    lines += [f"  {v.entry_id:32s} {v.helpful:4d} / {v.not_helpful}" for v in report.article_votes] or ["  (none)"]
     return "\n".join(lines)

@@ -8,12 +8,16 @@ import dataclasses
 from datetime import datetime
 
 from bot.core.conversation import ConversationStates
-from bot.core.messages import Reply
+from bot.core.messages import Reply, Suggestion
 from bot.core.outbox import Outbox
 from bot.desk.notifications import AgentRelay
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import StoreError, StorePort, Ticket, TicketStatus
+from bot.store import StoreError, StorePort, Ticket, TicketStatus, UserTicket
+
+# The rating as choices (widget chips, Telegram buttons, X's numbered list): each sends its digit, which is also its
+# number in a numbered list, so typing "4" on X and tapping the fourth button give the same rating.
+RATING_CHOICES = tuple(Suggestion("★" * n, str(n)) for n in range(1, 6))
 
 
 class TicketDesk:
@@ -40,6 +44,10 @@ class TicketDesk:
         """The ticket as stored."""
         return await self._store.get_ticket(number)
 
+    async def of_conversation(self, channel: str, conversation_id: str, limit: int = 50) -> list[UserTicket]:
+        """The conversation's tickets, newest first, with their last update ("My tickets")."""
+        return await self._store.tickets_of(channel, conversation_id, limit)
+
     async def claim(self, number: int, agent: str) -> Ticket:
         """Take the ticket."""
         ticket = await self._store.claim(number, agent)
@@ -57,7 +65,9 @@ class TicketDesk:
         text = self._scanner.scan(text).redacted_text  # agents paste things too; the same rule holds
         ticket = await self._store.add_agent_reply(number, agent, text)
         message = self._texts.render("agent_reply", ticket.lang, agent=agent, text=text)
-        await self._outbox.send(ticket.channel, ticket.conversation_id, self._reply(message, ticket))
+        await self._outbox.send(
+            ticket.channel, ticket.conversation_id, dataclasses.replace(self._reply(message, ticket), agent=agent)
+        )
         if text.rstrip().endswith(("?", "？")) and ticket.status is TicketStatus.CLAIMED:
             ticket = await self._store.set_status(number, TicketStatus.WAITING_USER, agent)
         await self._outbox.flush()  # the redraw (or reminder) it queued, among what else is due
@@ -70,7 +80,11 @@ class TicketDesk:
         state = await self._states.get(key)
         await self._states.put(key, dataclasses.replace(state, ticket=None, rating_for=number, last_suggestions=()))
         text = self._texts.render("ticket_resolved", ticket.lang, number=str(number))
-        await self._outbox.send(ticket.channel, ticket.conversation_id, self._reply(text, ticket))
+        await self._outbox.send(
+            ticket.channel,
+            ticket.conversation_id,
+            dataclasses.replace(self._reply(text, ticket), suggestions=RATING_CHOICES),
+        )
         await self._outbox.flush()  # the redraw (or reminder) it queued, among what else is due
         return ticket
 

@@ -195,6 +195,31 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     "status_waiting_user": {"en": "the agent is waiting for your answer", "zh": "客服在等你的回复"},
     "status_resolved": {"en": "resolved", "zh": "已解决"},
     "status_cancelled": {"en": "cancelled", "zh": "已取消"},
+    # The words "My tickets" and /tickets use (bot.desk.tickets.USER_STATUS).
+    "user_status_submitted": {"en": "submitted", "zh": "已提交"},
+    "user_status_in_progress": {"en": "in progress", "zh": "处理中"},
+    "user_status_waiting_for_you": {"en": "waiting for you", "zh": "等待你回复"},
+    "user_status_resolved": {"en": "resolved", "zh": "已解决"},
+    "user_status_cancelled": {"en": "cancelled", "zh": "已取消"},
+    "tickets_header": {"en": "Your tickets:", "zh": "你的工单："},
+    "ticket_form_duplicate": {
+        "en": "You already have ticket #{number} open ({status}), so I added this to it instead of opening a second "
+        "one. The agent will reply here.",
+        "zh": "你已有处理中的工单 #{number}（{status}），已将此内容补充到该工单，不会重复创建。客服会在此回复。",
+    },
+    "ticket_form_empty": {
+        "en": "Please describe your problem so an agent can help.",
+        "zh": "请描述你遇到的问题，方便客服处理。",
+    },
+    "tickets_line": {"en": "#{number} {status} (updated {updated})", "zh": "#{number} {status}（更新于 {updated}）"},
+    "tickets_none": {
+        "en": "You have no tickets. Type /human to open one.",
+        "zh": "你还没有工单。输入 /human 创建工单。",
+    },
+    "tickets_footer": {
+        "en": "Type /ticket for the open one's status.",
+        "zh": "输入 /ticket 查看处理中工单的进度。",
+    },
 }
 
 

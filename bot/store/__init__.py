@@ -5,6 +5,8 @@ from bot.store.opening import open_store
 from bot.store.port import Leadership, StorePort
 from bot.store.records import (
     FINAL_STATUSES,
+    ArticleVotes,
+    OutboxDepth,
     OutboxItem,
     StoredAttachment,
     StoredMessage,
@@ -13,6 +15,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    UserTicket,
     WebchatSession,
     utc_now,
 )
@@ -22,7 +25,9 @@ from bot.store.store import SqliteConversationStates, Store
 __all__ = [
     "FINAL_STATUSES",
     "MIGRATIONS",
+    "ArticleVotes",
     "Leadership",
+    "OutboxDepth",
     "OutboxItem",
     "SqliteConversationStates",
     "Store",
@@ -34,6 +39,7 @@ __all__ = [
     "TicketEvent",
     "TicketStats",
     "TicketStatus",
+    "UserTicket",
     "WebchatSession",
     "open_store",
     "utc_now",

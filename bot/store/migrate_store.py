@@ -47,6 +47,7 @@ TABLES: tuple[TableCopy, ...] = (
     TableCopy("outbox", "id"),
     TableCopy("cursors", "name", integer_key=False, identity=False),
     TableCopy("webchat_revoked_sessions", "session_id", integer_key=False, identity=False),
+    TableCopy("article_votes", "id"),
 )
 TEXT_COLUMNS_WITH_PATHS = {("attachments", "ref"), ("ticket_events", "detail"), ("messages", "text")}
 

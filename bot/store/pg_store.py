@@ -24,7 +24,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState, TicketView
 from bot.core.effects import CancelTicket, Effect, FollowUp, OpenTicket, RateTicket
-from bot.core.messages import Decision, Lang, Priority
+from bot.core.messages import Decision, Lang, Priority, Suggestion
 from bot.core.ports import AGENTS, AgentNoticeKind, StateConflict
 from bot.desk.domain import check_agent_reply, check_claim, check_rating, check_transition
 from bot.store.opening import redact_url
@@ -36,12 +36,15 @@ from bot.store.queries import (
     _state_from_row,
     _stored_message_from_row,
     _ticket_from_row,
+    _user_ticket_from_row,
     _with_ticket_number,
 )
 from bot.store.records import (
     FINAL_STATUSES,
+    ArticleVotes,
     Clock,
     Direction,
+    OutboxDepth,
     OutboxItem,
     StoredAttachment,
     StoredMessage,
@@ -50,6 +53,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    UserTicket,
     WebchatSession,
     utc_now,
 )
@@ -304,7 +308,8 @@ class PgStore:
         rows = await self._pool.fetch(
             """
             SELECT * FROM (
-                SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
+                SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at,
+                    m.suggestions, m.agent
                 FROM messages m JOIN conversations c ON c.id = m.conversation
                 WHERE c.channel = $1 AND c.conversation_id = $2 AND m.id > $3
                 ORDER BY m.id DESC LIMIT $4
@@ -321,7 +326,8 @@ class PgStore:
         """A user's message as stored (redacted), by its platform id; None if it is not stored."""
         row = await self._pool.fetchrow(
             """
-            SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
+            SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at,
+                m.suggestions, m.agent
             FROM messages m JOIN conversations c ON c.id = m.conversation
             WHERE c.channel = $1 AND c.conversation_id = $2 AND m.direction = 'in' AND m.platform_message_id = $3
             ORDER BY m.id DESC LIMIT 1
@@ -580,6 +586,47 @@ class PgStore:
             csat_count=len(ratings),
         )
 
+    async def tickets_of(self, channel: str, conversation_id: str, limit: int = 50) -> list[UserTicket]:
+        """A conversation's tickets, newest first, each with the time of its last event ("My tickets")."""
+        rows = await self._pool.fetch(
+            TICKET_SELECT.replace(
+                "\n    FROM ",
+                ", (SELECT MAX(e.created_at) FROM ticket_events e WHERE e.ticket = t.number) AS updated_at\n    FROM ",
+            )
+            + " WHERE c.channel = $1 AND c.conversation_id = $2 ORDER BY t.number DESC LIMIT $3",
+            channel,
+            conversation_id,
+            limit,
+        )
+        return [_user_ticket_from_row(r) for r in rows]
+
+    async def ticket_status_counts(self) -> dict[str, int]:
+        """Status -> number of tickets in it, over all tickets (for /metrics)."""
+        rows = await self._pool.fetch("SELECT status, COUNT(*) AS n FROM tickets GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
+    # -- the help center ------------------------------------------------------------------------------------
+
+    async def add_article_vote(self, entry_id: str, helpful: bool, lang: Lang) -> None:
+        """Record one "was this helpful?" answer on a help-center article."""
+        await self._pool.execute(
+            "INSERT INTO article_votes (entry_id, helpful, lang, created_at) VALUES ($1, $2, $3, $4)",
+            _text(entry_id),
+            int(helpful),
+            lang,
+            self._now(),
+        )
+
+    async def article_votes(self, since: datetime) -> list[ArticleVotes]:
+        """Per entry, the helpful / not helpful votes since `since`, the most "not helpful" first (then by entry id,
+        in code-point order as SQLite's)."""
+        rows = await self._pool.fetch(
+            "SELECT entry_id, SUM(helpful) AS yes, SUM(1 - helpful) AS no FROM article_votes "
+            'WHERE created_at >= $1 GROUP BY entry_id ORDER BY SUM(1 - helpful) DESC, entry_id COLLATE "C"',
+            _aware(since),
+        )
+        return [ArticleVotes(str(r["entry_id"]), int(r["yes"]), int(r["no"])) for r in rows]
+
     # -- inbox, outbox, cursors -------------------------------------------------------------------------------
 
     async def inbox_add(self, channel: str, platform_message_id: str, payload: Mapping[str, Any]) -> bool:
@@ -649,6 +696,14 @@ class PgStore:
             limit,
         )
         return sorted((_outbox_from_row(r) for r in rows), key=lambda item: (item.next_attempt_at, item.id))
+
+    async def outbox_depth(self) -> OutboxDepth:
+        """How many replies wait for delivery and since when the oldest has (for /metrics)."""
+        row = await self._pool.fetchrow(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'"
+        )
+        assert row is not None  # an aggregate always yields one row
+        return OutboxDepth(int(row["n"]), row["oldest"])
 
     async def outbox_get(self, item_id: int) -> OutboxItem:
         """One outbox item; StoreError if there is none."""
@@ -889,8 +944,21 @@ class PgStore:
         conversation: int | None,
     ) -> list[OutboxItem]:
         """One transcript message, and an outbox row per part (as the channel splits it), each with its id."""
+        offered = tuple(
+            Suggestion(str(s["label"]), str(s["payload"]))
+            for s in payload.get("suggestions", ())
+            if isinstance(s, Mapping) and "label" in s and "payload" in s
+        )
         stored = await _record_message(
-            db, now, channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation
+            db,
+            now,
+            channel,
+            conversation_id,
+            "out",
+            str(payload.get("text", "")),
+            conversation=conversation,
+            suggestions=offered,
+            agent=payload["agent"] if isinstance(payload.get("agent"), str) else None,
         )
         parts: list[Mapping[str, Any]] = payload.get("parts") or [payload]
         whole = {k: v for k, v in payload.items() if k != "parts"}
@@ -1149,7 +1217,10 @@ async def _record_message(
     channel_user_id: str | None = None,
     decision: Decision | None = None,
     conversation: int | None = None,
+    suggestions: Sequence[Suggestion] = (),
+    agent: str | None = None,
 ) -> StoredMessage:
+    """`suggestions`: the choices a reply offered; `agent`: who wrote it."""
     if direction not in ("in", "out"):
         raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
     if conversation is None:
@@ -1160,7 +1231,7 @@ async def _record_message(
         f"""
         WITH message AS (
             INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason,
-                faq_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+                faq_id, suggestions, agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
         ), logged AS (
             INSERT INTO ticket_events (ticket, kind, actor, detail, created_at)
             SELECT number, 'user_message', channel_user_id, $3, $5 FROM tickets
@@ -1176,8 +1247,22 @@ async def _record_message(
         decision.action.value if decision else None,
         decision.reason if decision else None,
         decision.faq_id if decision else None,
+        _text(json.dumps([{"label": c.label, "payload": c.payload} for c in suggestions], ensure_ascii=False))
+        if suggestions
+        else None,
+        agent,
     )
-    return StoredMessage(int(message_id), channel, conversation_id, direction, text, platform_message_id, now)
+    return StoredMessage(
+        int(message_id),
+        channel,
+        conversation_id,
+        direction,
+        text,
+        platform_message_id,
+        now,
+        tuple(suggestions),
+        agent,
+    )
 
 
 async def _ticket(db: Connection, number: int, for_update: bool = False) -> Ticket:

@@ -18,7 +18,9 @@ from bot.core.conversation import ConversationKey, ConversationSnapshot, Convers
 from bot.core.effects import Effect
 from bot.core.messages import Decision, Lang, Priority
 from bot.store.records import (
+    ArticleVotes,
     Direction,
+    OutboxDepth,
     OutboxItem,
     StoredAttachment,
     StoredMessage,
@@ -26,6 +28,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    UserTicket,
     WebchatSession,
 )
 
@@ -211,6 +214,22 @@ class StorePort(Protocol):
         """Median seconds to claim and to resolve, and the CSAT average, of the tickets opened at or after `since`."""
         ...
 
+    async def tickets_of(self, channel: str, conversation_id: str, limit: int = 50) -> list[UserTicket]:
+        """A conversation's tickets, newest first, each with the time of its last event ("My tickets")."""
+        ...
+
+    async def ticket_status_counts(self) -> dict[str, int]:
+        """Status -> number of tickets in it, over all tickets (for /metrics)."""
+        ...
+
+    async def add_article_vote(self, entry_id: str, helpful: bool, lang: Lang) -> None:
+        """Record one "was this helpful?" answer on a help-center article."""
+        ...
+
+    async def article_votes(self, since: datetime) -> list[ArticleVotes]:
+        """Per entry, the helpful / not helpful votes since `since`, the most "not helpful" first."""
+        ...
+
     async def inbox_add(self, channel: str, platform_message_id: str, payload: Mapping[str, Any]) -> bool:
         """Record a received platform message; False if it was already received (a redelivery)."""
         ...
@@ -229,6 +248,10 @@ class StorePort(Protocol):
 
     async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
         """Pending messages that are due (next attempt not in the future), oldest due first."""
+        ...
+
+    async def outbox_depth(self) -> OutboxDepth:
+        """How many replies wait for delivery and since when the oldest has (for /metrics)."""
         ...
 
     async def outbox_get(self, item_id: int) -> OutboxItem:

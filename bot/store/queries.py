@@ -17,8 +17,10 @@ from bot.core.ports import AGENTS, AgentNoticeKind, StateConflict
 from bot.desk.domain import check_agent_reply, check_claim, check_rating, check_transition
 from bot.store.records import (
     FINAL_STATUSES,
+    ArticleVotes,
     Clock,
     Direction,
+    OutboxDepth,
     OutboxItem,
     StoredAttachment,
     StoredMessage,
@@ -27,6 +29,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    UserTicket,
     WebchatSession,
 )
 
@@ -270,8 +273,11 @@ class StoreQueries:
         channel_user_id: str | None = None,
         decision: Decision | None = None,
         conversation: int | None = None,
+        suggestions: Sequence[Suggestion] = (),
+        agent: str | None = None,
     ) -> StoredMessage:
-        """`conversation` is the conversation's row id, when the caller has it already."""
+        """`conversation` is the conversation's row id, when the caller has it already; `suggestions` the choices
+        a reply offered, `agent` who wrote it."""
         if direction not in ("in", "out"):
             raise StoreError(f"message direction must be 'in' or 'out', not {direction!r}")
         now = self._now()
@@ -279,7 +285,7 @@ class StoreQueries:
             conversation = self._conversation_row_id((channel, conversation_id), now, channel_user_id)
         row = self._one(
             "INSERT INTO messages (conversation, direction, text, platform_message_id, created_at, action, reason, "
-            "faq_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "faq_id, suggestions, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 conversation,
                 direction,
@@ -289,6 +295,10 @@ class StoreQueries:
                 decision.action.value if decision else None,
                 decision.reason if decision else None,
                 decision.faq_id if decision else None,
+                json.dumps([{"label": c.label, "payload": c.payload} for c in suggestions], ensure_ascii=False)
+                if suggestions
+                else None,
+                agent,
             ),
         )
         assert row is not None
@@ -300,7 +310,17 @@ class StoreQueries:
             )
             if ticket is not None:
                 self._event(int(ticket["number"]), "user_message", str(ticket["channel_user_id"]), text, now)
-        return StoredMessage(int(row["id"]), channel, conversation_id, direction, text, platform_message_id, _dt(now))
+        return StoredMessage(
+            int(row["id"]),
+            channel,
+            conversation_id,
+            direction,
+            text,
+            platform_message_id,
+            _dt(now),
+            tuple(suggestions),
+            agent,
+        )
 
     def redact_messages(self, conversation: int, items: Sequence[tuple[int, str]]) -> None:
         """Replace the text of the conversation's user messages (row id, redacted text), and of the copies kept in
@@ -325,7 +345,8 @@ class StoreQueries:
         rows = self._all(
             """
             SELECT * FROM (
-                SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
+                SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at,
+                    m.suggestions, m.agent
                 FROM messages m JOIN conversations c ON c.id = m.conversation
                 WHERE c.channel = ? AND c.conversation_id = ? AND m.id > ?
                 ORDER BY m.id DESC LIMIT ?
@@ -338,7 +359,8 @@ class StoreQueries:
     def inbound_message(self, conversation: ConversationKey, platform_message_id: str) -> StoredMessage | None:
         row = self._one(
             """
-            SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at
+            SELECT m.id, c.channel, c.conversation_id, m.direction, m.text, m.platform_message_id, m.created_at,
+                    m.suggestions, m.agent
             FROM messages m JOIN conversations c ON c.id = m.conversation
             WHERE c.channel = ? AND c.conversation_id = ? AND m.direction = 'in' AND m.platform_message_id = ?
             ORDER BY m.id DESC LIMIT 1
@@ -528,6 +550,35 @@ class StoreQueries:
             for r in rows
         ]
 
+    def tickets_of(self, channel: str, conversation_id: str, limit: int = 50) -> list[UserTicket]:
+        rows = self._all(
+            _TICKET_SELECT.replace(
+                "\n    FROM ",
+                ", (SELECT MAX(e.created_at) FROM ticket_events e WHERE e.ticket = t.number) AS updated_at\n    FROM ",
+            )
+            + " WHERE c.channel = ? AND c.conversation_id = ? ORDER BY t.number DESC LIMIT ?",
+            (channel, conversation_id, limit),
+        )
+        return [_user_ticket_from_row(r) for r in rows]
+
+    def ticket_status_counts(self) -> dict[str, int]:
+        rows = self._all("SELECT status, COUNT(*) AS n FROM tickets GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
+    def add_article_vote(self, entry_id: str, helpful: bool, lang: Lang) -> None:
+        self._db.execute(
+            "INSERT INTO article_votes (entry_id, helpful, lang, created_at) VALUES (?, ?, ?, ?)",
+            (entry_id, int(helpful), lang, self._now()),
+        )
+
+    def article_votes(self, since: datetime) -> list[ArticleVotes]:
+        rows = self._all(
+            "SELECT entry_id, SUM(helpful) AS yes, SUM(1 - helpful) AS no FROM article_votes "
+            "WHERE created_at >= ? GROUP BY entry_id ORDER BY SUM(1 - helpful) DESC, entry_id",
+            (_iso(since),),
+        )
+        return [ArticleVotes(str(r["entry_id"]), int(r["yes"]), int(r["no"])) for r in rows]
+
     def ticket_stats(self, since: datetime) -> TicketStats:
         rows = self._all(
             """
@@ -608,8 +659,19 @@ class StoreQueries:
     def _queue_reply(
         self, channel: str, conversation_id: str, payload: Mapping[str, Any], conversation: int | None = None
     ) -> list[OutboxItem]:
+        offered = tuple(
+            Suggestion(str(s["label"]), str(s["payload"]))
+            for s in payload.get("suggestions", ())
+            if isinstance(s, Mapping) and "label" in s and "payload" in s
+        )
         stored = self.record_message(
-            channel, conversation_id, "out", str(payload.get("text", "")), conversation=conversation
+            channel,
+            conversation_id,
+            "out",
+            str(payload.get("text", "")),
+            conversation=conversation,
+            suggestions=offered,
+            agent=payload["agent"] if isinstance(payload.get("agent"), str) else None,
         )
         parts: list[Mapping[str, Any]] = payload.get("parts") or [payload]
         whole = {k: v for k, v in payload.items() if k != "parts"}
@@ -643,6 +705,11 @@ class StoreQueries:
             (self._now(), limit),
         )
         return [_outbox_from_row(r) for r in rows]
+
+    def outbox_depth(self) -> OutboxDepth:
+        row = self._one("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'")
+        assert row is not None  # an aggregate always yields one row
+        return OutboxDepth(int(row["n"]), _dt_or_none(row["oldest"]))
 
     def outbox_get(self, item_id: int) -> OutboxItem:
         row = self._one("SELECT * FROM outbox WHERE id = ?", (item_id,))
@@ -834,6 +901,10 @@ def _stored_message_from_row(row: Row) -> StoredMessage:
         text=row["text"],
         platform_message_id=row["platform_message_id"],
         created_at=_dt(row["created_at"]),
+        suggestions=tuple(
+            Suggestion(str(s["label"]), str(s["payload"])) for s in json.loads(row["suggestions"] or "[]")
+        ),
+        agent=row["agent"],
     )
 
 
@@ -851,6 +922,11 @@ def _outbox_from_row(row: Row) -> OutboxItem:
         created_at=_dt(row["created_at"]),
         sent_at=_dt_or_none(row["sent_at"]),
     )
+
+
+def _user_ticket_from_row(row: Row) -> UserTicket:
+    ticket = _ticket_from_row(row)
+    return UserTicket(ticket, _dt_or_none(row["updated_at"]) or ticket.created_at)
 
 
 def _iso(moment: datetime) -> str:

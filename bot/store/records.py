@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.core.ports import Direction, OutboxItem, StoredMessage, StoreError
+from bot.core.ports import Direction, OutboxDepth, OutboxItem, StoredMessage, StoreError
 from bot.desk.domain import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -16,6 +16,7 @@ from bot.desk.domain import (
     TicketRefused,
     TicketStats,
     TicketStatus,
+    UserTicket,
 )
 
 # The records the store's API returns live with their domain (tickets) or the core's ports (transcript, outbox);
@@ -23,8 +24,10 @@ from bot.desk.domain import (
 __all__ = [
     "FINAL_STATUSES",
     "TRANSITIONS",
+    "ArticleVotes",
     "Clock",
     "Direction",
+    "OutboxDepth",
     "OutboxItem",
     "StoreError",
     "StoredAttachment",
@@ -34,11 +37,21 @@ __all__ = [
     "TicketRefused",
     "TicketStats",
     "TicketStatus",
+    "UserTicket",
     "WebchatSession",
     "utc_now",
 ]
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleVotes:
+    """The help center's "was this helpful?" answers for one entry."""
+
+    entry_id: str
+    helpful: int
+    not_helpful: int
 
 
 def utc_now() -> datetime:

@@ -154,6 +154,24 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX outbox_pending_by_conversation ON outbox (channel, conversation_id, id) WHERE status = 'pending';
     """,
+    """
+    -- "Was this helpful?" on the help center's article pages: one row per vote, no visitor identity kept.
+    CREATE TABLE article_votes (
+        id INTEGER PRIMARY KEY,
+        entry_id TEXT NOT NULL,
+        helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),
+        lang TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX article_votes_by_time ON article_votes (created_at);
+    CREATE INDEX tickets_by_conversation ON tickets (conversation, number);
+    """,
+    """
+    -- The choices a reply offered (JSON list of {label, payload}), so a reloaded widget shows what the user saw.
+    ALTER TABLE messages ADD COLUMN suggestions TEXT;
+    -- The agent who wrote a reply (NULL for the bot), so the widget can show a person's answers as theirs.
+    ALTER TABLE messages ADD COLUMN agent TEXT;
+    """,
 )
 
 

@@ -18,8 +18,10 @@ from bot.store.checkpointer import CHECKPOINT_INTERVAL_SECONDS, WalCheckpointer
 from bot.store.port import StorePort
 from bot.store.queries import StoreQueries
 from bot.store.records import (
+    ArticleVotes,
     Clock,
     Direction,
+    OutboxDepth,
     OutboxItem,
     StoredAttachment,
     StoredMessage,
@@ -27,6 +29,7 @@ from bot.store.records import (
     TicketEvent,
     TicketStats,
     TicketStatus,
+    UserTicket,
     WebchatSession,
     utc_now,
 )
@@ -281,6 +284,26 @@ class Store:
     async def ticket_stats(self, since: datetime) -> TicketStats:
         """Median seconds to claim and to resolve, and the CSAT average, of the tickets opened at or after `since`."""
         return await self._thread.read(self._sql.ticket_stats, since)
+
+    async def tickets_of(self, channel: str, conversation_id: str, limit: int = 50) -> list[UserTicket]:
+        """A conversation's tickets, newest first, each with the time of its last event ("My tickets")."""
+        return await self._thread.read(self._sql.tickets_of, channel, conversation_id, limit)
+
+    async def ticket_status_counts(self) -> dict[str, int]:
+        """Status -> number of tickets in it, over all tickets (for /metrics)."""
+        return await self._thread.read(self._sql.ticket_status_counts)
+
+    async def add_article_vote(self, entry_id: str, helpful: bool, lang: Lang) -> None:
+        """Record one "was this helpful?" answer on a help-center article."""
+        return await self._thread.write(self._sql.add_article_vote, entry_id, helpful, lang)
+
+    async def article_votes(self, since: datetime) -> list[ArticleVotes]:
+        """Per entry, the helpful / not helpful votes since `since`, the most "not helpful" first."""
+        return await self._thread.read(self._sql.article_votes, since)
+
+    async def outbox_depth(self) -> OutboxDepth:
+        """How many replies wait for delivery and since when the oldest has (for /metrics)."""
+        return await self._thread.read(self._sql.outbox_depth)
 
     async def inbox_add(self, channel: str, platform_message_id: str, payload: Mapping[str, Any]) -> bool:
         """Record a received platform message; False if it was already received (a redelivery)."""

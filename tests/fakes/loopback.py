@@ -81,9 +81,10 @@ class LoopbackServer:
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp, **settings: Any) -> AsyncIterator[str]:
-    """Run an ASGI app under uvicorn on a free port of 127.0.0.1 (as `omnidesk run` does); yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", **settings)
+async def serving(app: ASGIApp, port: int = 0, **settings: Any) -> AsyncIterator[str]:
+    """Run an ASGI app under uvicorn on `port` (default: a free one) of 127.0.0.1, as `omnidesk run` does; yields
+    its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **settings)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
