@@ -85,7 +85,7 @@ async def test_kill_9_of_the_poller_leader_loses_nothing_and_duplicates_nothing(
                         # The widget resends a message whose request failed (the instance died under it).
                         for _ in range(5):
                             try:
-                                await send(http, front, tokens[n % 5], f"w{n}", f"how long does a deposit take? ({n})")
+                                await send(http, front, tokens[n % 5], f"w{n}", f"how do I reset my 2FA? ({n})")
                                 widget_sent += 1
                                 break
                             except (httpx.HTTPError, AssertionError):
