@@ -9,14 +9,13 @@ at the bottom), and callers depend on nothing else.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState
-from bot.core.effects import Effect
+from bot.core.conversation import ConversationKey, ConversationState
 from bot.core.messages import Decision, Lang, Priority
+from bot.core.ports import ConversationMoves, MessageStore, OutboxStore
 from bot.store.records import (
     ArticleVotes,
     Direction,
@@ -46,15 +45,11 @@ class Leadership(Protocol):
     async def release(self) -> None: ...
 
 
-class StorePort(Protocol):
+class StorePort(MessageStore, OutboxStore, ConversationMoves, Protocol):
     """All persistent state of OmniDesk; every method returns only once its effect is committed."""
 
     async def close(self) -> None:
         """Finish what is queued and close; safe to call twice."""
-        ...
-
-    def conversation_lock(self, key: ConversationKey) -> AbstractAsyncContextManager[None]:
-        """Serialise the handling of one conversation across every instance sharing the store."""
         ...
 
     def leadership(self, name: str) -> Leadership:
@@ -80,40 +75,6 @@ class StorePort(Protocol):
         decision: Decision | None = None,
     ) -> StoredMessage:
         """Append a message (text ALREADY REDACTED) to the transcript; a user's message is logged on an open ticket."""
-        ...
-
-    async def receive_inbound(
-        self, channel: str, platform_message_id: str, conversation: ConversationKey
-    ) -> ConversationSnapshot | None:
-        """The state (with its ticket and version) to handle a message from; None when it was handled already."""
-        ...
-
-    async def complete_inbound(
-        self,
-        channel: str,
-        platform_message_id: str,
-        conversation_id: str,
-        channel_user_id: str,
-        text: str,
-        decision: Decision | None,
-        replies: Sequence[Mapping[str, Any]],
-        state: ConversationState | None = None,
-        effects: Sequence[Effect] = (),
-        version: int | None = None,
-        redact_earlier: Sequence[tuple[int, str]] = (),
-    ) -> list[OutboxItem] | None:
-        """The message, its effects, new state, replies and inbox row in one transaction; None for a redelivery,
-        StateConflict when the conversation is no longer at `version`."""
-        ...
-
-    async def transcript(
-        self, conversation: ConversationKey, limit: int | None = None, after: int = 0
-    ) -> list[StoredMessage]:
-        """A conversation's messages with ids above `after`, oldest first; with `limit`, only the latest `limit`."""
-        ...
-
-    async def inbound_message(self, conversation: ConversationKey, platform_message_id: str) -> StoredMessage | None:
-        """A user's message as stored (redacted), by its platform id; None if it is not stored."""
         ...
 
     async def open_ticket(
@@ -242,30 +203,8 @@ class StorePort(Protocol):
         """Queue a message for delivery, due now."""
         ...
 
-    async def queue_reply(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> list[OutboxItem]:
-        """A reply outside any inbound message (an agent's answer): into the transcript and the outbox, together."""
-        ...
-
-    async def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
-        """Pending messages that are due (next attempt not in the future), oldest due first."""
-        ...
-
     async def outbox_depth(self) -> OutboxDepth:
         """How many replies wait for delivery and since when the oldest has (for /metrics)."""
-        ...
-
-    async def outbox_get(self, item_id: int) -> OutboxItem:
-        """One outbox item; StoreError if there is none."""
-        ...
-
-    async def outbox_mark_sent(self, item_id: int) -> None:
-        """Delivery succeeded."""
-        ...
-
-    async def outbox_mark_failed(
-        self, item_id: int, permanent: bool, error: str, retry_at: datetime | None = None
-    ) -> None:
-        """Delivery failed: give up if `permanent`, else try again at `retry_at`."""
         ...
 
     async def revoke_webchat_session(self, session_id: str) -> bool:
@@ -280,24 +219,8 @@ class StorePort(Protocol):
         """Widget sessions with a conversation, most recently active first."""
         ...
 
-    async def move_conversations(self, channel: str, old: str, new: str) -> int:
-        """Move a conversation (and its per-user ones, `old:*`) to a new id; returns how many moved."""
-        ...
-
-    async def cursor_get(self, name: str) -> str | None:
-        """A saved position (e.g. a polling offset), or None."""
-        ...
-
-    async def cursor_set(self, name: str, value: str) -> None:
-        """Save a position."""
-        ...
-
     async def cursor_setdefault(self, name: str, value: str) -> str:
         """The saved value of `name`, saving `value` first if there is none."""
-        ...
-
-    async def outbox_claim(self, limit: int = 100) -> list[OutboxItem]:
-        """The due items for this process to deliver: one process owns a SQLite desk, so nothing to lease."""
         ...
 
     async def publish(self, topic: str, payload: str) -> None:
