@@ -24,7 +24,14 @@ from benchmarks.devset import DevQuestion, Half, load_half
 from bot.knowledge import fitted
 from bot.knowledge.intents import INTENT_PREFIX, load_intents
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase, load_knowledge_base
-from bot.knowledge.ranker import CandidateEvidence, FusionWeights, Ranker, fit_softmax, softmax_with_none
+from bot.knowledge.ranker import (
+    CandidateEvidence,
+    FusionWeights,
+    Ranker,
+    calibration_features,
+    fit_logistic,
+    fit_softmax,
+)
 from bot.knowledge.semantic import EmbeddingCache, EncoderName, load_encoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,12 +104,28 @@ def top1(
     return out
 
 
+def calibration(
+    questions: list[DevQuestion], evidences: list[CandidateEvidence], kb: KnowledgeBase, theta: tuple[float, ...], fused: bool
+) -> tuple[float, ...]:
+    """The logistic turning each question's top candidate's calibration features into P(it is right)."""
+    rows, right = [], []
+    for q, ev in zip(questions, evidences, strict=True):
+        matrix = ev.fused if fused else ev.lexical
+        wanted = targets(q, kb)
+        if wanted is None or matrix is None or not len(ev.entry_ids):
+            continue
+        scores = matrix @ np.array(theta)
+        top = int(np.argmax(scores))
+        rows.append(calibration_features(scores, matrix)[top])
+        right.append(ev.entry_ids[top] in wanted)
+    return fit_logistic(np.array(rows), np.array(right))
+
+
 def cascade_thresholds(
     questions: list[DevQuestion],
     evidences: list[CandidateEvidence],
     kb: KnowledgeBase,
-    lexical: Mapping[str, tuple[float, ...]],
-    fused: Mapping[str, tuple[float, ...]],
+    weights: FusionWeights,
 ) -> dict[str, float]:
     """Per language, the lowest lexical confidence from which the encoder changes no top entry on the tuning half
     (where the lexical stage alone is already as right as the fusion): questions above it skip the encoder."""
@@ -112,11 +135,10 @@ def cascade_thresholds(
         for q, ev in zip(questions, evidences, strict=True):
             if q.lang != lang or ev.fused is None or not len(ev.entry_ids):
                 continue
-            lex_conf = ev.lexical @ np.array(lexical[lang])
-            fused_conf = ev.fused @ np.array(fused[lang])
-            top = int(np.argmax(lex_conf))
-            confidence = float(softmax_with_none(lex_conf)[top])
-            pairs.append((float(confidence), top == int(np.argmax(fused_conf))))
+            lex_scores = ev.lexical @ np.array(weights.lexical[lang])
+            top = int(np.argmax(lex_scores))
+            confidence = float(weights.confidence(lex_scores, lang, ev.lexical)[top])
+            pairs.append((confidence, top == int(np.argmax(ev.fused @ np.array(weights.fused[lang])))))
         out[lang] = math.inf
         for threshold in np.arange(0.99, 0.5, -0.01):
             above = [same for conf, same in pairs if conf >= threshold]
@@ -154,9 +176,20 @@ def main() -> None:
             ]
             print(f"  {lang} {name:8s} top-1: " + ", ".join(cells) + f"  weights {[round(t, 2) for t in theta]}")
     assert ranker.semantic is not None
-    skip = cascade_thresholds(questions, evidences, kb, lexical, fused)
+    # Lexical-only confidence stays the softmax: recalibrated on the tuning half (no gibberish there) it learnt that a
+    # low lexical score is often right, and offered choices for keyboard mashing.
+    lexical_calibration: dict[str, tuple[float, ...]] = {}
+    fused_calibration: dict[str, tuple[float, ...]] = {}
+    for lang in LANGS:
+        qs = [q for q in questions if q.lang == lang]
+        evs = [e for q, e in zip(questions, evidences, strict=True) if q.lang == lang]
+        fused_calibration[lang] = calibration(qs, evs, kb, fused[lang], fused=True)
+    skip = cascade_thresholds(
+        questions, evidences, kb, FusionWeights(lexical, fused, lexical_calibration=lexical_calibration)
+    )
     weights = FusionWeights(
-        lexical, fused, ranker.semantic.encoder_name, skip)
+        lexical, fused, ranker.semantic.encoder_name, skip, lexical_calibration, fused_calibration
+    )
     existing = dict(fitted._FITTED)
     existing[weights.encoder] = weights
     FITTED.write_text(render(existing), encoding="utf-8")
@@ -174,7 +207,9 @@ def render(all_weights: dict[str, FusionWeights]) -> str:
 
     items = "".join(
         f"    {name!r}: FusionWeights(\n        lexical={block(w.lexical)},\n        fused={block(w.fused)},\n"
-        f"        encoder={w.encoder!r},\n        skip_semantic={skip(w.skip_semantic)},\n    ),\n"
+        f"        encoder={w.encoder!r},\n        skip_semantic={skip(w.skip_semantic)},\n"
+        f"        lexical_calibration={block(w.lexical_calibration)},\n"
+        f"        fused_calibration={block(w.fused_calibration)},\n    ),\n"
         for name, w in sorted(all_weights.items())
     )
     return (
@@ -187,8 +222,7 @@ def render(all_weights: dict[str, FusionWeights]) -> str:
         '    """The weights fitted for `encoder` (its name), else the lexical weights of any fit with default fusion."""\n'
         "    if encoder in _FITTED:\n        return _FITTED[encoder]\n"
         "    fit = next(iter(_FITTED.values()), DEFAULT_WEIGHTS)\n"
-        "    lexical = fit.lexical\n"
-        "    return FusionWeights(lexical, DEFAULT_WEIGHTS.fused)\n"
+        "    return FusionWeights(fit.lexical, DEFAULT_WEIGHTS.fused, lexical_calibration=fit.lexical_calibration)\n"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +20,16 @@ from tests.pg_cluster import PgCluster, pg_cluster
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The desk, channel and store tests (and the `omnidesk` processes they start) rank lexically: they test the
+    desk, not understanding, and the encoder adds tens of ms per message. tests/test_understanding.py and
+    tests/test_run.py use the shipped default, e5."""
+    os.environ.setdefault("OMNIDESK_ENCODER", "none")
+
+
 @pytest.fixture(scope="session")
 def config() -> Config:
-    return load_config(ROOT / "config.yaml", env={})
+    return load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": os.environ["OMNIDESK_ENCODER"]})
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ class Instance:
 def omnidesk_env(database_url: str, attachments: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of an instance (or of the agent CLI) on the shared database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "X_", "OMNIDESK_"))}
-    return env | {"OMNIDESK_DATABASE_URL": database_url, "OMNIDESK_ATTACHMENTS_DIR": str(attachments), **(extra or {})}
+    return env | {"OMNIDESK_ENCODER": os.environ.get("OMNIDESK_ENCODER", "none"), "OMNIDESK_DATABASE_URL": database_url, "OMNIDESK_ATTACHMENTS_DIR": str(attachments), **(extra or {})}
 
 
 def omnidesk_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:

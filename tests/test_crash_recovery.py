@@ -265,6 +265,7 @@ async def fakes() -> AsyncIterator[tuple[FakeTelegramApi, FakeXApi, FakeSlackApi
 def process_env(telegram: FakeTelegramApi, x: FakeXApi, slack: FakeSlackApi, port: int, db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "X_", "OMNIDESK_"))}
     return env | {
+        "OMNIDESK_ENCODER": os.environ.get("OMNIDESK_ENCODER", "none"),
         "OMNIDESK_PORT": str(port),
         "OMNIDESK_DB": str(db),
         "TELEGRAM_BOT_TOKEN": telegram.token,

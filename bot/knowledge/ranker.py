@@ -30,7 +30,8 @@ from bot.knowledge.textnorm import normalize
 _POOL = 8  # candidates taken from each ranker
 _EXACT_CONFIDENCE = 0.99
 LEXICAL_FEATURES = ("bias", "lex", "lex_lead")
-FUSED_FEATURES = ("bias", "lex", "lex_lead", "sem", "sem_lead", "agree")
+FUSED_FEATURES = ("bias", "lex", "lex_lead", "sem", "sem_lead", "agree", "head", "head_lead", "head_log")
+_HEAD_POOL = 5  # candidates taken from the classifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,24 +67,37 @@ class FusionWeights:
     fused: Mapping[str, tuple[float, ...]]
     encoder: str = ""  # the encoder the fused weights were fitted for
     skip_semantic: Mapping[str, float] = field(default_factory=dict)  # cascade: lexical confidence to skip at
-    # Confidence: a logistic on (bias, ranking score, lead of that score over the best other candidate).
+    # Confidence: a logistic on calibration_features(), fitted on each tuning question's top candidate (right or not).
     lexical_calibration: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     fused_calibration: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
-    def confidence(self, scores: npt.NDArray[np.float64], lang: str, fused: bool) -> npt.NDArray[np.float64]:
-        """Probability that each candidate is right: a softmax over the candidates and "none of them" (score 0),
-        the model the weights were fitted as; a further logistic on (score, lead) when one was fitted."""
+    def confidence(
+        self, scores: npt.NDArray[np.float64], lang: str, evidence: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """Probability that each candidate is right: the softmax over the candidates and "none of them" (score 0)
+        the weights were fitted as, recalibrated with the candidates' evidence (rows of LEXICAL_ or FUSED_FEATURES)
+        when a calibration was fitted."""
+        fused = evidence.shape[1] == len(FUSED_FEATURES)
         calibration = (self.fused_calibration if fused else self.lexical_calibration).get(lang)
         if calibration is None:
             return softmax_with_none(scores)
-        features = np.column_stack([np.ones(len(scores)), scores, _leads(scores)])
-        return _sigmoid(features @ np.array(calibration))
+        return _sigmoid(calibration_features(scores, evidence) @ np.array(calibration))
+
+
+def calibration_features(scores: npt.NDArray[np.float64], evidence: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per candidate: bias, its softmax probability, its score's lead, its lexical score (no words in common: no
+    confidence), and (fused) the classifier's probability, whether both rankers put it first, and its cosine:
+    agreement and margins say most about being right."""
+    columns = [np.ones(len(scores)), softmax_with_none(scores), _leads(scores), evidence[:, 1]]  # 1: lexical score
+    if evidence.shape[1] == len(FUSED_FEATURES):
+        columns += [evidence[:, FUSED_FEATURES.index(name)] for name in ("head", "agree", "sem")]
+    return np.column_stack(columns)
 
 
 # Until fitted (an index too small or a fresh encoder): a lead in either ranker counts, agreement counts most.
 DEFAULT_WEIGHTS = FusionWeights(
     lexical={lang: (-5.0, 7.0, 8.0) for lang in LANGS},
-    fused={lang: (-20.0, 3.0, 4.0, 18.0, 30.0, 1.5) for lang in LANGS},
+    fused={lang: (-20.0, 3.0, 4.0, 18.0, 30.0, 1.5, 3.0, 3.0, 1.0) for lang in LANGS},
 )
 
 
@@ -120,6 +134,23 @@ def fit_softmax(questions: Sequence[tuple[npt.NDArray[np.float64], int]]) -> tup
         return total, gradient
 
     result = minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B")
+    return tuple(float(t) for t in result.x)
+
+
+def fit_logistic(features: npt.NDArray[np.float64], right: npt.NDArray[np.bool_]) -> tuple[float, ...]:
+    """Weights of P(right | features) by L-BFGS, with a little L2 (not on the bias column 0)."""
+    from scipy.optimize import minimize
+
+    y = right.astype(np.float64)
+    ridge = np.full(features.shape[1], 0.01)
+    ridge[0] = 0.0
+
+    def loss(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        p = np.clip(_sigmoid(features @ theta), 1e-12, 1 - 1e-12)
+        value = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum() + ridge @ (theta * theta))
+        return value, features.T @ (p - y) + 2 * ridge * theta
+
+    result = minimize(loss, np.zeros(features.shape[1]), jac=True, method="L-BFGS-B")
     return tuple(float(t) for t in result.x)
 
 
@@ -222,17 +253,18 @@ class Ranker:
             top = self._lexical_confidence(np.array([c.score for c in lexical]), lang)
             run_semantic = bool(top[0] < skip_at)
         sem_scores: dict[str, float] = {}
+        head_log: dict[str, float] = {}
         if run_semantic and self.semantic is not None and text.strip():
             found = self.semantic.scores(
                 vector if vector is not None else self.semantic.embed(text), exclude_row=exclude_row
             )
-            for i in np.argsort(-found.scores)[:_POOL].tolist():
-                sem_scores[found.entry_ids[i]] = float(found.scores[i])
+            pool = [*np.argsort(-found.scores)[:_POOL].tolist(), *np.argsort(-found.log_probabilities)[:_HEAD_POOL].tolist()]
             # the semantic evidence of every lexical candidate too, not only of the semantic top few
             position = {entry_id: i for i, entry_id in enumerate(found.entry_ids)}
-            for entry_id in lex_scores:
-                if entry_id in position:
-                    sem_scores[entry_id] = float(found.scores[position[entry_id]])
+            pool += [position[entry_id] for entry_id in lex_scores if entry_id in position]
+            for i in pool:
+                sem_scores[found.entry_ids[i]] = float(found.scores[i])
+                head_log[found.entry_ids[i]] = float(found.log_probabilities[i])
         ids = tuple(dict.fromkeys([*lex_scores, *sem_scores]))
         lex = np.array([lex_scores.get(i, 0.0) for i in ids])
         lex_lead = _leads(lex)
@@ -242,13 +274,17 @@ class Ranker:
         if run_semantic and ids:
             sem_lead = _leads(sem)
             agree = ((lex_lead > 0) & (sem_lead > 0)).astype(np.float64)
-            fused = np.column_stack([np.ones(len(ids)), lex, lex_lead, sem, sem_lead, agree])
+            log_p = np.array([head_log.get(i, -30.0) for i in ids])
+            head = np.exp(log_p)
+            fused = np.column_stack(
+                [np.ones(len(ids)), lex, lex_lead, sem, sem_lead, agree, head, _leads(head), np.maximum(log_p, -10.0) / 10.0]
+            )
         phrasings = tuple(phrasing_of.get(i, "") for i in ids)
         return CandidateEvidence(ids, lexical_features, fused, lex, sem, phrasings)
 
     def _lexical_confidence(self, scores: npt.NDArray[np.float64], lang: Lang) -> npt.NDArray[np.float64]:
         features = np.column_stack([np.ones(len(scores)), scores, _leads(scores)])
-        return self._weights.confidence(features @ np.array(self._weights.lexical[lang]), lang, fused=False)
+        return self._weights.confidence(features @ np.array(self._weights.lexical[lang]), lang, features)
 
     def rank_without(self, row: int, limit: int = 3) -> Ranking:
         """Indexed phrasing `row` ranked as if it were not indexed (both rankers): how a similar question fares."""
@@ -271,7 +307,7 @@ class Ranker:
         fused = evidence.fused is not None
         matrix = evidence.fused if evidence.fused is not None else evidence.lexical
         scores = matrix @ np.array((self._weights.fused if fused else self._weights.lexical)[lang])
-        confidence = self._weights.confidence(scores, lang, fused)
+        confidence = self._weights.confidence(scores, lang, matrix)
         exact = self._exact.get(normalize(text)) if exclude_row is None else None
         if exact is not None and exact in evidence.entry_ids:
             i = evidence.entry_ids.index(exact)

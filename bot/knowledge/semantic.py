@@ -18,6 +18,8 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from bot.knowledge.entry_classifier import DEFAULT_C, EntryClassifier
+
 EncoderName = Literal["e5", "use"]
 Matrix = npt.NDArray[np.float32]
 _BATCH = 64
@@ -136,18 +138,41 @@ class EmbeddingCache:
         os.replace(handle.name, path)
         return vectors
 
+    def classifier(
+        self, encoder_name: str, texts: Sequence[str], row_labels: Sequence[str], matrix: Matrix
+    ) -> EntryClassifier:
+        """The classifier trained on these embeddings and labels, fitted once and kept beside them."""
+        path = self._directory / f"{self.key(encoder_name + '|' + '|'.join(row_labels), texts)}-c{DEFAULT_C:g}.npz"
+        if path.exists():
+            try:
+                with np.load(path) as saved:
+                    labels = tuple(str(label) for label in saved["labels"])
+                    if labels == tuple(dict.fromkeys(row_labels)):
+                        return EntryClassifier(labels, saved["weights"])
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged file is refitted below
+        fitted = EntryClassifier.fit(matrix, row_labels)
+        self._directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self._directory, suffix=".tmp", delete=False) as handle:
+            np.savez(handle, labels=np.array(fitted.labels), weights=fitted.weights)
+        os.replace(handle.name, path)
+        return fitted
+
 
 @dataclass(frozen=True, slots=True)
 class SemanticScores:
-    """Per entry, the cosine of its closest phrasing to the question (entries in `entry_ids` order)."""
+    """Per entry, the cosine of its closest phrasing to the question and the classifier's probability of it
+    (entries in `entry_ids` order)."""
 
     entry_ids: tuple[str, ...]
     scores: npt.NDArray[np.float64]
     best_rows: npt.NDArray[np.int64]
+    log_probabilities: npt.NDArray[np.float64]
 
 
 class SemanticRanker:
-    """Nearest phrasings by cosine; an entry's score is its best phrasing's."""
+    """Nearest phrasings by cosine (an entry's score is its best phrasing's), and a classifier over the same
+    embeddings."""
 
     def __init__(
         self,
@@ -167,6 +192,11 @@ class SemanticRanker:
         self._starts = np.searchsorted(entry_index[self._order], np.arange(len(self.entries)))
         self._grouped_row = np.empty(len(self._order), dtype=np.int64)
         self._grouped_row[self._order] = np.arange(len(self._order))
+        self._classifier = (
+            cache.classifier(encoder.name, texts, entry_ids, self._matrix)
+            if cache
+            else EntryClassifier.fit(self._matrix, entry_ids)
+        )
 
     @property
     def encoder_name(self) -> str:
@@ -193,4 +223,6 @@ class SemanticRanker:
         # the row of each entry's best phrasing: the first row of its run reaching the maximum
         hits = np.flatnonzero(cosine == np.repeat(best, np.diff(np.append(self._starts, len(cosine)))))
         first_hit = hits[np.searchsorted(hits, self._starts)]
-        return SemanticScores(self.entries, best, self._order[first_hit])
+        # The classifier was trained with every phrasing, `exclude_row` too: its probabilities are a little
+        # optimistic for an indexed phrasing asked again (faq lint), never for a user's question.
+        return SemanticScores(self.entries, best, self._order[first_hit], self._classifier.log_probabilities(vector))
