@@ -116,3 +116,18 @@ async def test_the_list_counts_only_this_users_tickets_and_a_few_at_most(telegra
     listed = (await say("/tickets")).splitlines()
     assert listed[0] == "Your tickets:" and len(listed) == 1 + LISTED_TICKETS
     assert listed[1].startswith(f"#{ticket.number} resolved")
+
+
+async def test_the_rating_on_x_is_a_numbered_choice_and_the_number_typed_is_stored(x_world: World) -> None:
+    await x_world.dm("/human", X_USER)
+    await x_world.dm("skip", X_USER)
+    rt = x_world.rt
+    ticket = await rt.store.open_ticket_for("twitter", X_USER)
+    assert ticket is not None
+    await rt.tickets.resolve(ticket.number, "alice")
+    asked = x_world.x.texts_to(X_USER)[-1]
+    assert f"Ticket #{ticket.number} has been resolved" in asked
+    assert "Reply 1, 2, 3, 4 or 5:" in asked
+    assert all(f"{n}. {'★' * n}" in asked.splitlines() for n in range(1, 6))
+    assert (await x_world.dm("4", X_USER)).startswith("Thank you for your feedback!")
+    assert await rt.store.rating(ticket.number) == 4
