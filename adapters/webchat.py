@@ -488,20 +488,22 @@ class _WebchatApi:
 
     async def session(self, request: Request) -> Response:
         """A new visitor token, or the same session for a token that is still good. With `"cookie": true` (the
-        widget on the site's own pages) the visitor's session cookie is used when no token is presented and is set
-        to the session returned: the help center's ticket form and the widget are then one visitor."""
+        widget on the site's own pages) the visitor's session cookie is used when no good token is presented, and is
+        set to the session returned: the help center's ticket form and the widget are then one visitor."""
         presented = _bearer(request)
         body = await _json_body(request, required=False)
         if presented is None:
             presented = body.get("token") if isinstance(body.get("token"), str) else None
         linked = body.get("cookie") is True
-        if presented is None and linked:
-            presented = request.cookies.get(SESSION_COOKIE)
-        grant = await self._grant(presented) if presented else None
-        if grant is not None and presented is not None:
-            session_id, token, resumed = grant.session_id, grant.renewed_token or presented, True
-        else:
-            (session_id, token), resumed = self._tokens.issue(), False
+        candidates = [presented, request.cookies.get(SESSION_COOKIE) if linked else None]
+        session_id, token, resumed = "", "", False
+        for candidate in candidates:
+            grant = await self._grant(candidate) if candidate else None
+            if grant is not None and candidate is not None:
+                session_id, token, resumed = grant.session_id, grant.renewed_token or candidate, True
+                break
+        if not resumed:
+            session_id, token = self._tokens.issue()
         response = JSONResponse({"session": session_id, "token": token, "resumed": resumed})
         if linked:
             self.set_session_cookie(request, response, token)

@@ -104,6 +104,10 @@ async def test_the_form_opens_a_ticket_and_lands_on_its_page_which_my_tickets_li
     assert session["resumed"] is True
     widget = await http.get("/api/webchat/tickets", headers={"Authorization": f"Bearer {session['token']}"})
     assert [t["number"] for t in widget.json()["tickets"]] == [number]
+    # A widget whose own token went bad also finds the cookie's visitor; without asking for the link it does not.
+    stale = (await http.post("/api/webchat/session", json={"token": "stale.1.x", "cookie": True})).json()
+    assert stale["resumed"] is True and stale["session"] == session["session"]
+    assert (await http.post("/api/webchat/session", json={})).json()["resumed"] is False
 
     # A reply from the page reaches the agent on the same ticket.
     replied = await http.post(f"/en/help/tickets/{number}/reply", data={"csrf": csrf_of(page.text), "text": "TxID abc123"})
