@@ -67,6 +67,9 @@ UI: Mapping[Lang, Mapping[str, str]] = MappingProxyType(
                 "switch": "中文",
                 "switch_label": "切换到中文 (Switch to Chinese)",
                 "home": "{brand} home",
+                "still_need_help": "Still need help?",
+                "open_ticket": "Open a ticket",
+                "my_tickets": "My tickets",
             }
         ),
         "zh": MappingProxyType(
@@ -90,6 +93,9 @@ UI: Mapping[Lang, Mapping[str, str]] = MappingProxyType(
                 "switch": "English",
                 "switch_label": "Switch to English (切换到英文)",
                 "home": "{brand} 首页",
+                "still_need_help": "仍需帮助？",
+                "open_ticket": "提交工单",
+                "my_tickets": "我的工单",
             }
         ),
     }
@@ -174,6 +180,7 @@ class HelpCenter:
         searches: SearchCounter,
         *,
         widget: bool = True,
+        ticket_form: bool = False,
     ) -> None:
         self._kb = kb
         self._ranker = ranker
@@ -181,6 +188,7 @@ class HelpCenter:
         self._votes = votes
         self._searches = searches
         self._widget = widget
+        self._ticket_form = ticket_form  # served with the widget (`adapters.webchat_form`): its pages link to it
         self._answerable = {e.id: e for e in kb.entries if e.kind == "answer"}
         self._jinja = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
@@ -211,7 +219,7 @@ class HelpCenter:
 
     async def home(self, request: Request) -> Response:
         """Every category with its entries, and the search box."""
-        lang = self._lang(request)
+        lang = self.lang_of(request)
         categories = [
             (
                 category.slug,
@@ -220,11 +228,11 @@ class HelpCenter:
             )
             for category in self._kb.browsable_categories
         ]
-        return self._page(request, "home.html", lang, title=UI[lang]["help_center"], categories=categories)
+        return self.page(request, "home.html", lang, title=UI[lang]["help_center"], categories=categories)
 
     async def search(self, request: Request) -> Response:
         """Entries ranked for `q` by the bot's ranker, in any language, typos included."""
-        lang = self._lang(request)
+        lang = self.lang_of(request)
         query = " ".join(request.query_params.get("q", "").split())[:MAX_QUERY_CHARS]
         results: list[Link] = []
         if query:
@@ -235,16 +243,16 @@ class HelpCenter:
                     results.append(self._link(self._answerable[ranked.entry_id], lang))
             self._searches.help_search(bool(results))
         title = UI[lang]["results_for"].format(query=query) if query else UI[lang]["search_button"]
-        return self._page(request, "search.html", lang, title=title, query=query, results=results)
+        return self.page(request, "search.html", lang, title=title, query=query, results=results)
 
     async def article(self, request: Request) -> Response:
         """One entry: its title, full text, related entries and the vote."""
-        lang = self._lang(request)
+        lang = self.lang_of(request)
         entry = self._entry(request)
         if entry is None:
-            return self._page(request, "not_found.html", lang, title=UI[lang]["not_found"], status=404)
+            return self.page(request, "not_found.html", lang, title=UI[lang]["not_found"], status=404)
         category = self._kb.category(entry.category)
-        return self._page(
+        return self.page(
             request,
             "article.html",
             lang,
@@ -258,11 +266,11 @@ class HelpCenter:
 
     async def vote(self, request: Request) -> Response:
         """Store a "was this helpful?" answer, then back to the article (POST-redirect-GET)."""
-        lang = self._lang(request)
+        lang = self.lang_of(request)
         entry = self._entry(request)
         if entry is None:
-            return self._page(request, "not_found.html", lang, title=UI[lang]["not_found"], status=404)
-        if not _same_origin(request):
+            return self.page(request, "not_found.html", lang, title=UI[lang]["not_found"], status=404)
+        if not same_origin(request):
             return Response("cross-site form posts are refused", status_code=403, media_type="text/plain")
         try:
             form = await request.form(max_files=0, max_fields=4)
@@ -281,7 +289,7 @@ class HelpCenter:
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
-    def _lang(self, request: Request) -> Lang:
+    def lang_of(self, request: Request) -> Lang:
         """From the URL (`/zh/help`), then the browser."""
         first = request.url.path.split("/")[1]
         if first == "zh":
@@ -309,10 +317,11 @@ class HelpCenter:
         unique = list(dict.fromkeys(ids))[:RELATED_ENTRIES]
         return [self._link(self._answerable[i], lang) for i in unique]
 
-    def _page(
+    def page(
         self, request: Request, template: str, lang: Lang, *, title: str, status: int = 200, **values: object
     ) -> Response:
-        """Render a page; its links keep the language explicit (`/en/help/...`) so switching sticks."""
+        """Render a page of the help center's look; its links keep the language explicit (`/en/help/...`) so
+        switching sticks."""
         other: Lang = "en" if lang == "zh" else "zh"
         # The same page in the other language: the path after /help, and the search query if any.
         rest = request.url.path.split("/help", 1)[1] if "/help" in request.url.path else ""
@@ -327,12 +336,13 @@ class HelpCenter:
             base=f"/{lang}/help",
             switch_url=f"/{other}/help{rest}{query}",
             widget=self._widget,
+            ticket_form=self._ticket_form,
             **values,
         )
         return HTMLResponse(html, status_code=status, headers=dict(_HEADERS))
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     """A browser sends Origin with a form POST; refuse one from another site (a vote-stuffing page)."""
     origin = request.headers.get("origin")
     if origin is None or origin == "null":

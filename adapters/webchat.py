@@ -32,6 +32,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from adapters.webchat_form import FormChoices, PageRenderer, TicketPages
 from adapters.webchat_tickets import MyTicketsApi, UserTickets
 from bot.app.config import WebchatConfig
 from bot.core.messages import Attachment, InboundMessage, Lang, Reply
@@ -51,6 +52,8 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_RESTARTING = 1012
 AUTH_FRAME_SECONDS = 10.0  # how long an accepted socket may take to send its auth frame
 RENEWED_TOKEN_HEADER = "X-Session-Token"
+# The visitor's token for pages that run no script (the help center's ticket form); the widget links to it.
+SESSION_COOKIE = "omnidesk_session"
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -120,6 +123,17 @@ class SessionTokens:
         if age > self._ttl or age < -300:  # expired, or issued in the future beyond clock skew
             return None
         return SessionGrant(session_id, self.issue(session_id)[1] if age > self._renew_after else None)
+
+    @property
+    def ttl_seconds(self) -> float:
+        """How long a token lives after it was issued."""
+        return self._ttl
+
+    def form_token(self, session_id: str) -> str:
+        """The anti-forgery token of the session's HTML forms: only a page this server rendered for the session
+        knows it (signed apart from session tokens, so one cannot stand for the other)."""
+        message = f"omnidesk-webchat-form:v1:{session_id}".encode()
+        return base64.urlsafe_b64encode(hmac.new(self._secret, message, hashlib.sha256).digest()).rstrip(b"=").decode()
 
     def verify(self, token: str) -> str | None:
         """The session id a genuine, unexpired token names, else None."""
@@ -337,9 +351,12 @@ def webchat_routes(
     store: WebchatStore | None = None,
     tickets: UserTickets | None = None,
     ticket_form: Mapping[str, Any] | None = None,
+    pages: PageRenderer | None = None,
+    form_choices: FormChoices | None = None,
 ) -> list[BaseRoute]:
     """The demo page, the widget's files, its JSON API and its WebSocket, ready for `Starlette(routes=...)`; with
-    `tickets`, also the visitor's "My tickets"."""
+    `tickets`, also the visitor's "My tickets"; with `pages` and `form_choices` too, the help center's ticket form
+    and ticket pages for the same visitor (`adapters.webchat_form`)."""
     limits = limits or WebchatLimits()
     api = _WebchatApi(channel, desk, tokens, config, attachments_dir, limits, store)
     get, post = ["GET", "OPTIONS"], ["POST", "OPTIONS"]
@@ -351,6 +368,19 @@ def webchat_routes(
             Route("/api/webchat/tickets", api.cors(mine.list), methods=get),
             Route("/api/webchat/tickets/{number:int}", api.cors(mine.show), methods=get),
         ]
+        if pages is not None and form_choices is not None:
+            form_pages = TicketPages(
+                api,
+                WebchatError,
+                tickets,
+                desk,
+                pages,
+                form_choices,
+                max_text_chars=limits.max_text_chars,
+                max_attachment_bytes=limits.max_attachment_bytes,
+                history_limit=limits.history_limit,
+            )
+            routes += form_pages.routes()
     return [
         *routes,
         Route("/", api.demo_page, methods=["GET"]),
@@ -457,17 +487,52 @@ class _WebchatApi:
         return wrapped
 
     async def session(self, request: Request) -> Response:
-        """A new visitor token, or the same session for a token that is still good."""
+        """A new visitor token, or the same session for a token that is still good. With `"cookie": true` (the
+        widget on the site's own pages) the visitor's session cookie is used when no good token is presented, and is
+        set to the session returned: the help center's ticket form and the widget are then one visitor."""
         presented = _bearer(request)
+        body = await _json_body(request, required=False)
         if presented is None:
-            body = await _json_body(request, required=False)
             presented = body.get("token") if isinstance(body.get("token"), str) else None
-        grant = await self._grant(presented) if presented else None
-        if grant is not None and presented is not None:
-            token = grant.renewed_token or presented
-            return JSONResponse({"session": grant.session_id, "token": token, "resumed": True})
-        session_id, token = self._tokens.issue()
-        return JSONResponse({"session": session_id, "token": token, "resumed": False})
+        linked = body.get("cookie") is True
+        candidates = [presented, request.cookies.get(SESSION_COOKIE) if linked else None]
+        session_id, token, resumed = "", "", False
+        for candidate in candidates:
+            grant = await self._grant(candidate) if candidate else None
+            if grant is not None and candidate is not None:
+                session_id, token, resumed = grant.session_id, grant.renewed_token or candidate, True
+                break
+        if not resumed:
+            session_id, token = self._tokens.issue()
+        response = JSONResponse({"session": session_id, "token": token, "resumed": resumed})
+        if linked:
+            self.set_session_cookie(request, response, token)
+        return response
+
+    async def cookie_session(self, request: Request) -> SessionGrant | None:
+        """The visitor's session by its cookie (the no-JavaScript pages' identity), if genuine, unexpired, unrevoked."""
+        token = request.cookies.get(SESSION_COOKIE)
+        return await self._grant(token) if token else None
+
+    def new_session(self) -> tuple[str, str]:
+        """A new visitor session: its id and token."""
+        return self._tokens.issue()
+
+    def set_session_cookie(self, request: Request, response: Response, token: str) -> None:
+        """Keep the visitor's token in an HttpOnly cookie, as long as the token lives."""
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(self._tokens.ttl_seconds),
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+
+    def form_token(self, session_id: str) -> str:
+        """The anti-forgery token a page's form carries for the session (`SessionTokens.form_token`)."""
+        return self._tokens.form_token(session_id)
 
     async def history(self, request: Request) -> Response:
         """The session's redacted transcript, oldest first."""
@@ -499,14 +564,28 @@ class _WebchatApi:
         to the desk as a photo. Refused before anything is written unless a ticket is open, the image decodes, and
         the session's and the server's disk quotas have room."""
         session_id = await self.authorized(request)
-        self._check_rate(session_id)
+        self.check_rate(session_id)
         lang = _lang(request.query_params.get("lang"))
         if self._store is not None and await self._store.open_ticket_for(CHANNEL, session_id) is None:
             raise WebchatError("no_ticket", _NO_TICKET[lang or "en"], 409)
         data = await self._upload_bytes(request)
+        mime = await self.screenshot_type(data)
+        return JSONResponse(await self.add_screenshot(session_id, data, mime, lang), status_code=201)
+
+    async def screenshot_type(self, data: bytes) -> str:
+        """The type of a screenshot within the size limit that decodes as PNG or JPEG; WebchatError otherwise."""
+        if len(data) > self._limits.max_attachment_bytes:
+            limit_mb = self._limits.max_attachment_bytes // (1024 * 1024)
+            raise WebchatError("too_large", f"Screenshots can be at most {limit_mb} MB.", 413)
+        if not data:
+            raise WebchatError("bad_request", "The screenshot is empty.")
         mime = await asyncio.to_thread(_decoded_image_type, data, self._limits.max_image_pixels)
         if mime is None:
             raise WebchatError("unsupported_type", "Only PNG and JPEG screenshots can be attached.", 415)
+        return mime
+
+    async def add_screenshot(self, session_id: str, data: bytes, mime: str, lang: Lang | None) -> dict[str, Any]:
+        """Keep a checked screenshot within the disk quotas and hand it to the desk as a photo; returns its ack."""
         folder = self._attachments_dir / session_id
         await self._reserve_disk(folder, len(data))
         attachment_id = uuid.uuid4().hex
@@ -526,8 +605,7 @@ class _WebchatApi:
             attachments=(Attachment("photo", str(path), mime),),
             lang_hint=lang,
         )
-        ack = await self._handle(session_id, message, client_id)
-        return JSONResponse(ack, status_code=201)
+        return await self.handle(session_id, message, client_id)
 
     async def _reserve_disk(self, folder: Path, size: int) -> None:
         """Count `size` bytes against the session's and the total quota, or refuse with 507."""
@@ -568,8 +646,6 @@ class _WebchatApi:
             data = b"".join(chunks)
         if len(data) > limit:
             raise too_large
-        if not data:
-            raise WebchatError("bad_request", "The screenshot is empty.")
         return data
 
     # -- the WebSocket -------------------------------------------------------------------------------------------
@@ -681,7 +757,7 @@ class _WebchatApi:
             raise WebchatError("empty", "The message is empty.")
         if len(text) > self._limits.max_text_chars:
             raise WebchatError("too_long", f"Messages can be at most {self._limits.max_text_chars} characters.", 413)
-        self._check_rate(session_id)
+        self.check_rate(session_id)
         message = InboundMessage(
             channel=CHANNEL,
             user_id=session_id,
@@ -690,9 +766,10 @@ class _WebchatApi:
             text=text,
             lang_hint=_lang(frame.get("lang", lang)),
         )
-        return await self._handle(session_id, message, client_id)
+        return await self.handle(session_id, message, client_id)
 
-    async def _handle(self, session_id: str, message: InboundMessage, client_id: str) -> dict[str, Any]:
+    async def handle(self, session_id: str, message: InboundMessage, client_id: str) -> dict[str, Any]:
+        """Hand a visitor's message to the desk; push and return its ack (with the stored, redacted text)."""
         await self._channel.push(session_id, {"type": "typing"})
         await self._desk.handle(message)
         stored = await self._desk.stored_inbound(message)
@@ -706,7 +783,8 @@ class _WebchatApi:
         await self._channel.push(session_id, ack)
         return ack
 
-    def _check_rate(self, session_id: str) -> None:
+    def check_rate(self, session_id: str) -> None:
+        """WebchatError (429) when the session sends faster than its limit."""
         wait = self._rate.retry_after(session_id)
         if wait:
             raise WebchatError(

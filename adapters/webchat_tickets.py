@@ -7,6 +7,7 @@ and a ticket of another session is as unknown as a ticket that does not exist.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -71,22 +72,43 @@ class MyTicketsApi:
     async def show(self, request: Request) -> Response:
         """One of the session's tickets with the messages exchanged while it was open."""
         session_id = await self._session_of(request)
-        number = request.path_params["number"]
-        mine = {t.ticket.number: t for t in await self._tickets.of_conversation(CHANNEL, session_id, LISTED)}
-        if number not in mine:
+        found = await ticket_history(
+            self._tickets, self._transcripts, session_id, request.path_params["number"], self._history_limit
+        )
+        if found is None:
             return JSONResponse({"type": "error", "code": "not_found", "message": "No such ticket."}, status_code=404)
-        try:
-            ticket = await self._tickets.get(number)
-        except StoreError:
-            return JSONResponse({"type": "error", "code": "not_found", "message": "No such ticket."}, status_code=404)
-        transcript = await self._transcripts.history(CHANNEL, session_id, self._history_limit)
-        end = ticket.resolved_at
-        # The question that led to it is the ticket's summary; the history is what was said while it was open.
-        during = [m for m in transcript if m.created_at >= ticket.created_at and (end is None or m.created_at <= end)]
-        body = _ticket_json(ticket, mine[number].updated_at)
-        body["summary"] = ticket.summary
-        body["messages"] = [self._message_json(session_id, m) for m in during]
+        body = _ticket_json(found.ticket, found.updated_at)
+        body["summary"] = found.ticket.summary
+        body["messages"] = [self._message_json(session_id, m) for m in found.messages]
         return JSONResponse({"ticket": body})
+
+
+@dataclass(frozen=True, slots=True)
+class TicketHistory:
+    """One of a visitor's tickets, when it was last updated, and the messages exchanged while it was open."""
+
+    ticket: Ticket
+    updated_at: datetime
+    messages: list[StoredMessage]
+
+
+async def ticket_history(
+    tickets: UserTickets, transcripts: Transcripts, session_id: str, number: int, history_limit: int
+) -> TicketHistory | None:
+    """The session's ticket `number` with its history; None when the session has no such ticket (another session's
+    ticket is as unknown as one that does not exist)."""
+    mine = {t.ticket.number: t for t in await tickets.of_conversation(CHANNEL, session_id, LISTED)}
+    if number not in mine:
+        return None
+    try:
+        ticket = await tickets.get(number)
+    except StoreError:
+        return None
+    transcript = await transcripts.history(CHANNEL, session_id, history_limit)
+    end = ticket.resolved_at
+    # The question that led to it is the ticket's summary; the history is what was said while it was open.
+    during = [m for m in transcript if m.created_at >= ticket.created_at and (end is None or m.created_at <= end)]
+    return TicketHistory(ticket, mine[number].updated_at, during)
 
 
 def _ticket_json(ticket: Ticket, updated_at: datetime) -> dict[str, Any]:

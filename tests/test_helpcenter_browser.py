@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bot.app.config import Config
 from tests.test_helpcenter import Served, serve_app
@@ -155,3 +156,45 @@ async def test_a_chat_answer_links_to_its_article(served: Served, browser: Brows
     article = await opened.value
     await expect(article.get_by_role("article")).to_contain_text("authenticator")
     await expect(article).to_have_url(served.url + "/help/reset-2fa")
+
+
+async def test_the_ticket_form_without_javascript_lands_on_the_ticket_which_the_widget_lists(
+    served: Served, browser: Browser, tmp_path: Path
+) -> None:
+    # A phone without JavaScript: from an article's "Still need help?" to the form, its topic chosen.
+    page = await new_page(browser, locale="en-US", phone=True, javascript=False)
+    await page.goto(served.url + "/en/help/withdrawal-pending")
+    await page.get_by_role("link", name="Open a ticket").first.click()
+    await expect(page.get_by_role("heading", name="Open a ticket", level=1)).to_be_visible()
+    await expect(page.get_by_label("Topic")).to_have_value("deposits-withdrawals")
+    await page.get_by_role("button", name="Open ticket").click()  # empty: the browser's own check stops it
+    await expect(page).to_have_url(served.url + "/en/help/ticket?topic=deposits-withdrawals")
+    await page.get_by_label("What happened?").fill("My USDT withdrawal has been pending for three hours.")
+    await page.get_by_label("Which coin and network was it (for example USDT on TRC20)?").fill("USDT TRC20")
+    await page.get_by_label("Email for the answer (optional)").fill("ann@example.org")
+    shot = tmp_path / "wallet.png"
+    Image.new("RGB", (60, 40), (30, 90, 200)).save(shot)
+    await page.get_by_label("Screenshots (optional)").set_input_files(str(shot))
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    await shoot(page, "help-ticket-form-phone.png")
+    await page.get_by_role("button", name="Open ticket").click()
+
+    await expect(page.get_by_role("heading", name="Ticket #1001", level=1)).to_be_visible()
+    await expect(page.get_by_role("status")).to_contain_text("Your ticket #1001 is open")
+    await expect(page.locator("dd.status")).to_have_text("submitted")
+    await expect(page.locator("ol.messages")).to_contain_text("pending for three hours")
+    await expect(page.get_by_label("Reply to the agent")).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await shoot(page, "help-ticket-phone.png")
+    assert [a.mime_type for a in await served.runtime.store.attachments(1001)] == ["image/png"]
+
+    # The same browser with JavaScript: the widget's My tickets lists the form's ticket (one visitor, one session).
+    cookies = await page.context.cookies()
+    widget_page = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    await widget_page.add_cookies(cookies)  # type: ignore[arg-type]
+    desktop = await widget_page.new_page()
+    await desktop.goto(served.url + "/en/help")
+    await desktop.get_by_role("button", name="Open support chat").click()
+    await desktop.get_by_role("navigation", name="Support menu").get_by_role("button", name="My tickets").click()
+    await expect(desktop.get_by_role("button", name="#1001")).to_contain_text("submitted")
+    await widget_page.close()

@@ -90,6 +90,13 @@ KNOWN_ROUTES = {
         for prefix in ("", "/en", "/zh")
         for path in ("", "/", "/search", "/{entry_id}", "/{entry_id}/vote")
     },
+    # The ticket form and ticket pages: the widget's session in an HttpOnly cookie, forms with an anti-forgery token
+    # refused from other sites; another session's ticket is unknown (test_ticket_form).
+    **{
+        f"{prefix}/help{path}": "visitor cookie and form token (test_ticket_form)"
+        for prefix in ("", "/en", "/zh")
+        for path in ("/ticket", "/tickets", "/tickets/{number:int}", "/tickets/{number:int}/reply")
+    },
 }
 
 

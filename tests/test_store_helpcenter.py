@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.conversation import LISTED_TICKETS
 from bot.core.messages import Suggestion
 from bot.store import Store, StorePort, TicketStatus
 from bot.store.pg_store import PgStore
@@ -102,3 +103,38 @@ async def test_an_agents_reply_keeps_its_agent_in_the_transcript(store: StorePor
     await store.queue_reply("webchat", "s1", {"text": "From the bot"})
     transcript = await store.transcript(("webchat", "s1"))
     assert [(m.text, m.agent) for m in transcript] == [("From a person", "alice"), ("From the bot", None)]
+
+
+async def test_the_conversations_tickets_are_loaded_with_its_state_most_recently_updated_first(
+    store: StorePort, clock: FakeClock
+) -> None:
+    fresh = await store.receive_inbound("telegram", "m-0", ("telegram", "chat-1"))
+    assert fresh is not None and fresh.tickets == ()
+    first = await open_ticket(store, "chat-1")
+    clock.advance(seconds=60)
+    resolved_at = clock()
+    await store.resolve(first.number, "alice")  # one open ticket per conversation: the next one after this
+    clock.advance(seconds=60)
+    second = await open_ticket(store, "chat-1")
+    clock.advance(seconds=60)
+    await store.claim(second.number, "bob")
+    await open_ticket(store, "chat-2")  # another conversation's
+    snapshot = await store.receive_inbound("telegram", "m-1", ("telegram", "chat-1"))
+    assert snapshot is not None
+    assert [(t.number, t.status, t.is_open) for t in snapshot.tickets] == [
+        (second.number, "claimed", True),
+        (first.number, "resolved", False),
+    ]
+    assert [t.updated_at for t in snapshot.tickets] == [clock(), resolved_at]
+    clock.advance(seconds=5)
+    await store.rate(first.number, 5)  # the older ticket is the one updated last now
+    again = await store.receive_inbound("telegram", "m-1", ("telegram", "chat-1"))
+    assert again is not None and [t.number for t in again.tickets] == [first.number, second.number]
+    # Only the latest few are loaded, whatever the history.
+    for _ in range(LISTED_TICKETS + 2):
+        clock.advance(seconds=1)
+        await store.resolve((await open_ticket(store, "chat-3")).number, "alice")
+    many = await store.receive_inbound("telegram", "m-2", ("telegram", "chat-3"))
+    assert many is not None and len(many.tickets) == LISTED_TICKETS
+    numbers = [t.number for t in many.tickets]
+    assert numbers == sorted(numbers, reverse=True)

@@ -888,7 +888,9 @@
     if (state.token) {
       headers.Authorization = "Bearer " + state.token;
     }
-    var init = { method: method, headers: headers, mode: "cors", credentials: "omit" };
+    // Same-origin requests carry the visitor's session cookie, which the help center's ticket form shares; another
+    // site embedding the widget sends none.
+    var init = { method: method, headers: headers, mode: "cors", credentials: "same-origin" };
     if (body !== undefined) {
       headers["Content-Type"] = contentType || "application/json";
       init.body = contentType ? body : JSON.stringify(body);
@@ -922,7 +924,7 @@
       return Promise.resolve({ token: state.token, resumed: true });
     }
     if (!state.sessionPromise) {
-      state.sessionPromise = api("POST", "/api/webchat/session", state.token ? { token: state.token } : {}).then(
+      state.sessionPromise = api("POST", "/api/webchat/session", state.token ? { token: state.token, cookie: true } : { cookie: true }).then(
         function (data) {
           state.sessionPromise = null;
           state.sessionChecked = true;

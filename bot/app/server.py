@@ -17,7 +17,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from prometheus_client import make_asgi_app
@@ -34,13 +34,17 @@ from bot.app.fanout import FanoutChannel
 from bot.app.http_limits import BodyLimit
 from bot.app.wiring import Runtime, open_runtime
 from bot.core.ports import Channel, InboundSink
-from bot.desk.domain import TicketStatus
+from bot.desk.domain import USER_STATUS, TicketStatus
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
 from bot.knowledge.texts import ReplyTexts
 from bot.security.log_redaction import AccessLogFilter, RedactingLogFilter, install_log_redaction
 from bot.security.secret_scanner import SecretScanner
 from bot.store import Leadership
 from handlers.tickets import form_questions
+
+if TYPE_CHECKING:
+    from adapters.helpcenter import HelpCenter
+    from adapters.webchat_form import FormChoices
 
 log = logging.getLogger(__name__)
 OUTBOX_FLUSH_SECONDS = 1.0
@@ -49,6 +53,9 @@ REMINDER_CHECK_SECONDS = 30.0
 WEBHOOK_PATHS = ("/telegram/webhook", "/twitter/webhook", "/slack/events", "/slack/interactivity")
 UPLOAD_PATH = "/api/webchat/attachments"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024 + 64 * 1024  # a screenshot and its multipart framing (the widget checks the file)
+# The help center's ticket form: its fields and up to three screenshots (adapters.webchat_form.MAX_FILES).
+TICKET_FORM_PATHS = ("/help/ticket", "/en/help/ticket", "/zh/help/ticket")
+MAX_TICKET_FORM_BYTES = 3 * 5 * 1024 * 1024 + 64 * 1024
 
 
 def build_web_app(runtime: Runtime, routes: Sequence[BaseRoute], server: ServerConfig | None = None) -> Starlette:
@@ -58,6 +65,7 @@ def build_web_app(runtime: Runtime, routes: Sequence[BaseRoute], server: ServerC
     admin = [] if server.admin_port is not None else admin_routes(runtime, server)
     limits = {path: server.max_webhook_body_bytes for path in WEBHOOK_PATHS}
     limits[UPLOAD_PATH] = MAX_UPLOAD_BYTES
+    limits |= {path: MAX_TICKET_FORM_BYTES for path in TICKET_FORM_PATHS}
     return Starlette(
         routes=[*routes, *admin],
         middleware=[Middleware(BodyLimit, default=server.max_body_bytes, limits=limits)],
@@ -132,8 +140,9 @@ async def running(config: Config) -> AsyncIterator[tuple[Runtime, Starlette, lis
     leader: PollerLeader | None = None
     slack = attach_slack(config, runtime)
     try:
-        routes += await _configure_channels(config, runtime)
-        routes += help_center_routes(config, runtime)
+        center = help_center(config, runtime)
+        routes += await _configure_channels(config, runtime, center)
+        routes += center.routes()
         if slack is not None:
             if config.agents.slack.socket_mode:
                 await slack.start_socket_mode()
@@ -189,15 +198,34 @@ def credentials(config: Config) -> list[str]:
     ]
 
 
-def help_center_routes(config: Config, runtime: Runtime) -> list[BaseRoute]:
-    """The help center's pages (`/help`), searched with the router's own ranker, with the widget when it is served."""
+def help_center(config: Config, runtime: Runtime) -> HelpCenter:
+    """The help center's pages (`/help`), searched with the router's own ranker, with the widget and the ticket form
+    when the widget is served."""
     from adapters.helpcenter import HelpCenter
 
     core = runtime.core
-    center = HelpCenter(
-        core.kb, core.matcher, config.brand, runtime.store, runtime.desk.metrics, widget=config.channels.webchat.enabled
+    served = config.channels.webchat.enabled
+    return HelpCenter(
+        core.kb, core.matcher, config.brand, runtime.store, runtime.desk.metrics, widget=served, ticket_form=served
     )
-    return center.routes()
+
+
+def ticket_form_choices(kb: KnowledgeBase, texts: ReplyTexts, brand: str) -> FormChoices:
+    """The help center's ticket form: the knowledge base's topics, and every intake question the chat would ask for
+    one of them (once each: a page without script cannot show only the chosen topic's)."""
+    from adapters.webchat_form import FormChoices
+
+    keys = [key for category in kb.browsable_categories for key in form_questions(category.slug)]
+    keys += list(form_questions(None))
+    return FormChoices(
+        topics=tuple((category.slug, dict(category.title)) for category in kb.browsable_categories),
+        questions=tuple((key, {lang: texts.render(key, lang) for lang in LANGS}) for key in dict.fromkeys(keys)),
+        status_words={
+            status: {lang: texts.render(f"user_status_{status}", lang) for lang in LANGS}
+            for status in USER_STATUS.values()
+        },
+        brand=brand,
+    )
 
 
 def ticket_form(kb: KnowledgeBase, texts: ReplyTexts) -> dict[str, Any]:
@@ -223,8 +251,9 @@ def attach_slack(config: Config, runtime: Runtime) -> SlackAgentDesk | None:
     return slack
 
 
-async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRoute]:
-    """Register every channel that has credentials (the widget always, unless disabled); return their routes."""
+async def _configure_channels(config: Config, runtime: Runtime, pages: HelpCenter | None = None) -> list[BaseRoute]:
+    """Register every channel that has credentials (the widget always, unless disabled); return their routes. With
+    the help center's `pages`, the widget's visitors also get the ticket form and ticket pages there."""
     routes: list[BaseRoute] = []
     if config.channels.webchat.enabled:
         from adapters.webchat import SessionTokens, WebchatChannel, load_session_secret, webchat_routes
@@ -250,6 +279,8 @@ async def _configure_channels(config: Config, runtime: Runtime) -> list[BaseRout
             store=runtime.store,
             tickets=runtime.tickets,
             ticket_form=ticket_form(runtime.core.kb, ReplyTexts(config.brand)),
+            pages=pages,
+            form_choices=ticket_form_choices(runtime.core.kb, ReplyTexts(config.brand), config.brand.name),
         )
     telegram = config.channels.telegram
     if telegram.token:

@@ -35,6 +35,7 @@ from handlers.faq_answer import FaqAnswerHandler
 from handlers.investment_advice import InvestmentAdviceHandler
 from handlers.replies import ReplyBuilder
 from handlers.secret_guard import SecretGuard, SecretOnlyHandler
+from handlers.ticket_list import TicketListHandler
 from handlers.tickets import (
     IntakeHandler,
     RatingHandler,
@@ -86,6 +87,7 @@ def build_core(
     if with_tickets:
         steps += [
             TicketCommandsHandler(texts),
+            TicketListHandler(texts),
             # The web form's ticket: before the relay, so an open ticket gets the form's text as a follow-up.
             TicketFormHandler(escalator, texts, frozenset(c.slug for c in kb.browsable_categories)),
             RatingHandler(texts),

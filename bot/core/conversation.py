@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.core.messages import Lang, Priority, Suggestion
 
 ConversationKey = tuple[str, str]  # (channel, conversation id)
+# How many of a conversation's tickets are loaded with its state (most recently updated first), for `/tickets`.
+LISTED_TICKETS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,7 @@ class TicketView:
     number: int
     status: str  # a TicketStatus value: "open", "claimed", "waiting_user", "resolved", "cancelled"
     priority: Priority
+    updated_at: datetime | None = None  # when anything last happened on it (in the conversation's ticket list)
 
     @property
     def is_open(self) -> bool:
@@ -51,11 +55,13 @@ class TicketView:
 
 @dataclass(frozen=True, slots=True)
 class ConversationSnapshot:
-    """A conversation as loaded to handle one message: its state, its ticket, and the version both were read at."""
+    """A conversation as loaded to handle one message: its state, its ticket, the version both were read at, and its
+    latest tickets."""
 
     state: ConversationState
     ticket: TicketView | None = None
     version: int = 0  # the message's transaction commits only if the conversation is still at this version
+    tickets: tuple[TicketView, ...] = ()  # its latest tickets (at most LISTED_TICKETS), most recently updated first
 
 
 class ConversationStates(Protocol):

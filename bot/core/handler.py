@@ -27,6 +27,7 @@ class Turn:
     text_lang: Lang  # the language the text is written in, for matching
     state: ConversationState
     ticket: TicketView | None = None  # the conversation's ticket (state.ticket) as loaded with the state
+    tickets: tuple[TicketView, ...] = ()  # its latest tickets, most recently updated first, loaded with the state
     notices: tuple[Reply, ...] = ()  # replies sent before the deciding step's own, e.g. the secret warning
     secret_kinds: frozenset[str] = frozenset()
     redacted_text: str | None = None  # the whole message with secrets replaced: what may be stored and logged

@@ -84,7 +84,7 @@ class Desk:
             started = time.perf_counter()
             try:
                 result = await self._router.decide(
-                    message, snapshot.state, snapshot.ticket, await self._earlier(message)
+                    message, snapshot.state, snapshot.ticket, await self._earlier(message), snapshot.tickets
                 )
                 self.metrics.routed(message.channel, result, time.perf_counter() - started)
                 if not await self._complete(message, result.redacted_text, result, result.replies, snapshot):

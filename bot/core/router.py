@@ -63,11 +63,13 @@ class Router:
         state: ConversationState,
         ticket: TicketView | None = None,
         earlier: Sequence[tuple[int, str]] = (),
+        tickets: Sequence[TicketView] = (),
     ) -> RouterResult:
         """Decide and reply from the conversation's `state` (and its `ticket`), without saving or changing anything:
         the caller applies the result with the message in one transaction (see Desk). `earlier`: the conversation's
-        last stored messages (row id, text), when this one may continue a seed phrase sent in parts."""
-        turn = dataclasses.replace(self._start(message, state, ticket), earlier=tuple(earlier))
+        last stored messages (row id, text), when this one may continue a seed phrase sent in parts; `tickets`: its
+        latest tickets."""
+        turn = dataclasses.replace(self._start(message, state, ticket), earlier=tuple(earlier), tickets=tuple(tickets))
         outcome, last_turn = await self._run(turn)
         redacted = last_turn.redacted_text if last_turn.redacted_text is not None else message.text
         result = RouterResult(

@@ -23,9 +23,9 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
         "zh": "你好，我是 {brand} 客服助手。账户、充值、提币、交易相关的问题都可以直接问我（中文或英文），也可以选择下面的主题。",
     },
     "help": {
-        "en": "Pick a topic, or just type your question. Commands: /human to talk to a person, /lang en|zh to change "
-        "the language.",
-        "zh": "请选择主题，或直接输入你的问题。命令：/human 转人工客服，/lang en|zh 切换语言。",
+        "en": "Pick a topic, or just type your question. Commands: /human to talk to a person, /tickets to list your "
+        "tickets, /lang en|zh to change the language.",
+        "zh": "请选择主题，或直接输入你的问题。命令：/human 转人工客服，/tickets 查看你的工单，/lang en|zh 切换语言。",
     },
     "category": {"en": "Questions about {title}:", "zh": "关于“{title}”的常见问题："},
     "clarify": {"en": "Did you mean one of these?", "zh": "你想问的是下面哪个问题？"},
@@ -195,7 +195,7 @@ _TEMPLATES: Mapping[str, Mapping[Lang, str]] = {
     "status_waiting_user": {"en": "the agent is waiting for your answer", "zh": "客服在等你的回复"},
     "status_resolved": {"en": "resolved", "zh": "已解决"},
     "status_cancelled": {"en": "cancelled", "zh": "已取消"},
-    # The words "My tickets" and /tickets use (bot.desk.tickets.USER_STATUS).
+    # The words "My tickets" and /tickets use (bot.desk.domain.USER_STATUS).
     "user_status_submitted": {"en": "submitted", "zh": "已提交"},
     "user_status_in_progress": {"en": "in progress", "zh": "处理中"},
     "user_status_waiting_for_you": {"en": "waiting for you", "zh": "等待你回复"},

@@ -22,7 +22,13 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState, TicketView
+from bot.core.conversation import (
+    LISTED_TICKETS,
+    ConversationKey,
+    ConversationSnapshot,
+    ConversationState,
+    TicketView,
+)
 from bot.core.effects import CancelTicket, Effect, FollowUp, OpenTicket, RateTicket
 from bot.core.messages import Decision, Lang, Priority, Suggestion
 from bot.core.ports import AGENTS, AgentNoticeKind, StateConflict
@@ -31,11 +37,13 @@ from bot.store.opening import redact_url
 from bot.store.pg_schema import migrate_pg
 from bot.store.queries import (
     _TICKET_SELECT,
+    CONVERSATION_TICKETS_SQL,
     _json,
     _outbox_from_row,
     _state_from_row,
     _stored_message_from_row,
     _ticket_from_row,
+    _ticket_views,
     _user_ticket_from_row,
     _with_ticket_number,
 )
@@ -222,7 +230,15 @@ class PgStore:
             if row["ticket_number"] is None
             else TicketView(int(row["ticket_number"]), str(row["ticket_status"]), Priority(row["ticket_priority"]))
         )
-        return ConversationSnapshot(_state_from_row(row), ticket, int(row["version"] or 0))
+        # A new conversation has no tickets: only a known one costs the second (indexed) query.
+        listed = (
+            ()
+            if row["version"] is None
+            else _ticket_views(
+                await self._pool.fetch(CONVERSATION_TICKETS_SQL.format("$1", "$2", "$3"), *conversation, LISTED_TICKETS)
+            )
+        )
+        return ConversationSnapshot(_state_from_row(row), ticket, int(row["version"] or 0), listed)
 
     async def complete_inbound(
         self,

@@ -10,7 +10,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.core.conversation import ConversationKey, ConversationSnapshot, ConversationState, Intake, TicketView
+from bot.core.conversation import (
+    LISTED_TICKETS,
+    ConversationKey,
+    ConversationSnapshot,
+    ConversationState,
+    Intake,
+    TicketView,
+)
 from bot.core.effects import NEW_TICKET, CancelTicket, Effect, FollowUp, OpenTicket, RateTicket
 from bot.core.messages import Decision, Lang, Priority, Suggestion
 from bot.core.ports import AGENTS, AgentNoticeKind, StateConflict
@@ -158,7 +165,15 @@ class StoreQueries:
             if row["ticket_number"] is None
             else TicketView(int(row["ticket_number"]), str(row["ticket_status"]), Priority(row["ticket_priority"]))
         )
-        return ConversationSnapshot(_state_from_row(row), ticket, int(row["version"] or 0))
+        # A new conversation has no tickets: only a known one costs the second (indexed) query.
+        listed = (
+            ()
+            if row["version"] is None
+            else _ticket_views(
+                self._all(CONVERSATION_TICKETS_SQL.format("?", "?", "?"), (*conversation, LISTED_TICKETS))
+            )
+        )
+        return ConversationSnapshot(_state_from_row(row), ticket, int(row["version"] or 0), listed)
 
     def complete_inbound(
         self,
@@ -826,6 +841,23 @@ _TICKET_SELECT = """
         t.summary, t.assignee, t.lang, t.created_at, t.claimed_at, t.first_reply_at, t.resolved_at
     FROM tickets t JOIN conversations c ON c.id = t.conversation
 """
+
+
+# A conversation's tickets as its user lists them (`/tickets`): most recently updated first. Formatted with the
+# engine's three placeholders (channel, conversation id, limit).
+CONVERSATION_TICKETS_SQL = """
+    SELECT t.number, t.status, t.priority,
+        COALESCE((SELECT MAX(e.created_at) FROM ticket_events e WHERE e.ticket = t.number), t.created_at) AS updated_at
+    FROM tickets t JOIN conversations c ON c.id = t.conversation
+    WHERE c.channel = {} AND c.conversation_id = {}
+    ORDER BY updated_at DESC, t.number DESC LIMIT {}
+"""
+
+
+def _ticket_views(rows: Sequence[Row]) -> tuple[TicketView, ...]:
+    return tuple(
+        TicketView(int(r["number"]), str(r["status"]), Priority(r["priority"]), _dt(r["updated_at"])) for r in rows
+    )
 
 
 def _with_ticket_number(payload: Mapping[str, Any], number: int) -> dict[str, Any]:
