@@ -188,7 +188,7 @@ async def open_runtime(
     parts = core_parts
     scanner = parts.scanner if parts else SecretScanner()
     texts = ReplyTexts(config.brand)
-    tickets = TicketDesk(store, outbox, texts, states, scanner, agents)
+    tickets = TicketDesk(store, outbox, texts, scanner, agents)
     core = build_core(
         config,
         kb=parts.kb if parts else None,

@@ -424,6 +424,27 @@ class PgStore:
         """Mark an unfinished ticket resolved; sets `resolved_at`."""
         return await self._transition(number, TicketStatus.RESOLVED, actor)
 
+    async def resolve_asking_rating(
+        self, number: int, actor: str, reply: Mapping[str, Any]
+    ) -> tuple[Ticket, list[OutboxItem]]:
+        """In one transaction: the ticket resolved, its conversation waiting for the rating at a new version (a
+        message decided from the old state meanwhile is decided again), and `reply` queued to the user."""
+        now = self._now()
+        async with self._tx() as db:
+            ticket = await self._transition_in(db, now, number, TicketStatus.RESOLVED, actor)
+            key = ticket.conversation_key
+            # FOR UPDATE: the state read is the one this transaction replaces (a message's commit waits for it).
+            row = await db.fetchrow(
+                "SELECT lang, lang_choice, misses, last_suggestions, flow FROM conversations "
+                "WHERE channel = $1 AND conversation_id = $2 FOR UPDATE",
+                key[0],
+                key[1],
+            )
+            state = dataclasses.replace(_state_from_row(row), ticket=None, rating_for=number, last_suggestions=())
+            conversation = await _save_state(db, key, state, None, now)
+            items = await self._queue_reply(db, now, ticket.channel, ticket.conversation_id, reply, conversation)
+            return ticket, await self._after_earlier_pending(db, items)
+
     async def cancel(self, number: int, actor: str) -> Ticket:
         """Cancel an unfinished ticket."""
         return await self._transition(number, TicketStatus.CANCELLED, actor)
