@@ -45,6 +45,7 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wiring import with_store
 from tests.fakes.x_api import FakeXApi
+from tests.scale_out import checkout_pythonpath
 
 ROOT = Path(__file__).resolve().parent.parent
 TOTAL_MESSAGES = 500
@@ -292,9 +293,7 @@ def process_env(telegram: FakeTelegramApi, x: FakeXApi, slack: FakeSlackApi, por
         "SLACK_AGENTS_CHANNEL": "agents",
         "SLACK_API_BASE_URL": slack.base_url,
         "PYTHONUNBUFFERED": "1",
-        # The code under test, this checkout's: the `omnidesk` script's own folder is first on its sys.path, not the
-        # working directory, so an editable install made from another checkout would be imported instead.
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+        "PYTHONPATH": checkout_pythonpath(),
     }
 
 
