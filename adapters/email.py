@@ -445,7 +445,7 @@ class EmailChannel(Channel):
                     permanent=True,
                 )
             ticket = reply.ticket or thread.ticket
-            lang: Lang = "zh" if has_han(reply.text) else "en"
+            lang: Lang = reply.lang or "en"  # the desk's: no guessing from the text
             subject = thread.subject or ("你的请求" if lang == "zh" else "Your request")
             message = build_reply(
                 sender=self._config.address,

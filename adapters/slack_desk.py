@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from bot.app.config import SlackConfig
 from bot.core.messages import Priority
-from bot.core.ports import DeliveryError, KeyValueStore, StoredMessage, StoreError
+from bot.core.ports import AgentNotice, DeliveryError, KeyValueStore, StoredMessage, StoreError
 from bot.desk.agents import AgentActions
 from bot.desk.domain import Ticket, TicketStatus
 
@@ -37,6 +37,13 @@ TS_KEY = "slack_ts:"  # + ticket number: the ts of the Slack message that mirror
 TICKET_KEY = "slack_ticket:"  # + ts: the ticket a Slack message mirrors
 EVENT_KEY = "slack_event:"  # + event id: an agent's thread reply already acted on
 CLICK_KEY = "slack_click:"  # + action, ticket, agent and action_ts: a button click already acted on
+CHANNEL_KEY = "slack_channel:"  # + the configured channel: its ID, as Slack answered a post (lookups need the ID)
+# Each notice's posts carry the outbox item's id (and their part: a transcript or a relay may take several posts)
+# in Slack's message metadata: a notice that may have been posted before is looked for by it, not posted again.
+NOTICE_EVENT = "omnidesk_notice"
+LOOKUP_LIMIT = 200  # messages read, newest first, when looking for a notice's earlier posts
+CLOCK_SKEW_SECONDS = 60.0  # a notice's posts are looked for from this long before it was queued
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 MAX_MESSAGE_CHARS = 3500  # Slack folds message text past about 4,000 characters
 MAX_SECTION_CHARS = 2900  # a section block's text may not exceed 3,000 characters
 MAX_HEADER_CHARS = 150  # a header block's limit
@@ -115,31 +122,36 @@ class SlackAgentDesk:
 
     # -- AgentNotifier --------------------------------------------------------------------------------------------
 
-    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
+    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage], *, notice: AgentNotice) -> None:
         """Post the ticket with its buttons, remember the message, and put the transcript in its thread."""
         if await self.message_ts(ticket.number) is not None:
             return  # posted already (the notice is delivered again after a failure or a crash)
-        async with _delivery_errors():
-            response = await self._client.chat_postMessage(
-                channel=self._config.channel, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
-            )
-        ts = self._posted_ts(response)
+        posted = await self._posted_before(notice, None)
+        ts = posted.get(0) or await self._post(
+            notice, 0, text=ticket_headline(ticket), blocks=ticket_blocks(ticket, self._brand)
+        )
         # The ticket's key first: it is what makes a repeated notice skip the post (the at-least-once window).
         await self._store.cursor_set(TS_KEY + str(ticket.number), ts)
         await self._store.cursor_set(TICKET_KEY + ts, str(ticket.number))
-        for chunk in transcript_chunks(transcript, self._brand):
+        in_thread = await self._posted_before(notice, ts) if 0 in posted else {}
+        for part, chunk in enumerate(transcript_chunks(transcript, self._brand), start=1):
+            if part in in_thread:
+                continue
             try:
-                await self._client.chat_postMessage(channel=self._channel_id, thread_ts=ts, text=chunk)
-            except SlackApiError as exc:  # the ticket is announced; its context is a courtesy, not worth a repeat
-                log.warning("ticket #%s: transcript not posted: %s", ticket.number, exc.response.get("error"))
+                await self._post(notice, part, thread_ts=ts, text=chunk)
+            except DeliveryError as exc:  # the ticket is announced; its context is a courtesy, not worth a repeat
+                log.warning("ticket #%s: transcript not posted: %s", ticket.number, exc)
                 break
 
-    async def user_message(self, ticket: Ticket, text: str) -> None:
+    async def user_message(self, ticket: Ticket, text: str, *, notice: AgentNotice) -> None:
         """Relay the user's follow-up into the ticket's thread."""
-        for chunk in chunk_lines([f":speech_balloon: *User:* {escape(text)}"]):
-            await self._post_for_ticket(ticket, chunk)
+        ts = await self.message_ts(ticket.number)
+        posted = await self._posted_before(notice, ts)
+        for part, chunk in enumerate(chunk_lines([f":speech_balloon: *User:* {escape(text)}"])):
+            if part not in posted:
+                await self._post(notice, part, thread_ts=ts, text=chunk)
 
-    async def ticket_updated(self, ticket: Ticket) -> None:
+    async def ticket_updated(self, ticket: Ticket, *, notice: AgentNotice) -> None:
         """Redraw the ticket's message: status, assignee, and only the buttons that still apply."""
         ts = await self.message_ts(ticket.number)
         if ts is None:
@@ -153,10 +165,12 @@ class SlackAgentDesk:
                 blocks=ticket_blocks(ticket, self._brand),
             )
 
-    async def remind_unclaimed(self, ticket: Ticket) -> None:
+    async def remind_unclaimed(self, ticket: Ticket, *, notice: AgentNotice) -> None:
         """Ping the channel about a ticket nobody has claimed."""
         text = f"<!here> Ticket #{ticket.number} is still unclaimed ({ticket.priority.value}): {_first_line(ticket)}"
-        await self._post_for_ticket(ticket, text, broadcast=True)
+        ts = await self.message_ts(ticket.number)
+        if not await self._posted_before(notice, ts):
+            await self._post(notice, 0, thread_ts=ts, text=text, reply_broadcast=True if ts else None)
 
     # -- serving Slack ------------------------------------------------------------------------------------------
 
@@ -338,28 +352,77 @@ class SlackAgentDesk:
 
     # -- posting ------------------------------------------------------------------------------------------------
 
-    async def _post_for_ticket(self, ticket: Ticket, text: str, broadcast: bool = False) -> None:
-        """Post in the ticket's thread, or in the channel when its message is unknown (its announcement failed)."""
-        ts = await self.message_ts(ticket.number)
+    async def _post(self, notice: AgentNotice, part: int, **message: Any) -> str:
+        """Post part `part` of a notice, marked with its outbox item in the message's metadata; its ts. Without a
+        `thread_ts` (the ticket's message is unknown: its announcement failed) it goes in the channel."""
+        metadata = {"event_type": NOTICE_EVENT, "event_payload": {"outbox_id": str(notice.item_id), "part": part}}
+        thread_ts = message.pop("thread_ts", None)
+        channel = self._channel_id if thread_ts else self._config.channel
         async with _delivery_errors():
-            if ts is None:
-                await self._client.chat_postMessage(channel=self._config.channel, text=text)
-                return
-            await self._client.chat_postMessage(
-                channel=self._channel_id, thread_ts=ts, text=text, reply_broadcast=broadcast
+            # slack_sdk leaves out arguments that are None (no thread, no broadcast).
+            response = await self._client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, metadata=metadata, **message
             )
+        return await self._posted_ts(response)
+
+    async def _posted_before(self, notice: AgentNotice, thread_ts: str | None) -> dict[int, str]:
+        """The parts of `notice` Slack has already (part -> ts), in the ticket's thread or (None) the channel.
+
+        The outbox delivers at least once: when Slack accepted a post but the process died (or the answer was
+        lost) before the item was marked sent, the item is delivered again. Slack takes no idempotency key, so a
+        notice that `maybe_delivered` is first looked for by the metadata its posts carry (`_post`), since shortly
+        before it was queued. Only those: a notice delivered for the first time (nearly all) is posted directly,
+        without the extra call, which also counts against Slack's rate limits."""
+        if not notice.maybe_delivered:
+            return {}
+        channel = await self._known_channel_id()
+        if channel is None:
+            return {}  # nothing was ever posted where this process could find it
+        oldest = "0" if notice.queued_at is None else f"{notice.queued_at.timestamp() - CLOCK_SKEW_SECONDS:.6f}"
+        window: dict[str, Any] = {"include_all_metadata": True, "oldest": oldest, "limit": LOOKUP_LIMIT}
+        async with _delivery_errors():
+            if thread_ts is None:
+                response = await self._client.conversations_history(channel=channel, **window)
+            else:
+                response = await self._client.conversations_replies(channel=channel, ts=thread_ts, **window)
+        found: dict[int, str] = {}
+        for message in response.get("messages") or ():
+            metadata = _mapping(_mapping(message).get("metadata"))
+            payload = _mapping(metadata.get("event_payload"))
+            part = payload.get("part", 0)
+            if (
+                metadata.get("event_type") == NOTICE_EVENT
+                and str(payload.get("outbox_id")) == str(notice.item_id)
+                and isinstance(part, int)
+            ):
+                found[part] = str(message.get("ts"))
+        if found:
+            log.info("agent notice %s (ticket #%s) was in Slack already: not posted again", notice.item_id, notice.ticket)
+        return found
+
+    async def _known_channel_id(self) -> str | None:
+        """The agents' channel's ID (reading history needs it, not a name): configured, learned, or remembered."""
+        if _CHANNEL_ID.match(self._channel_id):
+            return self._channel_id
+        remembered = await self._store.cursor_get(CHANNEL_KEY + self._config.channel)
+        if remembered:
+            self._channel_id = remembered
+        return remembered
 
     async def message_ts(self, number: int) -> str | None:
         """The ts of the Slack message that mirrors ticket `number`, once it was announced."""
         return await ticket_message_ts(self._store, number)
 
-    def _posted_ts(self, response: AsyncSlackResponse) -> str:
-        """The new message's ts; also learns the channel ID Slack resolved the configured channel to."""
+    async def _posted_ts(self, response: AsyncSlackResponse) -> str:
+        """The new message's ts; also learns (and remembers, for after a restart) the channel ID Slack resolved the
+        configured channel to."""
         channel, ts = response.get("channel"), response.get("ts")
         if not isinstance(ts, str) or not ts:
-            raise RuntimeError(f"chat.postMessage answered without a ts: {response.data!r}")
-        if isinstance(channel, str) and channel:
+            raise DeliveryError(f"chat.postMessage answered without a ts: {response.data!r}")
+        if isinstance(channel, str) and channel and channel != self._channel_id:
             self._channel_id = channel
+            if channel != self._config.channel:
+                await self._store.cursor_set(CHANNEL_KEY + self._config.channel, channel)
         return ts
 
 

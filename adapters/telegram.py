@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -44,7 +44,6 @@ from adapters.base import split_at_breaks
 from bot.app.config import TelegramConfig
 from bot.core.messages import HUMAN_PAYLOAD, Attachment, InboundMessage, Lang, Reply
 from bot.core.ports import Channel, ConversationMoves, DeliveryError, InboundSink
-from bot.knowledge.textnorm import has_han
 from bot.security.secret_scanner import SecretScanner
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,6 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_MESSAGE_LENGTH = 4096  # sendMessage's limit, counted here in UTF-16 code units as Telegram counts
 MAX_CALLBACK_DATA_BYTES = 64
-HUMAN_LABELS: Mapping[Lang, str] = {"en": "Talk to a human", "zh": "转人工客服"}
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 _GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 _BOT_SEGMENT = re.compile(r"/bot(?=[^/]*$)")
@@ -253,10 +251,9 @@ def button_rows(reply: Reply) -> list[tuple[str, str]]:
     """The reply's choices as (label, payload), one per row, plus the human hand-off when offered and not there."""
     rows = [(s.label, s.payload) for s in reply.suggestions]
     if reply.offer_human and all(payload != HUMAN_PAYLOAD for _, payload in rows):
-        # A Reply carries no language; its text tells which label the user can read.
-        # Replies queued before they carried their label (an older version's outbox rows) fall back to guessing.
-        lang: Lang = reply.lang or ("zh" if has_han(reply.text) else "en")
-        rows.append((reply.human_label or HUMAN_LABELS[lang], HUMAN_PAYLOAD))
+        # The desk words the label in the reply's language; a reply queued by a version that did not (an old
+        # outbox row) shows the command itself, which works in any language, rather than a guess.
+        rows.append((reply.human_label or HUMAN_PAYLOAD, HUMAN_PAYLOAD))
     return rows
 
 

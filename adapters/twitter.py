@@ -30,7 +30,6 @@ from adapters.base import split_at_breaks
 from bot.app.config import TwitterConfig
 from bot.core.messages import InboundMessage, Reply
 from bot.core.ports import Channel, DeliveryError, InboundSink, KeyValueStore
-from bot.knowledge.language import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -394,7 +393,7 @@ def _message(sender: str, event_id: str, text: str, sent_at: datetime | None) ->
 
 def format_reply(reply: Reply) -> str:
     """The reply as DM text: DMs have no buttons in v2, so choices are numbered for the user to type."""
-    zh = (reply.lang or detect_language(reply.text)) == "zh"
+    zh = reply.lang == "zh"  # set by the desk: no guessing from the text
     lines = [reply.text]
     choices = reply.suggestions[:MAX_CHOICES]
     if choices:

@@ -1,5 +1,6 @@
-"""The handler interface, defined by the core (`bot.core.handler`); named here for the router's steps."""
+"""The handler and middleware interfaces, defined by the core (`bot.core.handler`); named here for the router's
+steps."""
 
-from bot.core.handler import Handler, MatchT, Outcome, Turn
+from bot.core.handler import Handler, MatchT, NextStep, Outcome, Turn, TurnMiddleware
 
-__all__ = ["Handler", "MatchT", "Outcome", "Turn"]
+__all__ = ["Handler", "MatchT", "NextStep", "Outcome", "Turn", "TurnMiddleware"]

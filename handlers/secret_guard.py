@@ -1,4 +1,4 @@
-"""The first step for every message: redact secrets and warn the user, then let the rest be handled."""
+"""The first middleware for every message: redact secrets and warn the user, then let the rest handle it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.core.messages import Action, Decision, Reply
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import ScanResult, SecretKind, SecretScanner
-from handlers.base import Handler, Outcome, Turn
+from handlers.base import Handler, NextStep, Outcome, Turn
 
 _PLACEHOLDER = re.compile(r"\[REDACTED(?::[A-Z_]+)?\]")
 _CLAUSE = re.compile(r"[^,.;!?，。；！？\n]*(?:[,.;!?，。；！？\n]+|$)")
@@ -36,14 +36,19 @@ class GuardMatch:
     redact_earlier: tuple[tuple[int, str], ...] = ()
 
 
-class SecretGuard(Handler[GuardMatch]):
-    """Replaces detected secrets with placeholders before anything else sees the text."""
+class SecretGuard:
+    """Middleware: replaces detected secrets with placeholders before anything else sees the text."""
 
     def __init__(self, scanner: SecretScanner, texts: ReplyTexts) -> None:
         self._scanner = scanner
         self._texts = texts
 
-    def check(self, turn: Turn) -> GuardMatch | None:
+    async def __call__(self, *, turn: Turn, next: NextStep) -> Outcome:
+        """Pass the turn on, redacted and with the warning to send first when it holds a secret."""
+        found = self._scan(turn)
+        return await next(turn if found is None else self._redacted(turn, found))
+
+    def _scan(self, turn: Turn) -> GuardMatch | None:
         """The scan result when the message holds a secret (alone, or as the rest of a phrase sent in parts)."""
         if not turn.earlier:
             result = self._scanner.scan(turn.message.text)
@@ -52,8 +57,8 @@ class SecretGuard(Handler[GuardMatch]):
         redact = tuple((row, new) for (row, _), new in zip(turn.earlier, changed, strict=True) if new is not None)
         return GuardMatch(result, redact) if result.found or redact else None
 
-    async def handle(self, turn: Turn, found: GuardMatch) -> Turn:
-        """Redact, warn, and pass the rest of the message on."""
+    def _redacted(self, turn: Turn, found: GuardMatch) -> Turn:
+        """The turn redacted, with the warning among its notices."""
         match = found.scan
         if not match.found:  # only an earlier message held (part of) a secret: it was warned about then
             return dataclasses.replace(turn, redact_earlier=found.redact_earlier)
@@ -64,7 +69,7 @@ class SecretGuard(Handler[GuardMatch]):
         # not the question, so later steps read the other clauses and what follows the secret in its own clause
         # ("my 2fa code is X please help me withdraw" is still a withdrawal question).
         rest = "".join(_PLACEHOLDER.split(c)[-1] for c in _CLAUSE.findall(match.redacted_text)).strip(" ,.;，。；\n")
-        redacted = dataclasses.replace(
+        return dataclasses.replace(
             turn,
             message=dataclasses.replace(turn.message, text=rest),
             notices=(*turn.notices, warning),
@@ -72,11 +77,10 @@ class SecretGuard(Handler[GuardMatch]):
             redacted_text=match.redacted_text,
             redact_earlier=found.redact_earlier,
         )
-        return redacted
 
 
 class SecretOnlyHandler(Handler[bool]):
-    """Right after the guard: when nothing but the secret was said, the warning is the whole reply."""
+    """The first decider: when nothing but the secret was said, the warning is the whole reply."""
 
     def check(self, turn: Turn) -> bool | None:
         """True when a secret was redacted and what is left asks nothing (a formal request still gets its ticket)."""

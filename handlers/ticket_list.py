@@ -8,24 +8,22 @@ from bot.core.conversation import TicketView
 from bot.core.messages import Action, Decision, Lang, Reply
 from bot.desk.domain import USER_STATUS, TicketStatus
 from bot.knowledge.texts import ReplyTexts
-from handlers.base import Handler, Outcome, Turn
-from handlers.commands import Command, parse_command
-
-COMMAND = "tickets"
+from handlers.base import Outcome, Turn
+from handlers.commands import Command, CommandAction
 
 
-class TicketListHandler(Handler[Command]):
-    """Answers `/tickets` from the tickets loaded with the conversation (most recently updated first)."""
+class TicketList:
+    """Answers `/tickets` from the tickets loaded with the conversation (most recently updated first); registered
+    with the ticket commands, so it answers while a ticket is open instead of being relayed to agents."""
 
     def __init__(self, texts: ReplyTexts) -> None:
         self._texts = texts
 
-    def check(self, turn: Turn) -> Command | None:
-        """The /tickets command."""
-        command = parse_command(turn.message.text)
-        return command if command is not None and command.name == COMMAND else None
+    def by_name(self) -> dict[str, CommandAction]:
+        """The command to register, by name."""
+        return {"tickets": self.run}
 
-    async def handle(self, turn: Turn, match: Command) -> Outcome:
+    async def run(self, turn: Turn, match: Command) -> Outcome:
         """One line per ticket, then how to see the open one; or how to open one when there is none."""
         lang = turn.lang
         if not turn.tickets:

@@ -1,4 +1,5 @@
-"""Steps for conversations with a ticket in progress: /ticket and /cancel, the intake questions, follow-ups, rating."""
+"""Conversations with a ticket in progress: the /ticket, /cancel and form commands, the rating and follow-up
+pass-throughs (middleware), and the intake questions (a deciding step)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from bot.core.effects import CancelTicket, Effect, FollowUp, RateTicket
 from bot.core.messages import Action, Decision, Priority, Reply
 from bot.desk.domain import USER_STATUS, TicketStatus
 from bot.knowledge.texts import ReplyTexts
-from handlers.base import Handler, Outcome, Turn
-from handlers.commands import Command, parse_command
+from handlers.base import Handler, NextStep, Outcome, Turn
+from handlers.commands import Command, CommandAction
 from handlers.escalation import DEFAULT_INTAKE_QUESTIONS, INTAKE_QUESTIONS, Escalator, detect_escalation
 
 _SKIP = re.compile(r"^\W*(skip|no|none|n/?a|don'?t know|dont know|idk|跳过|没有|不知道|无)\W*$", re.IGNORECASE)
@@ -26,18 +27,17 @@ def _done(
     return Outcome(decision, (*turn.notices, reply), new_state, () if effect is None else (effect,))
 
 
-class TicketCommandsHandler(Handler[Command]):
+class TicketCommands:
     """/ticket shows the status of the user's ticket; /cancel closes it (or stops the intake questions)."""
 
     def __init__(self, texts: ReplyTexts) -> None:
         self._texts = texts
 
-    def check(self, turn: Turn) -> Command | None:
-        """The /ticket or /cancel command."""
-        command = parse_command(turn.message.text)
-        return command if command is not None and command.name in ("ticket", "cancel") else None
+    def by_name(self) -> dict[str, CommandAction]:
+        """The commands to register, by name."""
+        return {"ticket": self.run, "cancel": self.run}
 
-    async def handle(self, turn: Turn, match: Command) -> Outcome:
+    async def run(self, turn: Turn, match: Command) -> Outcome:
         """Answer with the status, or cancel."""
         lang, state = turn.lang, turn.state
         if match.name == "cancel" and state.intake is not None:
@@ -71,68 +71,61 @@ class TicketCommandsHandler(Handler[Command]):
         return _done(turn, Decision(Action.ANSWER, lang, reason="ticket_status"), reply)
 
 
-class RatingHandler(Handler[int]):
-    """After a ticket is resolved, a reply of 1-5 is its rating; anything else is handled as usual."""
+class RatingPassThrough:
+    """Middleware: after a ticket is resolved, a reply of 1-5 is its rating; anything else stops the wait for one
+    and is handled as usual."""
 
     def __init__(self, texts: ReplyTexts) -> None:
         self._texts = texts
 
-    def check(self, turn: Turn) -> int | None:
-        """The rating given (0 when the awaited rating was not given)."""
-        if turn.state.rating_for is None:
-            return None
+    async def __call__(self, *, turn: Turn, next: NextStep) -> Outcome:
+        """Store the rating and thank the user, or pass the message on."""
+        number = turn.state.rating_for
+        if number is None:
+            return await next(turn)
         found = _RATING.match(turn.message.text)
         if found is None:
-            return 0
-        return int(found.group(1)) if found.group(1) else len(found.group(2))
-
-    async def handle(self, turn: Turn, match: int) -> Turn | Outcome:
-        """Store the rating and thank the user, or stop waiting for one."""
-        number = turn.state.rating_for
-        assert number is not None
-        if not match:
-            return dataclasses.replace(turn, state=dataclasses.replace(turn.state, rating_for=None))
+            return await next(dataclasses.replace(turn, state=dataclasses.replace(turn.state, rating_for=None)))
+        rating = int(found.group(1)) if found.group(1) else len(found.group(2))
         decision = Decision(Action.ANSWER, turn.lang, reason="rating")
         return _done(
             turn,
             decision,
             Reply(self._texts.render("rating_thanks", turn.lang)),
             dataclasses.replace(turn.state, rating_for=None),
-            RateTicket(number, match),  # rated already: the desk keeps the first, the user is thanked anyway
+            RateTicket(number, rating),  # rated already: the desk keeps the first, the user is thanked anyway
         )
 
 
-class TicketRelayHandler(Handler[int]):
-    """While a ticket is open, messages go to its agent instead of the FAQ; attachments need a ticket."""
+class TicketRelay:
+    """Middleware: while a ticket is open, messages go to its agent instead of the steps after this one;
+    attachments need a ticket."""
 
     def __init__(self, texts: ReplyTexts) -> None:
         self._texts = texts
 
-    def check(self, turn: Turn) -> int | None:
-        """The open ticket's number (0 for an attachment sent without a ticket)."""
-        if turn.state.ticket is not None:
-            return turn.state.ticket
-        # A formal request's files go with the ticket it opens (the escalation step).
-        return 0 if turn.message.attachments and turn.message.kind != "formal" else None
-
-    async def handle(self, turn: Turn, match: int) -> Turn | Outcome:
-        """Relay to the agent and confirm, or explain that attachments need a ticket."""
+    async def __call__(self, *, turn: Turn, next: NextStep) -> Outcome:
+        """Relay to the agent and confirm, or explain that attachments need a ticket, or pass the message on."""
         lang = turn.lang
-        if not match:
+        number = turn.state.ticket
+        if number is None:
+            # A formal request's files go with the ticket it opens (the escalation step).
+            if not turn.message.attachments or turn.message.kind == "formal":
+                return await next(turn)
             reply = Reply(self._texts.render("attachment_needs_ticket", lang))
             return _done(turn, Decision(Action.DECLINE, lang, reason="attachment_without_ticket"), reply)
         ticket = turn.ticket
         if ticket is None or not ticket.is_open:
-            return dataclasses.replace(turn, state=dataclasses.replace(turn.state, ticket=None), ticket=None)
+            return await next(dataclasses.replace(turn, state=dataclasses.replace(turn.state, ticket=None), ticket=None))
         # Captions are not repeated: the message text carries them, redacted.
-        attachments = [f"[{a.kind} attached: omnidesk tickets files {match}]" for a in turn.message.attachments]
+        attachments = [f"[{a.kind} attached: omnidesk tickets files {number}]" for a in turn.message.attachments]
         # The agent gets the whole message, secrets replaced, not just the part the FAQ would read.
         said = turn.redacted_text if turn.redacted_text is not None else turn.message.text
         text = "\n".join([said, *attachments]).strip()
         key = "attachment_added" if attachments else "ticket_followup"
-        reply = Reply(self._texts.render(key, lang, number=str(match)), ticket=match)
+        reply = Reply(self._texts.render(key, lang, number=str(number)), ticket=number)
         decision = Decision(Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0)
-        effect = FollowUp(match, text, turn.message.attachments) if text else None
+        effect = FollowUp(number, text, turn.message.attachments) if text else None
         return _done(turn, decision, reply, effect=effect)
 
 
@@ -175,7 +168,7 @@ class IntakeHandler(Handler[str]):
 TICKET_FORM_COMMAND = "newticket"
 
 
-class TicketFormHandler(Handler[Command]):
+class TicketForm:
     """The web form's ticket, sent as `/newticket <category>` with the description (and the answers to the category's
     intake questions) on the lines below: the secret guard has already redacted it, like any message. With a ticket
     already open the text goes to that ticket instead of a second one."""
@@ -185,12 +178,11 @@ class TicketFormHandler(Handler[Command]):
         self._texts = texts
         self._categories = categories
 
-    def check(self, turn: Turn) -> Command | None:
-        """The form's command."""
-        command = parse_command(turn.message.text)
-        return command if command is not None and command.name == TICKET_FORM_COMMAND else None
+    def by_name(self) -> dict[str, CommandAction]:
+        """The command to register, by name."""
+        return {TICKET_FORM_COMMAND: self.run}
 
-    async def handle(self, turn: Turn, match: Command) -> Outcome:
+    async def run(self, turn: Turn, match: Command) -> Outcome:
         """Open the ticket, or add to the open one."""
         lang = turn.lang
         said = turn.redacted_text if turn.redacted_text is not None else turn.message.text

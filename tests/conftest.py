@@ -63,9 +63,8 @@ def pg_server() -> Iterator[PgCluster]:
 _DATABASE_NUMBERS = itertools.count(1)
 
 
-@pytest.fixture
-async def pg_url(pg_server: PgCluster) -> str:
-    """The URL of a new, empty database of the test's own."""
+async def new_pg_database(pg_server: PgCluster) -> str:
+    """The URL of a new, empty database on the cluster."""
     name = f"test_{next(_DATABASE_NUMBERS)}"
     admin = await asyncpg.connect(pg_server.url())
     try:
@@ -73,3 +72,9 @@ async def pg_url(pg_server: PgCluster) -> str:
     finally:
         await admin.close()
     return pg_server.url(name)
+
+
+@pytest.fixture
+async def pg_url(pg_server: PgCluster) -> str:
+    """The URL of a new, empty database of the test's own."""
+    return await new_pg_database(pg_server)

@@ -61,6 +61,7 @@ async def test_outbox_items_are_claimed_by_one_instance_and_released_when_the_le
         ids_a, ids_b = {i.id for i in claimed_a}, {i.id for i in claimed_b}
         assert not ids_a & ids_b, "SKIP LOCKED: each item goes to one instance"
         assert ids_a | ids_b == {i.id for i in items}
+        assert not any(i.claimed_before for i in [*claimed_a, *claimed_b])  # nobody had them: a first attempt
         assert await a.outbox_claim(100) == [] and await b.outbox_claim(100) == []
         # b delivers its items; a "dies" holding its claims: after the lease another instance takes them.
         for item in claimed_b:
@@ -68,7 +69,10 @@ async def test_outbox_items_are_claimed_by_one_instance_and_released_when_the_le
         now[0] += timedelta(seconds=29)
         assert await b.outbox_claim(100) == []
         now[0] += timedelta(seconds=2)
-        assert {i.id for i in await b.outbox_claim(100)} == ids_a
+        taken_over = await b.outbox_claim(100)
+        assert {i.id for i in taken_over} == ids_a
+        # a may have sent them before it died: the agents' tool looks before posting such an item again.
+        assert all(i.claimed_before for i in taken_over)
     finally:
         await a.close()
         await b.close()

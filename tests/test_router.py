@@ -8,8 +8,12 @@ import pytest
 
 from bot.app.wiring import Core
 from bot.core.conversation import InMemoryConversationStates
-from bot.core.messages import Action, InboundMessage, Priority
+from bot.core.handler import Outcome, Turn
+from bot.core.messages import Action, Decision, InboundMessage, Priority, Reply
 from bot.core.router import Router, RouterResult
+from bot.knowledge.texts import ReplyTexts
+from handlers.commands import Command, CommandHandler
+from handlers.secret_guard import SecretGuard
 
 _ids = itertools.count()
 
@@ -199,3 +203,26 @@ async def test_a_seed_phrase_alone_gets_only_the_warning_in_chinese(router: Rout
     assert "的 一 是 在" not in all_text(result)
     assert "助记词" in result.replies[0].text
     assert result.decision.action is Action.DECLINE and result.decision.reason == "secret_redacted"
+
+
+async def test_a_command_runs_by_the_name_it_is_registered_under_inside_the_secret_guard(core: Core) -> None:
+    """Commands register by name (a mapping, not a chain of compares); the guard, a middleware, has redacted the
+    message before the command sees it, and its warning goes first."""
+    texts = ReplyTexts(core.config.brand)
+
+    async def echo(turn: Turn, command: Command) -> Outcome:
+        reply = Reply(f"echo: {command.argument}")
+        return Outcome(Decision(Action.ANSWER, turn.lang, reason="echo"), (*turn.notices, reply), turn.state)
+
+    router = Router(
+        [SecretGuard(core.scanner, texts)],
+        [CommandHandler({"echo": echo}, texts)],
+        InMemoryConversationStates(),
+    )
+    plain = await say(router, "/echo hello there")
+    assert plain.decision.reason == "echo" and plain.replies[-1].text == "echo: hello there"
+    unknown = await say(router, "/nope")
+    assert unknown.decision.reason == "unknown_command"
+    secret = await say(router, "/echo hello, my password is Hunter2-Secret!")
+    assert "Hunter2" not in all_text(secret) and secret.secret_detected
+    assert len(secret.replies) == 2 and secret.replies[-1].text.startswith("echo: ")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +20,7 @@ from starlette.applications import Starlette
 from adapters.slack_desk import CLAIM_ACTION, RESOLVE_ACTION, SlackAgentDesk, plain_text
 from bot.app.config import SlackConfig
 from bot.core.messages import Priority
+from bot.core.ports import AgentNotice
 from bot.desk.agents import AgentNotifier
 from bot.store import Store, Ticket, TicketStatus
 from tests.fakes.slack_api import FakeSlackApi, slack_signature_headers
@@ -52,7 +55,7 @@ class RecordingActions:
 
     async def _announce(self, ticket: Ticket) -> Ticket:
         for notifier in self.notifiers:
-            await notifier.ticket_updated(ticket)
+            await notifier.ticket_updated(ticket, notice=AgentNotice(ticket.number, "redraw"))
         return ticket
 
 
@@ -98,7 +101,8 @@ async def open_ticket(store: Store, priority: Priority = Priority.URGENT, summar
 
 async def announce(desk: SlackAgentDesk, store: Store, ticket: Ticket) -> tuple[Ticket, str]:
     """Announce the ticket; returns it and the ts of its Slack message."""
-    await desk.ticket_opened(ticket, await store.transcript(ticket.conversation_key))
+    notice = AgentNotice(ticket.number, "announce", item_id=ticket.number * 10)
+    await desk.ticket_opened(ticket, await store.transcript(ticket.conversation_key), notice=notice)
     ts = await desk.message_ts(ticket.number)
     assert ts is not None
     return await store.get_ticket(ticket.number), ts
@@ -231,17 +235,64 @@ async def test_a_long_transcript_is_split_into_several_thread_messages(
 async def test_a_follow_up_goes_into_the_tickets_thread(desk: SlackAgentDesk, store: Store, api: FakeSlackApi) -> None:
     ticket, ts = await announce(desk, store, await open_ticket(store))
 
-    await desk.user_message(ticket, "any news? <@U0BOB>")
+    await desk.user_message(ticket, "any news? <@U0BOB>", notice=AgentNotice(ticket.number, "relay", "any news?", 5))
 
     last = api.calls_to("chat.postMessage")[-1]
     assert last["thread_ts"] == ts and last["channel"] == CHANNEL_ID
     assert "any news? &lt;@U0BOB&gt;" in last["text"]
 
 
+async def test_a_notice_slack_may_have_already_is_looked_up_by_its_metadata_not_posted_again(
+    desk: SlackAgentDesk, store: Store, api: FakeSlackApi
+) -> None:
+    """The outbox delivers at least once: a relay Slack accepted just before a crash is delivered again, marked as
+    maybe delivered. Found in the thread by its outbox id, it is not posted twice; a first delivery never looks."""
+    ticket, ts = await announce(desk, store, await open_ticket(store))
+    first = AgentNotice(ticket.number, "relay", "any news?", item_id=41)
+    await desk.user_message(ticket, "any news?", notice=first)
+    assert api.calls_to("conversations.replies") == []  # the normal path: no lookup
+    posted = api.calls_to("chat.postMessage")[-1]
+    assert posted["metadata"] == {"event_type": "omnidesk_notice", "event_payload": {"outbox_id": "41", "part": 0}}
+    posts_before = len(api.calls_to("chat.postMessage"))
+
+    again = dataclasses.replace(first, maybe_delivered=True, queued_at=datetime.now(UTC))
+    await desk.user_message(ticket, "any news?", notice=again)
+    assert len(api.calls_to("chat.postMessage")) == posts_before
+    [lookup] = api.calls_to("conversations.replies")
+    assert lookup["ts"] == ts and lookup["channel"] == CHANNEL_ID
+
+    another = AgentNotice(ticket.number, "relay", "and now?", item_id=42, maybe_delivered=True)
+    await desk.user_message(ticket, "and now?", notice=another)  # looked for, not found: posted
+    assert len(api.calls_to("chat.postMessage")) == posts_before + 1
+
+
+async def test_an_announcement_slack_has_but_the_store_lost_is_found_in_the_channels_history(
+    api: FakeSlackApi, tmp_path: Path
+) -> None:
+    """A crash between Slack accepting a ticket's announcement and the store recording its ts: the next process
+    finds the post by its metadata (conversations.history), records it, and does not announce the ticket twice."""
+    config = SlackConfig(bot_token=TOKEN, signing_secret=SECRET, channel=CHANNEL_ID, api_base_url=api.base_url)
+    notice = AgentNotice(1001, "announce", item_id=7)
+    async with await Store.open(tmp_path / "before.db") as before:
+        ticket = await open_ticket(before)
+        first = SlackAgentDesk(config, before, RecordingActions(before))
+        await first.ticket_opened(ticket, await before.transcript(ticket.conversation_key), notice=notice)
+    posts = api.calls_to("chat.postMessage")
+    async with await Store.open(tmp_path / "after.db") as after:  # the ts never reached this store
+        ticket = await open_ticket(after)
+        second = SlackAgentDesk(config, after, RecordingActions(after))
+        again = dataclasses.replace(notice, maybe_delivered=True)
+        await second.ticket_opened(ticket, await after.transcript(ticket.conversation_key), notice=again)
+        assert api.calls_to("chat.postMessage") == posts  # neither the ticket nor its transcript again
+        ts = await second.message_ts(ticket.number)
+        assert ts is not None and api.messages[(CHANNEL_ID, ts)]["metadata"]["event_payload"]["outbox_id"] == "7"
+    assert len(api.calls_to("conversations.history")) == 1
+
+
 async def test_remind_unclaimed_pings_here(desk: SlackAgentDesk, store: Store, api: FakeSlackApi) -> None:
     ticket, ts = await announce(desk, store, await open_ticket(store))
 
-    await desk.remind_unclaimed(ticket)
+    await desk.remind_unclaimed(ticket, notice=AgentNotice(ticket.number, "remind", item_id=6))
 
     last = api.calls_to("chat.postMessage")[-1]
     assert last["text"].startswith("<!here> Ticket #1001 is still unclaimed")

@@ -17,6 +17,7 @@ from adapters.base import InMemoryChannel
 from bot.app.config import Config
 from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import Action, InboundMessage, Priority
+from bot.core.ports import AgentNotice
 from bot.store import StoredMessage, Ticket, TicketStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,16 +33,16 @@ class RecordingNotifier:
         self.updates: list[tuple[int, TicketStatus]] = []
         self.reminded: list[int] = []
 
-    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
+    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage], *, notice: AgentNotice) -> None:
         self.opened.append((ticket, transcript))
 
-    async def user_message(self, ticket: Ticket, text: str) -> None:
+    async def user_message(self, ticket: Ticket, text: str, *, notice: AgentNotice) -> None:
         self.follow_ups.append((ticket.number, text))
 
-    async def ticket_updated(self, ticket: Ticket) -> None:
+    async def ticket_updated(self, ticket: Ticket, *, notice: AgentNotice) -> None:
         self.updates.append((ticket.number, ticket.status))
 
-    async def remind_unclaimed(self, ticket: Ticket) -> None:
+    async def remind_unclaimed(self, ticket: Ticket, *, notice: AgentNotice) -> None:
         self.reminded.append(ticket.number)
 
 

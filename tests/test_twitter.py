@@ -303,7 +303,7 @@ def test_split_text_cuts_at_breaks_and_keeps_everything() -> None:
 
 def test_choices_are_numbered_in_the_replys_language() -> None:
     choices = (Suggestion("谷歌验证器", "/faq reset-2fa"), Suggestion("转人工客服", "/human"))
-    text = format_reply(Reply("你是想问以下哪个问题？", choices, offer_human=True))
+    text = format_reply(Reply("你是想问以下哪个问题？", choices, offer_human=True, lang="zh"))
     assert text == "你是想问以下哪个问题？\n\n回复 1 或 2：\n1. 谷歌验证器\n2. 转人工客服\n或输入“人工”转人工客服"
     assert format_reply(Reply("Pick one", choices[:1])) == "Pick one\n\nReply 1:\n1. 谷歌验证器"
     assert format_reply(Reply("Done.")) == "Done."

@@ -26,6 +26,7 @@ from adapters.telegram import TelegramChannel
 from bot.app.config import Config, SlackConfig, TelegramConfig
 from bot.app.wiring import Core, Runtime, open_runtime
 from bot.core.messages import Action, InboundMessage
+from tests.conftest import new_pg_database
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wiring import with_store
@@ -52,8 +53,11 @@ async def world(config: Config, core: Core, tmp_path: Path) -> AsyncIterator[Wor
 class world_at:
     """A runtime with a user channel and the Slack agent desk on a fake Slack API, on the database at `db`."""
 
-    def __init__(self, config: Config, core: Core, db: Path) -> None:
+    def __init__(self, config: Config, core: Core, db: Path, pg_url: str = "") -> None:
         self._config, self._core, self._db = with_store(config, db), core, db
+        if pg_url:  # PostgreSQL instead of the SQLite file
+            store = self._config.store.model_copy(update={"url": pg_url})
+            self._config = self._config.model_copy(update={"store": store})
 
     async def __aenter__(self) -> World:
         self._api = FakeSlackApi(TOKEN, channels={"agents": CHANNEL_ID})
@@ -269,3 +273,52 @@ async def test_a_reply_carries_its_language_and_the_bots_human_label(world: Worl
     await world.runtime.desk.handle(message("how do I reset my 2FA?"))
     [(_, last)] = world.user.sent[-1:]
     assert last.offer_human and last.lang == "zh" and last.human_label == "转人工客服"
+
+
+FOLLOW_UP = "any news? I also lost access to my email"
+
+
+async def agent_resolves_while_user_writes(w: World, order: str) -> tuple[Observed, tuple[int | None, int | None]]:
+    """An agent resolves the ticket and the user sends a follow-up: one after the other (`order`), or at once."""
+    await w.runtime.desk.handle(message(URGENT))
+    await settle(w)
+    [ticket] = await w.runtime.store.list_tickets()
+    replies_before, calls_before = len(w.user.texts("chat-1")), len(w.slack_api.calls)
+    follow_up = message(FOLLOW_UP)
+    if order == "agent first":
+        await w.runtime.tickets.resolve(ticket.number, "alice")
+        await w.runtime.desk.handle(follow_up)
+    elif order == "user first":
+        await w.runtime.desk.handle(follow_up)
+        await w.runtime.tickets.resolve(ticket.number, "alice")
+    elif order == "at once, user started first":
+        await asyncio.gather(w.runtime.desk.handle(follow_up), w.runtime.tickets.resolve(ticket.number, "alice"))
+    else:
+        await asyncio.gather(w.runtime.tickets.resolve(ticket.number, "alice"), w.runtime.desk.handle(follow_up))
+    await settle(w)
+    state = await w.runtime.store.load_conversation_state(("telegram", "chat-1"))
+    return await observe(w, replies_before, calls_before), (state.ticket, state.rating_for)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("started_first", ["user", "agent"])
+async def test_an_agent_resolving_while_the_users_message_is_handled_gives_a_sequential_result(
+    started_first: str, engine: str, config: Config, core: Core, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The agent's change to the conversation (ticket closed, rating asked) and the user's follow-up do not overwrite
+    each other: the result is the user's message then the resolve, or the resolve then the user's message."""
+
+    async def at(name: str) -> world_at:
+        if engine == "sqlite":
+            return world_at(config, core, tmp_path / f"{name}.db")
+        url = await new_pg_database(request.getfixturevalue("pg_server"))
+        return world_at(config, core, tmp_path / f"{name}.db", pg_url=url)
+
+    sequential = []
+    for order in ("user first", "agent first"):
+        async with await at(order) as w:
+            sequential.append(await agent_resolves_while_user_writes(w, order))
+    async with await at("at once") as w:
+        at_once = await agent_resolves_while_user_writes(w, f"at once, {started_first} started first")
+    assert sequential[0] != sequential[1]
+    assert at_once in sequential, (at_once, sequential)

@@ -11,7 +11,7 @@ from bot.desk.notifications import AgentRelay
 from bot.desk.tickets import TicketDesk
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
-from bot.store import SqliteConversationStates, StorePort, open_store
+from bot.store import StorePort, open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,5 +35,5 @@ async def open_ticket_runtime(config: Config) -> TicketRuntime:
     agents = AgentRelay(store)
     outbox = Outbox(store, {}, deliver_now=False, agents=agents)
     texts = ReplyTexts(config.brand)
-    tickets = TicketDesk(store, outbox, texts, SqliteConversationStates(store), SecretScanner(), agents)
+    tickets = TicketDesk(store, outbox, texts, SecretScanner(), agents)
     return TicketRuntime(config, store, tickets)

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.config import Config
+from bot.core.commit import MessageCommit
 from bot.core.conversation import ConversationStates, InMemoryConversationStates
+from bot.core.desk_middleware import Dedup, DeskMiddleware, ErrorApology, FloodControl
 from bot.core.messages import Lang
 from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
@@ -27,22 +29,16 @@ from bot.knowledge.semantic import EmbeddingCache, load_encoder
 from bot.knowledge.texts import ReplyTexts
 from bot.security.secret_scanner import SecretScanner
 from bot.store import SqliteConversationStates, StorePort, open_store
-from handlers.base import Handler
-from handlers.commands import CommandHandler
+from handlers.base import Handler, TurnMiddleware
+from handlers.commands import CommandAction, CommandHandler, CommandsFirst, GeneralCommands
 from handlers.escalation import MAX_RELATED_ARTICLES, Categorizer, EscalationHandler, Escalator, RelatedArticles
 from handlers.fallback import FallbackHandler
 from handlers.faq_answer import FaqAnswerHandler
 from handlers.investment_advice import InvestmentAdviceHandler
 from handlers.replies import ReplyBuilder
 from handlers.secret_guard import SecretGuard, SecretOnlyHandler
-from handlers.ticket_list import TicketListHandler
-from handlers.tickets import (
-    IntakeHandler,
-    RatingHandler,
-    TicketCommandsHandler,
-    TicketFormHandler,
-    TicketRelayHandler,
-)
+from handlers.ticket_list import TicketList
+from handlers.tickets import IntakeHandler, RatingPassThrough, TicketCommands, TicketForm, TicketRelay
 from handlers.understanding import RankingStep
 
 
@@ -83,28 +79,31 @@ def build_core(
         faq_categorizer(kb, matcher, config.matcher.clarify / 2),
         related_entries(matcher, config.matcher.clarify),
     )
-    steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
+    # Middleware around the deciding handlers, outermost first: the guard redacts before anything reads the text;
+    # with a ticket in progress its own commands, then a rating or a follow-up for agents, take the message.
+    middlewares: list[TurnMiddleware] = [SecretGuard(scanner, texts)]
     if with_tickets:
-        steps += [
-            TicketCommandsHandler(texts),
-            TicketListHandler(texts),
+        ticket_commands: dict[str, CommandAction] = {
+            **TicketCommands(texts).by_name(),
+            **TicketList(texts).by_name(),
             # The web form's ticket: before the relay, so an open ticket gets the form's text as a follow-up.
-            TicketFormHandler(escalator, texts, frozenset(c.slug for c in kb.browsable_categories)),
-            RatingHandler(texts),
-            TicketRelayHandler(texts),
-        ]
-    steps.append(SecretOnlyHandler())
+            **TicketForm(escalator, texts, frozenset(c.slug for c in kb.browsable_categories)).by_name(),
+        }
+        middlewares += [CommandsFirst(ticket_commands), RatingPassThrough(texts), TicketRelay(texts)]
+    # Commands by name: register one by adding its name and what runs it (see handlers.commands.GeneralCommands).
+    commands: dict[str, CommandAction] = GeneralCommands(kb, replies, escalator).by_name()
+    steps: list[Handler[Any]] = [SecretOnlyHandler()]
     if with_tickets:
         steps.append(IntakeHandler(escalator, texts))
     steps += [
-        CommandHandler(kb, replies, escalator),
+        CommandHandler(commands, texts),
         RankingStep(ranker, config.matcher.clarify),
         EscalationHandler(escalator, config.matcher.escalate, config.matcher.escalate),
         InvestmentAdviceHandler(kb, replies),
         FaqAnswerHandler(kb, ranker, config.matcher, replies, load_other_products(faq_dir)),
         FallbackHandler(replies, escalator),
     ]
-    router = Router(steps, states or InMemoryConversationStates(), config.default_language)
+    router = Router(middlewares, steps, states or InMemoryConversationStates(), config.default_language)
     return Core(config, kb, matcher, ranker, scanner, router)
 
 
@@ -190,7 +189,7 @@ async def open_runtime(
     parts = core_parts
     scanner = parts.scanner if parts else SecretScanner()
     texts = ReplyTexts(config.brand)
-    tickets = TicketDesk(store, outbox, texts, states, scanner, agents)
+    tickets = TicketDesk(store, outbox, texts, scanner, agents)
     core = build_core(
         config,
         kb=parts.kb if parts else None,
@@ -200,5 +199,14 @@ async def open_runtime(
         with_tickets=True,
         texts=texts,
     )
-    desk = Desk(core.router, store, outbox, core.scanner, texts, metrics)
+    commit = MessageCommit(store, outbox, texts)
+    reply_lang = core.router.reply_lang
+    desk_middlewares: list[DeskMiddleware] = [
+        # Outermost first: a handled message is skipped before it counts against the user's limit, and the
+        # apology answers only what failed in deciding or committing.
+        Dedup(store),
+        FloodControl(commit, core.scanner, texts, reply_lang),
+        ErrorApology(commit, core.scanner, texts, reply_lang),
+    ]
+    desk = Desk(core.router, store, commit, desk_middlewares, core.scanner, metrics)
     return Runtime(core, store, outbox, tickets, agents, desk, channels)

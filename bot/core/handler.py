@@ -1,16 +1,19 @@
-"""What every router step shares: the turn it works on, the outcome that ends a turn, and the handler interface.
+"""What every router step shares: the turn it works on, the outcome that ends a turn, the handler interface of the
+deciding steps, and the middleware that runs around them.
 
 Steps decide; they do not act: what should happen to tickets is returned as effects in the Outcome."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.core.conversation import ConversationState, TicketView
 from bot.core.effects import Effect
 from bot.core.messages import Decision, InboundMessage, Lang, Reply
+from bot.core.middleware import Middleware
 
 if TYPE_CHECKING:
     from bot.knowledge.ranker import Ranking
@@ -49,10 +52,17 @@ class Outcome:
     effects: tuple[Effect, ...] = ()
 
 
-class Handler(ABC, Generic[MatchT]):
-    """A router step: `check` returns match data (or None to pass), `handle` receives it.
+# Around the deciding handlers (the secret guard, the ticket pass-throughs): each gets the turn and `next`, the
+# rest of the chain (the middleware after it, then the handlers), and returns the turn's Outcome.
+NextStep = Callable[[Turn], Awaitable[Outcome]]
+TurnMiddleware = Middleware[Turn, Outcome]
 
-    `handle` returns an Outcome to end the turn, or a changed Turn for the next step.
+
+class Handler(ABC, Generic[MatchT]):
+    """A deciding step: `check` returns match data (or None to pass), `handle` receives it.
+
+    `handle` returns an Outcome to end the turn, or a changed Turn for the next step (the ranking step only adds
+    the ranking, for the steps after it, when no step before it decided).
     """
 
     @abstractmethod

@@ -66,12 +66,13 @@ def reply_from_payload(payload: Mapping[str, Any]) -> Reply:
     )
 
 
-def notice_from_item(item: OutboxItem) -> AgentNotice:
+def notice_from_item(item: OutboxItem, maybe_delivered: bool = False) -> AgentNotice:
     """An agents-destination outbox item as the notice it carries."""
     kind = item.payload.get("notice")
     for known in get_args(AgentNoticeKind):
         if kind == known:
-            return AgentNotice(int(item.conversation_id), known, str(item.payload.get("text", "")))
+            text = str(item.payload.get("text", ""))
+            return AgentNotice(int(item.conversation_id), known, text, item.id, maybe_delivered, item.created_at)
     raise DeliveryError(f"unknown agent notice {kind!r}", permanent=True)
 
 
@@ -101,6 +102,7 @@ class Outbox:
         self._settled: dict[int, None] = {}
         self._order = ConversationLocks()
         self._background: set[asyncio.Task[Any]] = set()
+        self._started = clock()  # items queued before were perhaps being sent by a process that died
 
     def payload(self, channel: str, reply: Reply) -> dict[str, Any]:
         """A reply as queued: one transcript message, and its parts (as the channel splits it) for the outbox rows."""
@@ -201,12 +203,20 @@ class Outbox:
     async def _send(self, item: OutboxItem) -> None:
         if item.channel == AGENTS:
             if self.agents is not None:  # no agents' tool: nobody to tell, and nothing to keep for later
-                await self.agents.notify(notice_from_item(item))
+                await self.agents.notify(notice_from_item(item, self._maybe_delivered(item)))
             return
         channel = self._channels.get(item.channel)
         if channel is None:
             raise DeliveryError(f"no channel '{item.channel}' running", permanent=True)
         await channel.send(item.conversation_id, reply_from_payload(item.payload))
+
+    def _maybe_delivered(self, item: OutboxItem) -> bool:
+        """Whether a send of the item may have reached its destination already although it is still pending: it
+        failed before (a timeout may hide a success), or a sender that may have died mid-send had it (queued
+        before this process started: SQLite's one process; a lease that ran out: PostgreSQL's instances). Only
+        then does the agents' tool look before posting: an item this process queued and sends for the first time
+        (nearly every one) is posted directly, without the extra lookup."""
+        return item.attempts > 0 or item.claimed_before or item.created_at < self._started
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)

@@ -115,6 +115,9 @@ class OutboxItem:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    # Taken for delivery before, by a sender whose lease ran out (it may have died mid-send): its send may have
+    # reached the platform although the item is still pending.
+    claimed_before: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,11 @@ class AgentNotice:
     ticket: int
     kind: AgentNoticeKind
     text: str = ""  # the follow-up, redacted (relay only)
+    item_id: int = 0  # the outbox item it comes from: the same on every retry, in every process
+    # Its delivery may have been made before (a retry, or an item a dead process may have been sending): the
+    # agents' tool should look for it before posting it again.
+    maybe_delivered: bool = False
+    queued_at: datetime | None = None  # when it was queued: nothing of it can have been posted before
 
 
 class AgentsDestination(Protocol):

@@ -10,8 +10,9 @@ from typing import Any
 
 from bot.core.conversation import ConversationState, ConversationStates, TicketView
 from bot.core.effects import Effect
-from bot.core.handler import Handler, Outcome, Turn
+from bot.core.handler import Handler, Outcome, Turn, TurnMiddleware
 from bot.core.messages import Action, Decision, InboundMessage, Lang, Reply
+from bot.core.middleware import chained
 from bot.knowledge.language import detect_language
 
 log = logging.getLogger(__name__)
@@ -37,18 +38,26 @@ class RouterResult:
 
 
 class Router:
-    """Runs each message through the handlers in order until one decides."""
+    """Runs each message through the middleware (the secret guard, the ticket pass-throughs), then the deciding
+    handlers in order until one decides."""
 
-    def __init__(self, handlers: Sequence[Handler[Any]], states: ConversationStates, default_lang: Lang = "en") -> None:
+    def __init__(
+        self,
+        middlewares: Sequence[TurnMiddleware],
+        handlers: Sequence[Handler[Any]],
+        states: ConversationStates,
+        default_lang: Lang = "en",
+    ) -> None:
         if not handlers:
             raise ValueError("the router needs at least one handler")
+        self._middlewares = tuple(middlewares)
         self._handlers = tuple(handlers)
         self._states = states
         self._default_lang: Lang = default_lang
 
     def with_states(self, states: ConversationStates) -> Router:
         """The same steps keeping conversation state elsewhere (e.g. one message on its own)."""
-        return Router(self._handlers, states, self._default_lang)
+        return Router(self._middlewares, self._handlers, states, self._default_lang)
 
     async def route(self, message: InboundMessage) -> RouterResult:
         """Decide and reply; the conversation's state is updated."""
@@ -110,7 +119,18 @@ class Router:
         return Turn(message=message, lang=lang, text_lang=text_lang, state=state, ticket=ticket)
 
     async def _run(self, turn: Turn) -> tuple[Outcome, Turn]:
-        """The deciding step's outcome, and the turn as that step saw it (redacted)."""
+        """The outcome, and the turn as the step that decided saw it (redacted): what is stored and logged."""
+        seen: list[Turn] = []
+
+        async def decide(turn: Turn) -> Outcome:
+            outcome, decided_on = await self._decide(turn)
+            seen.append(decided_on)
+            return outcome
+
+        return await chained(self._middlewares, decide, seen)(turn), seen[-1]
+
+    async def _decide(self, turn: Turn) -> tuple[Outcome, Turn]:
+        """The deciding handler's outcome, and the turn it decided on."""
         for handler in self._handlers:
             match = handler.check(turn)
             if match is None:

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.core.ports import StoredMessage
+from bot.core.ports import AgentNotice, StoredMessage
 from bot.desk.domain import Ticket
 
 
 class AgentNotifier(Protocol):
-    """Where agents see tickets (Slack, or nothing for CLI-only teams). Texts passed here are already redacted."""
+    """Where agents see tickets (Slack, or nothing for CLI-only teams). Texts passed here are already redacted.
+    `notice` is the outbox item being delivered: a notice that `maybe_delivered` may be in the tool already."""
 
-    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage]) -> None:
+    async def ticket_opened(self, ticket: Ticket, transcript: list[StoredMessage], *, notice: AgentNotice) -> None:
         """Announce a new ticket with its transcript."""
         ...
 
-    async def user_message(self, ticket: Ticket, text: str) -> None:
+    async def user_message(self, ticket: Ticket, text: str, *, notice: AgentNotice) -> None:
         """A follow-up from the user on an open ticket."""
         ...
 
-    async def ticket_updated(self, ticket: Ticket) -> None:
+    async def ticket_updated(self, ticket: Ticket, *, notice: AgentNotice) -> None:
         """The ticket's status or assignee changed (claimed, resolved, cancelled)."""
         ...
 
-    async def remind_unclaimed(self, ticket: Ticket) -> None:
+    async def remind_unclaimed(self, ticket: Ticket, *, notice: AgentNotice) -> None:
         """The ticket has waited unclaimed past the configured time: announce it again, once."""
         ...
 

@@ -28,13 +28,13 @@ class AgentRelay:
             try:
                 if notice.kind == "announce":
                     transcript = await self._store.transcript(ticket.conversation_key, limit=TRANSCRIPT_FOR_AGENTS)
-                    await notifier.ticket_opened(ticket, transcript)
+                    await notifier.ticket_opened(ticket, transcript, notice=notice)
                 elif notice.kind == "relay":
-                    await notifier.user_message(ticket, notice.text)
+                    await notifier.user_message(ticket, notice.text, notice=notice)
                 elif notice.kind == "redraw":
-                    await notifier.ticket_updated(ticket)
+                    await notifier.ticket_updated(ticket, notice=notice)
                 else:
-                    await notifier.remind_unclaimed(ticket)
+                    await notifier.remind_unclaimed(ticket, notice=notice)
             except DeliveryError:
                 raise
             except Exception as exc:  # the tool failed in its own way: worth another try, as for a reply

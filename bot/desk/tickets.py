@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
 from datetime import datetime
 
-from bot.core.conversation import ConversationStates
 from bot.core.messages import Reply, Suggestion
 from bot.core.outbox import Outbox
 from bot.desk.notifications import AgentRelay
@@ -22,14 +22,18 @@ RATING_CHOICES = tuple(Suggestion("★" * n, str(n)) for n in range(1, 6))
 
 class TicketDesk:
     """What agents can do (AgentActions): every change also queues its redraw for agents in the same transaction
-    (see StoreQueries); the outbox delivers it, here or, from the CLI, in the running OmniDesk."""
+    (see StoreQueries); the outbox delivers it, here or, from the CLI, in the running OmniDesk.
+
+    An agent's change to a ticket is made holding its conversation's lock, the one the Desk holds while it handles
+    a user's message, so the two never interleave: the user's message is decided before the change or after it.
+    A change to the conversation's state (the resolve) also gives it a new version in the same transaction, so a
+    message decided meanwhile where that lock is not shared (another process on a SQLite desk) is decided again."""
 
     def __init__(
         self,
         store: StorePort,
         outbox: Outbox,
         texts: ReplyTexts,
-        states: ConversationStates,
         scanner: SecretScanner,
         agents: AgentRelay,
     ) -> None:
@@ -37,7 +41,6 @@ class TicketDesk:
         self._store = store
         self._outbox = outbox
         self._texts = texts
-        self._states = states
         self._agents = agents
 
     async def get(self, number: int) -> Ticket:
@@ -48,43 +51,48 @@ class TicketDesk:
         """The conversation's tickets, newest first, with their last update ("My tickets")."""
         return await self._store.tickets_of(channel, conversation_id, limit)
 
+    @contextlib.asynccontextmanager
+    async def _conversation_of(self, number: int) -> AsyncIterator[Ticket]:
+        """Hold the lock of the ticket's conversation for the block (the Desk's, see `Desk.handle`)."""
+        ticket = await self._store.get_ticket(number)
+        async with self._store.conversation_lock(ticket.conversation_key):
+            yield ticket
+
     async def claim(self, number: int, agent: str) -> Ticket:
         """Take the ticket."""
-        ticket = await self._store.claim(number, agent)
+        async with self._conversation_of(number):
+            ticket = await self._store.claim(number, agent)
         await self._outbox.flush()  # the redraw (or reminder) it queued, among what else is due
         return ticket
 
     async def reply(self, number: int, agent: str, text: str) -> Ticket:
         """Deliver an agent's answer on the user's channel; a question to the user makes the ticket wait for them.
         An unclaimed ticket is claimed by its first reply."""
-        ticket = await self._store.get_ticket(number)
-        if ticket.status is TicketStatus.OPEN:
-            # Two quick replies race to claim: the loser's reply must still go out.
-            with contextlib.suppress(StoreError):
-                ticket = await self._store.claim(number, agent)
         text = self._scanner.scan(text).redacted_text  # agents paste things too; the same rule holds
-        ticket = await self._store.add_agent_reply(number, agent, text)
-        message = self._texts.render("agent_reply", ticket.lang, agent=agent, text=text)
-        await self._outbox.send(
-            ticket.channel, ticket.conversation_id, dataclasses.replace(self._reply(message, ticket), agent=agent)
-        )
-        if text.rstrip().endswith(("?", "？")) and ticket.status is TicketStatus.CLAIMED:
-            ticket = await self._store.set_status(number, TicketStatus.WAITING_USER, agent)
+        async with self._conversation_of(number) as ticket:
+            if ticket.status is TicketStatus.OPEN:
+                # Two quick replies race to claim: the loser's reply must still go out.
+                with contextlib.suppress(StoreError):
+                    ticket = await self._store.claim(number, agent)
+            ticket = await self._store.add_agent_reply(number, agent, text)
+            message = self._texts.render("agent_reply", ticket.lang, agent=agent, text=text)
+            await self._outbox.send(
+                ticket.channel, ticket.conversation_id, dataclasses.replace(self._reply(message, ticket), agent=agent)
+            )
+            if text.rstrip().endswith(("?", "？")) and ticket.status is TicketStatus.CLAIMED:
+                ticket = await self._store.set_status(number, TicketStatus.WAITING_USER, agent)
         await self._outbox.flush()  # the redraw (or reminder) it queued, among what else is due
         return ticket
 
     async def resolve(self, number: int, agent: str) -> Ticket:
         """Close the ticket, tell the user, and ask for a rating."""
-        ticket = await self._store.resolve(number, agent)
-        key = ticket.conversation_key
-        state = await self._states.get(key)
-        await self._states.put(key, dataclasses.replace(state, ticket=None, rating_for=number, last_suggestions=()))
-        text = self._texts.render("ticket_resolved", ticket.lang, number=str(number))
-        await self._outbox.send(
-            ticket.channel,
-            ticket.conversation_id,
-            dataclasses.replace(self._reply(text, ticket), suggestions=RATING_CHOICES),
-        )
+        async with self._conversation_of(number) as ticket:
+            text = self._texts.render("ticket_resolved", ticket.lang, number=str(number))
+            reply = dataclasses.replace(self._reply(text, ticket), suggestions=RATING_CHOICES)
+            ticket, items = await self._store.resolve_asking_rating(
+                number, agent, self._outbox.payload(ticket.channel, reply)
+            )
+            await self._outbox.deliver(items)  # in the lock, as the Desk's replies: in order with the user's next
         await self._outbox.flush()  # the redraw (or reminder) it queued, among what else is due
         return ticket
 

@@ -440,6 +440,27 @@ class PgStore:
         """Mark an unfinished ticket resolved; sets `resolved_at`."""
         return await self._transition(number, TicketStatus.RESOLVED, actor)
 
+    async def resolve_asking_rating(
+        self, number: int, actor: str, reply: Mapping[str, Any]
+    ) -> tuple[Ticket, list[OutboxItem]]:
+        """In one transaction: the ticket resolved, its conversation waiting for the rating at a new version (a
+        message decided from the old state meanwhile is decided again), and `reply` queued to the user."""
+        now = self._now()
+        async with self._tx() as db:
+            ticket = await self._transition_in(db, now, number, TicketStatus.RESOLVED, actor)
+            key = ticket.conversation_key
+            # FOR UPDATE: the state read is the one this transaction replaces (a message's commit waits for it).
+            row = await db.fetchrow(
+                "SELECT lang, lang_choice, misses, last_suggestions, flow FROM conversations "
+                "WHERE channel = $1 AND conversation_id = $2 FOR UPDATE",
+                key[0],
+                key[1],
+            )
+            state = dataclasses.replace(_state_from_row(row), ticket=None, rating_for=number, last_suggestions=())
+            conversation = await _save_state(db, key, state, None, now)
+            items = await self._queue_reply(db, now, ticket.channel, ticket.conversation_id, reply, conversation)
+            return ticket, await self._after_earlier_pending(db, items)
+
     async def cancel(self, number: int, actor: str) -> Ticket:
         """Cancel an unfinished ticket."""
         return await self._transition(number, TicketStatus.CANCELLED, actor)
@@ -697,21 +718,24 @@ class PgStore:
         `FOR UPDATE SKIP LOCKED`: instances flushing at the same moment take disjoint items without waiting on
         each other; an item whose lease has run out (its instance died mid-delivery) is due again."""
         now = self._now()
+        # `leased`: the lease before this claim, set only when another sender had the item and its lease ran out.
         rows = await self._pool.fetch(
             """
-            UPDATE outbox SET lease_until = $1 WHERE id IN (
-                SELECT id FROM outbox o WHERE status = 'pending' AND next_attempt_at <= $2
-                    AND (lease_until IS NULL OR lease_until <= $2) AND NOT EXISTS ("""
+            WITH due AS (
+                SELECT id, lease_until IS NOT NULL AS leased FROM outbox o WHERE status = 'pending'
+                    AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2) AND NOT EXISTS ("""
             + _EARLIER_PENDING
             + """)
                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED
-            ) RETURNING *
+            )
+            UPDATE outbox SET lease_until = $1 FROM due WHERE outbox.id = due.id RETURNING outbox.*, due.leased
             """,
             now + self._outbox_lease,
             now,
             limit,
         )
-        return sorted((_outbox_from_row(r) for r in rows), key=lambda item: (item.next_attempt_at, item.id))
+        claimed = (dataclasses.replace(_outbox_from_row(r), claimed_before=bool(r["leased"])) for r in rows)
+        return sorted(claimed, key=lambda item: (item.next_attempt_at, item.id))
 
     async def outbox_depth(self) -> OutboxDepth:
         """How many replies wait for delivery and since when the oldest has (for /metrics)."""
@@ -1003,7 +1027,11 @@ class PgStore:
                 conversation_id,
                 first,
             )
-            earlier += [_outbox_from_row(row) for row in rows]
+            # A leased one is (or was: its lease may have run out) another sender's.
+            earlier += [
+                dataclasses.replace(_outbox_from_row(row), claimed_before=row["lease_until"] is not None)
+                for row in rows
+            ]
         return earlier + items
 
     async def _outbox_add(

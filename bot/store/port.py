@@ -119,6 +119,13 @@ class StorePort(MessageStore, OutboxStore, ConversationMoves, Protocol):
         """Mark an unfinished ticket resolved; sets `resolved_at`."""
         ...
 
+    async def resolve_asking_rating(
+        self, number: int, actor: str, reply: Mapping[str, Any]
+    ) -> tuple[Ticket, list[OutboxItem]]:
+        """In one transaction: the ticket resolved, its conversation waiting for the rating (a new state version),
+        and `reply` queued to the user; returns the ticket and the queued items."""
+        ...
+
     async def cancel(self, number: int, actor: str) -> Ticket:
         """Cancel an unfinished ticket (e.g. the user withdrew it)."""
         ...

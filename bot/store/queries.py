@@ -469,6 +469,18 @@ class StoreQueries:
     def cancel(self, number: int, actor: str) -> Ticket:
         return self._transition(number, TicketStatus.CANCELLED, actor)
 
+    def resolve_asking_rating(
+        self, number: int, actor: str, reply: Mapping[str, Any]
+    ) -> tuple[Ticket, list[OutboxItem]]:
+        ticket = self._transition(number, TicketStatus.RESOLVED, actor)
+        key = ticket.conversation_key
+        state = dataclasses.replace(
+            self.load_conversation_state(key), ticket=None, rating_for=number, last_suggestions=()
+        )
+        conversation = self.save_conversation_state(key, state)  # a new version: see Store.resolve_asking_rating
+        items = self._queue_reply(ticket.channel, ticket.conversation_id, reply, conversation)
+        return ticket, self._after_earlier_pending(items)
+
     def rate(self, number: int, rating: int) -> None:
         now = self._now()
         ticket = self._ticket(number)

@@ -229,6 +229,15 @@ class Store:
         """Mark an unfinished ticket resolved; sets `resolved_at`."""
         return await self._thread.write(self._sql.resolve, number, actor)
 
+    async def resolve_asking_rating(
+        self, number: int, actor: str, reply: Mapping[str, Any]
+    ) -> tuple[Ticket, list[OutboxItem]]:
+        """An agent resolves the ticket. In ONE transaction: the ticket resolved (its redraw queued), its
+        conversation's state leaving the ticket and waiting for the rating, at a new version (a message decided
+        from the old state meanwhile is decided again: see `complete_inbound`), and `reply` queued to the user.
+        Returns the ticket and the queued items (after the conversation's older items still pending)."""
+        return await self._thread.write(self._sql.resolve_asking_rating, number, actor, reply)
+
     async def cancel(self, number: int, actor: str) -> Ticket:
         """Cancel an unfinished ticket (e.g. the user withdrew it)."""
         return await self._thread.write(self._sql.cancel, number, actor)

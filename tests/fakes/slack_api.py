@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -52,8 +51,7 @@ class FakeSlackApi(LoopbackServer):
         self.team_id = team_id
         self.calls: list[SlackCall] = []
         self.messages: dict[tuple[str, str], Params] = {}  # (channel ID, ts) -> the message as stored
-        self._ts = itertools.count(1)
-        self._epoch = int(time.time())
+        self._last_ts = 0.0
         self._limited_until = 0.0  # time.monotonic() until which every call is answered 429
         self._methods: dict[str, MethodHandler] = {
             "auth.test": self._auth_test,
@@ -61,6 +59,8 @@ class FakeSlackApi(LoopbackServer):
             "chat.update": self._update,
             "chat.postEphemeral": self._post_ephemeral,
             "users.info": self._users_info,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
         }
 
     @property
@@ -123,7 +123,9 @@ class FakeSlackApi(LoopbackServer):
             return {"ok": False, "error": "no_text"}
         ts = self._next_ts()
         message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "ts": ts}
-        message.update({k: params[k] for k in ("text", "blocks", "thread_ts") if k in params})
+        message.update({k: params[k] for k in ("text", "blocks", "thread_ts", "metadata") if k in params})
+        if params.get("thread_ts") and _true(params.get("reply_broadcast")):
+            message["subtype"] = "thread_broadcast"  # also shown in the channel (and its history)
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -148,6 +150,38 @@ class FakeSlackApi(LoopbackServer):
             return {"ok": False, "error": "no_text"}
         return {"ok": True, "message_ts": self._next_ts()}
 
+    async def _history(self, params: Params) -> Params:
+        """The channel's messages, newest first: top-level ones, thread parents and broadcast replies (not the other
+        thread replies), between `oldest` and `latest`; metadata only with `include_all_metadata`."""
+        channel = self._channel_id(params.get("channel"), names_allowed=False)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        shown = [
+            message
+            for (where, ts), message in self.messages.items()
+            if where == channel
+            and (message.get("thread_ts") in (None, ts) or message.get("subtype") == "thread_broadcast")
+        ]
+        page, more = _window(shown, params, newest_first=True)
+        return {"ok": True, "messages": page, "has_more": more, "pin_count": 0, "response_metadata": {"next_cursor": ""}}
+
+    async def _replies(self, params: Params) -> Params:
+        """A thread: its parent first, then its replies between `oldest` and `latest`, oldest first."""
+        channel = self._channel_id(params.get("channel"), names_allowed=False)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        parent = self.messages.get((channel, str(params.get("ts", ""))))
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        replies = [
+            message
+            for (where, ts), message in self.messages.items()
+            if where == channel and message.get("thread_ts") == parent["ts"] and ts != parent["ts"]
+        ]
+        page, more = _window(replies, params, newest_first=False)
+        head = _shown(parent, params)
+        return {"ok": True, "messages": [head, *page], "has_more": more, "response_metadata": {"next_cursor": ""}}
+
     async def _users_info(self, params: Params) -> Params:
         user_id = str(params.get("user", ""))
         name = self.users.get(user_id)
@@ -167,7 +201,9 @@ class FakeSlackApi(LoopbackServer):
         return self.channels.get(text.removeprefix("#")) if names_allowed else None
 
     def _next_ts(self) -> str:
-        return f"{self._epoch}.{next(self._ts):06d}"
+        # Slack's ts: the posting time in seconds with six decimals, unique in the channel.
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
 
 
 def slack_signature_headers(signing_secret: str, body: str | bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -190,6 +226,33 @@ async def _parameters(request: web.Request) -> Params:
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
     return params
+
+
+def _true(value: object) -> bool:
+    """A boolean argument as Slack reads it: JSON true, or "true" / "1" in a form or query string."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _shown(message: Params, params: Params) -> Params:
+    """A stored message as a read method returns it: its metadata only when asked for (`include_all_metadata`)."""
+    if _true(params.get("include_all_metadata")):
+        return dict(message)
+    return {k: v for k, v in message.items() if k != "metadata"}
+
+
+def _window(messages: list[Params], params: Params, *, newest_first: bool) -> tuple[list[Params], bool]:
+    """The messages between `oldest` and `latest` (exclusive unless `inclusive`), at most `limit` of them from the
+    newest (or oldest) end, in that order; and whether more were left out."""
+    oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or time.time() + 1)
+    inclusive = _true(params.get("inclusive"))
+    limit = int(params.get("limit") or 100)
+    inside = [
+        m
+        for m in messages
+        if (oldest <= float(m["ts"]) <= latest if inclusive else oldest < float(m["ts"]) < latest)
+    ]
+    inside.sort(key=lambda m: float(m["ts"]), reverse=newest_first)
+    return [_shown(m, params) for m in inside[:limit]], len(inside) > limit
 
 
 def _bearer(header: str | None) -> str | None:
