@@ -124,7 +124,7 @@ def calibration(
 def cascade_thresholds(
     questions: list[DevQuestion],
     evidences: list[CandidateEvidence],
-    kb: KnowledgeBase,
+    lexical_evidences: list[CandidateEvidence],
     weights: FusionWeights,
 ) -> dict[str, float]:
     """Per language, the lowest lexical confidence from which the encoder changes no top entry on the tuning half
@@ -132,13 +132,14 @@ def cascade_thresholds(
     out: dict[str, float] = {}
     for lang in LANGS:
         pairs = []
-        for q, ev in zip(questions, evidences, strict=True):
-            if q.lang != lang or ev.fused is None or not len(ev.entry_ids):
+        for q, ev, lexical_ev in zip(questions, evidences, lexical_evidences, strict=True):
+            if q.lang != lang or ev.fused is None or not len(lexical_ev.entry_ids):
                 continue
-            lex_scores = ev.lexical @ np.array(weights.lexical[lang])
+            lex_scores = lexical_ev.lexical @ np.array(weights.lexical[lang])
             top = int(np.argmax(lex_scores))
-            confidence = float(weights.confidence(lex_scores, lang, ev.lexical)[top])
-            pairs.append((confidence, top == int(np.argmax(ev.fused @ np.array(weights.fused[lang])))))
+            confidence = float(weights.confidence(lex_scores, lang, lexical_ev.lexical)[top])
+            fused_top = ev.entry_ids[int(np.argmax(ev.fused @ np.array(weights.fused[lang])))]
+            pairs.append((confidence, lexical_ev.entry_ids[top] == fused_top))
         out[lang] = math.inf
         for threshold in np.arange(0.99, 0.5, -0.01):
             above = [same for conf, same in pairs if conf >= threshold]
@@ -160,16 +161,20 @@ def main() -> None:
     half: Half = args.half
     questions = [q for q in load_half(half) if "multi" not in q.file]
     evidences = evidence_for(ranker, questions)
+    # The lexical weights are fitted on the lexical stage's own candidates, as it ranks alone (lexical-only mode and
+    # the cascade's first stage): the fused evidence also holds the encoder's candidates, with no lexical score.
+    lexical_evidences = [ranker.evidence(q.text, q.lang, use_semantic=False) for q in questions]
     print(f"evidence in {time.perf_counter() - started:.1f} s")
     lexical: dict[str, tuple[float, ...]] = {}
     fused: dict[str, tuple[float, ...]] = {}
     for lang in LANGS:
         qs = [q for q in questions if q.lang == lang]
         evs = [e for q, e in zip(questions, evidences, strict=True) if q.lang == lang]
-        lexical[lang] = fit_softmax(listwise(qs, evs, kb, fused=False))
+        lexical_evs = [e for q, e in zip(questions, lexical_evidences, strict=True) if q.lang == lang]
+        lexical[lang] = fit_softmax(listwise(qs, lexical_evs, kb, fused=False))
         fused[lang] = fit_softmax(listwise(qs, evs, kb, fused=True))
         for name, theta, is_fused in (("lexical", lexical[lang], False), ("fused", fused[lang], True)):
-            counts = top1(qs, evs, kb, theta, is_fused)
+            counts = top1(qs, evs if is_fused else lexical_evs, kb, theta, is_fused)
             cells = [
                 f"{kind} {counts[f'{lang}:{kind}:right'] / max(1, counts[f'{lang}:{kind}:n']):.1%} of {counts[f'{lang}:{kind}:n']}"
                 for kind in ("faq", "escalation", "offtopic")
@@ -185,7 +190,7 @@ def main() -> None:
         evs = [e for q, e in zip(questions, evidences, strict=True) if q.lang == lang]
         fused_calibration[lang] = calibration(qs, evs, kb, fused[lang], fused=True)
     skip = cascade_thresholds(
-        questions, evidences, kb, FusionWeights(lexical, fused, lexical_calibration=lexical_calibration)
+        questions, evidences, lexical_evidences, FusionWeights(lexical, fused, lexical_calibration=lexical_calibration)
     )
     weights = FusionWeights(
         lexical, fused, ranker.semantic.encoder_name, skip, lexical_calibration, fused_calibration
