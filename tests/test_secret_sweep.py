@@ -698,7 +698,7 @@ async def test_the_corpus_sample_leaks_nowhere_on_any_channel(
 # Chinese characters, no context word. It is redacted in the transcript and the ticket's events once the second
 # part arrives (tests/test_secret_guard.py), but the raw first part was relayed to Slack if a ticket was open, and
 # its bytes may stay in the WAL until SQLite overwrites those pages (run with this set empty: 26 leaks, all p016).
-SPLIT_NOT_CAUGHT_ON_ARRIVAL = {"p016"}
+SPLIT_NOT_CAUGHT_ON_ARRIVAL: set[str] = set()
 
 
 async def test_phrases_sent_in_two_messages_leak_nowhere(
@@ -733,3 +733,64 @@ async def test_phrases_sent_in_two_messages_leak_nowhere(
         f"places scanned: {len(finder.scanned)}; leaks found: {len(finder.leaks)}"
     )
     assert len(splits) >= 19 and finder.leaks == [], leak_report(finder)
+
+
+# Phrases whose first part no scanner can tell from a message (two wordlist words): stored as they came, then
+# redacted in the store when the rest arrives. The old text must not stay behind in the WAL or in freed space.
+CAUGHT_WITH_THE_REST = (
+    ("regret cabin", "basic off wreck finger wisdom twenty zone put page unknown"),
+    ("olive stereo", "empower doctor praise target dust admit kingdom session later used"),
+    # A long message (5 KB) is stored in overflow pages, which are freed (not rewritten) when the row is redacted.
+    (
+        "我的备注，有点长：" + "这是我的备注。" * 250 + "napkin three",
+        "dice metal edge toy design cute flower exercise method fossil",
+    ),
+)
+
+
+async def test_a_part_redacted_when_the_rest_comes_leaves_no_bytes_in_the_database_or_its_wal(
+    config: Config, tmp_path: Path, debug_log: pytest.LogCaptureFixture
+) -> None:
+    """Each first part is stored (it is no secret on its own) and redacted once the second arrives: the store then
+    zeroes the freed bytes (`secure_delete`) and truncates the WAL that held the old rows, so neither the database
+    file nor its WAL keeps the two words, while open or after close."""
+    samples = tuple(
+        Sample(f"late-{n}", "seed phrase", "en", f"{first}\n{rest}", " ".join(first.split()[-2:]))
+        for n, (first, rest) in enumerate(CAUGHT_WITH_THE_REST)
+    )
+    finder = LeakFinder(samples, run=2)
+    async with asyncio.timeout(60), world(config, tmp_path) as w:
+        for variant in range(2):  # alone, and into an open ticket
+            for n, (first, rest) in enumerate(CAUGHT_WITH_THE_REST):
+                session = await w.http.post("/api/webchat/session", json={})
+                auth = {"Authorization": f"Bearer {session.json()['token']}"}
+                texts = [ESCALATION, first, rest] if variant else [first, rest]
+                for i, text in enumerate(texts):
+                    ack = await w.http.post(
+                        "/api/webchat/messages", json={"id": f"{n}-{i}", "text": text}, headers=auth
+                    )
+                    assert ack.status_code == 200, ack.text
+                history = (await w.http.get("/api/webchat/history", headers=auth)).text
+                assert first not in history and "[REDACTED:SEED_PHRASE]" in history
+        await w.runtime.outbox.flush()
+        wal = w.db.with_name(w.db.name + "-wal")
+
+        def wal_is_clean() -> bool:
+            data = wal.read_bytes().decode("utf-8", errors="replace") if wal.exists() else ""
+            return not any(sample.secret in data for sample in samples)
+
+        # The store truncates the WAL right after a redaction (SQLite would reuse its frames only as it wraps).
+        await eventually(wal_is_clean, timeout=5, what="the WAL to lose the redacted rows' old text")
+        session = await w.http.post("/api/webchat/session", json={})
+        for i in range(5):  # and the desk goes on
+            await w.http.post(
+                "/api/webchat/messages",
+                json={"id": f"after-{i}", "text": "how long does a deposit take?"},
+                headers={"Authorization": f"Bearer {session.json()['token']}"},
+            )
+        for path in (w.db, wal):
+            if path.exists():
+                finder.scan_bytes(path.name, path.read_bytes())
+    finder.scan_bytes("omnidesk.db after close", w.db.read_bytes())
+    print(f"\nREDACTED AFTERWARDS: {len(samples)} phrases x 2; leaks in the database or its WAL: {len(finder.leaks)}")
+    assert finder.leaks == [], leak_report(finder)

@@ -291,6 +291,16 @@ class PgStore:
                         old,
                         conversation,
                     )
+                    await db.execute(  # the message relayed to agents: the notice kept in the outbox
+                        "UPDATE outbox SET payload = jsonb_set(payload::jsonb, '{text}', to_jsonb($1::text))::text "
+                        "WHERE channel = $2 AND conversation_id IN "
+                        "(SELECT number::text FROM tickets WHERE conversation = $3) "
+                        "AND payload::jsonb ->> 'notice' = 'relay' AND payload::jsonb ->> 'text' = $4",
+                        redacted,
+                        AGENTS,
+                        conversation,
+                        old,
+                    )
             await _record_message(
                 db, now, channel, conversation_id, "in", text, platform_message_id, decision=decision,
                 conversation=conversation,

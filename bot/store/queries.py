@@ -338,6 +338,13 @@ class StoreQueries:
                 "AND ticket IN (SELECT number FROM tickets WHERE conversation = ?)",
                 (text, old["text"], conversation),
             )
+            # The message relayed to agents (sent or still pending): the notice kept in the outbox.
+            self._db.execute(
+                "UPDATE outbox SET payload = json_set(payload, '$.text', ?) WHERE channel = ? "
+                "AND conversation_id IN (SELECT CAST(number AS TEXT) FROM tickets WHERE conversation = ?) "
+                "AND json_extract(payload, '$.notice') = 'relay' AND json_extract(payload, '$.text') = ?",
+                (text, AGENTS, conversation, old["text"]),
+            )
 
     def transcript(
         self, conversation: ConversationKey, limit: int | None = None, after: int = 0
