@@ -191,6 +191,9 @@ BITCOIN_RUN = "abandon ability able about above bitcoin absent absorb abstract a
         ),
         (f"is this ok? {BITCOIN_RUN}", "is this ok? [REDACTED:SEED_PHRASE]"),
         (" ".join([*EN12[:5], "abandun", *EN12[6:]]), "[REDACTED:SEED_PHRASE]"),
+        # A short outsider that is no word of a sentence ("xx"), also after a context word.
+        (BITCOIN_RUN.replace("bitcoin", "xx"), "[REDACTED:SEED_PHRASE]"),
+        ("my seed: " + BITCOIN_RUN.replace("bitcoin", "xx"), "my seed: [REDACTED:SEED_PHRASE]"),
         # The outsider second, or two of them.
         (" ".join([EN12[0], "bitcoin", *EN12[2:]]) + " thanks", "[REDACTED:SEED_PHRASE] thanks"),
         (" ".join([*EN24[:7], "walet", *EN24[8:15], "qwerty", *EN24[16:]]), "[REDACTED:SEED_PHRASE]"),
@@ -219,6 +222,8 @@ def test_a_bare_run_with_a_word_or_two_outside_the_wordlist_is_redacted_whole(
         # Mostly chat words: a sentence, however many are in the wordlist.
         "can you please check again what else you can do about this wallet transfer today thanks",
         "please help, I want to know where my deposit went since you said it would arrive today",
+        # The short words of a sentence are no typos.
+        " ".join([*EN12[:5], "to", *EN12[6:11]]),
     ],
 )
 def test_sentences_of_wordlist_words_with_an_outsider_are_left_alone(scanner: SecretScanner, text: str) -> None:

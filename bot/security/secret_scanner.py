@@ -134,6 +134,46 @@ _MIN_BARE_RUN_WORDS = 10  # wordlist words in such a run with neither a list sha
 # Chatty English is mostly wordlist words ("can you tell me what ..."); the words in between that are not
 # ("me", "a", "the", "was") are short or common, and never count as a typo of a phrase word.
 _MIN_TYPO_LETTERS, _MAX_TYPO_LETTERS = 3, 12
+# Shorter tokens are a typo ("xx", "ab") unless they are one of the short words of a sentence.
+_SHORT_WORDS = frozenset(
+    [
+        "a",
+        "i",
+        "o",
+        "u",
+        "am",
+        "an",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "go",
+        "he",
+        "hi",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "no",
+        "of",
+        "oh",
+        "ok",
+        "on",
+        "or",
+        "so",
+        "to",
+        "up",
+        "us",
+        "we",
+        "ya",
+        "yo",
+        "id",
+        "pm",
+    ]
+)
 _COMMON_WORDS = (
     frozenset({"the", "and", "for", "are", "was", "were", "his", "her", "him", "she", "our", "not", "but", "how"})
     | frozenset({"why", "who", "its", "did", "does", "has", "had", "been", "from", "your", "yours", "they", "them"})
@@ -608,7 +648,9 @@ def _could_be_typo(token: _Token, is_han: bool) -> bool:
     """Whether a non-wordlist token inside a run may be a mistyped word rather than ordinary prose."""
     if is_han:
         return len(token.word) == 1
-    return _MIN_TYPO_LETTERS <= len(token.word) <= _MAX_TYPO_LETTERS and token.word not in _COMMON_WORDS
+    if len(token.word) < _MIN_TYPO_LETTERS:
+        return token.word not in _SHORT_WORDS
+    return len(token.word) <= _MAX_TYPO_LETTERS and token.word not in _COMMON_WORDS
 
 
 def _numbered_items(tokens: Sequence[_Token]) -> Sequence[_Token]:
