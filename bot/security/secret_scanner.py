@@ -135,44 +135,10 @@ _MIN_BARE_RUN_WORDS = 10  # wordlist words in such a run with neither a list sha
 # ("me", "a", "the", "was") are short or common, and never count as a typo of a phrase word.
 _MIN_TYPO_LETTERS, _MAX_TYPO_LETTERS = 3, 12
 # Shorter tokens are a typo ("xx", "ab") unless they are one of the short words of a sentence.
-_SHORT_WORDS = frozenset(
-    [
-        "a",
-        "i",
-        "o",
-        "u",
-        "am",
-        "an",
-        "as",
-        "at",
-        "be",
-        "by",
-        "do",
-        "go",
-        "he",
-        "hi",
-        "if",
-        "in",
-        "is",
-        "it",
-        "me",
-        "my",
-        "no",
-        "of",
-        "oh",
-        "ok",
-        "on",
-        "or",
-        "so",
-        "to",
-        "up",
-        "us",
-        "we",
-        "ya",
-        "yo",
-        "id",
-        "pm",
-    ]
+_SHORT_WORDS = (
+    frozenset({"a", "i", "o", "u", "am", "an", "as", "at", "be", "by", "do", "go", "he", "hi", "if", "in", "is"})
+    | frozenset({"it", "me", "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "ya", "yo"})
+    | frozenset({"id", "pm"})
 )
 _COMMON_WORDS = (
     frozenset({"the", "and", "for", "are", "was", "were", "his", "her", "him", "she", "our", "not", "but", "how"})
