@@ -694,19 +694,13 @@ async def test_the_corpus_sample_leaks_nowhere_on_any_channel(
     assert finder.leaks == [], leak_report(finder)
 
 
-# A phrase in two messages whose first part cannot be told from a short message when it arrives: six unseparated
-# Chinese characters, no context word. It is redacted in the transcript and the ticket's events once the second
-# part arrives (tests/test_secret_guard.py), but the raw first part was relayed to Slack if a ticket was open, and
-# its bytes may stay in the WAL until SQLite overwrites those pages (run with this set empty: 26 leaks, all p016).
-SPLIT_NOT_CAUGHT_ON_ARRIVAL: set[str] = set()
-
-
 async def test_phrases_sent_in_two_messages_leak_nowhere(
     config: Config, tmp_path: Path, debug_log: pytest.LogCaptureFixture
 ) -> None:
-    """Every split phrase of the corpus (but the one above), each part a message of one widget conversation, alone
-    and into an open ticket; then no 3 consecutive words of a phrase in the store, its WAL, the log or the fakes."""
-    splits = [(sid, parts, words) for sid, parts, words in load_split_seeds() if sid not in SPLIT_NOT_CAUGHT_ON_ARRIVAL]
+    """Every split phrase of the corpus, each part a message of one widget conversation, alone and into an open
+    ticket; then no 3 consecutive words of a phrase in the store, its WAL, the log or the fakes. Each first part is
+    caught when it arrives (p016's six unseparated Chinese characters too), so none is relayed raw to Slack."""
+    splits = load_split_seeds()
     samples = tuple(
         Sample(sid, "seed phrase", "en", "\n".join(parts), " ".join(words).lower()) for sid, parts, words in splits
     )
@@ -732,7 +726,7 @@ async def test_phrases_sent_in_two_messages_leak_nowhere(
         f"\nSPLIT PHRASES: {len(splits)} phrases in 2 messages x 2 (alone, open ticket) through the widget; "
         f"places scanned: {len(finder.scanned)}; leaks found: {len(finder.leaks)}"
     )
-    assert len(splits) >= 19 and finder.leaks == [], leak_report(finder)
+    assert len(splits) >= 20 and finder.leaks == [], leak_report(finder)
 
 
 # Phrases whose first part no scanner can tell from a message (two wordlist words): stored as they came, then
