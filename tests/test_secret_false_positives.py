@@ -21,14 +21,18 @@ from bot.security.secret_scanner import SecretKind, SecretScanner
 DATA = Path(__file__).resolve().parent / "data"
 
 
+# The project's own questions, by language: the development set and the held-out set.
+DEV_AND_HELD_OUT = pytest.mark.parametrize(
+    ("lang", "patterns"),
+    [("en", ("dev/en_*.jsonl", "heldout_en.jsonl")), ("zh", ("dev/zh_*.jsonl", "heldout_zh.jsonl"))],
+)
+
+
 def _texts(pattern: str) -> list[str]:
     return [json.loads(line)["text"] for path in sorted(DATA.glob(pattern)) for line in path.open(encoding="utf-8")]
 
 
-@pytest.mark.parametrize(
-    ("lang", "patterns"),
-    [("en", ("dev/en_*.jsonl", "heldout_en.jsonl")), ("zh", ("dev/zh_*.jsonl", "heldout_zh.jsonl"))],
-)
+@DEV_AND_HELD_OUT
 def test_no_development_or_held_out_question_is_redacted(
     scanner: SecretScanner, lang: str, patterns: tuple[str, ...]
 ) -> None:
@@ -69,6 +73,18 @@ def test_public_question_sets_are_not_taken_for_seed_phrases(scanner: SecretScan
         if name.startswith("AFQMC"):
             assert kinds[SecretKind.SEED_PHRASE] == 0, examples
         assert sum(kinds.values()) * 10_000 <= len(texts), examples
+
+
+@DEV_AND_HELD_OUT
+def test_few_questions_would_have_their_relay_to_agents_held(
+    scanner: SecretScanner, lang: str, patterns: tuple[str, ...]
+) -> None:
+    """A follow-up that may be the first part of a phrase reaches agents after `agents.relay_hold_seconds`: the
+    development and held-out questions, taken as follow-ups, that would wait."""
+    texts = [text for pattern in patterns for text in _texts(pattern)]
+    held = [text for text in texts if not scanner.scan(text).found and scanner.may_start_seed(text)]
+    print(f"\nRELAYS HELD ({lang} development and held-out questions as follow-ups): {len(held)} of {len(texts)}")
+    assert len(held) * 10 <= len(texts), held
 
 
 @pytest.mark.parametrize("wordlist", ["chinese_simplified", "chinese_traditional"])

@@ -451,6 +451,39 @@ def test_short_chinese_messages_of_wordlist_characters_are_left_alone(scanner: S
     assert not scanner.scan(text).found
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "regret cabin",
+        "regret cabin,",
+        "olive stereo\n",
+        "here it is: napkin three",
+        "车以了阿逮来",
+        "x" * 700 + " napkin three",
+    ],
+)
+def test_a_message_that_may_be_the_first_part_of_a_phrase_is_told(scanner: SecretScanner, text: str) -> None:
+    """No secret on its own, but the next message may complete a phrase: its relay to agents is held."""
+    assert not scanner.scan(text).found and scanner.may_start_seed(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how long does a deposit take?",
+        "ok thanks",
+        "any update?",
+        "好的谢谢",
+        "我的钱去哪了",
+        "transfer fee limit",
+        "napkin three, how do I withdraw?",
+        "我已经提交了截图",
+    ],
+)
+def test_an_ordinary_follow_up_is_no_first_part(scanner: SecretScanner, text: str) -> None:
+    assert not scanner.may_start_seed(text)
+
+
 # --- private keys ----------------------------------------------------------------------------------------
 
 

@@ -742,12 +742,15 @@ CAUGHT_WITH_THE_REST = (
 )
 
 
-async def test_a_part_redacted_when_the_rest_comes_leaves_no_bytes_in_the_database_or_its_wal(
+async def test_a_part_redacted_when_the_rest_comes_leaves_no_bytes_in_the_database_its_wal_or_slack(
     config: Config, tmp_path: Path, debug_log: pytest.LogCaptureFixture
 ) -> None:
     """Each first part is stored (it is no secret on its own) and redacted once the second arrives: the store then
     zeroes the freed bytes (`secure_delete`) and truncates the WAL that held the old rows, so neither the database
-    file nor its WAL keeps the two words, while open or after close."""
+    file nor its WAL keeps the two words, while open or after close. Into an open ticket, the first part's relay
+    to agents is held (here 2 s) and goes to Slack redacted."""
+    hold = 2.0
+    config = config.model_copy(update={"agents": config.agents.model_copy(update={"relay_hold_seconds": hold})})
     samples = tuple(
         Sample(f"late-{n}", "seed phrase", "en", f"{first}\n{rest}", " ".join(first.split()[-2:]))
         for n, (first, rest) in enumerate(CAUGHT_WITH_THE_REST)
@@ -766,7 +769,18 @@ async def test_a_part_redacted_when_the_rest_comes_leaves_no_bytes_in_the_databa
                     assert ack.status_code == 200, ack.text
                 history = (await w.http.get("/api/webchat/history", headers=auth)).text
                 assert first not in history and "[REDACTED:SEED_PHRASE]" in history
-        await w.runtime.outbox.flush()
+        await asyncio.sleep(hold)
+
+        def relays() -> list[str]:
+            return [str(c.get("text")) for c in w.slack.calls_to("chat.postMessage") if "*User:*" in str(c.get("text"))]
+
+        async def both_relayed() -> bool:
+            await w.runtime.outbox.flush()  # a ticket's relays go out one per flush
+            await w.runtime.outbox.drain()
+            return len(relays()) >= 2 * len(CAUGHT_WITH_THE_REST)
+
+        # Both parts of each phrase reach the ticket's thread (the finder below: without the two words).
+        await eventually(both_relayed, timeout=10, what="both parts relayed to Slack")
         wal = w.db.with_name(w.db.name + "-wal")
 
         def wal_is_clean() -> bool:
@@ -785,6 +799,12 @@ async def test_a_part_redacted_when_the_rest_comes_leaves_no_bytes_in_the_databa
         for path in (w.db, wal):
             if path.exists():
                 finder.scan_bytes(path.name, path.read_bytes())
+        finder.scan(
+            "Slack fake (every call)", json.dumps([(c.method, c.params) for c in w.slack.calls], ensure_ascii=False)
+        )
     finder.scan_bytes("omnidesk.db after close", w.db.read_bytes())
-    print(f"\nREDACTED AFTERWARDS: {len(samples)} phrases x 2; leaks in the database or its WAL: {len(finder.leaks)}")
+    print(
+        f"\nREDACTED AFTERWARDS: {len(samples)} phrases x 2 (alone, open ticket); relays to Slack {len(relays())}; "
+        f"leaks in the database, its WAL or Slack: {len(finder.leaks)}"
+    )
     assert finder.leaks == [], leak_report(finder)

@@ -519,3 +519,38 @@ async def test_a_message_redacted_afterwards_is_redacted_in_its_ticket_events_an
     assert all(first not in (e.detail or "") for e in await store.ticket_events(ticket.number))
     notices = [await store.outbox_get(item.id) for item in relay]
     assert [n.payload["text"] for n in notices if n.payload.get("notice") == "relay"] == ["[REDACTED:SEED_PHRASE]"]
+
+
+async def test_a_held_relay_is_due_after_its_hold_and_goes_out_redacted_when_the_rest_came_meanwhile(
+    store: StorePort, clock: FakeClock
+) -> None:
+    """A follow-up that may start a seed phrase is queued for agents due after its hold; the next message, which
+    completes the phrase, redacts it while it waits; once due it goes out in order, redacted."""
+    ticket = await open_ticket(store)
+    for item in await store.outbox_pending(10):  # the ticket's announcement
+        await store.outbox_mark_sent(item.id)
+    first = "regret cabin"
+    queued = await store.complete_inbound(
+        "telegram", "m1", "chat-1", "u1", first, None, [], effects=[FollowUp(ticket.number, first, hold_seconds=15)]
+    )
+    assert queued is not None
+    [held] = queued
+    assert held.next_attempt_at == START + timedelta(seconds=15)
+    assert await store.outbox_pending(10) == []  # not due: nothing is sent meanwhile
+    stored = next(m for m in await store.transcript(("telegram", "chat-1")) if m.text == first)
+    rest = "[REDACTED:SEED_PHRASE]"
+    await store.complete_inbound(
+        "telegram",
+        "m2",
+        "chat-1",
+        "u1",
+        rest,
+        None,
+        [],
+        effects=[FollowUp(ticket.number, rest)],
+        redact_earlier=[(stored.id, rest)],
+    )
+    assert await store.outbox_pending(10) == []  # the later relay waits behind the held one
+    clock.advance(seconds=15)
+    [due] = await store.outbox_pending(10)
+    assert (due.id, due.payload["text"]) == (held.id, rest)

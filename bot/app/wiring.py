@@ -82,7 +82,7 @@ def build_core(
         faq_categorizer(kb, matcher, config.matcher.clarify / 2),
         related_entries(matcher, config.matcher.clarify),
     )
-    steps: list[Handler[Any]] = [SecretGuard(scanner, texts)]
+    steps: list[Handler[Any]] = [SecretGuard(scanner, texts, config.agents.relay_hold_seconds)]
     if with_tickets:
         steps += [
             TicketCommandsHandler(texts),

@@ -112,6 +112,8 @@ _HAN_TRAILING = re.compile(rf"([{_HAN_CHARS}]+)\s*$")
 _HAN_ALONE = re.compile(rf"\s*(?:[^\s:：]{{1,8}}[:：]\s*)?([{_HAN_CHARS}]{{6,24}})[\s.。!！]*")
 # Almost every common character is in the Chinese wordlists, and a short sentence may hold no word of two characters
 # ("我的钱去哪了"): but it holds one of these. A random half of a phrase holds none of them 19 times in 20.
+# What may follow the last word of a part: "... naive better," or "... 阿逮来。".
+_PART_END = " \t\n,，.。;；:：、-…"
 _FUNCTION_CHARS = frozenset("了的吗吧呢啊么我你他她它们这那是在有不没")
 # Characters typed in groups ("轮徒荡 从误朝 胺存裕 ..."), as a wallet shows them in a grid.
 _HAN_GROUPS = re.compile(
@@ -801,6 +803,21 @@ class SecretScanner:
             return False
         s = self._fold.fold(text)
         return bool(self._fragment_spans(s, s.lower(), alone=False))
+
+    def may_start_seed(self, text: str) -> bool:
+        """Could this message, no secret on its own, be the first part of a phrase that the next message completes?
+        It ends with wordlist words that read as no sentence, or with unseparated characters that form no word."""
+        if not text:
+            return False
+        s = self._fold.fold(text[-_FRAGMENT_MAX_TEXT:])  # a part is at the end, however long the message
+        end = len(s.rstrip(_PART_END))
+        if any(stop == end for _, stop in self._fragment_spans(s, s.lower(), alone=False)):
+            return True
+        tail = _HAN_TRAILING.search(s[:end])
+        if tail is None or not 3 <= len(tail.group(1)) < _MIN_SEED_WORDS or _ZH_PROSE.search(tail.group(1)):
+            return False
+        chars = self._words.as_simplified(tail.group(1))
+        return chars is not None and not self._chinese_words.has_word(chars)
 
     def _with_seed_spans(self, text: str, spans: Sequence[_Span], result: ScanResult) -> ScanResult:
         """`result` (a scan of text) with more seed-phrase spans redacted."""
