@@ -306,9 +306,7 @@ class PgStore:
                 conversation=conversation,
             )  # fmt: skip
             queued = [
-                item
-                for r in replies
-                for item in await self._queue_reply(db, now, channel, conversation_id, r, conversation)
+                item for r in replies for item in await self._queue_reply(db, now, channel, conversation_id, r, conversation)
             ]
             # The replies, then the agent notices the effects queued, after what is still pending before them.
             return await self._after_earlier_pending(db, queued + notices)
