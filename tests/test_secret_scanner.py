@@ -221,6 +221,7 @@ def test_a_bare_run_with_a_word_or_two_outside_the_wordlist_is_redacted_whole(
         " ".join([*EN12[:3], "bitcoin", *EN12[4:7], "walett", *EN12[8:10], "qwerty", EN12[11]]),
         # Mostly chat words: a sentence, however many are in the wordlist.
         "can you please check again what else you can do about this wallet transfer today thanks",
+        "spot margin future swap option stake earn launchpad bonus reward card loan account",
         "please help, I want to know where my deposit went since you said it would arrive today",
         # The short words of a sentence are no typos.
         " ".join([*EN12[:5], "to", *EN12[6:11]]),

@@ -1036,9 +1036,9 @@ class SecretScanner:
         context = context or _SEED_CONTEXT.search(s, max(0, start - _CONTEXT_BEFORE), start) is not None
         listed = 2 * sum(token.gap == _GAP_LIST for token in tokens[1:]) >= len(tokens) - 1
         # A bare run of English words with a word or two mistyped ("... above bitcoin absent ..."): ten wordlist words
-        # in a row are no sentence unless many of them are chat words ("can you check ...").
-        chat = sum(token.word in _EDGE_WORDS for token in tokens)
-        bare = not is_han and len(tokens) - typos >= _MIN_BARE_RUN_WORDS and 3 * chat < len(tokens)
+        # in a row are no sentence unless many of them are chat or support words ("can you check", "spot margin").
+        common = sum(token.word in _EDGE_WORDS or token.word in _DOMAIN_WORDS for token in tokens)
+        bare = not is_han and len(tokens) - typos >= _MIN_BARE_RUN_WORDS and 3 * common < len(tokens)
         # Separated Chinese characters are never prose; English words need a list shape, a context word or length.
         if (is_han and typos == 0) or listed or context or bare:
             return start, tokens[-1].end
