@@ -34,14 +34,16 @@ class GuardMatch:
 
     scan: ScanResult
     redact_earlier: tuple[tuple[int, str], ...] = ()
+    may_start_seed: bool = False  # no secret, but maybe the first part of a seed phrase sent in parts
 
 
 class SecretGuard:
     """Middleware: replaces detected secrets with placeholders before anything else sees the text."""
 
-    def __init__(self, scanner: SecretScanner, texts: ReplyTexts) -> None:
+    def __init__(self, scanner: SecretScanner, texts: ReplyTexts, relay_hold_seconds: float = 0.0) -> None:
         self._scanner = scanner
         self._texts = texts
+        self._relay_hold = relay_hold_seconds
 
     async def __call__(self, *, turn: Turn, next: NextStep) -> Outcome:
         """Pass the turn on, redacted and with the warning to send first when it holds a secret."""
@@ -49,19 +51,26 @@ class SecretGuard:
         return await next(turn if found is None else self._redacted(turn, found))
 
     def _scan(self, turn: Turn) -> GuardMatch | None:
-        """The scan result when the message holds a secret (alone, or as the rest of a phrase sent in parts)."""
+        """The scan result when the message holds a secret (alone, or as the rest of a phrase sent in parts), or
+        may be the first part of a phrase."""
+        redact: tuple[tuple[int, str], ...] = ()
         if not turn.earlier:
             result = self._scanner.scan(turn.message.text)
-            return GuardMatch(result) if result.found else None
-        result, changed = self._scanner.scan_continuing(turn.message.text, [text for _, text in turn.earlier])
-        redact = tuple((row, new) for (row, _), new in zip(turn.earlier, changed, strict=True) if new is not None)
-        return GuardMatch(result, redact) if result.found or redact else None
+        else:
+            result, changed = self._scanner.scan_continuing(turn.message.text, [text for _, text in turn.earlier])
+            redact = tuple((row, new) for (row, _), new in zip(turn.earlier, changed, strict=True) if new is not None)
+        if result.found or redact:
+            return GuardMatch(result, redact)
+        if self._relay_hold and self._scanner.may_start_seed(turn.message.text):
+            return GuardMatch(result, may_start_seed=True)
+        return None
 
     def _redacted(self, turn: Turn, found: GuardMatch) -> Turn:
         """The turn redacted, with the warning among its notices."""
         match = found.scan
         if not match.found:  # only an earlier message held (part of) a secret: it was warned about then
-            return dataclasses.replace(turn, redact_earlier=found.redact_earlier)
+            hold = self._relay_hold if found.may_start_seed else 0.0
+            return dataclasses.replace(turn, redact_earlier=found.redact_earlier, relay_hold=hold)
         kinds = match.kinds
         keys = ["secret_intro", *(f"secret_{kind.value}" for kind in _WARNING_ORDER if kind in kinds)]
         warning = Reply(self._texts.secret_warning(keys, turn.lang, turn.message.channel))

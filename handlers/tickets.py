@@ -125,7 +125,7 @@ class TicketRelay:
         key = "attachment_added" if attachments else "ticket_followup"
         reply = Reply(self._texts.render(key, lang, number=str(number)), ticket=number)
         decision = Decision(Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0)
-        effect = FollowUp(number, text, turn.message.attachments) if text else None
+        effect = FollowUp(number, text, turn.message.attachments, turn.relay_hold) if text else None
         return _done(turn, decision, reply, effect=effect)
 
 

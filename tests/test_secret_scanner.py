@@ -165,7 +165,6 @@ def test_listed_or_announced_phrases_need_no_checksum(scanner: SecretScanner, te
         (", ".join(EN12[:11]), "[REDACTED:SEED_PHRASE]"),
         (" ".join(f"{i}. {w}" for i, w in enumerate(EN12[:11], 1)), "1. [REDACTED:SEED_PHRASE]"),
         (" ".join(EN12[:6]), "[REDACTED:SEED_PHRASE]"),
-        (" ".join([*EN12[:5], "abandun", *EN12[6:]]), " ".join(EN12[:5]) + " abandun [REDACTED:SEED_PHRASE]"),
         (f"{' '.join(EN12[:6])} sorry pressed enter too early", "[REDACTED:SEED_PHRASE] sorry pressed enter too early"),
         # ... three after a context word, or three that are the whole message and no words of a question.
         (f"recovery phrase pt1: {' '.join(EN12[:4])}", "recovery phrase pt1: [REDACTED:SEED_PHRASE]"),
@@ -175,6 +174,61 @@ def test_listed_or_announced_phrases_need_no_checksum(scanner: SecretScanner, te
 )
 def test_parts_of_a_phrase_are_redacted(scanner: SecretScanner, text: str, expected: str) -> None:
     assert scanner.scan(text).redacted_text == expected
+
+
+# A run of ten or more wordlist words with one or two other words inside is a phrase with a word mistyped or
+# replaced: redacted whole (not from the outsider on), and nothing around it.
+BITCOIN_RUN = "abandon ability able about above bitcoin absent absorb abstract absurd abuse access"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (BITCOIN_RUN, "[REDACTED:SEED_PHRASE]"),
+        (
+            f"{BITCOIN_RUN} - can you check if my wallet is safe?",
+            "[REDACTED:SEED_PHRASE] - can you check if my wallet is safe?",
+        ),
+        (f"is this ok? {BITCOIN_RUN}", "is this ok? [REDACTED:SEED_PHRASE]"),
+        (" ".join([*EN12[:5], "abandun", *EN12[6:]]), "[REDACTED:SEED_PHRASE]"),
+        # A short outsider that is no word of a sentence ("xx"), also after a context word.
+        (BITCOIN_RUN.replace("bitcoin", "xx"), "[REDACTED:SEED_PHRASE]"),
+        ("my seed: " + BITCOIN_RUN.replace("bitcoin", "xx"), "my seed: [REDACTED:SEED_PHRASE]"),
+        # The outsider second, or two of them.
+        (" ".join([EN12[0], "bitcoin", *EN12[2:]]) + " thanks", "[REDACTED:SEED_PHRASE] thanks"),
+        (" ".join([*EN24[:7], "walet", *EN24[8:15], "qwerty", *EN24[16:]]), "[REDACTED:SEED_PHRASE]"),
+        (
+            "hi " + " ".join([*EN12[:3], "walett", *EN12[4:11]]) + ", is it safe?",
+            "hi [REDACTED:SEED_PHRASE], is it safe?",
+        ),
+    ],
+)
+def test_a_bare_run_with_a_word_or_two_outside_the_wordlist_is_redacted_whole(
+    scanner: SecretScanner, text: str, expected: str
+) -> None:
+    result = scanner.scan(text)
+    assert result.kinds == {SEED}
+    assert result.redacted_text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I would like to know about the fee for withdrawal to my own wallet address please help",
+        # Nine wordlist words around the outsider are too few.
+        " ".join([*EN12[:4], "bitcoin", *EN12[5:10]]),
+        # Three outsiders are too many.
+        " ".join([*EN12[:3], "bitcoin", *EN12[4:7], "walett", *EN12[8:10], "qwerty", EN12[11]]),
+        # Mostly chat words: a sentence, however many are in the wordlist.
+        "can you please check again what else you can do about this wallet transfer today thanks",
+        "spot margin future swap option stake earn launchpad bonus reward card loan account",
+        "please help, I want to know where my deposit went since you said it would arrive today",
+        # The short words of a sentence are no typos.
+        " ".join([*EN12[:5], "to", *EN12[6:11]]),
+    ],
+)
+def test_sentences_of_wordlist_words_with_an_outsider_are_left_alone(scanner: SecretScanner, text: str) -> None:
+    assert not scanner.scan(text).found
 
 
 @pytest.mark.parametrize(
@@ -352,6 +406,84 @@ def test_a_long_chinese_message_is_left_alone(scanner: SecretScanner) -> None:
 )
 def test_chinese_near_misses_are_not_seed_phrases(scanner: SecretScanner, text: str) -> None:
     assert SEED not in scanner.scan(text).kinds
+
+
+# Half of a phrase typed as unseparated characters with no context word (a phrase sent in two messages): a message
+# of 6..24 wordlist characters that forms no word of the dictionary and holds no particle or pronoun.
+ZH_HALF = "车以胜阿逮来"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (ZH_HALF, "[REDACTED:SEED_PHRASE]"),
+        (f"{ZH_HALF}\n", "[REDACTED:SEED_PHRASE]\n"),
+        (f"前半：{ZH_HALF}", "前半：[REDACTED:SEED_PHRASE]"),
+        # The same words in the traditional list.
+        ("".join(ZH_T.wordlist[ZH.wordlist.index(c)] for c in ZH_HALF), "[REDACTED:SEED_PHRASE]"),
+    ],
+)
+def test_half_a_chinese_phrase_sent_alone_is_redacted(scanner: SecretScanner, text: str, expected: str) -> None:
+    result = scanner.scan(text)
+    assert result.kinds == {SEED}
+    assert result.redacted_text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Short messages of wordlist characters only: each forms a word, or holds a particle or pronoun.
+        "我的钱去哪了",
+        "狗狗币还能拿吗",
+        "你是男的女的",
+        "帐户余额清零了",
+        "信用卡被盜刷",
+        "邮政储蓄借记卡",
+        "扫付款码支付",
+        "申请退货退款",
+        "令牌手机丢了",
+        "马上帮我冻结",
+        "找个懂的人来",
+        "火币欧易币安",  # exchanges: words the general dictionary lacks
+        # Characters that form no word but follow other words: not a message of its own.
+        f"{ZH_HALF}，帮我看看",
+    ],
+)
+def test_short_chinese_messages_of_wordlist_characters_are_left_alone(scanner: SecretScanner, text: str) -> None:
+    assert not scanner.scan(text).found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "regret cabin",
+        "regret cabin,",
+        "olive stereo\n",
+        "here it is: napkin three",
+        "车以了阿逮来",
+        "x" * 700 + " napkin three",
+    ],
+)
+def test_a_message_that_may_be_the_first_part_of_a_phrase_is_told(scanner: SecretScanner, text: str) -> None:
+    """No secret on its own, but the next message may complete a phrase: its relay to agents is held."""
+    assert not scanner.scan(text).found and scanner.may_start_seed(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how long does a deposit take?",
+        "ok thanks",
+        "any update?",
+        "好的谢谢",
+        "我的钱去哪了",
+        "transfer fee limit",
+        "napkin three, how do I withdraw?",
+        "我已经提交了截图",
+    ],
+)
+def test_an_ordinary_follow_up_is_no_first_part(scanner: SecretScanner, text: str) -> None:
+    assert not scanner.may_start_seed(text)
 
 
 # --- private keys ----------------------------------------------------------------------------------------

@@ -694,19 +694,13 @@ async def test_the_corpus_sample_leaks_nowhere_on_any_channel(
     assert finder.leaks == [], leak_report(finder)
 
 
-# A phrase in two messages whose first part cannot be told from a short message when it arrives: six unseparated
-# Chinese characters, no context word. It is redacted in the transcript and the ticket's events once the second
-# part arrives (tests/test_secret_guard.py), but the raw first part was relayed to Slack if a ticket was open, and
-# its bytes may stay in the WAL until SQLite overwrites those pages (run with this set empty: 26 leaks, all p016).
-SPLIT_NOT_CAUGHT_ON_ARRIVAL = {"p016"}
-
-
 async def test_phrases_sent_in_two_messages_leak_nowhere(
     config: Config, tmp_path: Path, debug_log: pytest.LogCaptureFixture
 ) -> None:
-    """Every split phrase of the corpus (but the one above), each part a message of one widget conversation, alone
-    and into an open ticket; then no 3 consecutive words of a phrase in the store, its WAL, the log or the fakes."""
-    splits = [(sid, parts, words) for sid, parts, words in load_split_seeds() if sid not in SPLIT_NOT_CAUGHT_ON_ARRIVAL]
+    """Every split phrase of the corpus, each part a message of one widget conversation, alone and into an open
+    ticket; then no 3 consecutive words of a phrase in the store, its WAL, the log or the fakes. Each first part is
+    caught when it arrives (p016's six unseparated Chinese characters too), so none is relayed raw to Slack."""
+    splits = load_split_seeds()
     samples = tuple(
         Sample(sid, "seed phrase", "en", "\n".join(parts), " ".join(words).lower()) for sid, parts, words in splits
     )
@@ -732,4 +726,85 @@ async def test_phrases_sent_in_two_messages_leak_nowhere(
         f"\nSPLIT PHRASES: {len(splits)} phrases in 2 messages x 2 (alone, open ticket) through the widget; "
         f"places scanned: {len(finder.scanned)}; leaks found: {len(finder.leaks)}"
     )
-    assert len(splits) >= 19 and finder.leaks == [], leak_report(finder)
+    assert len(splits) >= 20 and finder.leaks == [], leak_report(finder)
+
+
+# Phrases whose first part no scanner can tell from a message (two wordlist words): stored as they came, then
+# redacted in the store when the rest arrives. The old text must not stay behind in the WAL or in freed space.
+CAUGHT_WITH_THE_REST = (
+    ("regret cabin", "basic off wreck finger wisdom twenty zone put page unknown"),
+    ("olive stereo", "empower doctor praise target dust admit kingdom session later used"),
+    # A long message (5 KB) is stored in overflow pages, which are freed (not rewritten) when the row is redacted.
+    (
+        "我的备注，有点长：" + "这是我的备注。" * 250 + "napkin three",
+        "dice metal edge toy design cute flower exercise method fossil",
+    ),
+)
+
+
+async def test_a_part_redacted_when_the_rest_comes_leaves_no_bytes_in_the_database_its_wal_or_slack(
+    config: Config, tmp_path: Path, debug_log: pytest.LogCaptureFixture
+) -> None:
+    """Each first part is stored (it is no secret on its own) and redacted once the second arrives: the store then
+    zeroes the freed bytes (`secure_delete`) and truncates the WAL that held the old rows, so neither the database
+    file nor its WAL keeps the two words, while open or after close. Into an open ticket, the first part's relay
+    to agents is held (here 2 s) and goes to Slack redacted."""
+    hold = 2.0
+    config = config.model_copy(update={"agents": config.agents.model_copy(update={"relay_hold_seconds": hold})})
+    samples = tuple(
+        Sample(f"late-{n}", "seed phrase", "en", f"{first}\n{rest}", " ".join(first.split()[-2:]))
+        for n, (first, rest) in enumerate(CAUGHT_WITH_THE_REST)
+    )
+    finder = LeakFinder(samples, run=2)
+    async with asyncio.timeout(60), world(config, tmp_path) as w:
+        for variant in range(2):  # alone, and into an open ticket
+            for n, (first, rest) in enumerate(CAUGHT_WITH_THE_REST):
+                session = await w.http.post("/api/webchat/session", json={})
+                auth = {"Authorization": f"Bearer {session.json()['token']}"}
+                texts = [ESCALATION, first, rest] if variant else [first, rest]
+                for i, text in enumerate(texts):
+                    ack = await w.http.post(
+                        "/api/webchat/messages", json={"id": f"{n}-{i}", "text": text}, headers=auth
+                    )
+                    assert ack.status_code == 200, ack.text
+                history = (await w.http.get("/api/webchat/history", headers=auth)).text
+                assert first not in history and "[REDACTED:SEED_PHRASE]" in history
+        await asyncio.sleep(hold)
+
+        def relays() -> list[str]:
+            return [str(c.get("text")) for c in w.slack.calls_to("chat.postMessage") if "*User:*" in str(c.get("text"))]
+
+        async def both_relayed() -> bool:
+            await w.runtime.outbox.flush()  # a ticket's relays go out one per flush
+            await w.runtime.outbox.drain()
+            return len(relays()) >= 2 * len(CAUGHT_WITH_THE_REST)
+
+        # Both parts of each phrase reach the ticket's thread (the finder below: without the two words).
+        await eventually(both_relayed, timeout=10, what="both parts relayed to Slack")
+        wal = w.db.with_name(w.db.name + "-wal")
+
+        def wal_is_clean() -> bool:
+            data = wal.read_bytes().decode("utf-8", errors="replace") if wal.exists() else ""
+            return not any(sample.secret in data for sample in samples)
+
+        # The store truncates the WAL right after a redaction (SQLite would reuse its frames only as it wraps).
+        await eventually(wal_is_clean, timeout=5, what="the WAL to lose the redacted rows' old text")
+        session = await w.http.post("/api/webchat/session", json={})
+        for i in range(5):  # and the desk goes on
+            await w.http.post(
+                "/api/webchat/messages",
+                json={"id": f"after-{i}", "text": "how long does a deposit take?"},
+                headers={"Authorization": f"Bearer {session.json()['token']}"},
+            )
+        for path in (w.db, wal):
+            if path.exists():
+                finder.scan_bytes(path.name, path.read_bytes())
+        finder.scan(
+            "Slack fake (every call)", json.dumps([(c.method, c.params) for c in w.slack.calls], ensure_ascii=False)
+        )
+    finder.scan_bytes("omnidesk.db after close", w.db.read_bytes())
+    print(
+        f"\nREDACTED AFTERWARDS: {len(samples)} phrases x 2 (alone, open ticket); relays to Slack {len(relays())}; "
+        f"leaks in the database, its WAL or Slack: {len(finder.leaks)}"
+    )
+    assert finder.leaks == [], leak_report(finder)

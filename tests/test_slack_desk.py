@@ -364,6 +364,20 @@ async def test_a_replayed_or_stale_claim_never_reassigns_and_each_click_is_recor
     assert [(e.kind, e.actor) for e in claims] == [("claimed", "alice")]
 
 
+async def test_a_replayed_resolve_is_acted_on_once_and_recorded_once(
+    desk: SlackAgentDesk, store: Store, api: FakeSlackApi, actions: RecordingActions, http: httpx.AsyncClient
+) -> None:
+    ticket, _ = await announce(desk, store, await open_ticket(store))
+    captured = interactivity(RESOLVE_ACTION, ticket.number)
+    for _ in range(4):  # the click, then the same click replayed (or retried by Slack) within the window
+        assert (await post_signed(http, "/slack/interactivity", captured, FORM)).status_code == 200
+        await desk.drain()
+    assert actions.calls == [("resolve", 1001, "alice")]
+    assert [e.actor for e in await store.ticket_events(1001) if e.kind == "resolved"] == ["alice"]
+    assert api.calls_to("chat.postEphemeral") == []  # a replay is dropped, not refused to the agent again
+    assert len(api.calls_to("chat.update")) == 1
+
+
 # -- agents' thread replies -----------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.conversation import ConversationState
+from bot.core.effects import FollowUp
 from bot.core.messages import Priority, Suggestion
 from bot.store import MIGRATIONS, SqliteConversationStates, Store, StoreError, StorePort, Ticket, TicketStatus
 from bot.store.pg_store import PgStore
@@ -489,3 +490,67 @@ async def test_text_with_a_nul_is_stored(store: StorePort) -> None:
     [item] = await store.queue_reply("webchat", "s1", {"text": "c\x00d"})
     assert item.payload["text"] in ("c\x00d", "c\ufffdd")
     assert [m.text.replace("\ufffd", "\x00") for m in await store.transcript(("webchat", "s1"))] == ["a\x00b", "c\x00d"]
+
+
+async def test_a_message_redacted_afterwards_is_redacted_in_its_ticket_events_and_relayed_notice(
+    store: StorePort,
+) -> None:
+    """A seed phrase sent in parts: the first part, relayed to the open ticket, is redacted with the last one in
+    the transcript, the ticket's events and the relay notice kept in the outbox (sent or not)."""
+    ticket = await open_ticket(store)
+    first = "regret cabin"
+    relay = await store.complete_inbound(
+        "telegram", "m1", "chat-1", "u1", first, None, [], effects=[FollowUp(ticket.number, first)]
+    )
+    assert relay is not None and any(item.payload.get("text") == first for item in relay)
+    await store.outbox_mark_sent(next(item.id for item in relay if item.payload.get("text") == first))
+    stored = next(m for m in await store.transcript(("telegram", "chat-1")) if m.text == first)
+    await store.complete_inbound(
+        "telegram",
+        "m3",
+        "chat-1",
+        "u1",
+        "[REDACTED:SEED_PHRASE]",
+        None,
+        [],
+        redact_earlier=[(stored.id, "[REDACTED:SEED_PHRASE]")],
+    )
+    assert all(first not in m.text for m in await store.transcript(("telegram", "chat-1")))
+    assert all(first not in (e.detail or "") for e in await store.ticket_events(ticket.number))
+    notices = [await store.outbox_get(item.id) for item in relay]
+    assert [n.payload["text"] for n in notices if n.payload.get("notice") == "relay"] == ["[REDACTED:SEED_PHRASE]"]
+
+
+async def test_a_held_relay_is_due_after_its_hold_and_goes_out_redacted_when_the_rest_came_meanwhile(
+    store: StorePort, clock: FakeClock
+) -> None:
+    """A follow-up that may start a seed phrase is queued for agents due after its hold; the next message, which
+    completes the phrase, redacts it while it waits; once due it goes out in order, redacted."""
+    ticket = await open_ticket(store)
+    for item in await store.outbox_pending(10):  # the ticket's announcement
+        await store.outbox_mark_sent(item.id)
+    first = "regret cabin"
+    queued = await store.complete_inbound(
+        "telegram", "m1", "chat-1", "u1", first, None, [], effects=[FollowUp(ticket.number, first, hold_seconds=15)]
+    )
+    assert queued is not None
+    [held] = queued
+    assert held.next_attempt_at == START + timedelta(seconds=15)
+    assert await store.outbox_pending(10) == []  # not due: nothing is sent meanwhile
+    stored = next(m for m in await store.transcript(("telegram", "chat-1")) if m.text == first)
+    rest = "[REDACTED:SEED_PHRASE]"
+    await store.complete_inbound(
+        "telegram",
+        "m2",
+        "chat-1",
+        "u1",
+        rest,
+        None,
+        [],
+        effects=[FollowUp(ticket.number, rest)],
+        redact_earlier=[(stored.id, rest)],
+    )
+    assert await store.outbox_pending(10) == []  # the later relay waits behind the held one
+    clock.advance(seconds=15)
+    [due] = await store.outbox_pending(10)
+    assert (due.id, due.payload["text"]) == (held.id, rest)

@@ -213,6 +213,9 @@ class AgentsConfig(_Section):
     """Where human agents pick up escalations."""
 
     slack: SlackConfig = SlackConfig()
+    # A follow-up that may be the first part of a seed phrase sent in parts (a few wordlist words or characters, no
+    # secret on its own) reaches agents only after this long, so that the next message can still redact it.
+    relay_hold_seconds: float = Field(30.0, ge=0)
 
 
 class ServerConfig(_Section):

@@ -81,7 +81,7 @@ def build_core(
     )
     # Middleware around the deciding handlers, outermost first: the guard redacts before anything reads the text;
     # with a ticket in progress its own commands, then a rating or a follow-up for agents, take the message.
-    middlewares: list[TurnMiddleware] = [SecretGuard(scanner, texts)]
+    middlewares: list[TurnMiddleware] = [SecretGuard(scanner, texts, config.agents.relay_hold_seconds)]
     if with_tickets:
         ticket_commands: dict[str, CommandAction] = {
             **TicketCommands(texts).by_name(),

@@ -30,6 +30,9 @@ class FollowUp:
     ticket: int
     text: str  # redacted
     attachments: tuple[Attachment, ...] = ()
+    # Relayed to agents only after this long: the message may be the first part of a seed phrase sent in parts,
+    # which the next message redacts (in the store and in the relay still queued).
+    hold_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

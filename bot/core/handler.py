@@ -38,6 +38,7 @@ class Turn:
     # seed phrase sent in parts. The guard fills `redact_earlier` with those it redacted again: (row id, new text).
     earlier: tuple[tuple[int, str], ...] = ()
     redact_earlier: tuple[tuple[int, str], ...] = ()
+    relay_hold: float = 0.0  # seconds to hold its relay to agents: it may be the first part of a seed phrase
     ranking: Ranking | None = None  # FAQ entries and escalation intents for the text, once the ranking step ran
 
 

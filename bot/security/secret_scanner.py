@@ -18,12 +18,15 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from itertools import accumulate, pairwise
 from operator import sub
 from types import MappingProxyType
 from typing import NamedTuple
 
 from mnemonic import Mnemonic
+
+from bot.security.chinese_words import ChineseWords
 
 
 class SecretKind(StrEnum):
@@ -105,6 +108,13 @@ _HAN_RUN = re.compile(rf"(?<![{_HAN_CHARS}])[{_HAN_CHARS}]{{12,24}}(?![{_HAN_CHA
 # Chinese characters at the start of a message, after an optional label ("后6个：", "第二段 ").
 _HAN_LEADING = re.compile(rf"\s*(?:[^\s:：]{{1,8}}[:：]\s*)?([{_HAN_CHARS}]+)")
 _HAN_TRAILING = re.compile(rf"([{_HAN_CHARS}]+)\s*$")
+# A message that is nothing but unseparated characters (after an optional label): half of a phrase ("车以胜阿逮来").
+_HAN_ALONE = re.compile(rf"\s*(?:[^\s:：]{{1,8}}[:：]\s*)?([{_HAN_CHARS}]{{6,24}})[\s.。!！]*")
+# Almost every common character is in the Chinese wordlists, and a short sentence may hold no word of two characters
+# ("我的钱去哪了"): but it holds one of these. A random half of a phrase holds none of them 19 times in 20.
+_FUNCTION_CHARS = frozenset("了的吗吧呢啊么我你他她它们这那是在有不没")
+# What may follow the last word of a part: "... naive better," or "... 阿逮来。".
+_PART_END = " \t\n,，.。;；:：、-…"
 # Characters typed in groups ("轮徒荡 从误朝 胺存裕 ..."), as a wallet shows them in a grid.
 _HAN_GROUPS = re.compile(
     rf"(?<![{_HAN_CHARS}])[{_HAN_CHARS}]{{2,6}}(?:[ \t\u3000]+[{_HAN_CHARS}]{{2,6}}){{2,11}}(?![{_HAN_CHARS}])"
@@ -122,9 +132,16 @@ _MAX_GAP = 24
 _MIN_SEED_WORDS = 12
 _MIN_RUN_WITH_TYPOS = 11  # words in a run with one or two non-wordlist words inside
 _MAX_TYPOS = 2
+_MIN_BARE_RUN_WORDS = 10  # wordlist words in such a run with neither a list shape nor a context word
 # Chatty English is mostly wordlist words ("can you tell me what ..."); the words in between that are not
 # ("me", "a", "the", "was") are short or common, and never count as a typo of a phrase word.
 _MIN_TYPO_LETTERS, _MAX_TYPO_LETTERS = 3, 12
+# Shorter tokens are a typo ("xx", "ab") unless they are one of the short words of a sentence.
+_SHORT_WORDS = (
+    frozenset({"a", "i", "o", "u", "am", "an", "as", "at", "be", "by", "do", "go", "he", "hi", "if", "in", "is"})
+    | frozenset({"it", "me", "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "ya", "yo"})
+    | frozenset({"id", "pm"})
+)
 _COMMON_WORDS = (
     frozenset({"the", "and", "for", "are", "was", "were", "his", "her", "him", "she", "our", "not", "but", "how"})
     | frozenset({"why", "who", "its", "did", "does", "has", "had", "been", "from", "your", "yours", "they", "them"})
@@ -599,7 +616,9 @@ def _could_be_typo(token: _Token, is_han: bool) -> bool:
     """Whether a non-wordlist token inside a run may be a mistyped word rather than ordinary prose."""
     if is_han:
         return len(token.word) == 1
-    return _MIN_TYPO_LETTERS <= len(token.word) <= _MAX_TYPO_LETTERS and token.word not in _COMMON_WORDS
+    if len(token.word) < _MIN_TYPO_LETTERS:
+        return token.word not in _SHORT_WORDS
+    return len(token.word) <= _MAX_TYPO_LETTERS and token.word not in _COMMON_WORDS
 
 
 def _numbered_items(tokens: Sequence[_Token]) -> Sequence[_Token]:
@@ -645,6 +664,7 @@ class _Wordlists:
     english: Mapping[str, int]
     chinese: tuple[Mapping[str, int], ...]
     chinese_chars: frozenset[str]
+    simplified: tuple[str, ...]  # the simplified list in order: the traditional list is the same words, index by index
 
     @classmethod
     def load(cls) -> _Wordlists:
@@ -653,11 +673,20 @@ class _Wordlists:
             MappingProxyType({word: i for i, word in enumerate(Mnemonic(lang).wordlist)})
             for lang in ("english", "chinese_simplified", "chinese_traditional")
         )
-        return cls(english, (simplified, traditional), frozenset(simplified) | frozenset(traditional))
+        chars = frozenset(simplified) | frozenset(traditional)
+        return cls(english, (simplified, traditional), chars, tuple(simplified))
 
     def chinese_checksum_ok(self, chars: str) -> bool:
         """True when the characters are a valid phrase in one of the Chinese lists."""
         return any(all(c in table for c in chars) and _checksum_ok([table[c] for c in chars]) for table in self.chinese)
+
+    def as_simplified(self, chars: str) -> str | None:
+        """The characters in the simplified list's script (traditional ones by their index); None unless all of them
+        are in one list."""
+        for table in self.chinese:
+            if all(c in table for c in chars):
+                return "".join(self.simplified[table[c]] for c in chars)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -695,6 +724,11 @@ class SecretScanner:
     def __init__(self) -> None:
         self._words = _Wordlists.load()
         self._fold = _CompatFold.build()
+
+    @cached_property
+    def _chinese_words(self) -> ChineseWords:
+        # Read (about 0.3 s) the first time a message may be half a Chinese phrase, not with every scanner.
+        return ChineseWords.load(self._words.simplified)
 
     def scan(self, text: str) -> ScanResult:
         """Redact every secret in text; never raises."""
@@ -770,6 +804,21 @@ class SecretScanner:
         s = self._fold.fold(text)
         return bool(self._fragment_spans(s, s.lower(), alone=False))
 
+    def may_start_seed(self, text: str) -> bool:
+        """Could this message, no secret on its own, be the first part of a phrase that the next message completes?
+        It ends with wordlist words that read as no sentence, or with unseparated characters that form no word."""
+        if not text:
+            return False
+        s = self._fold.fold(text[-_FRAGMENT_MAX_TEXT:])  # a part is at the end, however long the message
+        end = len(s.rstrip(_PART_END))
+        if any(stop == end for _, stop in self._fragment_spans(s, s.lower(), alone=False)):
+            return True
+        tail = _HAN_TRAILING.search(s[:end])
+        if tail is None or not 3 <= len(tail.group(1)) < _MIN_SEED_WORDS or _ZH_PROSE.search(tail.group(1)):
+            return False
+        chars = self._words.as_simplified(tail.group(1))
+        return chars is not None and not self._chinese_words.has_word(chars)
+
     def _with_seed_spans(self, text: str, spans: Sequence[_Span], result: ScanResult) -> ScanResult:
         """`result` (a scan of text) with more seed-phrase spans redacted."""
         if not spans:
@@ -811,6 +860,8 @@ class SecretScanner:
                 or (whole and len(tokens) >= _MIN_BARE_FRAGMENT and not common)
             ):
                 spans.append((start, end))
+        if alone:
+            spans += self._unworded_han_spans(s)
         # After a redacted part, the characters at the start of the message ("旁屏毕喊秀和 这是后半部分"). Alone, an
         # unseparated run of a few characters cannot be told from a short Chinese message.
         han = _HAN_LEADING.match(s)
@@ -818,6 +869,14 @@ class SecretScanner:
         if 2 <= len(leading) < _MIN_SEED_WORDS and not _ZH_PROSE.search(leading) and self._rare_enough(leading):
             spans.append(han.span(1) if han is not None else (0, 0))
         return spans
+
+    def _unworded_han_spans(self, s: str) -> list[_Span]:
+        """A message of 6..24 unseparated wordlist characters that form no word: half of a phrase, sent alone."""
+        alone = _HAN_ALONE.fullmatch(s)
+        if alone is None or _ZH_PROSE.search(alone.group(1)) or _FUNCTION_CHARS.intersection(alone.group(1)):
+            return []
+        chars = self._words.as_simplified(alone.group(1))
+        return [] if chars is None or self._chinese_words.has_word(chars) else [alone.span(1)]
 
     def _rare_enough(self, chars: str) -> bool:
         """Chinese characters drawn like a phrase's (evenly from the list), not like prose (the most frequent)."""
@@ -976,8 +1035,12 @@ class SecretScanner:
         start = tokens[0].start
         context = context or _SEED_CONTEXT.search(s, max(0, start - _CONTEXT_BEFORE), start) is not None
         listed = 2 * sum(token.gap == _GAP_LIST for token in tokens[1:]) >= len(tokens) - 1
-        # Separated Chinese characters are never prose; English words need a list shape or a context word.
-        if (is_han and typos == 0) or listed or context:
+        # A bare run of English words with a word or two mistyped ("... above bitcoin absent ..."): ten wordlist words
+        # in a row are no sentence unless many of them are chat or support words ("can you check", "spot margin").
+        common = sum(token.word in _EDGE_WORDS or token.word in _DOMAIN_WORDS for token in tokens)
+        bare = not is_han and len(tokens) - typos >= _MIN_BARE_RUN_WORDS and 3 * common < len(tokens)
+        # Separated Chinese characters are never prose; English words need a list shape, a context word or length.
+        if (is_han and typos == 0) or listed or context or bare:
             return start, tokens[-1].end
         return None
 

@@ -28,16 +28,28 @@ class WalCheckpointer:
         self._path = str(path)
         self._interval = interval
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set to check now: on stop, or when the WAL must be truncated
+        self._truncate = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"checkpoint:{Path(path).name}", daemon=True)
         self.restarts = 0
+        self.truncations = 0
 
     def start(self) -> None:
         """Begin checkpointing in the background."""
         self._thread.start()
 
+    def truncate_soon(self) -> None:
+        """Copy the WAL into the database and truncate it to nothing, now rather than at the next interval.
+
+        After rows were redacted in place (a seed phrase sent in parts), the WAL still holds their old text in the
+        frames of earlier commits, and SQLite reuses that space only as the WAL wraps around."""
+        self._truncate.set()
+        self._wake.set()
+
     async def close(self) -> None:
         """Stop; the store's last connection to close checkpoints what is left."""
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             await asyncio.to_thread(self._thread.join)
 
@@ -47,7 +59,11 @@ class WalCheckpointer:
             # RESTART holds writers back while it waits for readers (an agent's long `omnidesk report`, say): give up
             # within a few milliseconds and try again next round rather than stall every message meanwhile.
             db.execute(f"PRAGMA busy_timeout = {RESTART_PATIENCE_MS}")
-            while not self._stop.wait(self._interval):
+            while True:
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
                 try:
                     self._checkpoint(db)
                 except sqlite3.Error as exc:  # e.g. busy past the timeout: the next round tries again
@@ -56,6 +72,14 @@ class WalCheckpointer:
             db.close()
 
     def _checkpoint(self, db: sqlite3.Connection) -> None:
+        if self._truncate.is_set():
+            self._truncate.clear()
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:  # a reader held it back: the next round tries again
+                self._truncate.set()
+            else:
+                self.truncations += 1
+            return
         _, frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames > RESTART_AFTER_FRAMES:
             db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()

@@ -307,6 +307,16 @@ class PgStore:
                         old,
                         conversation,
                     )
+                    await db.execute(  # the message relayed to agents: the notice kept in the outbox
+                        "UPDATE outbox SET payload = jsonb_set(payload::jsonb, '{text}', to_jsonb($1::text))::text "
+                        "WHERE channel = $2 AND conversation_id IN "
+                        "(SELECT number::text FROM tickets WHERE conversation = $3) "
+                        "AND payload::jsonb ->> 'notice' = 'relay' AND payload::jsonb ->> 'text' = $4",
+                        redacted,
+                        AGENTS,
+                        conversation,
+                        old,
+                    )
             await _record_message(
                 db, now, channel, conversation_id, "in", text, platform_message_id, decision=decision,
                 conversation=conversation,
@@ -956,7 +966,9 @@ class PgStore:
                 await _add_attachment(db, now, ticket.number, attachment.kind, attachment.ref, attachment.mime_type)
             if ticket.status is TicketStatus.WAITING_USER:  # the user answered: back to the agent
                 await self._transition_in(db, now, ticket.number, TicketStatus.CLAIMED, "user")
-            relay = await self._notify_agents(db, now, ticket.number, "relay", effect.text, lease=self._lease_new_outbox)
+            relay = await self._notify_agents(
+                db, now, ticket.number, "relay", effect.text, lease=self._lease_new_outbox, hold=effect.hold_seconds
+            )
             notices.append(relay)
         elif isinstance(effect, CancelTicket):
             if ticket.is_open:
@@ -968,11 +980,20 @@ class PgStore:
         return None
 
     async def _notify_agents(
-        self, db: Connection, now: datetime, number: int, kind: AgentNoticeKind, text: str = "", *, lease: bool
+        self,
+        db: Connection,
+        now: datetime,
+        number: int,
+        kind: AgentNoticeKind,
+        text: str = "",
+        *,
+        lease: bool,
+        hold: float = 0.0,
     ) -> OutboxItem:
-        """Queue a notice for agents in the transaction of the change it tells of; leased when this instance
-        delivers it right after the commit."""
-        return await self._outbox_add(db, now, AGENTS, str(number), {"notice": kind, "text": text}, lease=lease)
+        """Queue a notice for agents in the transaction of the change it tells of, due in `hold` seconds; leased
+        when this instance delivers it right after the commit (a held one is not: any instance's flush sends it)."""
+        payload = {"notice": kind, "text": text}
+        return await self._outbox_add(db, now, AGENTS, str(number), payload, lease=lease and not hold, hold=hold)
 
     async def _queue_reply(
         self,
@@ -1042,20 +1063,23 @@ class PgStore:
         conversation_id: str,
         payload: Mapping[str, Any],
         lease: bool,
+        hold: float = 0.0,
     ) -> OutboxItem:
         # A reply is leased at once to this instance, which delivers it right after the commit: another instance's
         # flush must not send it meanwhile. If this instance dies first, the lease runs out and another one sends it.
         lease_until = now + self._outbox_lease if lease else None
+        due = now + timedelta(seconds=hold)
         item_id = await db.fetchval(
             "INSERT INTO outbox (channel, conversation_id, payload, next_attempt_at, created_at, lease_until) "
-            "VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             channel,
             conversation_id,
             _json(payload),
+            due,
             now,
             lease_until,
         )
-        return OutboxItem(int(item_id), channel, conversation_id, dict(payload), "pending", 0, now, None, now, None)
+        return OutboxItem(int(item_id), channel, conversation_id, dict(payload), "pending", 0, due, None, now, None)
 
 
 class PgLeadership:

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import statistics
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.conversation import (
@@ -264,7 +264,7 @@ class StoreQueries:
                 self.add_attachment(ticket.number, attachment.kind, attachment.ref, attachment.mime_type)
             if ticket.status is TicketStatus.WAITING_USER:  # the user answered: back to the agent
                 self._transition(ticket.number, TicketStatus.CLAIMED, "user")
-            self._notify_agents(ticket.number, "relay", effect.text)
+            self._notify_agents(ticket.number, "relay", effect.text, effect.hold_seconds)
         elif isinstance(effect, CancelTicket):
             if ticket.is_open:
                 self._transition(ticket.number, TicketStatus.CANCELLED, "user")
@@ -274,9 +274,9 @@ class StoreQueries:
                 self.rate(ticket.number, effect.rating)
         return None
 
-    def _notify_agents(self, number: int, kind: AgentNoticeKind, text: str = "") -> OutboxItem:
-        """Queue a notice for agents in the transaction of the change it tells of."""
-        return self.outbox_add(AGENTS, str(number), {"notice": kind, "text": text})
+    def _notify_agents(self, number: int, kind: AgentNoticeKind, text: str = "", hold: float = 0.0) -> OutboxItem:
+        """Queue a notice for agents in the transaction of the change it tells of, due in `hold` seconds."""
+        return self.outbox_add(AGENTS, str(number), {"notice": kind, "text": text}, hold)
 
     def record_message(
         self,
@@ -352,6 +352,13 @@ class StoreQueries:
                 "UPDATE ticket_events SET detail = ? WHERE kind = 'user_message' AND detail = ? "
                 "AND ticket IN (SELECT number FROM tickets WHERE conversation = ?)",
                 (text, old["text"], conversation),
+            )
+            # The message relayed to agents (sent or still pending): the notice kept in the outbox.
+            self._db.execute(
+                "UPDATE outbox SET payload = json_set(payload, '$.text', ?) WHERE channel = ? "
+                "AND conversation_id IN (SELECT CAST(number AS TEXT) FROM tickets WHERE conversation = ?) "
+                "AND json_extract(payload, '$.notice') = 'relay' AND json_extract(payload, '$.text') = ?",
+                (text, AGENTS, conversation, old["text"]),
             )
 
     def transcript(
@@ -709,16 +716,18 @@ class StoreQueries:
             for part in parts
         ]
 
-    def outbox_add(self, channel: str, conversation_id: str, payload: Mapping[str, Any]) -> OutboxItem:
+    def outbox_add(
+        self, channel: str, conversation_id: str, payload: Mapping[str, Any], hold: float = 0.0
+    ) -> OutboxItem:
         now = self._now()
+        due = _iso(_dt(now) + timedelta(seconds=hold)) if hold else now
         cursor = self._db.execute(
             "INSERT INTO outbox (channel, conversation_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",
-            (channel, conversation_id, _json(payload), now, now),
+            (channel, conversation_id, _json(payload), due, now),
         )
         assert cursor.lastrowid is not None
-        moment = _dt(now)
         return OutboxItem(
-            cursor.lastrowid, channel, conversation_id, dict(payload), "pending", 0, moment, None, moment, None
+            cursor.lastrowid, channel, conversation_id, dict(payload), "pending", 0, _dt(due), None, _dt(now), None
         )
 
     def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:

@@ -73,6 +73,9 @@ class Store:
             db.execute("PRAGMA wal_autocheckpoint = 0")  # the WalCheckpointer's job, off the writer's thread
             db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
             db.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed, not left in free space: a row redacted in place (a seed
+            # phrase found with its last part) must not keep its old text in the file.
+            db.execute("PRAGMA secure_delete = ON")
             migrate(db)
             built.append(StoreQueries(db, clock))
 
@@ -158,8 +161,9 @@ class Store:
         second reply, ticket or relay. None, writing nothing, when another delivery of the same message was
         completed first; StateConflict, writing nothing, when the conversation is no longer at `version`.
         Returns the queued items: the replies (with NEW_TICKET replaced by the opened ticket's number), then the
-        agent notices, each conversation's preceded by its older items still pending (to be sent first)."""
-        return await self._thread.write(
+        agent notices, each conversation's preceded by its older items still pending (to be sent first).
+        After a redaction in place the WAL, which still holds the old rows, is truncated right away."""
+        items = await self._thread.write(
             self._sql.complete_inbound,
             channel,
             platform_message_id,
@@ -173,6 +177,9 @@ class Store:
             version,
             redact_earlier,
         )
+        if redact_earlier and items is not None:
+            self._checkpointer.truncate_soon()
+        return items
 
     async def transcript(
         self, conversation: ConversationKey, limit: int | None = None, after: int = 0
