@@ -1079,7 +1079,8 @@ class SecretScanner:
         first = -minus_first
         window = stretch[first:last]
         start = window[0].start
-        if not valid and 3 * sum(chat[first:last]) >= len(window):
+        # Reads as chat: a third of it chat words ("seed" or "key" among them is no sign of chat).
+        if not valid and 3 * sum(token.word in _CHAT_WORDS for token in window) >= len(window):
             listed = 2 * sum(token.gap == _GAP_LIST for token in window[1:]) >= len(window) - 1
             context = _SEED_CONTEXT.search(s, max(0, start - _CONTEXT_BEFORE), start) is not None
             if not (listed or context):
