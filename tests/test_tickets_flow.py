@@ -107,6 +107,19 @@ async def test_while_a_ticket_is_open_messages_go_to_the_agent_and_secrets_stay_
     assert [t.number for t in await rt.store.list_tickets()] == [ticket.number]  # appended, not a second ticket
 
 
+async def test_the_bots_own_commands_run_while_a_ticket_is_open_instead_of_reaching_the_agent(runtime) -> None:  # type: ignore[no-untyped-def]
+    rt, channel, notifier = runtime
+    await say(rt, "my account was hacked!")
+    relayed = len(notifier.follow_ups)
+    assert await say(rt, "/lang zh") is Action.ANSWER
+    assert await say(rt, "/faq reset-2fa") is Action.ANSWER
+    assert "谷歌验证" in channel.texts()[-1]  # the chosen article, in the language chosen
+    assert await say(rt, "/help") is Action.ANSWER
+    assert len(notifier.follow_ups) == relayed  # none of them went to the agent
+    assert await say(rt, "还在处理吗") is Action.ESCALATE  # what the user writes still does
+    assert len(notifier.follow_ups) == relayed + 1
+
+
 async def test_agent_reply_resolve_and_rating(runtime) -> None:  # type: ignore[no-untyped-def]
     rt, channel, notifier = runtime
     await say(rt, "someone withdrew my BTC, it wasn't me")

@@ -83,8 +83,12 @@ def build_core(
     # with a ticket in progress its own commands, then a rating or a follow-up for agents, take the message.
     middlewares: list[TurnMiddleware] = [SecretGuard(scanner, texts, config.agents.relay_hold_seconds)]
     if with_tickets:
+        general = GeneralCommands(kb, replies, escalator).by_name()
         ticket_commands: dict[str, CommandAction] = {
             **TicketCommands(texts).by_name(),
+            # The bot's own commands work while a ticket is open too, instead of reaching the agent as text (/human
+            # stays a follow-up: it asks the agent who already has the ticket).
+            **{name: general[name] for name in ("start", "help", "lang", "faq", "category")},
             **TicketList(texts).by_name(),
             # The web form's ticket: before the relay, so an open ticket gets the form's text as a follow-up.
             **TicketForm(escalator, texts, frozenset(c.slug for c in kb.browsable_categories)).by_name(),
