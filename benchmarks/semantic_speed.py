@@ -7,7 +7,7 @@ Run: python -m benchmarks.semantic_speed [--questions 300]
 - the encoder call per question (the part of the semantic stage that does not depend on the index size);
 - the semantic scoring at 1,000 and 50,000 phrasings: `SemanticRanker.scores` over that many unit vectors of the
   model's width (random: the cost of a matrix-vector product and the per-entry maximum does not depend on the
-  values, and embedding 50,000 real phrasings takes most of an hour on one core);
+  values, and embedding 50,000 real phrasings takes most of an hour on one core), with the classifier's product;
 - the whole message through the router (fresh conversation each, tests/data questions), p50 and p99, and the share
   of messages for which the cascade ran the encoder.
 The process pins itself to CPU 0; the machine is shared, so figures vary between runs.
@@ -30,6 +30,7 @@ from bot.app.config import load_config
 from bot.app.wiring import build_core
 from bot.core.conversation import InMemoryConversationStates
 from bot.core.messages import InboundMessage, Lang
+from bot.knowledge.entry_classifier import EntryClassifier
 from bot.knowledge.semantic import SemanticRanker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +89,12 @@ def main() -> None:
         matrix = rng.standard_normal((size, len(vector))).astype(np.float32)
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
         entries = [f"e{i % max(1, size // 20)}" for i in range(size)]
-        ranker = SemanticRanker(_FixedEncoder(matrix, "fixed"), [""] * size, entries)
+        # The classifier's weights are random too: its cost per question (one product with a width x classes
+        # matrix) does not depend on them, and fitting it on 50,000 random rows would only time the fit.
+        labels = tuple(dict.fromkeys(entries))
+        weights = rng.standard_normal((len(vector) + 1, len(labels)))
+        classifier = EntryClassifier(labels, weights)
+        ranker = SemanticRanker(_FixedEncoder(matrix, "fixed"), [""] * size, entries, classifier=classifier)
         score_ms = []
         for _ in range(200):
             t = time.perf_counter()

@@ -184,7 +184,9 @@ class SemanticRanker:
         texts: Sequence[str],
         entry_ids: Sequence[str],
         cache: EmbeddingCache | None = None,
+        classifier: EntryClassifier | None = None,
     ) -> None:
+        """`classifier`: one already fitted on these phrasings (else it is fitted, or read from the cache)."""
         self._encoder = encoder
         self._matrix = cache.embed(encoder, texts) if cache else encoder.encode(texts)
         self.entries = tuple(dict.fromkeys(entry_ids))
@@ -196,11 +198,13 @@ class SemanticRanker:
         self._starts = np.searchsorted(entry_index[self._order], np.arange(len(self.entries)))
         self._grouped_row = np.empty(len(self._order), dtype=np.int64)
         self._grouped_row[self._order] = np.arange(len(self._order))
-        self._classifier = (
-            cache.classifier(encoder.name, texts, entry_ids, self._matrix)
-            if cache
-            else EntryClassifier.fit(self._matrix, entry_ids)
-        )
+        if classifier is None:
+            classifier = (
+                cache.classifier(encoder.name, texts, entry_ids, self._matrix)
+                if cache
+                else EntryClassifier.fit(self._matrix, entry_ids)
+            )
+        self._classifier = classifier
 
     @property
     def encoder_name(self) -> str:
