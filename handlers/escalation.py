@@ -79,7 +79,8 @@ _REFUND = re.compile(
     # added in session 3 from the development set's tuning half: money back without the words
     r"|\b(give|put|pay)\s+(it|them|that|my\s+\w+|the\s+\w+)?\s*back\b|\bowes?\s+me\b|\breverse\s+the\s+(fee|charge)\b"
     r"|\brepayment\b|\bpay\s+me\s+what\b|\bwhere'?s\s+my\s+fee\b"
-    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
+    r"|\b(want|need|demand)\s+(my|the|our)\s+(\w+\s+)?(money|margin|funds?|fees?|difference|loss(es)?|usdt|coins?)\s+back\b"
+    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|退给我|差额退|把钱还给我|还我钱|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
     _FLAGS,
 )
 # How-to questions about security are FAQ material, not incidents.

@@ -112,6 +112,9 @@ async def test_the_second_miss_in_a_row_escalates(router: Router) -> None:
         ("我的账户被盗了，资产被转走了", Priority.URGENT, "security_incident"),
         ("I demand a refund of the fee", Priority.HIGH, "refund_request"),
         ("你们系统宕机导致我爆仓，要求赔偿", Priority.HIGH, "refund_request"),
+        # money back without the words refund or compensation
+        ("the app froze during the crash, I want my margin back", Priority.HIGH, "refund_request"),
+        ("手续费多扣了，差额退给我", Priority.HIGH, "refund_request"),
     ],
 )
 async def test_escalations(router: Router, text: str, priority: Priority, reason: str) -> None:
