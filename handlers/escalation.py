@@ -12,6 +12,7 @@ from bot.core.effects import NEW_TICKET, OpenTicket
 from bot.core.messages import Action, Decision, Lang, Priority, Reply
 from bot.knowledge.intents import IntentKind, intent_kind
 from bot.knowledge.ranker import Ranking
+from bot.knowledge.textnorm import fold_chinese
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 
@@ -62,6 +63,7 @@ _SECURITY_ZH = re.compile(
     rf"|被{_AGENT_ZH}(?:改|换)了?"
     r"|有(?:人|陌生人)(?:登录|登陆|盗|偷|转走|提走)了?我"
     r"|有(?:人|陌生人)(?:用|在)我的(?:账号|账户|帐号|帐户|钱包)"
+    rf"|{_AGENT_ZH}[^。？！?!]{{0,12}}正在(?:登录|登陆|用|使用)我的"
     rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,6}}(?:全|都)(?:没了|没有了|不见了)"
     rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:变成|只剩|剩下)\s*0"
     rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:突然|莫名其妙|无缘无故)(?:少了|没了|不见了)"
@@ -137,6 +139,7 @@ FORMAL_REQUEST = EscalationMatch("formal_request", Priority.NORMAL)
 
 def detect_escalation(text: str) -> EscalationMatch | None:
     """The escalation a message asks for by the high-precision patterns; security incidents first (urgent)."""
+    text = fold_chinese(text)
     if (_SECURITY.search(text) or _SECURITY_ZH.search(text)) and not _HOW_TO.search(text):
         return SECURITY_INCIDENT
     if _REFUND.search(text):
@@ -148,7 +151,7 @@ def detect_escalation(text: str) -> EscalationMatch | None:
 
 def someone_else_did_it(text: str) -> bool:
     """True when the message says another person acted (hacked, stolen, not me), not only that money is gone."""
-    return _SOMEONE_ELSE.search(text) is not None
+    return _SOMEONE_ELSE.search(fold_chinese(text)) is not None
 
 
 def decide_escalation(

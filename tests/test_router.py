@@ -125,6 +125,8 @@ async def test_escalations(router: Router, text: str, priority: Priority, reason
 
 
 CHINESE_INCIDENTS = [
+    "有人用我的帳號把幣賣掉了",  # traditional characters read as simplified
+    "别人知道我的密码，现在正在登录我的账号",
     "我的币被人转走了",
     "有人登录了我的账号",
     "我的USDT全没了",

@@ -22,6 +22,13 @@ def count_han(text: str) -> int:
     return len(_HAN.findall(text))
 
 
+def fold_chinese(text: str) -> str:
+    """Full-width forms to ASCII and traditional characters to simplified, punctuation and case kept: what
+    patterns written in simplified Chinese read (帳號 is 帐号)."""
+    folded = unicodedata.normalize("NFKC", text)
+    return zhconv.convert(folded, "zh-cn") if has_han(folded) else folded
+
+
 def normalize(text: str) -> str:
     """Fold width, case, traditional characters and punctuation so equal questions compare equal."""
     # NFKC turns full-width letters, digits and punctuation into their ASCII forms.
