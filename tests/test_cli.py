@@ -78,6 +78,22 @@ def test_faq_lint_reports_on_the_shipped_knowledge_base() -> None:
     assert "phrasings" in done.stdout.splitlines()[-1]
 
 
+def test_faq_embed_writes_the_embeddings_beside_the_knowledge_base(tmp_path: Path) -> None:
+    faq = tmp_path / "faq"
+    faq.mkdir()
+    shutil.copy(ROOT / "faq_data" / "api.yaml", faq)
+    (faq / "embeddings").mkdir()
+    (faq / "embeddings" / "stale.npy").write_bytes(b"old")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"faq_path: {faq}\nmatcher:\n  encoder: e5\n", encoding="utf-8")
+    done = omnidesk("faq", "embed", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.suffix for p in (faq / "embeddings").iterdir()) == [".npy", ".npz"]  # the stale file is gone
+    config.write_text(f"faq_path: {faq}\nmatcher:\n  encoder: none\n", encoding="utf-8")
+    refused = omnidesk("faq", "embed", "--config", str(config))
+    assert refused.returncode == 2 and "nothing to embed" in refused.stderr
+
+
 def test_config_is_accepted_after_the_subcommand_and_listed_in_its_help(tmp_path: Path) -> None:
     config = tmp_path / "other.yaml"
     config.write_text("matcher:\n  answer: 7\n", encoding="utf-8")

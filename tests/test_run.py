@@ -30,7 +30,7 @@ def test_run_serves_the_widget_health_and_metrics_and_stops_cleanly_on_sigterm(t
     try:
         assert process.stdout is not None
         announced = ""
-        deadline = time.monotonic() + 180  # the first start on a machine embeds the knowledge base (~30 s)
+        deadline = time.monotonic() + 120  # a loaded CI machine starts the encoder slowly
         while "OmniDesk is running" not in announced and time.monotonic() < deadline:
             announced += process.stdout.readline()
         assert f"http://127.0.0.1:{port}/" in announced and "webchat" in announced

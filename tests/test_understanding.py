@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bot.app.config import Config, load_config
-from bot.app.wiring import Core, build_core
+from bot.app.wiring import Core, build_core, build_ranker
 from bot.core.conversation import InMemoryConversationStates
 from bot.core.messages import Action, InboundMessage, Priority
 from bot.core.router import RouterResult
@@ -211,3 +211,17 @@ def test_the_development_split_is_fixed_stratified_and_reproducible() -> None:
     per_label = Counter((q.file, q.labels) for q in tune)
     per_label.subtract(Counter((q.file, q.labels) for q in test))
     assert all(abs(difference) <= 1 for difference in per_label.values())
+
+
+def test_the_shipped_embeddings_are_the_knowledge_bases_own(core: Core, tmp_path: Path) -> None:
+    """faq_data/embeddings/ holds today's knowledge base's embeddings and classifier, so a fresh machine starts in a
+    second instead of embedding it (after changing faq_data/, run `omnidesk faq embed` and commit the folder)."""
+    config = core.config.model_copy(
+        update={"matcher": core.config.matcher.model_copy(update={"cache_dir": str(tmp_path / "cache")})}
+    )
+    build_ranker(config, core.kb)
+    written = list((tmp_path / "cache").glob("*")) if (tmp_path / "cache").exists() else []
+    assert written == [], "faq_data/ changed since `omnidesk faq embed`: run it and commit faq_data/embeddings/"
+    shipped = sorted(p.suffix for p in (ROOT / "faq_data" / "embeddings").iterdir())
+    assert shipped == [".npy", ".npz"], "stale files in faq_data/embeddings/: run `omnidesk faq embed`"
+

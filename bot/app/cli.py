@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     faq = commands.add_parser("faq", help="knowledge-base tools")
     faq_commands = _CommonSubparsers(faq.add_subparsers(dest="faq_command", required=True), common)
     faq_commands.add_parser("lint", help="misrouted phrasings, near-duplicate entries, missing translations")
+    faq_commands.add_parser(
+        "embed", help="write the knowledge base's embeddings beside it (faq_data/embeddings/), for a fast first start"
+    )
     tickets = commands.add_parser("tickets", help="work tickets without Slack")
     ticket_commands = _CommonSubparsers(tickets.add_subparsers(dest="tickets_command", required=True), common)
     listing = ticket_commands.add_parser("list", help="tickets, newest last")
@@ -229,6 +232,27 @@ def _faq_lint(config: Config, args: argparse.Namespace) -> int:
     print(format_lint_summary(findings))
     print(f"{len(findings)} findings in {entries} entries, {core.matcher.size} phrasings")
     return 1 if findings else 0
+
+
+def _faq_embed(config: Config, args: argparse.Namespace) -> int:
+    """Embed the knowledge base into the folder shipped with it, replacing what was there."""
+    from bot.app.wiring import build_ranker, shipped_embeddings
+    from bot.knowledge.knowledge_base import load_knowledge_base
+
+    if config.matcher.encoder == "none":
+        print("omnidesk: matcher.encoder is none: there is nothing to embed", file=sys.stderr)
+        return 2
+    faq_dir = Path(config.faq_path) if config.faq_path else None
+    folder = shipped_embeddings(faq_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in [*folder.glob("*.npy"), *folder.glob("*.npz")]:
+        stale.unlink()
+    # The folder is both the cache written to and the shipped one, so exactly today's files end up in it.
+    matcher = config.matcher.model_copy(update={"cache_dir": str(folder)})
+    build_ranker(config.model_copy(update={"matcher": matcher}), load_knowledge_base(faq_dir))
+    written = sorted(p.name for p in folder.iterdir() if p.suffix in (".npy", ".npz"))
+    print(f"wrote {len(written)} files to {folder}: {', '.join(written)}")
+    return 0
 
 
 def format_lint_summary(findings: Sequence[LintFinding]) -> str:
@@ -449,6 +473,7 @@ _COMMANDS = {
     "ask": _ask,
     "classify": _classify,
     "faq lint": _faq_lint,
+    "faq embed": _faq_embed,
     "tickets": _tickets,
     "report": _report,
 }

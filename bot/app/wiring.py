@@ -22,7 +22,7 @@ from bot.desk.notifications import AgentRelay
 from bot.desk.tickets import TicketDesk
 from bot.knowledge.fitted import fitted_weights
 from bot.knowledge.intents import intent_kind, load_intents, load_other_products
-from bot.knowledge.knowledge_base import KnowledgeBase, load_knowledge_base
+from bot.knowledge.knowledge_base import KnowledgeBase, default_faq_dir, load_knowledge_base
 from bot.knowledge.matcher import FaqMatcher
 from bot.knowledge.ranker import Ranker
 from bot.knowledge.semantic import EmbeddingCache, load_encoder
@@ -111,13 +111,18 @@ def build_core(
     return Core(config, kb, matcher, ranker, scanner, router)
 
 
+def shipped_embeddings(faq_dir: Path | None) -> Path:
+    """Where the knowledge base's embeddings are shipped beside it (`omnidesk faq embed` writes them)."""
+    return (faq_dir or default_faq_dir()) / "embeddings"
+
+
 def build_ranker(config: Config, kb: KnowledgeBase) -> Ranker:
     """The knowledge base and escalation intents, ranked lexically and, unless `matcher.encoder` is none,
     semantically with the fitted fusion weights (the knowledge base's embeddings cached in `matcher.cache_dir`)."""
     faq_dir = Path(config.faq_path) if config.faq_path else None
     name = config.matcher.encoder
     encoder = None if name == "none" else load_encoder(name)
-    cache = EmbeddingCache(Path(config.matcher.cache_dir).expanduser())
+    cache = EmbeddingCache(Path(config.matcher.cache_dir).expanduser(), shipped_embeddings(faq_dir))
     return Ranker.build(kb, load_intents(faq_dir), encoder, cache, fitted_weights(encoder.name if encoder else None))
 
 

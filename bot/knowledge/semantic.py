@@ -106,10 +106,20 @@ def load_encoder(name: EncoderName) -> SentenceEncoder:
 
 
 class EmbeddingCache:
-    """Embeddings of a list of texts on disk, one `.npy` per (model, texts) digest: a changed phrasing re-embeds."""
+    """Embeddings of a list of texts on disk, one `.npy` per (model, texts) digest: a changed phrasing re-embeds.
 
-    def __init__(self, directory: Path) -> None:
+    `shipped`: a read-only folder looked in first, e.g. the shipped knowledge base's embeddings in
+    `faq_data/embeddings/` (written by `omnidesk faq embed`), so that a fresh machine starts in a second."""
+
+    def __init__(self, directory: Path, shipped: Path | None = None) -> None:
         self._directory = directory
+        self._shipped = shipped
+
+    def _existing(self, name: str) -> Path:
+        """The shipped file of that name when there is one, else where this cache keeps it."""
+        if self._shipped is not None and (self._shipped / name).exists():
+            return self._shipped / name
+        return self._directory / name
 
     @staticmethod
     def key(encoder_name: str, texts: Sequence[str]) -> str:
@@ -125,7 +135,7 @@ class EmbeddingCache:
 
     def embed(self, encoder: SentenceEncoder, texts: Sequence[str]) -> Matrix:
         """The cached embeddings, or embed now and save them (atomically, so a crash leaves no half file)."""
-        path = self.path(encoder.name, texts)
+        path = self._existing(self.path(encoder.name, texts).name)
         if path.exists():
             try:
                 cached = np.load(path)
@@ -136,6 +146,7 @@ class EmbeddingCache:
         if len(texts) > _BATCH:
             log.info("embedding %d texts with %s once (later starts read %s)", len(texts), encoder.name, path)
         vectors = encoder.encode(texts)
+        path = self.path(encoder.name, texts)
         self._directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self._directory, suffix=".tmp", delete=False) as handle:
             np.save(handle, vectors)
@@ -146,7 +157,8 @@ class EmbeddingCache:
         self, encoder_name: str, texts: Sequence[str], row_labels: Sequence[str], matrix: Matrix
     ) -> EntryClassifier:
         """The classifier trained on these embeddings and labels, fitted once and kept beside them."""
-        path = self._directory / f"{self.key(encoder_name + '|' + '|'.join(row_labels), texts)}-c{DEFAULT_C:g}.npz"
+        name = f"{self.key(encoder_name + '|' + '|'.join(row_labels), texts)}-c{DEFAULT_C:g}.npz"
+        path = self._existing(name)
         if path.exists():
             try:
                 with np.load(path) as saved:
@@ -156,6 +168,7 @@ class EmbeddingCache:
             except (OSError, ValueError, KeyError):
                 pass  # a damaged file is refitted below
         fitted = EntryClassifier.fit(matrix, row_labels)
+        path = self._directory / name
         self._directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self._directory, suffix=".tmp", delete=False) as handle:
             np.savez(handle, labels=np.array(fitted.labels), weights=fitted.weights)
