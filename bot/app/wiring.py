@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app.config import Config
+from bot.app.config import Config, ConfigError
 from bot.core.commit import MessageCommit
 from bot.core.conversation import ConversationStates, InMemoryConversationStates
 from bot.core.desk_middleware import Dedup, DeskMiddleware, ErrorApology, FloodControl
@@ -121,7 +121,13 @@ def build_ranker(config: Config, kb: KnowledgeBase) -> Ranker:
     semantically with the fitted fusion weights (the knowledge base's embeddings cached in `matcher.cache_dir`)."""
     faq_dir = Path(config.faq_path) if config.faq_path else None
     name = config.matcher.encoder
-    encoder = None if name == "none" else load_encoder(name)
+    try:
+        encoder = None if name == "none" else load_encoder(name)
+    except (ImportError, OSError, RuntimeError) as exc:  # a missing package or an engine this machine cannot run
+        raise ConfigError(
+            f"config key 'matcher.encoder': the {name} encoder could not be loaded ({exc}); "
+            "install it, or set OMNIDESK_ENCODER=none for the lexical ranker alone"
+        ) from None
     cache = EmbeddingCache(Path(config.matcher.cache_dir).expanduser(), shipped_embeddings(faq_dir))
     return Ranker.build(kb, load_intents(faq_dir), encoder, cache, fitted_weights(encoder.name if encoder else None))
 
