@@ -25,6 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
     desk, not understanding, and the encoder adds tens of ms per message. tests/test_understanding.py and
     tests/test_run.py use the shipped default, e5."""
     os.environ.setdefault("OMNIDESK_ENCODER", "none")
+    # The `omnidesk` processes tests start import this checkout's code, not an editable install made from another
+    # checkout (a git worktree): the script's folder, not the working directory, is first on their sys.path.
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 
 @pytest.fixture(scope="session")
