@@ -69,6 +69,7 @@ def build_core(
     ranker = ranker or build_ranker(config, kb)
     matcher = ranker.matcher
     scanner = scanner or SecretScanner()
+    scanner.load_chinese_words()  # the router scans every message in the event loop
     texts = texts or ReplyTexts(config.brand)
     replies = ReplyBuilder(kb, config.brand, texts)
     escalator = Escalator(
