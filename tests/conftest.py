@@ -18,6 +18,8 @@ from tests.fakes.wiring import with_store
 from tests.pg_cluster import PgCluster, pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+# The app `omnidesk run` serves, as the `served` and `http` fixtures of the help center's tests.
+pytest_plugins = ["tests.served_app"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.app.config import Config
-from tests.test_helpcenter import Served, serve_app
+from tests.served_app import Served
 from tests.test_widget_browser import CHROMIUM, LAUNCH_ARGS
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -24,12 +23,6 @@ pytestmark = pytest.mark.skipif(
 pytest.importorskip("playwright.async_api", reason="the playwright Python package is not installed")
 
 from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
-
-
-@pytest.fixture
-async def served(db_config: Config) -> AsyncIterator[Served]:
-    async with serve_app(db_config) as app:
-        yield app
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 import httpx
 
 from bot.app.config import Config
-from tests.test_helpcenter import serve_app
+from tests.served_app import serve_app
 
 
 def sample(text: str, name: str) -> float:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,8 @@ from mnemonic import Mnemonic
 from PIL import Image
 
 from bot.app.config import Config
-from tests.test_helpcenter import Served, serve_app, text_of
+from tests.served_app import Served, serve_app
+from tests.test_helpcenter import text_of
 
 SEED = Mnemonic("english").generate(128)
 DESCRIPTION = "My USDT deposit has not arrived after two hours."
@@ -25,18 +25,6 @@ def png(size: tuple[int, int] = (40, 30)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-@pytest.fixture
-async def served(db_config: Config) -> AsyncIterator[Served]:
-    async with serve_app(db_config) as app:
-        yield app
-
-
-@pytest.fixture
-async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served.url, trust_env=False, timeout=30) as client:
-        yield client
 
 
 def csrf_of(page: str) -> str:
