@@ -18,6 +18,9 @@ from pathlib import Path
 import httpx
 
 from tests.fakes.loopback import free_port
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.x_api import FakeXApi
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = Path("/usr/sbin/nginx")
@@ -67,15 +70,27 @@ def omnidesk_env(database_url: str, attachments: Path, extra: Mapping[str, str] 
         "OMNIDESK_ENCODER": os.environ.get("OMNIDESK_ENCODER", "none"),
         "OMNIDESK_DATABASE_URL": database_url,
         "OMNIDESK_ATTACHMENTS_DIR": str(attachments),
-        "PYTHONPATH": checkout_pythonpath(),
         **(extra or {}),
     }
 
 
-def checkout_pythonpath() -> str:
-    """PYTHONPATH for an `omnidesk` process to run this checkout's code: the script's own folder, not the working
-    directory, is first on its sys.path, so an editable install made from another checkout would be imported."""
-    return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+def fake_platforms_env(
+    telegram: FakeTelegramApi, x: FakeXApi, slack: FakeSlackApi, signing_secret: str
+) -> dict[str, str]:
+    """The environment that points an instance's Telegram, X and Slack clients at the fake servers."""
+    return {
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_BASE_URL": telegram.base_url,
+        "X_CONSUMER_KEY": x.consumer_key,
+        "X_CONSUMER_SECRET": x.consumer_secret,
+        "X_ACCESS_TOKEN": x.access_token,
+        "X_ACCESS_TOKEN_SECRET": x.access_token_secret,
+        "X_API_BASE_URL": x.base_url,
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": signing_secret,
+        "SLACK_AGENTS_CHANNEL": "agents",
+        "SLACK_API_BASE_URL": slack.base_url,
+    }
 
 
 def omnidesk_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -45,7 +45,7 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wiring import with_store
 from tests.fakes.x_api import FakeXApi
-from tests.scale_out import checkout_pythonpath
+from tests.scale_out import fake_platforms_env
 
 ROOT = Path(__file__).resolve().parent.parent
 TOTAL_MESSAGES = 500
@@ -282,19 +282,8 @@ def process_env(telegram: FakeTelegramApi, x: FakeXApi, slack: FakeSlackApi, por
         "OMNIDESK_ENCODER": os.environ.get("OMNIDESK_ENCODER", "none"),
         "OMNIDESK_PORT": str(port),
         "OMNIDESK_DB": str(db),
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_BASE_URL": telegram.base_url,
-        "X_CONSUMER_KEY": x.consumer_key,
-        "X_CONSUMER_SECRET": x.consumer_secret,
-        "X_ACCESS_TOKEN": x.access_token,
-        "X_ACCESS_TOKEN_SECRET": x.access_token_secret,
-        "X_API_BASE_URL": x.base_url,
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
-        "SLACK_AGENTS_CHANNEL": "agents",
-        "SLACK_API_BASE_URL": slack.base_url,
+        **fake_platforms_env(telegram, x, slack, SLACK_SIGNING_SECRET),
         "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": checkout_pythonpath(),
     }
 
 

@@ -17,7 +17,7 @@ from tests.fakes.loopback import eventually
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.x_api import FakeXApi
-from tests.scale_out import ROOT, instances, nginx, omnidesk_env
+from tests.scale_out import ROOT, fake_platforms_env, instances, nginx, omnidesk_env
 from tests.test_scale_out import new_session, send
 
 LEASE_SECONDS = 3
@@ -38,19 +38,7 @@ async def test_kill_9_of_the_poller_leader_loses_nothing_and_duplicates_nothing(
         env = omnidesk_env(
             pg_url,
             tmp_path / "attachments",
-            {
-                "TELEGRAM_BOT_TOKEN": telegram.token,
-                "TELEGRAM_BASE_URL": telegram.base_url,
-                "X_CONSUMER_KEY": x.consumer_key,
-                "X_CONSUMER_SECRET": x.consumer_secret,
-                "X_ACCESS_TOKEN": x.access_token,
-                "X_ACCESS_TOKEN_SECRET": x.access_token_secret,
-                "X_API_BASE_URL": x.base_url,
-                "SLACK_BOT_TOKEN": slack.token,
-                "SLACK_SIGNING_SECRET": "failover-signing-secret",
-                "SLACK_AGENTS_CHANNEL": "agents",
-                "SLACK_API_BASE_URL": slack.base_url,
-            },
+            fake_platforms_env(telegram, x, slack, "failover-signing-secret"),
         )
         config = failover_config(tmp_path)
         with (
