@@ -104,7 +104,9 @@ class SessionTokens:
 
     def issue(self, session_id: str | None = None) -> tuple[str, str]:
         """A token for `session_id` (default: a new random one), issued now; returns the id and the token."""
-        session_id = session_id or secrets.token_urlsafe(24)
+        # Hex, not URL-safe base64: an id (and so its token) that starts with "-" reads as an option to
+        # `omnidesk sessions revoke`.
+        session_id = session_id or secrets.token_hex(24)
         issued = str(int(self._clock()))
         return session_id, f"{session_id}.{issued}.{self._sign(session_id, issued)}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import struct
 import time
 import zlib
@@ -184,6 +185,8 @@ def test_a_token_names_its_session_and_nothing_else() -> None:
     tokens = SessionTokens(b"k" * 32)
     session, token = tokens.issue()
     assert tokens.verify(token) == session
+    # hex: an id (so a token) never starts with "-", which `omnidesk sessions revoke` would take for an option
+    assert re.fullmatch(r"[0-9a-f]{48}", session)
     other_session, other_token = tokens.issue()
     assert other_session != session
     assert tokens.verify(other_token) == other_session

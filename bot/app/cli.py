@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=50
     )
     session_commands.add_parser("revoke", help="refuse a widget session's tokens from now on").add_argument(
-        "session", help="the session id, or a token of it"
+        "session", help="the session id, or a token of it (one that starts with '-' goes after --)"
     )
     report = commands.add_parser("report", help="the support lead's report")
     report.add_argument("--since", default="7d", type=_duration, help="e.g. 7d, 12h, 30m (default 7d)")
