@@ -63,11 +63,12 @@ class FaqAnswerHandler(Handler[Ranking]):
             decision = Decision(Action.DECLINE, lang, confidence=top.confidence, reason=reason)
             return self._outcome(turn, decision, self._replies.answer(declined, lang))
         if top.confidence >= self._thresholds.answer:
+            offered = [e for e in (self._kb.entry(i) for i in match.also) if e is not None and e.id != entry.id]
+            suggestions = (entry.id, *(e.id for e in offered))
             decision = Decision(
-                Action.ANSWER, lang, faq_id=entry.id, suggestions=(entry.id,), confidence=top.confidence
+                Action.ANSWER, lang, faq_id=entry.id, suggestions=suggestions, confidence=top.confidence
             )
             reply = self._replies.answer(entry, lang)
-            offered = [e for e in (self._kb.entry(i) for i in match.also) if e is not None and e.id != entry.id]
             if offered:  # a second question in the same message: offered as a choice under the first one's answer
                 extra = tuple(Suggestion(self._replies.entry_label(e, lang), faq_payload(e.id)) for e in offered)
                 reply = dataclasses.replace(reply, suggestions=(*extra, *reply.suggestions))

@@ -12,34 +12,44 @@ import dataclasses
 from bot.core.messages import Lang
 from bot.knowledge.intents import intent_kind
 from bot.knowledge.multipart import split_questions, strip_greeting
-from bot.knowledge.ranker import Ranker, Ranking
+from bot.knowledge.ranker import Ranked, Ranker, Ranking
 from handlers.base import Handler, Turn
 
 
-def understand(ranker: Ranker, text: str, lang: Lang, clarify: float) -> Ranking:
-    """The ranking for a message, its greeting set aside. With two questions (a question mark or "also" / 另外
-    between them), the whole message's ranking stays the decision, and the other question's best entry is offered
-    (`also`) when it differs and ranks at least at `clarify`: a story's context must not replace its question."""
+def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: float) -> Ranking:
+    """The ranking for a message, its greeting set aside. With two questions (a question mark, "also", ", and how",
+    另外, or a space between Chinese clauses), the first is answered when it alone ranks at least at `answer`, else
+    the whole message decides (a story's context must not replace its question); the other question's best entry
+    is offered (`also`) when it differs and ranks at least at `clarify`."""
     question = strip_greeting(text)
     whole = ranker.rank(question, lang)
     parts = split_questions(question)
     if len(parts) < 2 or whole.top is None or intent_kind(whole.top.entry_id) is not None:
         return whole
-    for part in parts:
-        top = ranker.rank(part, lang).top
-        if top is None or intent_kind(top.entry_id) is not None or top.confidence < clarify:
-            continue
-        if top.entry_id != whole.top.entry_id:
-            return dataclasses.replace(whole, also=(top.entry_id,))
-    return whole
+    first, second = (ranker.rank(part, lang) for part in parts)
+    decided = first if _faq_top(first, answer) else whole
+    assert decided.top is not None
+    for part in (first, second):
+        top = _faq_top(part, clarify)
+        if top is not None and top.entry_id != decided.top.entry_id:
+            return dataclasses.replace(decided, also=(top.entry_id,))
+    return decided
+
+
+def _faq_top(ranking: Ranking, at_least: float) -> Ranked | None:
+    top = ranking.top
+    if top is None or intent_kind(top.entry_id) is not None or top.confidence < at_least:
+        return None
+    return top
 
 
 class RankingStep(Handler[bool]):
     """Attaches the ranking to the turn; never decides."""
 
-    def __init__(self, ranker: Ranker, clarify: float) -> None:
+    def __init__(self, ranker: Ranker, clarify: float, answer: float) -> None:
         self._ranker = ranker
         self._clarify = clarify
+        self._answer = answer
 
     def check(self, turn: Turn) -> bool | None:
         """Every message with text, once."""
@@ -49,8 +59,10 @@ class RankingStep(Handler[bool]):
         """Rank (off the event loop when an encoder runs)."""
         text, lang = turn.message.text, turn.text_lang
         if self._ranker.semantic is None:
-            ranking = understand(self._ranker, text, lang, self._clarify)
+            ranking = understand(self._ranker, text, lang, self._clarify, self._answer)
         else:
             loop = asyncio.get_running_loop()
-            ranking = await loop.run_in_executor(None, understand, self._ranker, text, lang, self._clarify)
+            ranking = await loop.run_in_executor(
+                None, understand, self._ranker, text, lang, self._clarify, self._answer
+            )
         return dataclasses.replace(turn, ranking=ranking)

@@ -109,7 +109,11 @@ def test_every_intent_kind_has_phrasings_in_both_languages() -> None:
     ("text", "reason", "priority"),
     [
         ("hacked help", "security_incident", Priority.URGENT),
-        ("someone made an api key on my account that i never created and is trading with it", "security_incident", Priority.URGENT),
+        (
+            "someone made an api key on my account that i never created and is trading with it",
+            "security_incident",
+            Priority.URGENT,
+        ),
         ("my sim got swapped last night and this morning my balance is empty", "security_incident", Priority.URGENT),
         ("帳號被盜了 快幫我凍結", "security_incident", Priority.URGENT),
         ("get me a human", "human_request", Priority.NORMAL),
@@ -160,6 +164,15 @@ def test_greetings_are_set_aside_and_two_questions_split() -> None:
     )
     assert split_questions("怎么开启谷歌验证？另外提现手续费是多少") == ("怎么开启谷歌验证？", "提现手续费是多少")
     assert split_questions("where is my deposit?") == ("where is my deposit?",)
+    assert split_questions("what is the withdrawal fee for usdt and how long does it take to reach my bank") == (
+        "what is the withdrawal fee for usdt",
+        "how long does it take to reach my bank",
+    )
+    assert split_questions("how do i deposit and withdraw") == ("how do i deposit and withdraw",)
+    # A space between Chinese clauses ends one; a space beside a Latin word does not.
+    assert split_questions("资金费率是啥 杠杆倍数又怎么调") == ("资金费率是啥", "杠杆倍数又怎么调")
+    assert split_questions("实名认证被拒了 顺便问下我的UID在哪") == ("实名认证被拒了", "我的UID在哪")
+    assert split_questions("充值USDT 没到账") == ("充值USDT 没到账",)
 
 
 @pytest.mark.parametrize(
@@ -188,6 +201,22 @@ async def test_two_questions_answer_the_first_and_offer_the_second(core: Core) -
     assert (result.decision.action, result.decision.faq_id) == (Action.ANSWER, "reset-2fa")
     payloads = [s.payload for r in result.replies for s in r.suggestions]
     assert "/faq funding-rate" in payloads
+    assert result.decision.suggestions == ("reset-2fa", "funding-rate")
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "second"),
+    [
+        ("how do i turn on google authenticator, and what is the funding rate", "enable-2fa", "funding-rate"),
+        ("谷歌验证器丢了怎么重置 资金费率是什么", "reset-2fa", "funding-rate"),
+    ],
+)
+async def test_the_first_of_two_questions_is_answered_even_when_the_whole_message_is_unsure(
+    core: Core, text: str, first: str, second: str
+) -> None:
+    decision = (await route(core, text)).decision
+    assert (decision.action, decision.faq_id) == (Action.ANSWER, first)
+    assert second in decision.suggestions
 
 
 async def test_lexical_only_mode_still_answers(config: Config) -> None:
@@ -224,4 +253,3 @@ def test_the_shipped_embeddings_are_the_knowledge_bases_own(core: Core, tmp_path
     assert written == [], "faq_data/ changed since `omnidesk faq embed`: run it and commit faq_data/embeddings/"
     shipped = sorted(p.suffix for p in (ROOT / "faq_data" / "embeddings").iterdir())
     assert shipped == [".npy", ".npz"], "stale files in faq_data/embeddings/: run `omnidesk faq embed`"
-

@@ -102,7 +102,7 @@ def build_core(
         steps.append(IntakeHandler(escalator, texts))
     steps += [
         CommandHandler(commands, texts),
-        RankingStep(ranker, config.matcher.clarify),
+        RankingStep(ranker, config.matcher.clarify, config.matcher.answer),
         EscalationHandler(escalator, config.matcher.escalate, config.matcher.escalate),
         InvestmentAdviceHandler(kb, replies),
         FaqAnswerHandler(kb, ranker, config.matcher, replies, load_other_products(faq_dir)),

@@ -13,14 +13,20 @@ _GREETING = re.compile(
     r"[\s,.!?~:;，。！？～…、\U0001F300-\U0001FAFF\u2600-\u27BF]*",
     re.IGNORECASE,
 )
-# Where a second question starts: after a question mark, or at "also" / "and another thing" / 另外 (a full stop
-# is not enough: a story's sentences are context for one question).
+# Where a second question starts: after a question mark; at "also" / "btw" / "another thing" / 另外 / 还有 / 顺便;
+# at ", and how ..." (a new question word after "and"); or at a space between two Chinese clauses (Chinese has no
+# spaces between words, so one there ends a clause). A full stop is not enough: a story's sentences are context
+# for one question.
+_CJK = "\u3400-\u9fff"
 _BOUNDARY = re.compile(
-    r"(?<=[?？])\s*|[,，]?\s*\b(?:also|and\s+also|plus|another\s+(?:thing|question)|btw|"
-    r"separately|one\s+more\s+thing)\b[,:]?\s*|[，,]?(?:另外|还有|顺便问一?下|再问一?下|以及)[，,：:]?",
+    r"(?<=[?？])\s*"
+    r"|[,，]?\s*\b(?:also|and\s+also|plus|another\s+(?:thing|question)|btw|separately|one\s+more\s+thing)\b[,:]?\s*"
+    r"|[,，]?\s*\band\s+(?=(?:how|what|whats|what's|where|when|why|which|can|could|is|are|do|does|will)\b)"
+    r"|[，,]?\s*(?:另外|还有|還有|顺便问一?下|順便問一?下|顺便问问|順便問問|顺便|順便|再问一?下|再問一?下|以及|然后|然後)[，,：:]?"
+    rf"|(?<=[{_CJK}])\s+(?=[{_CJK}])",
     re.IGNORECASE,
 )
-_MIN_PART = 8  # characters: shorter pieces ("ok?", "thx.") are not questions of their own
+_MIN_WEIGHT = 8  # a Latin character weighs 1 and a Chinese one 2: shorter pieces ("ok?", "thx.") are no question
 
 
 def strip_greeting(text: str) -> str:
@@ -29,10 +35,14 @@ def strip_greeting(text: str) -> str:
     return rest if len(rest) >= 2 else text
 
 
+def _weight(part: str) -> int:
+    return len(part) + sum(1 for ch in part if "\u3400" <= ch <= "\u9fff")
+
+
 def split_questions(text: str) -> tuple[str, ...]:
     """The message's questions in order: one part, or the first two substantial parts."""
     parts = [p.strip() for p in _BOUNDARY.split(text) if p and p.strip()]
-    substantial = [p for p in parts if len(p) >= _MIN_PART]
+    substantial = [p for p in parts if _weight(p) >= _MIN_WEIGHT]
     if len(substantial) < 2:
         return (text,)
     return (substantial[0], " ".join(p for p in parts[parts.index(substantial[1]) :]))
