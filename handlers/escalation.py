@@ -85,10 +85,17 @@ _REFUND = re.compile(
     r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|退给我|差额退|把钱还给我|还我钱|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
     _FLAGS,
 )
-# How-to questions about security are FAQ material, not incidents.
+# How-to questions about security are FAQ material, not incidents; so are precautions ("in case", 万一, 怕被盗) and
+# what happened to someone else ("my friend got hacked", 同事的号被盗了).
 _HOW_TO = re.compile(
     r"^\W*(how|what)\s+(do|can|should|to)\b[^.?!]*\b(prevent|protect|avoid|secure|keep)\b"
-    r"|^\W*(what\s+(should|do|can)\s+i\s+do|what\s+to\s+do|how\s+(can|do)\s+i\s+(tell|know|check))\s+(if|when|whether)\b|如何防止|怎么防止|怎样防止|如何保护|怎么保护",
+    r"|^\W*(what\s+(should|do|can)\s+i\s+do|what\s+to\s+do|how\s+(can|do)\s+i\s+(tell|know|check))\s+(if|when|whether)\b"
+    r"|\b(just\s+in\s+case|in\s+case\s+(someone|somebody|it|my|i)|what\s+if\s+(someone|somebody|my|i|it)|"
+    r"before\s+(it|anything|that)\s+happens|so\s+(it|that)\s+(does\s*n[o']?t|never|won'?t)\s+happen)\b"
+    r"|\bmy\s+(friend|colleague|coworker|co-worker|brother|sister|mom|dad|cousin|wife|husband)'?s?\b[^.?!]{0,30}"
+    r"\b(hacked|stolen|drained|compromised|scammed)\b"
+    r"|如何防止|怎么防止|怎样防止|如何保护|怎么保护|以防|预防|防止被|万一|如果(?:被|有人|账号|帐号|账户)|怕(?:被|号|账号|帐号)"
+    r"|容易被盗|提前了解|(?:同事|朋友|别人|家人|亲戚|看新闻|新闻|听说)[^。？！?!]{0,8}(?:的号|的账号|的帐号|被盗|被黑)",
     _FLAGS,
 )
 

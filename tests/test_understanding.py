@@ -127,7 +127,16 @@ async def test_escalations_by_pattern_or_intent(core: Core, text: str, reason: s
 
 @pytest.mark.parametrize(
     "text",
-    ["all my money is gone after liquidation", "合约爆仓了，钱全没了", "how do i protect my account from hackers"],
+    [
+        "all my money is gone after liquidation",
+        "合约爆仓了，钱全没了",
+        "how do i protect my account from hackers",
+        # a precaution, or what happened to someone else
+        "my friend got hacked last week, which settings should i turn on",
+        "just in case someone steals my phone, how do i lock my account",
+        "同事的号被盗了 我想提前了解下怎么设置安全一点",
+        "怕被盗 想把提币地址锁定成我自己的钱包",
+    ],
 )
 async def test_a_loss_the_user_caused_or_a_how_to_is_not_an_incident(core: Core, text: str) -> None:
     decision = (await route(core, text)).decision
