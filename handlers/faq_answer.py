@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from bot.app.config import MatcherConfig
 from bot.core.messages import Action, Decision, Reply, Suggestion
-from bot.knowledge.intents import intent_kind
+from bot.knowledge.intents import OtherProducts, intent_kind
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.knowledge.ranker import Ranked, Ranker, Ranking
 from bot.knowledge.textnorm import normalize
@@ -27,7 +26,7 @@ class FaqAnswerHandler(Handler[Ranking]):
         ranker: Ranker,
         thresholds: MatcherConfig,
         replies: ReplyBuilder,
-        other_products: re.Pattern[str] | None = None,
+        other_products: OtherProducts | None = None,
     ) -> None:
         self._kb = kb
         self._ranker = ranker
@@ -55,7 +54,7 @@ class FaqAnswerHandler(Handler[Ranking]):
         top = candidates[0]
         entry = self._kb.entry(top.entry_id)
         assert entry is not None, "only this knowledge base's entries are candidates"
-        other_product = self._other_products is not None and self._other_products.search(normalize(turn.message.text))
+        other_product = self._other_products is not None and self._other_products.asked_about(normalize(turn.message.text))
         if entry.kind == "decline" or other_product:
             declined = self._kb.entry(OTHER_PRODUCT_ENTRY_ID) if other_product and entry.kind == "answer" else entry
             assert declined is not None, f"the knowledge base needs a '{OTHER_PRODUCT_ENTRY_ID}' entry"

@@ -18,16 +18,16 @@ from handlers.base import Handler, Turn
 
 def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: float) -> Ranking:
     """The ranking for a message, its greeting set aside. With two questions (a question mark, "also", ", and how",
-    另外, or a space between Chinese clauses), the first is answered when it alone ranks at least at `answer`, else
-    the whole message decides (a story's context must not replace its question); the other question's best entry
-    is offered (`also`) when it differs and ranks at least at `clarify`."""
+    另外, or a space between Chinese clauses), the whole message decides when it is sure (a story's context must not
+    replace its question), else the first question when it alone is; the other question's best entry is offered
+    (`also`) when it differs and ranks at least at `clarify`."""
     question = strip_greeting(text)
     whole = ranker.rank(question, lang)
     parts = split_questions(question)
     if len(parts) < 2 or whole.top is None or intent_kind(whole.top.entry_id) is not None:
         return whole
     first, second = (ranker.rank(part, lang) for part in parts)
-    decided = first if _faq_top(first, answer) else whole
+    decided = first if whole.top.confidence < answer and _faq_top(first, answer) else whole
     assert decided.top is not None
     for part in (first, second):
         top = _faq_top(part, clarify)

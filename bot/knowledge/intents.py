@@ -57,9 +57,30 @@ def load_intents(faq_dir: Path | None = None) -> tuple[Intent, ...]:
     return tuple(intents)
 
 
-def load_other_products(faq_dir: Path | None = None) -> re.Pattern[str] | None:
-    """One pattern for every name in `intents/other_products.yaml` (whole words, case-insensitive; traditional
-    Chinese is folded to simplified first by the caller's text normalisation), or None when there is no list."""
+# Words that put a message on this exchange ("withdraw my usdt", "your support", 提币, 你们): a question that names
+# another company's product and one of these is ours ("p2p merchant wants to talk on whatsapp").
+_OUR_CONTEXT = re.compile(
+    r"\b(btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?|p2p|futures|spot|staking|withdraw\w*|deposit\w*|uid|"
+    r"kyc|airdrop|exchange|(your|ur)\s+(app|team|support|site|website|exchange|platform|staff|admins?|company)|"
+    r"(you|u)\s+guys)\b|币|提现|充值|合约|现货|你们|贵平台|交易所",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OtherProducts:
+    """Other companies' products, from `intents/other_products.yaml`."""
+
+    names: re.Pattern[str]
+
+    def asked_about(self, text: str) -> bool:
+        """True when the (normalised) text names another company's product and nothing of this exchange's."""
+        return self.names.search(text) is not None and _OUR_CONTEXT.search(text) is None
+
+
+def load_other_products(faq_dir: Path | None = None) -> OtherProducts | None:
+    """Every name in `intents/other_products.yaml` (whole words, case-insensitive; traditional Chinese is folded to
+    simplified first by the caller's text normalisation), or None when there is no list."""
     path = (faq_dir or default_faq_dir()) / "intents" / "other_products.yaml"
     if not path.exists():
         return None
@@ -69,4 +90,4 @@ def load_other_products(faq_dir: Path | None = None) -> re.Pattern[str] | None:
         return None
     # ASCII names need word boundaries ("insta" is not "instant"); Chinese names are matched as they are.
     alternatives = [rf"\b{re.escape(n)}\b" if n.isascii() else re.escape(n) for n in names]
-    return re.compile("|".join(alternatives), re.IGNORECASE)
+    return OtherProducts(re.compile("|".join(alternatives), re.IGNORECASE))

@@ -112,7 +112,7 @@ _HAN_TRAILING = re.compile(rf"([{_HAN_CHARS}]+)\s*$")
 _HAN_ALONE = re.compile(rf"\s*(?:[^\s:：]{{1,8}}[:：]\s*)?([{_HAN_CHARS}]{{6,24}})[\s.。!！]*")
 # Almost every common character is in the Chinese wordlists, and a short sentence may hold no word of two characters
 # ("我的钱去哪了"): but it holds one of these. A random half of a phrase holds none of them 19 times in 20.
-_FUNCTION_CHARS = frozenset("了的吗吧呢啊么我你他她它们这那是在有不没")
+_FUNCTION_CHARS = frozenset("了的吗吧呢啊么我你他她它们这那是在有不没" "嗎麼們這沒")  # and their traditional forms
 # What may follow the last word of a part: "... naive better," or "... 阿逮来。".
 _PART_END = " \t\n,，.。;；:：、-…"
 # Characters typed in groups ("轮徒荡 从误朝 胺存裕 ..."), as a wallet shows them in a grid.
