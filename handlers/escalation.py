@@ -159,6 +159,12 @@ def detect_escalation(text: str) -> EscalationMatch | None:
     return None
 
 
+def without_human_request(text: str) -> str:
+    """The message with its request for a person cut out: that part names no topic, and it would outweigh a short
+    one ("my deposit never arrived, I want to talk to a real person")."""
+    return _HUMAN.sub(" ", fold_chinese(text)).strip() or text
+
+
 def someone_else_did_it(text: str) -> bool:
     """True when the message says another person acted (hacked, stolen, not me), not only that money is gone."""
     return _SOMEONE_ELSE.search(fold_chinese(text)) is not None
@@ -233,7 +239,7 @@ class Escalator:
         if not self._opens_tickets:
             reply = self._replies.handoff(turn.lang, security=match.priority is Priority.URGENT)
             return _outcome(turn, match, (reply,), dataclasses.replace(turn.state, misses=0, last_suggestions=()))
-        category = self._categorize(turn.message.text, turn.text_lang) if self._categorize and categorize else None
+        category = self._category(turn) if categorize else None
         urgent = match.priority is Priority.URGENT
         questions = () if urgent else INTAKE_QUESTIONS.get(category or "", DEFAULT_INTAKE_QUESTIONS)
         intake = Intake(match.reason, match.priority, category, turn.message.text, questions)
@@ -248,8 +254,13 @@ class Escalator:
         """A formal request (an email) opens its ticket at once: a question would cost the user a round trip."""
         if not self._opens_tickets:
             return await self.escalate(turn, match)
-        category = self._categorize(turn.message.text, turn.text_lang) if self._categorize else None
+        category = self._category(turn)
         return await self.open_ticket(turn, Intake(match.reason, match.priority, category, turn.message.text, ()))
+
+    def _category(self, turn: Turn) -> str | None:
+        if self._categorize is None:
+            return None
+        return self._categorize(without_human_request(turn.message.text), turn.text_lang)
 
     async def open_ticket(self, turn: Turn, intake: Intake) -> Outcome:
         """Ask for the ticket and tell the user its number (filled in when the desk opens it) and when to expect an

@@ -319,7 +319,7 @@ async def test_a_question_is_answered_in_plain_text_with_a_human_button(bench: B
 
 
 async def test_a_clarify_choice_is_tapped_answered_and_routed(bench: Bench) -> None:
-    await bench.say("fees")
+    await bench.say("code")
     [choices] = bench.fake.sent
     labels = [label for label, _ in choices.buttons]
     assert "Talk to a human" in labels and labels.count("Talk to a human") == 1

@@ -140,7 +140,7 @@ async def test_stop_lets_the_message_in_hand_finish(world: World) -> None:
 
 
 async def test_a_clarify_is_a_numbered_list_and_1_picks_the_first_choice(world: World) -> None:
-    text = await world.dm("fees")
+    text = await world.dm("code")
     clarify = world.results[-1]
     assert clarify.decision.action is Action.CLARIFY
     choices = clarify.replies[-1].suggestions
@@ -310,7 +310,7 @@ def test_choices_are_numbered_in_the_replys_language() -> None:
 
 
 async def test_typing_human_after_the_list_reaches_a_person(world: World) -> None:
-    await world.dm("fees")
+    await world.dm("code")
     await world.dm("human")
     assert world.results[-1].decision.action is Action.ESCALATE
 

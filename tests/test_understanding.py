@@ -147,9 +147,10 @@ async def test_a_loss_the_user_caused_or_a_how_to_is_not_an_incident(core: Core,
     "text", ["i got scammed, sent 2000 usdt to a fake support agent", "我被骗了，转了5000U给一个假客服", "杀猪盘 钱没了"]
 )
 async def test_a_scam_the_user_paid_is_answered_not_an_account_incident(core: Core, text: str) -> None:
-    # Nobody is in the account: the scam-victim entry (police report, then a person with the TxIDs) answers.
+    # Nobody is in the account: the scam-victim entry (police report, then a person with the TxIDs) answers, or is
+    # offered first.
     decision = (await route(core, text)).decision
-    assert (decision.action, decision.faq_id) == (Action.ANSWER, "scam-victim")
+    assert decision.action in (Action.ANSWER, Action.CLARIFY) and decision.faq_id == "scam-victim"
 
 
 async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core) -> None:

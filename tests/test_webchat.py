@@ -273,13 +273,13 @@ async def test_a_question_gets_typing_then_the_answer_then_the_ack(app: WebchatS
 async def test_clarify_chips_carry_payloads_that_answer(app: WebchatServer, http: httpx.AsyncClient) -> None:
     _, token = await new_session(http)
     async with socket(app, token) as ws:
-        (clarify,) = replies(await say(ws, "fees", "c1"))
+        (clarify,) = replies(await say(ws, "code", "c1"))
         chips = {s["label"]: s["payload"] for s in clarify["suggestions"]}
         # A chip shows the entry's title, not one of its raw phrasings.
-        assert chips["Trading fees, maker and taker"] == "/faq trading-fees"
+        assert chips["Anti-phishing code"] == "/faq anti-phishing-code"
         assert chips["Talk to a human"] == "/human"
-        (answer,) = replies(await say(ws, chips["Trading fees, maker and taker"], "c2"))
-        assert answer["text"].startswith("Maker orders wait in the order book")
+        (answer,) = replies(await say(ws, chips["Anti-phishing code"], "c2"))
+        assert answer["text"].startswith("An anti-phishing code is a phrase you choose")
 
 
 async def test_a_seed_phrase_is_warned_about_and_never_stored(app: WebchatServer, http: httpx.AsyncClient) -> None:

@@ -101,11 +101,11 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     assert socket_urls and all("/ws/webchat?lang=" in u and "token" not in u for u in socket_urls), socket_urls
 
     # A vague one gets choices; a chip sends its payload and shows its label.
-    await ask(page, "fees")
+    await ask(page, "code")
     await expect(log).to_contain_text("Did you mean one of these?")
-    await page.get_by_role("button", name="Trading fees, maker and taker").click()
-    await expect(log).to_contain_text("Maker orders wait in the order book")
-    await expect(log.locator(".odw-in").last).to_have_text("You:Trading fees, maker and taker")
+    await page.get_by_role("button", name="Anti-phishing code").click()
+    await expect(log).to_contain_text("An anti-phishing code is a phrase you choose")
+    await expect(log.locator(".odw-in").last).to_have_text("You:Anti-phishing code")
 
     chip_label = await log.locator(".odw-in .odw-text").last.text_content()  # the tapped choice, as shown
     assert chip_label
@@ -171,7 +171,7 @@ async def test_a_visitor_talks_to_the_bot_and_an_agent(app: WebchatServer, brows
     await expect(log).not_to_contain_text(str(app.attachments))
     await expect(log).not_to_contain_text(seed)
     order = await log.locator(".odw-msg .odw-text").all_text_contents()
-    assert order.index("how do I reset my 2FA?") < order.index("fees") < order.index("skip")
+    assert order.index("how do I reset my 2FA?") < order.index("code") < order.index("skip")
     # What the visitor saw, not the commands behind it: the chip's label, the human button's, and the choices.
     assert chip_label in order and "Talk to a human" in order
     assert not [text for text in order if text.startswith("/")]
@@ -238,8 +238,8 @@ async def test_phone_screen_gets_a_full_screen_panel(app: WebchatServer, browser
     await bubble.click()
     panel = page.get_by_role("dialog", name="ExampleX Support")
     await expect(panel).to_be_visible()
-    await ask(page, "fees")
-    await expect(page.get_by_role("button", name="Trading fees, maker and taker")).to_be_visible()
+    await ask(page, "code")
+    await expect(page.get_by_role("button", name="Anti-phishing code")).to_be_visible()
     box = await panel.bounding_box()
     assert box is not None
     assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
