@@ -56,7 +56,7 @@ def test_run_serves_the_widget_health_and_metrics_and_stops_cleanly_on_sigterm(t
             # worded unlike any phrasing: the lexical ranker alone does not answer it, the default ranker does
             sent = http.post(
                 "/api/webchat/messages",
-                json={"id": "m2", "text": "how long does a deposit take?"},
+                json={"id": "m2", "text": "the coins i sent this morning still are not in my balance"},
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert sent.status_code < 300, sent.text
