@@ -54,7 +54,9 @@ class FaqAnswerHandler(Handler[Ranking]):
         top = candidates[0]
         entry = self._kb.entry(top.entry_id)
         assert entry is not None, "only this knowledge base's entries are candidates"
-        other_product = self._other_products is not None and self._other_products.asked_about(normalize(turn.message.text))
+        other_product = self._other_products is not None and self._other_products.asked_about(
+            normalize(turn.message.text)
+        )
         if entry.kind == "decline" or other_product:
             declined = self._kb.entry(OTHER_PRODUCT_ENTRY_ID) if other_product and entry.kind == "answer" else entry
             assert declined is not None, f"the knowledge base needs a '{OTHER_PRODUCT_ENTRY_ID}' entry"

@@ -26,6 +26,7 @@ _BOUNDARY = re.compile(
     rf"|(?<=[{_CJK}])\s+(?=[{_CJK}])",
     re.IGNORECASE,
 )
+_HAN = re.compile(f"[{_CJK}]")
 _MIN_WEIGHT = 8  # a Latin character weighs 1 and a Chinese one 2: shorter pieces ("ok?", "thx.") are no question
 
 
@@ -36,7 +37,7 @@ def strip_greeting(text: str) -> str:
 
 
 def _weight(part: str) -> int:
-    return len(part) + sum(1 for ch in part if "\u3400" <= ch <= "\u9fff")
+    return len(part) + len(_HAN.findall(part))
 
 
 def split_questions(text: str) -> tuple[str, ...]:
