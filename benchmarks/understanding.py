@@ -1,7 +1,7 @@
 """Whole-router quality on the development set's halves and on tests/data: answered right or wrong, offered,
 escalation recall per kind, FAQ questions escalated, off-topic answered, multi-part messages.
 
-Run: python -m benchmarks.understanding [--sets test,tune,heldout] [--encoder e5|use|none]
+Run: python -m benchmarks.understanding [--sets test,tune,heldout,offtopic_blind] [--encoder e5|use|none]
      [--answer X --clarify Y --escalate Z]   (threshold overrides, for choosing them on the tuning half only)
 Each message is routed in a fresh conversation, as `omnidesk classify` does. Questions labelled with an entry the
 knowledge base does not have yet are counted apart ("new entries") and left out of the FAQ figures.
@@ -41,6 +41,17 @@ def heldout_questions() -> list[DevQuestion]:
         row = json.loads(line)
         out.append(DevQuestion(row["text"], row["lang"], (row["kind"],), f"{row['lang']}_escalation.jsonl", i))
     for i, line in enumerate((HELDOUT / "out_of_scope.jsonl").read_text(encoding="utf-8").splitlines(), 1):
+        row = json.loads(line)
+        out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
+    return out
+
+
+def blind_offtopic_questions() -> list[DevQuestion]:
+    """tests/data/offtopic_blind.jsonl: 250 off-topic messages written in session 5 by a writer who saw nothing of
+    the project (other companies' products, chit-chat, price predictions); measured once, never tuned on."""
+    out: list[DevQuestion] = []
+    lines = (HELDOUT / "offtopic_blind.jsonl").read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines, 1):
         row = json.loads(line)
         out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
     return out
@@ -149,7 +160,12 @@ def main() -> None:
     m = core.config.matcher
     print(f"router built in {time.perf_counter() - started:.2f} s; encoder={m.encoder} answer={m.answer} clarify={m.clarify} escalate={m.escalate}")
     for name in args.sets.split(","):
-        questions = heldout_questions() if name == "heldout" else load_half(name)  # type: ignore[arg-type]
+        if name == "heldout":
+            questions = heldout_questions()
+        elif name == "offtopic_blind":
+            questions = blind_offtopic_questions()
+        else:
+            questions = load_half(name)  # type: ignore[arg-type]
         report(name, asyncio.run(measure(core, questions)))
 
 
