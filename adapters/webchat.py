@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from adapters.webchat_form import FormChoices, PageRenderer, TicketPages
-from adapters.webchat_tickets import MyTicketsApi, UserTickets
+from adapters.webchat_tickets import CHANNEL, MyTicketsApi, UserTickets, visitor_message
 from bot.app.config import WebchatConfig
 from bot.core.messages import Attachment, InboundMessage, Lang, Reply
 from bot.core.ports import Channel, KeyValueStore, StoredMessage
@@ -42,7 +42,6 @@ from bot.desk.domain import Ticket
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "webchat"
 UPLOAD_PATH = "/api/webchat/attachments"
 STATIC_DIR = Path(__file__).with_name("webchat_static")
 
@@ -598,15 +597,7 @@ class _WebchatApi:
             self._attachment_bytes = None  # recount next time
             raise
         client_id = f"att-{attachment_id}"
-        message = InboundMessage(
-            channel=CHANNEL,
-            user_id=session_id,
-            conversation_id=session_id,
-            message_id=f"{session_id}:{client_id}",
-            text="",
-            attachments=(Attachment("photo", str(path), mime),),
-            lang_hint=lang,
-        )
+        message = visitor_message(session_id, client_id, "", lang, (Attachment("photo", str(path), mime),))
         return await self.handle(session_id, message, client_id)
 
     async def _reserve_disk(self, folder: Path, size: int) -> None:
@@ -760,14 +751,7 @@ class _WebchatApi:
         if len(text) > self._limits.max_text_chars:
             raise WebchatError("too_long", f"Messages can be at most {self._limits.max_text_chars} characters.", 413)
         self.check_rate(session_id)
-        message = InboundMessage(
-            channel=CHANNEL,
-            user_id=session_id,
-            conversation_id=session_id,
-            message_id=f"{session_id}:{client_id}",
-            text=text,
-            lang_hint=_lang(frame.get("lang", lang)),
-        )
+        message = visitor_message(session_id, client_id, text, _lang(frame.get("lang", lang)))
         return await self.handle(session_id, message, client_id)
 
     async def handle(self, session_id: str, message: InboundMessage, client_id: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.helpcenter import same_origin
-from adapters.webchat_tickets import CHANNEL, LISTED, Transcripts, UserTickets, ticket_history
+from adapters.webchat_tickets import CHANNEL, LISTED, Transcripts, UserTickets, ticket_history, visitor_message
 from bot.core.messages import InboundMessage, Lang
 from bot.core.ports import StoredMessage
 from bot.desk.domain import USER_STATUS
@@ -257,14 +257,7 @@ class TicketPages:
         except self._refused:
             return await self._form_page(request, values, {"form": UI[lang]["rate_limited"]}, status=429)
         client_id = f"form-{uuid.uuid4().hex}"
-        message = InboundMessage(
-            channel=CHANNEL,
-            user_id=session_id,
-            conversation_id=session_id,
-            message_id=f"{session_id}:{client_id}",
-            text=self._message_text(values, lang),
-            lang_hint=lang,
-        )
+        message = visitor_message(session_id, client_id, self._message_text(values, lang), lang)
         ack = await self._api.handle(session_id, message, client_id)
         latest = await self._tickets.of_conversation(CHANNEL, session_id, 1)
         if not latest or not latest[0].ticket.is_open:  # refused by the desk (e.g. slowed down): say what it said
@@ -444,14 +437,7 @@ class TicketPages:
         except self._refused:
             return self._back(lang, number, error="rate_limited")
         client_id = f"page-{uuid.uuid4().hex}"
-        message = InboundMessage(
-            channel=CHANNEL,
-            user_id=grant.session_id,
-            conversation_id=grant.session_id,
-            message_id=f"{grant.session_id}:{client_id}",
-            text=text,
-            lang_hint=lang,
-        )
+        message = visitor_message(grant.session_id, client_id, text, lang)
         ack = await self._api.handle(grant.session_id, message, client_id)
         return self._back(lang, number, ack.get("message_id"))
 

@@ -14,11 +14,28 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.core.messages import Attachment, InboundMessage, Lang
 from bot.core.ports import StoredMessage, StoreError
 from bot.desk.domain import USER_STATUS, Ticket, UserTicket
 
 CHANNEL = "webchat"
 LISTED = 50
+
+
+def visitor_message(
+    session_id: str, client_id: str, text: str, lang: Lang | None, attachments: tuple[Attachment, ...] = ()
+) -> InboundMessage:
+    """A visitor's message from the widget, the form or a ticket page: the session is the user and the conversation,
+    and `session:client id` is the message id the desk deduplicates on."""
+    return InboundMessage(
+        channel=CHANNEL,
+        user_id=session_id,
+        conversation_id=session_id,
+        message_id=f"{session_id}:{client_id}",
+        text=text,
+        attachments=attachments,
+        lang_hint=lang,
+    )
 
 
 class UserTickets(Protocol):
