@@ -18,6 +18,7 @@ from typing import Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "tests" / "data" / "dev"
+DEV2 = ROOT / "tests" / "data" / "dev2"  # a second blind set written in session 6, for tuning only (no test half)
 SPLIT_FILE = DEV / "split.json"
 SEED = 20261203
 FILES = tuple(
@@ -42,10 +43,10 @@ class DevQuestion:
         return self.labels[0]
 
 
-def load_file(name: str) -> list[DevQuestion]:
+def load_file(name: str, folder: Path = DEV) -> list[DevQuestion]:
     """Every question of one file, in order."""
     out = []
-    with (DEV / name).open(encoding="utf-8") as handle:
+    with (folder / name).open(encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, 1):
             if not line.strip():
                 continue
@@ -76,6 +77,12 @@ def load_half(half: Half) -> list[DevQuestion]:
     """The questions of one half, per the committed split."""
     split = json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
     return [q for name in FILES for q in load_file(name) if split[f"{q.file}:{q.line}"] == half]
+
+
+def load_tuning() -> list[DevQuestion]:
+    """Everything calibration and thresholds may be fitted on: the tuning half and the whole second set."""
+    second = [q for name in FILES if (DEV2 / name).exists() for q in load_file(name, DEV2)]
+    return [*load_half("tune"), *second]
 
 
 def main() -> None:

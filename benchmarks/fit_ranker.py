@@ -1,4 +1,5 @@
-"""Fit the ranker's fusion and calibration on the tuning half of the development set (never on its test half).
+"""Fit the ranker's fusion and calibration on the tuning data (never on the test half): the development set's tuning
+half and the whole second set (tests/data/dev2/).
 
 Run: python -m benchmarks.fit_ranker [--encoder e5|use]   (writes bot/knowledge/fitted.py; prints top-1 figures)
 
@@ -20,7 +21,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.devset import DevQuestion, Half, load_half
+from benchmarks.devset import DevQuestion, load_tuning
 from bot.knowledge import fitted
 from bot.knowledge.intents import INTENT_PREFIX, load_intents
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase, load_knowledge_base
@@ -33,11 +34,13 @@ from bot.knowledge.ranker import (
     fit_softmax,
 )
 from bot.knowledge.semantic import EmbeddingCache, EncoderName, load_encoder
+from handlers.escalation import detect_escalation
 
 ROOT = Path(__file__).resolve().parent.parent
 FITTED = ROOT / "bot" / "knowledge" / "fitted.py"
 CACHE = Path.home() / ".cache" / "omnidesk" / "embeddings"
 ESCALATION_KINDS = ("human", "security", "refund")
+_CASCADE_COST = 0.01  # top entries the cascade may lose, per question it skips the encoder for
 
 
 def targets(question: DevQuestion, kb: KnowledgeBase) -> frozenset[str] | None:
@@ -122,30 +125,39 @@ def calibration(
 
 
 def cascade_thresholds(
+    kb: KnowledgeBase,
     questions: list[DevQuestion],
     evidences: list[CandidateEvidence],
     lexical_evidences: list[CandidateEvidence],
     weights: FusionWeights,
 ) -> dict[str, float]:
-    """Per language, the lowest lexical confidence from which the encoder changes no top entry on the tuning half
-    (where the lexical stage alone is already as right as the fusion): questions above it skip the encoder."""
+    """Per language, the lowest lexical confidence from which the lexical stage alone gets at most
+    `_CASCADE_COST` more top entries wrong than the fusion (at least one) on the tuning data, leaving out the
+    questions the escalation patterns decide: questions above it skip the encoder."""
     out: dict[str, float] = {}
     for lang in LANGS:
-        pairs = []
+        rows = []
         for q, ev, lexical_ev in zip(questions, evidences, lexical_evidences, strict=True):
-            if q.lang != lang or ev.fused is None or not len(lexical_ev.entry_ids):
+            wanted = targets(q, kb)
+            if q.lang != lang or wanted is None or ev.fused is None or not len(lexical_ev.entry_ids):
+                continue
+            if detect_escalation(q.text) is not None:  # the patterns escalate it whatever the ranking
                 continue
             lex_scores = lexical_ev.lexical @ np.array(weights.lexical[lang])
             top = int(np.argmax(lex_scores))
             confidence = float(weights.confidence(lex_scores, lang, lexical_ev.lexical)[top])
             fused_top = ev.entry_ids[int(np.argmax(ev.fused @ np.array(weights.fused[lang])))]
-            pairs.append((confidence, lexical_ev.entry_ids[top] == fused_top))
+            rows.append((confidence, lexical_ev.entry_ids[top] in wanted, fused_top in wanted))
         out[lang] = math.inf
         for threshold in np.arange(0.99, 0.5, -0.01):
-            above = [same for conf, same in pairs if conf >= threshold]
-            if above and not all(above):
+            above = [(lex_right, fused_right) for conf, lex_right, fused_right in rows if conf >= threshold]
+            cost = sum(fused_right and not lex_right for lex_right, fused_right in above)
+            cost -= sum(lex_right and not fused_right for lex_right, fused_right in above)
+            if cost > max(1.0, _CASCADE_COST * len(above)):
                 break
             out[lang] = round(float(threshold), 2)
+        skipped = sum(conf >= out[lang] for conf, _, _ in rows)
+        print(f"  {lang} cascade: the encoder is skipped from lexical confidence {out[lang]} ({skipped} of {len(rows)} tuning questions)")
     return out
 
 
@@ -153,13 +165,11 @@ def main() -> None:
     """Fit, print, write bot/knowledge/fitted.py."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--encoder", default="e5", choices=["e5", "use"])
-    parser.add_argument("--half", default="tune", choices=["tune"])  # there is no option to fit on `test`
     args = parser.parse_args()
     started = time.perf_counter()
     kb, ranker = build(args.encoder)
     print(f"built in {time.perf_counter() - started:.1f} s")
-    half: Half = args.half
-    questions = [q for q in load_half(half) if "multi" not in q.file]
+    questions = [q for q in load_tuning() if "multi" not in q.file]  # there is no option to fit on `test`
     evidences = evidence_for(ranker, questions)
     # The lexical weights are fitted on the lexical stage's own candidates, as it ranks alone (lexical-only mode and
     # the cascade's first stage): the fused evidence also holds the encoder's candidates, with no lexical score.
@@ -186,7 +196,7 @@ def main() -> None:
         qs = [q for q in questions if q.lang == lang]
         evs = [e for q, e in zip(questions, evidences, strict=True) if q.lang == lang]
         fused_calibration[lang] = calibration(qs, evs, kb, fused[lang])
-    skip = cascade_thresholds(questions, evidences, lexical_evidences, FusionWeights(lexical, fused))
+    skip = cascade_thresholds(kb, questions, evidences, lexical_evidences, FusionWeights(lexical, fused))
     weights = FusionWeights(lexical, fused, ranker.semantic.encoder_name, skip, fused_calibration)
     existing = dict(fitted._FITTED)
     existing[weights.encoder] = weights
@@ -210,8 +220,8 @@ def render(all_weights: dict[str, FusionWeights]) -> str:
         for name, w in sorted(all_weights.items())
     )
     return (
-        '"""Fusion and calibration weights per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning half\n'
-        'of the development set (tests/data/dev/). Generated: do not edit by hand."""\n\n'
+        '"""Fusion and calibration weights per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data\n'
+        '(tests/data/dev/ tuning half, tests/data/dev2/). Generated: do not edit by hand."""\n\n'
         "from __future__ import annotations\n\n"
         "from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights\n\n"
         f"_FITTED: dict[str, FusionWeights] = {{\n{items}}}\n\n\n"

@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.devset import load_half
+from benchmarks.devset import load_tuning
 from benchmarks.fit_ranker import ESCALATION_KINDS, build, evidence_for, listwise, targets
 from bot.knowledge.knowledge_base import LANGS
 from bot.knowledge.ranker import FUSED_FEATURES, calibration_features, fit_logistic, fit_softmax, softmax_with_none
@@ -40,7 +40,7 @@ def best_right_at(confidence: npt.NDArray[np.float64], right: npt.NDArray[np.boo
 def main() -> None:
     """Print the cross-validated figures."""
     kb, ranker = build("e5")
-    questions = [q for q in load_half("tune") if "multi" not in q.file and targets(q, kb) is not None]
+    questions = [q for q in load_tuning() if "multi" not in q.file and targets(q, kb) is not None]
     evidences = evidence_for(ranker, questions)
     fold = np.random.default_rng(SEED).integers(0, 2, len(questions))
     for lang in LANGS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.devset import load_half
+from benchmarks.devset import load_tuning
 from benchmarks.fit_ranker import ESCALATION_KINDS, targets
 from bot.app.config import load_config
 from bot.app.wiring import build_ranker
@@ -26,7 +26,7 @@ def main() -> None:
     config = load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": parser.parse_args().encoder})
     kb = load_knowledge_base()
     ranker = build_ranker(config, kb)
-    questions = [q for q in load_half("tune") if "multi" not in q.file]
+    questions = [q for q in load_tuning() if "multi" not in q.file]
     ranked = [(q, ranker.rank(q.text, q.lang)) for q in questions]
     for lang in ("en", "zh"):
         print(lang)

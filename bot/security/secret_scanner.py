@@ -855,6 +855,8 @@ class SecretScanner:
             if not alone:
                 spans.append((start, end))
                 continue
+            if not is_han and len({t.word for t in tokens}) == 1:  # "AGENT AGENT AGENT" is shouting, not a key
+                continue
             # Announced: a context word right before ("recovery phrase pt1: ...", "助记词前6个：...").
             context = _SEED_CONTEXT.search(s, max(0, start - _FRAGMENT_LABEL), start) is not None
             whole = not _WORD.search(s, 0, start) and not _WORD.search(s, end)
