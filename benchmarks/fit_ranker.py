@@ -33,7 +33,7 @@ from bot.knowledge.ranker import (
     fit_logistic,
     fit_softmax,
 )
-from bot.knowledge.semantic import EmbeddingCache, EncoderName, load_encoder
+from bot.knowledge.semantic import EmbeddingCache, EncoderName, clip_question, load_encoder
 from handlers.escalation import detect_escalation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def evidence_for(ranker: Ranker, questions: list[DevQuestion]) -> list[Candidate
     vectors = None
     if ranker.semantic is not None:
         encoder = ranker.semantic._encoder  # the fitter is the one caller that batches questions
-        vectors = EmbeddingCache(CACHE).embed(encoder, [q.text for q in questions])
+        vectors = EmbeddingCache(CACHE).embed(encoder, [clip_question(q.text) for q in questions])
     return [
         ranker.evidence(q.text, q.lang, use_semantic=ranker.semantic is not None, vector=None if vectors is None else vectors[i])
         for i, q in enumerate(questions)

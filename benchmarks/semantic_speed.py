@@ -4,7 +4,9 @@ Run: python -m benchmarks.semantic_speed [--questions 300]
 
 - start-up: `build_core` with the knowledge base's embeddings already cached on disk (run it twice: the first run
   embeds and caches them), and the idle RSS after it;
-- the encoder call per question (the part of the semantic stage that does not depend on the index size);
+- the encoder call per question (the part of the semantic stage that does not depend on the index size), and the
+  semantic stage's added latency per question with the cascade (the ranking's time minus the lexical stage's: no
+  encoder where the lexical stage is sure);
 - the semantic scoring at 1,000 and 50,000 phrasings: `SemanticRanker.scores` over that many unit vectors of the
   model's width (random: the cost of a matrix-vector product and the per-entry maximum does not depend on the
   values, and embedding 50,000 real phrasings takes most of an hour on one core), with the classifier's product;
@@ -84,6 +86,19 @@ def main() -> None:
         vector = semantic.embed(text)
         encode_ms.append(1000 * (time.perf_counter() - t))
     print(f"encoder call: p50 {statistics.median(encode_ms):.1f} ms, p99 {_pct(encode_ms, 0.99):.1f} ms ({len(texts)} questions)")
+    added_ms, skipped = [], 0
+    for text, lang in texts:
+        t = time.perf_counter()
+        core.ranker.rank(text, lang, use_semantic=False)
+        lexical = time.perf_counter() - t
+        t = time.perf_counter()
+        ranking = core.ranker.rank(text, lang)
+        added_ms.append(1000 * max(0.0, time.perf_counter() - t - lexical))
+        skipped += not ranking.semantic_used
+    print(
+        f"semantic stage with the cascade, added per question: p50 {statistics.median(added_ms):.1f} ms, "
+        f"p99 {_pct(added_ms, 0.99):.1f} ms; the encoder was skipped for {skipped} of {len(texts)}"
+    )
     rng = np.random.default_rng(0)
     for size in (1_000, 50_000):
         matrix = rng.standard_normal((size, len(vector))).astype(np.float32)
@@ -110,12 +125,12 @@ def main() -> None:
     async def run() -> tuple[list[float], int]:
         counter = itertools.count()
         whole, semantic_runs = [], 0
-        for text, _ in texts:
+        for text, lang in texts:
             n = str(next(counter))
             t = time.perf_counter()
             result = await router.with_states(InMemoryConversationStates()).route(InboundMessage("b", "u", n, n, text))
             whole.append(1000 * (time.perf_counter() - t))
-            semantic_runs += result.decision.action is not None and core.ranker.rank(text, "en", use_semantic=None).semantic_used
+            semantic_runs += core.ranker.rank(text, lang).semantic_used
         return whole, semantic_runs
 
     whole, semantic_runs = asyncio.run(run())

@@ -18,6 +18,7 @@ from bot.core.conversation import InMemoryConversationStates
 from bot.core.messages import Action, InboundMessage, Priority
 from bot.core.router import RouterResult
 from bot.knowledge.intents import INTENT_KINDS, intent_kind, load_intents, load_other_products
+from bot.knowledge.semantic import clip_question
 from bot.knowledge.multipart import split_questions, strip_greeting
 from bot.knowledge.semantic import EmbeddingCache, Matrix
 
@@ -118,6 +119,10 @@ def test_every_intent_kind_has_phrasings_in_both_languages() -> None:
         ("帳號被盜了 快幫我凍結", "security_incident", Priority.URGENT),
         ("get me a human", "human_request", Priority.NORMAL),
         ("你们的系统宕机害我亏了钱，要求赔偿", "refund_request", Priority.HIGH),
+        # money back said in so many words wins over a sure FAQ entry
+        ("refund my withdrawal fee please", "refund_request", Priority.HIGH),
+        ("你们的K线数据错了 导致我止损被打 这个损失要你们承担", "refund_request", Priority.HIGH),
+        ("my gmail got hacked and then they withdrew all my usdt", "security_incident", Priority.URGENT),
     ],
 )
 async def test_escalations_by_pattern_or_intent(core: Core, text: str, reason: str, priority: Priority) -> None:
@@ -136,6 +141,7 @@ async def test_escalations_by_pattern_or_intent(core: Core, text: str, reason: s
         "just in case someone steals my phone, how do i lock my account",
         "同事的号被盗了 我想提前了解下怎么设置安全一点",
         "怕被盗 想把提币地址锁定成我自己的钱包",
+        "if my account ever gets hacked what do i do first? freeze it?",
     ],
 )
 async def test_a_loss_the_user_caused_or_a_how_to_is_not_an_incident(core: Core, text: str) -> None:
@@ -151,6 +157,15 @@ async def test_a_scam_the_user_paid_is_answered_not_an_account_incident(core: Co
     # offered first.
     decision = (await route(core, text)).decision
     assert decision.action in (Action.ANSWER, Action.CLARIFY) and decision.faq_id == "scam-victim"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["paypal refund not received after 10 days", "my instagram got hacked", "淘宝退款商家一直不处理", "how do i pay back what i borrowed"],
+)
+async def test_another_companys_refund_or_incident_and_paying_back_a_loan_are_not_escalated(core: Core, text: str) -> None:
+    decision = (await route(core, text)).decision
+    assert decision.action is not Action.ESCALATE
 
 
 async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core) -> None:
@@ -176,6 +191,25 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")
     assert not products.asked_about("有人在whatsapp冒充你们客服")
+    # Exchanges, wallets and banks our users move money with: theirs when the message is about their service ...
+    assert products.asked_about("kraken withdrawal fee is insane is that normal")
+    assert products.asked_about("lost my metamask seed phrase can i recover it")
+    assert products.asked_about("币安app闪退")
+    # ... ours when the money moves between them and us, or the message speaks to us.
+    assert not products.asked_about("withdrew to my old trust wallet and it never arrived")
+    assert not products.asked_about("提bsc的u到我小狐狸 但我看的是以太坊")
+    assert not products.asked_about("binance withdrawal to your exchange still not credited")
+    assert not products.asked_about("币安链转到以太坊地址了")
+    assert not products.asked_about("withdrew from here but kraken says no deposit")
+
+
+def test_a_long_question_is_clipped_to_its_start_and_end_for_the_encoder() -> None:
+    story = "so yesterday i sent 500 usdt from my binance account over trc20 and waited " * 3 + "where is my deposit?"
+    clipped = clip_question(story)
+    assert len(clipped) < len(story) and clipped.startswith("so yesterday") and clipped.endswith("where is my deposit?")
+    assert " … " in clipped and "accou …" not in clipped  # whole words
+    assert clip_question("where is my deposit?") == "where is my deposit?"
+    assert len(clip_question("我" * 300)) < 80
 
 
 def test_greetings_are_set_aside_and_two_questions_split() -> None:

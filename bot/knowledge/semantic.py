@@ -25,6 +25,37 @@ log = logging.getLogger(__name__)
 EncoderName = Literal["e5", "use"]
 Matrix = npt.NDArray[np.float32]
 _BATCH = 64
+# A question's encoder cost grows with its length (about 1.5 ms a token on one core); past this many tokens only its
+# start and its end are embedded (the lexical stage still reads all of it). About 1% of questions are this long.
+QUESTION_TOKEN_BUDGET = 40
+_HEAD_SHARE = 0.3  # of the budget kept from the start; the rest from the end, where a story's question usually is
+
+
+def clip_question(text: str, budget: int = QUESTION_TOKEN_BUDGET) -> str:
+    """The text, or its start and end when its estimated tokens (a Han character 0.7, other characters a quarter
+    each: as e5's tokenizer counts them, roughly) pass `budget`."""
+
+    def cost(ch: str) -> float:
+        return 0.7 if "\u3400" <= ch <= "\u9fff" else 0.25
+
+    if sum(map(cost, text)) <= budget:
+        return text
+    head, spent = 0, 0.0
+    while spent + cost(text[head]) <= budget * _HEAD_SHARE:
+        spent += cost(text[head])
+        head += 1
+    tail = len(text)
+    while spent + cost(text[tail - 1]) <= budget:
+        tail -= 1
+        spent += cost(text[tail])
+    # whole words only: back to the space before a cut word at the start, on to the space after one at the end
+    space = text.rfind(" ", 0, head)
+    if text[head].isascii() and text[head].isalnum() and space > 0:
+        head = space
+    space = text.find(" ", tail)
+    if text[tail - 1].isascii() and text[tail - 1].isalnum() and space > 0:
+        tail = space
+    return f"{text[:head].rstrip()} … {text[tail:].lstrip()}"
 
 
 class SentenceEncoder(Protocol):
@@ -224,8 +255,8 @@ class SemanticRanker:
         return self._encoder.name
 
     def embed(self, text: str) -> Matrix:
-        """The question's vector (the slow part: call it off the event loop)."""
-        vector: Matrix = self._encoder.encode([text])[0]
+        """The question's vector (the slow part: call it off the event loop); a long one is clipped first."""
+        vector: Matrix = self._encoder.encode([clip_question(text)])[0]
         return vector
 
     def vector_of(self, row: int) -> Matrix:
