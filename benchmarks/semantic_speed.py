@@ -128,7 +128,7 @@ def main() -> None:
         for text, lang in texts:
             n = str(next(counter))
             t = time.perf_counter()
-            result = await router.with_states(InMemoryConversationStates()).route(InboundMessage("b", "u", n, n, text))
+            await router.with_states(InMemoryConversationStates()).route(InboundMessage("b", "u", n, n, text))
             whole.append(1000 * (time.perf_counter() - t))
             semantic_runs += core.ranker.rank(text, lang).semantic_used
         return whole, semantic_runs

@@ -18,9 +18,8 @@ from bot.core.conversation import InMemoryConversationStates
 from bot.core.messages import Action, InboundMessage, Priority
 from bot.core.router import RouterResult
 from bot.knowledge.intents import INTENT_KINDS, intent_kind, load_intents, load_other_products
-from bot.knowledge.semantic import clip_question
 from bot.knowledge.multipart import split_questions, strip_greeting
-from bot.knowledge.semantic import EmbeddingCache, Matrix
+from bot.knowledge.semantic import EmbeddingCache, Matrix, clip_question
 
 _ids = itertools.count()
 ROOT = Path(__file__).resolve().parent.parent
