@@ -52,7 +52,15 @@ _SECURITY = re.compile(
     r"|\bunauthori[sz]ed\s+with\w*|\b(never|didn'?t|did\s+not)\s+(placed?|requested?|send|sent|ordered)\b[^.?!]{0,40}"
     r"\b(orders?|trades?|reset|withdraw\w*|transfer)\b|\bnot\s+by\s+me\b"
     r"|\bsomeone\s+(is|was|got)\s+(inside|in|into|withdrawing|using|logged|logging|selling|trading)\b"
-    r"|\bsomeone\s+(else\s+)?(changed|reset)\s+my\b",
+    r"|\bsomeone\s+(else\s+)?(changed|reset)\s+my\b"
+    # added in session 6 from the tuning data (tune half and tests/data/dev2): an address or key the user did not add,
+    # a bare "account compromised", a login from an unknown IP, a phishing page followed by a change
+    r"|\b(new|unknown|strange)\s+(address|api\s+key|key|device)\b[^.?!]{0,40}\b((i\s+)?(did\s*n[o']?t|never|didnt)\s+"
+    r"(add|create|make|set|recogni[sz]e)\w*|not\s+mine)\b"
+    r"|^\W*(my\s+)?(account|acc|acct)\s+(hacked|compromised|stolen|taken\s+over)\b(?![^?]*\b(what|how)\b)"
+    r"|\b(unknown|strange|foreign|new)\s+(ip|device|location)\s+(logged|log|signed|sign)\b"
+    r"|\b(fake|phishing|scam)\s+(\w+\s+)?(link|site|website|app|page|email)\b.{0,80}\b(changed|gone|missing|drained|stolen|"
+    r"logged\s+in|withdrawn)\b",
     _FLAGS,
 )
 # Chinese incident reports: something done to the account by someone else, money gone, or an operation the user
@@ -72,7 +80,9 @@ _SECURITY_ZH = re.compile(
     r"|不是我(?:下|做|提|转|操作|发起)的|莫名其妙的(?:交易|订单|提现|提币|转账|登录)"
     # added in session 3 from the development set's tuning half: the operation denied, someone else acting
     r"|不是我(?:本人|提的|弄的|干的)|我?(?:根本)?没(?:有)?(?:操作|申请|下)过|被(?:别人|人)(?:绑定|冒用|登录|登入)"
-    r"|冒充我|冒用我|不认识的api|有人(?:用|在)我的?(?:帐号|账号|账户|帐户)",
+    r"|冒充我|冒用我|不认识的api|有人(?:用|在)我的?(?:帐号|账号|账户|帐户)"
+    # added in session 6 from the tuning data: logged in by someone else, an address or key the user did not add
+    rf"|(?<!邮箱)(?<!信箱)被{_AGENT_ZH}登(?:了|上)|(?:地址|api|密钥|设备)[^。？！?!]{{0,10}}不是我(?:加|添加|设置|绑定|创建)的",
     _FLAGS,
 )
 _REFUND = re.compile(
@@ -81,8 +91,11 @@ _REFUND = re.compile(
     # added in session 3 from the development set's tuning half: money back without the words
     r"|(?<!\bi\s)(?<!\bto\s)\b(give|put|pay)\s+(it|them|that|my\s+\w+|the\s+\w+)?\s*back\b|\bowes?\s+me\b|\breverse\s+the\s+(fee|charge)\b"
     r"|\brepayment\b|\bpay\s+me\s+what\b|\bwhere'?s\s+my\s+fee\b"
+    # added in session 6 from the tuning data: charged twice, a demand to return, reverse or cover
+    r"|\bcharged\s+(me\s+)?(twice|double|two\s+times)\b|(?<!how\sdo\si\s)(?<!how\scan\si\s)(?<!how\sto\s)\b(return|reverse|undo)\s+(it|the\s+\w+|that|this|my\s+\w+)\b"
+    r"|\bcover\s+(my|the)\s+loss(es)?\b|\b(funds?|money|usdt)\s+returned\b"
     r"|\b(want|need|demand)\s+(my|the|our)\s+(\w+\s+)?(money|margin|funds?|fees?|difference|loss(es)?|usdt|coins?)\s+back\b"
-    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|退给我|差额退|把钱还给我|还我钱|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
+    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|退给我|差额退|把钱还给我|还我钱|还给我|多扣|重复扣|扣了?两次|回滚|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
     _FLAGS,
 )
 # A demand for money back in so many words: never mistaken for an FAQ question about funds coming back.
