@@ -94,14 +94,20 @@ _REFUND = re.compile(
     # added in session 6 from the tuning data: charged twice, a demand to return, reverse or cover
     r"|\bcharged\s+(me\s+)?(twice|double|two\s+times)\b|(?<!how\sdo\si\s)(?<!how\scan\si\s)(?<!how\sto\s)\b(return|reverse|undo)\s+(it|the\s+\w+|that|this|my\s+\w+)\b"
     r"|\bcover\s+(my|the)\s+loss(es)?\b|\b(funds?|money|usdt)\s+returned\b"
+    r"|(?<!\bi\s)(?<!\bto\s)\b(give|send)\s+me\s+(\w+\s+){0,3}back\b"
     r"|\b(want|need|demand)\s+(my|the|our)\s+(\w+\s+)?(money|margin|funds?|fees?|difference|loss(es)?|usdt|coins?)\s+back\b"
-    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|退给我|差额退|把钱还给我|还我钱|还给我|多扣|重复扣|扣了?两次|回滚|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
+    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|退给我|差额退|把钱还给我|还我钱|还给我|补回来|多扣|重复扣|扣了?两次|回滚|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|谁(?:来)?(?:负责|承担|赔)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
     _FLAGS,
 )
 # A demand for money back in so many words: never mistaken for an FAQ question about funds coming back.
 _REFUND_SAID = re.compile(
-    r"\b(refund\w*|compensat\w*|reimburs\w*|owes?\s+me)\b|退款|赔偿|补偿|赔我|赔钱|退钱|(?:承担|负责)", _FLAGS
+    r"\b(refund\w*|compensat\w*|reimburs\w*|owes?\s+me|i\s+demand|give\s+me)\b"
+    r"|退款|赔偿|补偿|赔我|赔钱|退钱|你们来?(?:承担|负责)|要求|还给我|补回来",
+    _FLAGS,
 )
+# The exchange's own fault named beside a loss ("disappeared when your app bugged", 交易所出bug 余额少了 要补回来): a
+# demand for money back, not an intruder, unless someone else is said to have acted.
+_OUR_FAULT = re.compile(r"\b(bug\w*|glitch\w*|outage|downtime|went\s+down|crash\w*|overload\w*)\b|bug|宕机|故障|系统出错|出错", _FLAGS)
 # How-to questions about security are FAQ material, not incidents; so are precautions ("in case", 万一, 怕被盗) and
 # what happened to someone else ("my friend got hacked", 同事的号被盗了).
 _HOW_TO = re.compile(
@@ -168,9 +174,12 @@ FORMAL_REQUEST = EscalationMatch("formal_request", Priority.NORMAL)
 def detect_escalation(text: str) -> EscalationMatch | None:
     """The escalation a message asks for by the high-precision patterns; security incidents first (urgent)."""
     text = fold_chinese(text)
+    refund = _REFUND.search(text) is not None
     if (_SECURITY.search(text) or _SECURITY_ZH.search(text)) and not _HOW_TO.search(text):
+        if refund and _OUR_FAULT.search(text) and not someone_else_did_it(text):
+            return REFUND_REQUEST
         return SECURITY_INCIDENT
-    if _REFUND.search(text):
+    if refund:
         return REFUND_REQUEST
     if _HUMAN.search(text):
         return HUMAN_REQUEST
