@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from benchmarks.devset import DevQuestion, load_tuning
 from bot.knowledge import fitted
-from bot.knowledge.intents import INTENT_PREFIX, load_intents
+from bot.knowledge.intents import INTENT_PREFIX, intent_kind, load_intents
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase, load_knowledge_base
 from bot.knowledge.ranker import (
     CandidateEvidence,
@@ -145,6 +145,8 @@ def cascade_thresholds(
                 continue
             lex_scores = lexical_ev.lexical @ np.array(weights.lexical[lang])
             top = int(np.argmax(lex_scores))
+            if intent_kind(lexical_ev.entry_ids[top]) is not None:  # the ranker never skips the encoder for these
+                continue
             confidence = float(weights.confidence(lex_scores, lang, lexical_ev.lexical)[top])
             fused_top = ev.entry_ids[int(np.argmax(ev.fused @ np.array(weights.fused[lang])))]
             rows.append((confidence, lexical_ev.entry_ids[top] in wanted, fused_top in wanted))

@@ -6,8 +6,8 @@ best other entry, and whether both rankers put it first), fitted on the tuning h
 the ranking and the confidence come from one calibrated number. Agreement and margins matter most: where the two
 rankers agree on the top entry they are right far more often than either alone.
 
-Cascade: the lexical stage runs first; when its own calibrated confidence is at least `skip_semantic` the encoder
-is not called (the lexical answer is already as sure as the fused one would be).
+Cascade: the lexical stage runs first; when its own confidence in an FAQ entry is at least `skip_semantic` the
+encoder is not called (the lexical answer is already about as right as the fused one would be).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from bot.core.messages import Lang
 from bot.knowledge.features import FeatureExtractor
-from bot.knowledge.intents import Intent
+from bot.knowledge.intents import Intent, intent_kind
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
 from bot.knowledge.matcher import FaqMatcher, Phrasing
 from bot.knowledge.semantic import EmbeddingCache, Matrix, SemanticRanker, SentenceEncoder
@@ -247,7 +247,8 @@ class Ranker:
         lex_scores = {c.entry_id: c.score for c in lexical}
         phrasing_of = {c.entry_id: c.phrasing for c in lexical}
         run_semantic = self.semantic is not None and use_semantic is not False
-        if run_semantic and use_semantic is None and self._cascade and lexical:
+        # An escalation intent is never decided by the lexical stage alone: it is far weaker there than fused.
+        if run_semantic and use_semantic is None and self._cascade and lexical and intent_kind(lexical[0].entry_id) is None:
             skip_at = self._weights.skip_semantic.get(lang, math.inf)
             top = self._lexical_confidence(np.array([c.score for c in lexical]), lang)
             run_semantic = bool(top[0] < skip_at)
