@@ -21,17 +21,20 @@ def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: fl
     另外, or a space between Chinese clauses), the whole message decides when it is sure (a story's context must not
     replace its question), else the first question when it alone is; the other question's best entry is offered
     (`also`) when it differs and ranks at least at `clarify`. The whole of such a message always goes through the
-    encoder: the lexical stage alone can be sure of the second question."""
+    encoder (the lexical stage alone can be sure of the second question); the first question alone is ranked only
+    when the whole message is unsure."""
     question = strip_greeting(text)
     parts = split_questions(question)
     whole = ranker.rank(question, lang, use_semantic=True if len(parts) > 1 else None)
     if len(parts) < 2 or whole.top is None or intent_kind(whole.top.entry_id) is not None:
         return whole
-    first, second = (ranker.rank(part, lang) for part in parts)
-    decided = first if whole.top.confidence < answer and _faq_top(first, answer) else whole
+    # The first question alone matters only when the whole message is unsure: one encoder call fewer otherwise.
+    first = ranker.rank(parts[0], lang) if whole.top.confidence < answer else None
+    second = ranker.rank(parts[1], lang)
+    decided = first if first is not None and _faq_top(first, answer) else whole
     assert decided.top is not None
     for part in (first, second):
-        top = _faq_top(part, clarify)
+        top = _faq_top(part, clarify) if part is not None else None
         if top is not None and top.entry_id != decided.top.entry_id:
             return dataclasses.replace(decided, also=(top.entry_id,))
     return decided
