@@ -79,10 +79,14 @@ def load_half(half: Half) -> list[DevQuestion]:
     return [q for name in FILES for q in load_file(name) if split[f"{q.file}:{q.line}"] == half]
 
 
+def load_second() -> list[DevQuestion]:
+    """The whole second set (tests/data/dev2/), all of it tuning data."""
+    return [q for name in FILES if (DEV2 / name).exists() for q in load_file(name, DEV2)]
+
+
 def load_tuning() -> list[DevQuestion]:
     """Everything calibration and thresholds may be fitted on: the tuning half and the whole second set."""
-    second = [q for name in FILES if (DEV2 / name).exists() for q in load_file(name, DEV2)]
-    return [*load_half("tune"), *second]
+    return [*load_half("tune"), *load_second()]
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.devset import DEV2, FILES, DevQuestion, load_file, load_half
+from benchmarks.devset import DevQuestion, load_half, load_second
 from bot.app.config import load_config
 from bot.app.wiring import Core, build_core
 from bot.core.conversation import InMemoryConversationStates
@@ -177,7 +177,7 @@ def main() -> None:
         elif name == "offtopic_blind":
             questions = blind_offtopic_questions()
         elif name == "dev2":
-            questions = [q for f in FILES if (DEV2 / f).exists() for q in load_file(f, DEV2)]
+            questions = load_second()
         else:
             questions = load_half(name)  # type: ignore[arg-type]
         misses: list[dict[str, Any]] = []

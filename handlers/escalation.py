@@ -107,7 +107,7 @@ _REFUND_SAID = re.compile(
 )
 # The exchange's own fault named beside a loss ("disappeared when your app bugged", 交易所出bug 余额少了 要补回来): a
 # demand for money back, not an intruder, unless someone else is said to have acted.
-_OUR_FAULT = re.compile(r"\b(bug\w*|glitch\w*|outage|downtime|went\s+down|crash\w*|overload\w*)\b|bug|宕机|故障|系统出错|出错", _FLAGS)
+_OUR_FAULT = re.compile(r"\b(glitch\w*|outage|downtime|went\s+down|crash\w*|overload\w*)\b|bug|宕机|故障|出错", _FLAGS)
 # How-to questions about security are FAQ material, not incidents; so are precautions ("in case", 万一, 怕被盗) and
 # what happened to someone else ("my friend got hacked", 同事的号被盗了).
 _HOW_TO = re.compile(

@@ -33,8 +33,8 @@ def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: fl
     second = ranker.rank(parts[1], lang)
     decided = first if first is not None and _faq_top(first, answer) else whole
     assert decided.top is not None
-    for part in (first, second):
-        top = _faq_top(part, clarify) if part is not None else None
+    for part in (p for p in (first, second) if p is not None):
+        top = _faq_top(part, clarify)
         if top is not None and top.entry_id != decided.top.entry_id:
             return dataclasses.replace(decided, also=(top.entry_id,))
     return decided
