@@ -65,7 +65,9 @@ def evidence_for(ranker: Ranker, questions: list[DevQuestion]) -> list[Candidate
     vectors = None
     if ranker.semantic is not None:
         encoder = ranker.semantic._encoder  # the fitter is the one caller that batches questions
-        vectors = EmbeddingCache(CACHE).embed(encoder, [clip_question(q.text) for q in questions])
+        clipped = [clip_question(q.text) for q in questions]
+        print(f"{sum(c != q.text for c, q in zip(clipped, questions, strict=True))} of {len(questions)} questions clipped for the encoder")
+        vectors = EmbeddingCache(CACHE).embed(encoder, clipped)
     return [
         ranker.evidence(q.text, q.lang, use_semantic=ranker.semantic is not None, vector=None if vectors is None else vectors[i])
         for i, q in enumerate(questions)
