@@ -26,7 +26,7 @@ EncoderName = Literal["e5", "use"]
 Matrix = npt.NDArray[np.float32]
 _BATCH = 64
 # A question's encoder cost grows with its length (about 1.5 ms a token on one core); past this many tokens only its
-# start and its end are embedded (the lexical stage still reads all of it). About 1% of questions are this long.
+# start and its end are embedded (the lexical stage still reads all of it). About 1% of the tuning questions are this long.
 QUESTION_TOKEN_BUDGET = 40
 _HEAD_SHARE = 0.3  # of the budget kept from the start; the rest from the end, where a story's question usually is
 
