@@ -1,6 +1,8 @@
 """The development set in tests/data/dev/ (written blind, from entry ids alone) and its fixed tune/test split.
 
 Run: python -m benchmarks.devset split   (writes tests/data/dev/split.json; done once, committed, never re-drawn)
+     python -m benchmarks.devset examples   (writes faq_data/examples.jsonl from the tuning data: the classifier's
+     user-styled examples; run it after changing the tuning data, then `omnidesk faq embed` and fit_ranker)
 
 The split is stratified by label within each file and seeded, so each half holds about half of every entry's,
 escalation kind's and off-topic questions. Calibration and thresholds are fitted on `tune` only; `test` is held out.
@@ -16,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from bot.knowledge.examples import EXAMPLES_FILE
+from bot.knowledge.intents import INTENT_KINDS, INTENT_PREFIX
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "tests" / "data" / "dev"
 DEV2 = ROOT / "tests" / "data" / "dev2"  # a second blind set written in session 6, for tuning only (no test half)
@@ -25,6 +30,7 @@ FILES = tuple(
     f"{lang}_{kind}.jsonl" for lang in ("en", "zh") for kind in ("faq", "escalation", "offtopic", "multi")
 )
 Half = Literal["tune", "test"]
+OFF_TOPIC_CLASS = "small-talk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +95,35 @@ def load_tuning() -> list[DevQuestion]:
     return [*load_half("tune"), *load_second()]
 
 
+def example_entry(question: DevQuestion) -> str:
+    """The classifier class a single-label question trains: its entry, `intent:<kind>` for an escalation, and the
+    small-talk decline for off-topic (declined, never answered)."""
+    if question.label in INTENT_KINDS:
+        return INTENT_PREFIX + question.label
+    return OFF_TOPIC_CLASS if question.label == "off_topic" else question.label
+
+
+def write_examples(path: Path = ROOT / "faq_data" / EXAMPLES_FILE) -> int:
+    """Write the tuning data's single-question messages as the classifier's examples, leaving out any text the test
+    half also holds ("site down?" is in both): the test half stays unseen."""
+    held_out = {q.text for q in load_half("test")}
+    rows = [
+        json.dumps({"text": q.text, "lang": q.lang, "entry": example_entry(q)}, ensure_ascii=False)
+        for q in load_tuning()
+        if len(q.labels) == 1 and q.text not in held_out
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return len(rows)
+
+
 def main() -> None:
-    """`split`: draw and write the split (refuses to overwrite one that exists)."""
+    """`split`: draw and write the split (refuses to overwrite one that exists); `examples`: write
+    faq_data/examples.jsonl from the tuning data."""
+    if sys.argv[1:] == ["examples"]:
+        print(f"wrote {write_examples()} examples to faq_data/{EXAMPLES_FILE}")
+        return
     if sys.argv[1:] != ["split"]:
-        raise SystemExit("usage: python -m benchmarks.devset split")
+        raise SystemExit("usage: python -m benchmarks.devset split|examples")
     if SPLIT_FILE.exists():
         raise SystemExit(f"{SPLIT_FILE} exists: the split is fixed once drawn")
     split = draw_split()

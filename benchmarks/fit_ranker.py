@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+import zlib
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy.typing as npt
 
 from benchmarks.devset import DevQuestion, load_tuning
 from bot.knowledge import fitted
+from bot.knowledge.examples import load_examples
 from bot.knowledge.intents import INTENT_PREFIX, intent_kind, load_intents
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase, load_knowledge_base
 from bot.knowledge.ranker import (
@@ -33,13 +35,14 @@ from bot.knowledge.ranker import (
     fit_logistic,
     fit_softmax,
 )
-from bot.knowledge.semantic import EmbeddingCache, EncoderName, clip_question, load_encoder
+from bot.knowledge.semantic import EmbeddingCache, EncoderName, SemanticRanker, clip_question, load_encoder
 from handlers.escalation import detect_escalation
 
 ROOT = Path(__file__).resolve().parent.parent
 FITTED = ROOT / "bot" / "knowledge" / "fitted.py"
 CACHE = Path.home() / ".cache" / "omnidesk" / "embeddings"
 ESCALATION_KINDS = ("human", "security", "refund")
+FOLDS = 5  # cross-fitting of the classifier over the examples
 _CASCADE_COST = 0.01  # top entries the cascade may lose, per question it skips the encoder for
 
 
@@ -57,21 +60,42 @@ def build(encoder_name: EncoderName | Literal["none"]) -> tuple[KnowledgeBase, R
     """The ranker over the shipped knowledge base and intents, with default weights."""
     kb = load_knowledge_base()
     encoder = None if encoder_name == "none" else load_encoder(encoder_name)
-    return kb, Ranker.build(kb, load_intents(), encoder, EmbeddingCache(CACHE))
+    return kb, Ranker.build(kb, load_intents(), encoder, EmbeddingCache(CACHE), examples=load_examples())
+
+
+def fold_of(text: str) -> int:
+    """The cross-fitting fold of a question, fixed by its text."""
+    return zlib.crc32(text.encode("utf-8")) % FOLDS
 
 
 def evidence_for(ranker: Ranker, questions: list[DevQuestion]) -> list[CandidateEvidence]:
-    """Each question's candidates with the encoder forced on (question vectors cached on disk too)."""
-    vectors = None
-    if ranker.semantic is not None:
-        encoder = ranker.semantic._encoder  # the fitter is the one caller that batches questions
-        clipped = [clip_question(q.text) for q in questions]
-        print(f"{sum(c != q.text for c, q in zip(clipped, questions, strict=True))} of {len(questions)} questions clipped for the encoder")
-        vectors = EmbeddingCache(CACHE).embed(encoder, clipped)
-    return [
-        ranker.evidence(q.text, q.lang, use_semantic=ranker.semantic is not None, vector=None if vectors is None else vectors[i])
-        for i, q in enumerate(questions)
-    ]
+    """Each question's candidates with the encoder forced on (question vectors cached on disk too).
+
+    The shipped classifier also learnt from faq_data/examples.jsonl, which holds these very questions: each
+    question's evidence comes from a classifier fitted without its fold's examples, so that the fusion and
+    calibration learn how far the classifier is to be trusted on a question it has not seen."""
+    if ranker.semantic is None:
+        return [ranker.evidence(q.text, q.lang, use_semantic=False) for q in questions]
+    encoder = ranker.semantic._encoder  # the fitter is the one caller that batches questions and refits per fold
+    clipped = [clip_question(q.text) for q in questions]
+    print(f"{sum(c != q.text for c, q in zip(clipped, questions, strict=True))} of {len(questions)} questions clipped for the encoder")
+    vectors = EmbeddingCache(CACHE).embed(encoder, clipped)
+    phrasings = ranker.matcher.phrasings
+    examples = load_examples()
+    out: list[CandidateEvidence | None] = [None] * len(questions)
+    for fold in range(FOLDS):
+        semantic = SemanticRanker(
+            encoder,
+            [p.text for p in phrasings],
+            [p.entry_id for p in phrasings],
+            EmbeddingCache(CACHE),
+            examples=[e for e in examples if fold_of(e.text) != fold],
+        )
+        fold_ranker = Ranker(ranker.matcher, semantic, ranker.weights)
+        for i, q in enumerate(questions):
+            if fold_of(q.text) == fold:
+                out[i] = fold_ranker.evidence(q.text, q.lang, use_semantic=True, vector=vectors[i])
+    return [evidence for evidence in out if evidence is not None]
 
 
 def listwise(

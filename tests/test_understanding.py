@@ -6,6 +6,7 @@ embeddings cached on disk); the rest of the suite runs the shipped default, lexi
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from bot.app.wiring import Core, build_core, build_ranker
 from bot.core.conversation import InMemoryConversationStates
 from bot.core.messages import Action, InboundMessage, Priority
 from bot.core.router import RouterResult
+from bot.knowledge.examples import load_examples
 from bot.knowledge.intents import INTENT_KINDS, intent_kind, load_intents, load_other_products
 from bot.knowledge.multipart import split_questions, strip_greeting
 from bot.knowledge.semantic import EmbeddingCache, Matrix, clip_question
@@ -289,7 +291,6 @@ async def test_lexical_only_mode_still_answers(config: Config) -> None:
 
 def test_the_development_split_is_fixed_stratified_and_reproducible() -> None:
     import json
-    from collections import Counter
 
     from benchmarks.devset import SPLIT_FILE, draw_split, load_half
 
@@ -311,5 +312,19 @@ def test_the_shipped_embeddings_are_the_knowledge_bases_own(core: Core, tmp_path
     build_ranker(config, core.kb)
     written = list((tmp_path / "cache").glob("*")) if (tmp_path / "cache").exists() else []
     assert written == [], "faq_data/ changed since `omnidesk faq embed`: run it and commit faq_data/embeddings/"
-    shipped = sorted(p.suffix for p in (ROOT / "faq_data" / "embeddings").iterdir())
-    assert shipped == [".npy", ".npz"], "stale files in faq_data/embeddings/: run `omnidesk faq embed`"
+    shipped = Counter(p.suffix for p in (ROOT / "faq_data" / "embeddings").iterdir())
+    # the phrasings' and the examples' embeddings, and the classifier fitted on both
+    assert shipped == {".npy": 2, ".npz": 1}, "stale files in faq_data/embeddings/: run `omnidesk faq embed`"
+
+
+def test_the_classifier_examples_are_the_tuning_data_and_never_the_test_half(tmp_path: Path) -> None:
+    """faq_data/examples.jsonl is what `python -m benchmarks.devset examples` writes today, and holds no question
+    of the test half: a test-half question the classifier learnt from would flatter every held-out figure."""
+    from benchmarks.devset import load_half, load_tuning, write_examples
+
+    fresh = tmp_path / "examples.jsonl"
+    write_examples(fresh)
+    assert fresh.read_text(encoding="utf-8") == (ROOT / "faq_data" / "examples.jsonl").read_text(encoding="utf-8")
+    texts = {e.text for e in load_examples(ROOT / "faq_data")}
+    assert texts and texts <= {q.text for q in load_tuning()}
+    assert not texts & {q.text for q in load_half("test")}

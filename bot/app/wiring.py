@@ -20,6 +20,7 @@ from bot.core.router import Router
 from bot.desk.agents import AgentNotifier
 from bot.desk.notifications import AgentRelay
 from bot.desk.tickets import TicketDesk
+from bot.knowledge.examples import load_examples
 from bot.knowledge.fitted import fitted_weights
 from bot.knowledge.intents import intent_kind, load_intents, load_other_products
 from bot.knowledge.knowledge_base import KnowledgeBase, default_faq_dir, load_knowledge_base
@@ -131,7 +132,8 @@ def build_ranker(config: Config, kb: KnowledgeBase) -> Ranker:
             "install it, or set OMNIDESK_ENCODER=none for the lexical ranker alone"
         ) from None
     cache = EmbeddingCache(Path(config.matcher.cache_dir).expanduser(), shipped_embeddings(faq_dir))
-    return Ranker.build(kb, load_intents(faq_dir), encoder, cache, fitted_weights(encoder.name if encoder else None))
+    weights = fitted_weights(encoder.name if encoder else None)
+    return Ranker.build(kb, load_intents(faq_dir), encoder, cache, weights, load_examples(faq_dir))
 
 
 def faq_categorizer(kb: KnowledgeBase, matcher: FaqMatcher, min_confidence: float) -> Categorizer:

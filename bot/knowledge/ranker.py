@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.core.messages import Lang
+from bot.knowledge.examples import Example
 from bot.knowledge.features import FeatureExtractor
 from bot.knowledge.intents import Intent, intent_kind
 from bot.knowledge.knowledge_base import LANGS, KnowledgeBase
@@ -204,8 +205,10 @@ class Ranker:
         encoder: SentenceEncoder | None = None,
         cache: EmbeddingCache | None = None,
         weights: FusionWeights = DEFAULT_WEIGHTS,
+        examples: Sequence[Example] = (),
     ) -> Ranker:
-        """Index the knowledge base and the intents in both rankers."""
+        """Index the knowledge base and the intents in both rankers (`examples`: user-styled questions that train
+        the semantic classifier only)."""
         phrasings = [
             Phrasing(entry.id, question, lang)
             for entry in kb.entries
@@ -218,7 +221,7 @@ class Ranker:
         semantic = None
         if encoder is not None:
             semantic = SemanticRanker(
-                encoder, [p.text for p in phrasings], [p.entry_id for p in phrasings], cache
+                encoder, [p.text for p in phrasings], [p.entry_id for p in phrasings], cache, examples=examples
             )
         return cls(matcher, semantic, weights)
 

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.knowledge.entry_classifier import DEFAULT_C, EntryClassifier
+from bot.knowledge.examples import Example
 
 log = logging.getLogger(__name__)
 EncoderName = Literal["e5", "use"]
@@ -228,8 +229,10 @@ class SemanticRanker:
         entry_ids: Sequence[str],
         cache: EmbeddingCache | None = None,
         classifier: EntryClassifier | None = None,
+        examples: Sequence[Example] = (),
     ) -> None:
-        """`classifier`: one already fitted on these phrasings (else it is fitted, or read from the cache)."""
+        """`classifier`: one already fitted on these phrasings (else it is fitted, or read from the cache), with
+        `examples` about these entries as extra training rows."""
         self._encoder = encoder
         self._matrix = cache.embed(encoder, texts) if cache else encoder.encode(texts)
         self.entries = tuple(dict.fromkeys(entry_ids))
@@ -242,12 +245,21 @@ class SemanticRanker:
         self._grouped_row = np.empty(len(self._order), dtype=np.int64)
         self._grouped_row[self._order] = np.arange(len(self._order))
         if classifier is None:
-            classifier = (
-                cache.classifier(encoder.name, texts, entry_ids, self._matrix)
-                if cache
-                else EntryClassifier.fit(self._matrix, entry_ids)
-            )
+            classifier = self._fit_classifier(texts, entry_ids, [e for e in examples if e.entry_id in position], cache)
         self._classifier = classifier
+
+    def _fit_classifier(
+        self, texts: Sequence[str], entry_ids: Sequence[str], examples: Sequence[Example], cache: EmbeddingCache | None
+    ) -> EntryClassifier:
+        """The classifier over the phrasings and the examples, read from the cache when it has it. Examples are
+        clipped as questions are, since that is how the encoder sees a question."""
+        clipped = [clip_question(e.text) for e in examples]
+        extra = (cache.embed(self._encoder, clipped) if cache else self._encoder.encode(clipped)) if clipped else None
+        matrix = self._matrix if extra is None else np.vstack([self._matrix, extra])
+        labels = [*entry_ids, *(e.entry_id for e in examples)]
+        if cache is None:
+            return EntryClassifier.fit(matrix, labels)
+        return cache.classifier(self._encoder.name, [*texts, *clipped], labels, matrix)
 
     @property
     def encoder_name(self) -> str:
