@@ -80,22 +80,33 @@ def evidence_for(ranker: Ranker, questions: list[DevQuestion]) -> list[Candidate
     clipped = [clip_question(q.text) for q in questions]
     print(f"{sum(c != q.text for c, q in zip(clipped, questions, strict=True))} of {len(questions)} questions clipped for the encoder")
     vectors = EmbeddingCache(CACHE).embed(encoder, clipped)
+    rankers = fold_rankers(ranker)
+    return [
+        rankers[fold_of(q.text)].evidence(q.text, q.lang, use_semantic=True, vector=vectors[i])
+        for i, q in enumerate(questions)
+    ]
+
+
+def fold_rankers(ranker: Ranker) -> list[Ranker]:
+    """Per fold, the ranker with a classifier that learnt every example but that fold's (same lexical stage and
+    weights): how the shipped ranker fares on a tuning question it has not learnt."""
+    assert ranker.semantic is not None
     phrasings = ranker.matcher.phrasings
     examples = load_examples()
-    out: list[CandidateEvidence | None] = [None] * len(questions)
-    for fold in range(FOLDS):
-        semantic = SemanticRanker(
-            encoder,
-            [p.text for p in phrasings],
-            [p.entry_id for p in phrasings],
-            EmbeddingCache(CACHE),
-            examples=[e for e in examples if fold_of(e.text) != fold],
+    return [
+        Ranker(
+            ranker.matcher,
+            SemanticRanker(
+                ranker.semantic._encoder,
+                [p.text for p in phrasings],
+                [p.entry_id for p in phrasings],
+                EmbeddingCache(CACHE),
+                examples=[e for e in examples if fold_of(e.text) != fold],
+            ),
+            ranker.weights,
         )
-        fold_ranker = Ranker(ranker.matcher, semantic, ranker.weights)
-        for i, q in enumerate(questions):
-            if fold_of(q.text) == fold:
-                out[i] = fold_ranker.evidence(q.text, q.lang, use_semantic=True, vector=vectors[i])
-    return [evidence for evidence in out if evidence is not None]
+        for fold in range(FOLDS)
+    ]
 
 
 def listwise(

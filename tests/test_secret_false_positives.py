@@ -24,7 +24,10 @@ DATA = Path(__file__).resolve().parent / "data"
 # The project's own questions, by language: the development set and the held-out set.
 DEV_AND_HELD_OUT = pytest.mark.parametrize(
     ("lang", "patterns"),
-    [("en", ("dev/en_*.jsonl", "heldout_en.jsonl")), ("zh", ("dev/zh_*.jsonl", "heldout_zh.jsonl"))],
+    [
+        ("en", ("dev/en_*.jsonl", "dev2/en_*.jsonl", "heldout_en.jsonl")),
+        ("zh", ("dev/zh_*.jsonl", "dev2/zh_*.jsonl", "heldout_zh.jsonl")),
+    ],
 )
 
 
@@ -97,3 +100,31 @@ def test_most_random_halves_of_a_chinese_phrase_are_caught_alone(scanner: Secret
     caught = sum(scanner.scan(half).kinds == {SecretKind.SEED_PHRASE} for half in halves)
     print(f"\nHALF PHRASES ({wordlist}, 6 unseparated characters, alone): {caught} of {len(halves)} caught")
     assert caught >= 800
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "locked out after fat-fingering my password like 6 times",
+        "i reset my password after a follow-up email",
+        "my two-factor code and my password both fail",
+        "blockchain.com wallet password forgot, they say they cant reset it",
+        "disney+ login code never arrives in my inbox",
+    ],
+)
+def test_a_hyphenated_word_beside_a_password_word_is_prose(scanner: SecretScanner, text: str) -> None:
+    assert not scanner.scan(text).found
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("blue-sky is my password", "blue-sky"),
+        ("my password blue-sky stopped working", "blue-sky"),
+        ("password: blue-sky", "blue-sky"),
+        ("i use correct-horse-battery as my password", "correct-horse-battery"),
+    ],
+)
+def test_a_hyphenated_password_named_as_one_is_still_redacted(scanner: SecretScanner, text: str, secret: str) -> None:
+    result = scanner.scan(text)
+    assert result.found and secret not in result.redacted_text

@@ -416,6 +416,12 @@ _API_WORD = re.compile(
 )
 _API_REACH_BEFORE, _API_REACH_AFTER = 120, 80
 _SENTENCE_END = re.compile(r"[.!?。！？\n](?:\s|$)|[。！？\n]")
+# Two lowercase words joined by a hyphen, a site's name and a service with a plus are prose near a password word
+# ("after fat-fingering my password", "blockchain.com wallet password", "disney+ login code"), unless the sentence
+# names it the password ("blue-sky is my password", "my password blue-sky"). Three or more words stay suspect:
+# that is how passphrases are chosen.
+_COMPOUND_WORD = re.compile(r"[a-z]+(?:-[a-z]+|(?:\.[a-z]{2,})+|\+)")
+_NAMED_AS_PASSWORD = re.compile(r"[ \t]*(?:is|was|=|:)(?![A-Za-z])")
 
 # --- 2FA codes ---------------------------------------------------------------------------------
 
@@ -1217,6 +1223,10 @@ def _prose_password_spans(s: str, lowered: str) -> list[_Span]:
             before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
             after = s[end : end + _PASSWORD_WORD_REACH]
             word_before = _last(_PASSWORD_WORD, before)
+            if _COMPOUND_WORD.fullmatch(token) and not _NAMED_AS_PASSWORD.match(s, end):
+                right_after_word = word_before is not None and not before[word_before.end() :].strip(" \t\"'")
+                if not right_after_word:  # "my password blue-sky stopped working" names it
+                    continue
             word_after = _PASSWORD_WORD.search(after)
             # The password word must be in the same sentence as the token.
             if (word_before is not None and not _SENTENCE_END.search(before, word_before.end())) or (
