@@ -1,4 +1,4 @@
-"""Fit the ranker's fusion and calibration on the tuning data (never on the test half): the development set's tuning
+"""Fit the ranker's fusion and cascade on the tuning data (never on the test half): the development set's tuning
 half and the whole second set (tests/data/dev2/).
 
 Run: python -m benchmarks.fit_ranker [--encoder e5|use]   (writes bot/knowledge/fitted.py; prints top-1 figures)
@@ -31,9 +31,8 @@ from bot.knowledge.ranker import (
     CandidateEvidence,
     FusionWeights,
     Ranker,
-    calibration_features,
-    fit_logistic,
     fit_softmax,
+    softmax_with_none,
 )
 from bot.knowledge.semantic import EmbeddingCache, EncoderName, SemanticRanker, clip_question, load_encoder
 from handlers.escalation import detect_escalation
@@ -72,8 +71,8 @@ def evidence_for(ranker: Ranker, questions: list[DevQuestion]) -> list[Candidate
     """Each question's candidates with the encoder forced on (question vectors cached on disk too).
 
     The shipped classifier also learnt from faq_data/examples.jsonl, which holds these very questions: each
-    question's evidence comes from a classifier fitted without its fold's examples, so that the fusion and
-    calibration learn how far the classifier is to be trusted on a question it has not seen."""
+    question's evidence comes from a classifier fitted without its fold's examples, so that the fusion
+    learns how far the classifier is to be trusted on a question it has not seen."""
     if ranker.semantic is None:
         return [ranker.evidence(q.text, q.lang, use_semantic=False) for q in questions]
     encoder = ranker.semantic._encoder  # the fitter is the one caller that batches questions and refits per fold
@@ -144,23 +143,6 @@ def top1(
     return out
 
 
-def calibration(
-    questions: list[DevQuestion], evidences: list[CandidateEvidence], kb: KnowledgeBase, theta: tuple[float, ...]
-) -> tuple[float, ...]:
-    """The logistic turning each question's top fused candidate's calibration features into P(it is right)."""
-    rows, right = [], []
-    for q, ev in zip(questions, evidences, strict=True):
-        matrix = ev.fused
-        wanted = targets(q, kb)
-        if wanted is None or matrix is None or not len(ev.entry_ids):
-            continue
-        scores = matrix @ np.array(theta)
-        top = int(np.argmax(scores))
-        rows.append(calibration_features(scores, matrix)[top])
-        right.append(ev.entry_ids[top] in wanted)
-    return fit_logistic(np.array(rows), np.array(right))
-
-
 def cascade_thresholds(
     kb: KnowledgeBase,
     questions: list[DevQuestion],
@@ -184,7 +166,7 @@ def cascade_thresholds(
             top = int(np.argmax(lex_scores))
             if intent_kind(lexical_ev.entry_ids[top]) is not None:  # the ranker never skips the encoder for these
                 continue
-            confidence = float(weights.confidence(lex_scores, lang, lexical_ev.lexical)[top])
+            confidence = float(softmax_with_none(lex_scores)[top])
             fused_top = ev.entry_ids[int(np.argmax(ev.fused @ np.array(weights.fused[lang])))]
             rows.append((confidence, lexical_ev.entry_ids[top] in wanted, fused_top in wanted))
         out[lang] = math.inf
@@ -230,13 +212,8 @@ def main() -> None:
             ]
             print(f"  {lang} {name:8s} top-1: " + ", ".join(cells) + f"  weights {[round(t, 2) for t in theta]}")
     assert ranker.semantic is not None
-    fused_calibration: dict[str, tuple[float, ...]] = {}
-    for lang in LANGS:
-        qs = [q for q in questions if q.lang == lang]
-        evs = [e for q, e in zip(questions, evidences, strict=True) if q.lang == lang]
-        fused_calibration[lang] = calibration(qs, evs, kb, fused[lang])
     skip = cascade_thresholds(kb, questions, evidences, lexical_evidences, FusionWeights(lexical, fused))
-    weights = FusionWeights(lexical, fused, ranker.semantic.encoder_name, skip, fused_calibration)
+    weights = FusionWeights(lexical, fused, ranker.semantic.encoder_name, skip)
     existing = dict(fitted._FITTED)
     existing[weights.encoder] = weights
     FITTED.write_text(render(existing), encoding="utf-8")
@@ -254,12 +231,11 @@ def render(all_weights: dict[str, FusionWeights]) -> str:
 
     items = "".join(
         f"    {name!r}: FusionWeights(\n        lexical={block(w.lexical)},\n        fused={block(w.fused)},\n"
-        f"        encoder={w.encoder!r},\n        skip_semantic={skip(w.skip_semantic)},\n"
-        f"        fused_calibration={block(w.fused_calibration)},\n    ),\n"
+        f"        encoder={w.encoder!r},\n        skip_semantic={skip(w.skip_semantic)},\n    ),\n"
         for name, w in sorted(all_weights.items())
     )
     return (
-        '"""Fusion and calibration weights per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data\n'
+        '"""Fusion weights and cascade thresholds per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data\n'
         '(tests/data/dev/ tuning half, tests/data/dev2/). Generated: do not edit by hand."""\n\n'
         "from __future__ import annotations\n\n"
         "from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights\n\n"

@@ -7,7 +7,8 @@ measured on the other, both ways. Printed per language:
 - top-1 of FaqMatcher alone, of the fusion without the classifier's three features, and of the shipped fusion, for
   FAQ questions and escalation intents;
 - the share of FAQ questions answered right when the answer threshold is set so that at most 2% are answered wrong,
-  with the softmax's confidence and with the calibrated one.
+  with the softmax's confidence (shipped) and with a logistic recalibration of the top candidate (shipped until
+  session 7, when it answered fewer right).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy.typing as npt
 from benchmarks.devset import load_tuning
 from benchmarks.fit_ranker import ESCALATION_KINDS, build, evidence_for, listwise, targets
 from bot.knowledge.knowledge_base import LANGS
-from bot.knowledge.ranker import FUSED_FEATURES, calibration_features, fit_logistic, fit_softmax, softmax_with_none
+from bot.knowledge.ranker import FUSED_FEATURES, _leads, fit_softmax, softmax_with_none
 
 SEED = 20261203
 WITHOUT_CLASSIFIER = [FUSED_FEATURES.index(name) for name in ("bias", "lex", "lex_lead", "sem", "sem_lead", "agree")]
@@ -35,6 +36,32 @@ def best_right_at(confidence: npt.NDArray[np.float64], right: npt.NDArray[np.boo
         if (answered & ~right).mean() <= MAX_WRONG:
             best = max(best, float((answered & right).mean()))
     return best
+
+
+def calibration_features(scores: npt.NDArray[np.float64], evidence: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per candidate (rows of FUSED_FEATURES): bias, its softmax probability, its score's lead, its lexical score,
+    the classifier's probability, whether both rankers put it first, and its cosine (the calibration shipped until
+    session 7, kept here to show why it no longer is)."""
+    columns = [np.ones(len(scores)), softmax_with_none(scores), _leads(scores)]
+    columns += [evidence[:, FUSED_FEATURES.index(name)] for name in ("lex", "head", "agree", "sem")]
+    return np.column_stack(columns)
+
+
+def fit_logistic(features: npt.NDArray[np.float64], right: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """Weights of P(right | features) by L-BFGS, with a little L2 (not on the bias column 0)."""
+    from scipy.optimize import minimize
+
+    y = right.astype(np.float64)
+    ridge = np.full(features.shape[1], 0.01)
+    ridge[0] = 0.0
+
+    def loss(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        p = np.clip(1.0 / (1.0 + np.exp(-np.clip(features @ theta, -30.0, 30.0))), 1e-12, 1 - 1e-12)
+        value = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum() + ridge @ (theta * theta))
+        return value, features.T @ (p - y) + 2 * ridge * theta
+
+    result: npt.NDArray[np.float64] = minimize(loss, np.zeros(features.shape[1]), jac=True, method="L-BFGS-B").x
+    return result
 
 
 def main() -> None:
@@ -62,7 +89,7 @@ def main() -> None:
                 top = int(np.argmax(scores))
                 calib_x.append(calibration_features(scores, ev.fused)[top])
                 calib_y.append(ev.entry_ids[top] in (targets(questions[i], kb) or ()))
-            calibration = np.array(fit_logistic(np.array(calib_x), np.array(calib_y)))
+            calibration = fit_logistic(np.array(calib_x), np.array(calib_y))
             for i in test:
                 q, ev = questions[i], evidences[i]
                 assert ev.fused is not None

