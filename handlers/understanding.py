@@ -18,21 +18,30 @@ from handlers.base import Handler, Turn
 
 def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: float) -> Ranking:
     """The ranking for a message, its greeting set aside. With two questions (a question mark, "also", ", and how",
-    另外, or a space between Chinese clauses), the whole message decides when it is sure of something other than the
-    second question (a story's context must not replace its question), else the first question when it alone is;
-    the other question's best entry is offered (`also`) when it differs and ranks at least at `clarify`. The whole
-    of such a message always goes through the encoder (the lexical stage alone can be sure of the second
-    question); the first question alone is ranked only when the whole message is unsure or about the second."""
+    另外, or a space between Chinese clauses), the whole message decides when it is sure (a story's context must not
+    replace its question), else the first question when it alone is; the other question's best entry is offered
+    (`also`) when it differs and ranks at least at `clarify`. When the user marked two questions and the whole
+    message is about the second, the first is answered. The whole of such a message always goes through the encoder
+    (the lexical stage alone can be sure of the second question)."""
     question = strip_greeting(text)
     parts = split_questions(question)
     whole = ranker.rank(question, lang, use_semantic=True if len(parts) > 1 else None)
     if len(parts) < 2 or whole.top is None or intent_kind(whole.top.entry_id) is not None:
         return whole
     second = ranker.rank(parts[1], lang)
-    # The first question alone matters only when the whole message is unsure or is about the second question (one
-    # encoder call fewer otherwise): a user expects the first question answered and the second offered.
-    about_second = second.top is not None and second.top.entry_id == whole.top.entry_id
-    first = ranker.rank(parts[0], lang) if whole.top.confidence < answer or about_second else None
+    # A space between Chinese clauses as often sets context before the one question ("短信能收 就是…"), and an
+    # indexed phrasing is its entry: neither counts as two questions asked.
+    asked = split_questions(question, asked_only=True)
+    about_second = (
+        len(asked) > 1
+        and second.top is not None
+        and second.top.entry_id == whole.top.entry_id
+        and not ranker.is_phrasing(question)
+    )
+    # The first question alone matters only then or when the whole message is unsure: one encoder call fewer.
+    first = None
+    if about_second or whole.top.confidence < answer:
+        first = ranker.rank(asked[0] if about_second else parts[0], lang)
     decided = first if first is not None and _faq_top(first, answer) else whole
     assert decided.top is not None
     for part in (p for p in (first, second) if p is not None):

@@ -56,7 +56,7 @@ def test_run_serves_the_widget_health_and_metrics_and_stops_cleanly_on_sigterm(t
             # worded unlike any phrasing: the lexical ranker alone does not answer it, the default ranker does
             sent = http.post(
                 "/api/webchat/messages",
-                json={"id": "m2", "text": "the coins i sent this morning still are not in my balance"},
+                json={"id": "m2", "text": "i moved eth here this morning but i can't see it anywhere"},
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert sent.status_code < 300, sent.text

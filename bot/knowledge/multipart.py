@@ -18,14 +18,15 @@ _GREETING = re.compile(
 # spaces between words, so one there ends a clause). A full stop is not enough: a story's sentences are context
 # for one question.
 _CJK = "\u3400-\u9fff"
-_BOUNDARY = re.compile(
+_ASKED_BOUNDARY = (
     r"(?<=[?？])\s*"
     r"|[,，]?\s*\b(?:also|and\s+also|plus|another\s+(?:thing|question)|btw|separately|one\s+more\s+thing)\b[,:]?\s*"
     r"|[,，]?\s*\band\s+(?=(?:how|what|whats|what's|where|when|why|which|can|could|is|are|do|does|will)\b)"
     r"|[，,]?\s*(?:另外|还有|還有|顺便问一?下|順便問一?下|顺便问问|順便問問|顺便|順便|再问一?下|再問一?下|以及|然后|然後)[，,：:]?"
-    rf"|(?<=[{_CJK}])\s+(?=[{_CJK}])",
-    re.IGNORECASE,
 )
+_BOUNDARY = re.compile(_ASKED_BOUNDARY + rf"|(?<=[{_CJK}])\s+(?=[{_CJK}])", re.IGNORECASE)
+# Without the space between Chinese clauses, which as often sets context before the one question ("短信能收 就是…")
+_ASKED = re.compile(_ASKED_BOUNDARY, re.IGNORECASE)
 _HAN = re.compile(f"[{_CJK}]")
 _MIN_WEIGHT = 8  # a Latin character weighs 1 and a Chinese one 2: shorter pieces ("ok?", "thx.") are no question
 
@@ -40,9 +41,10 @@ def _weight(part: str) -> int:
     return len(part) + len(_HAN.findall(part))
 
 
-def split_questions(text: str) -> tuple[str, ...]:
-    """The message's questions in order: one part, or the first two substantial parts."""
-    parts = [p.strip() for p in _BOUNDARY.split(text) if p and p.strip()]
+def split_questions(text: str, asked_only: bool = False) -> tuple[str, ...]:
+    """The message's questions in order: one part, or the first two substantial parts (`asked_only`: split only
+    where the user marked a second question: a question mark, "also", 另外…)."""
+    parts = [p.strip() for p in (_ASKED if asked_only else _BOUNDARY).split(text) if p and p.strip()]
     substantial = [p for p in parts if _weight(p) >= _MIN_WEIGHT]
     if len(substantial) < 2:
         return (text,)

@@ -182,6 +182,10 @@ class Ranker:
             )
         return cls(matcher, semantic, weights)
 
+    def is_phrasing(self, text: str) -> bool:
+        """Whether the text is, normalised, one entry's indexed phrasing (that entry, whatever the fusion says)."""
+        return normalize(text) in self._exact
+
     @property
     def weights(self) -> FusionWeights:
         """The fusion weights in use."""
@@ -268,7 +272,7 @@ class Ranker:
         matrix = evidence.fused if evidence.fused is not None else evidence.lexical
         scores = matrix @ np.array((self._weights.fused if fused else self._weights.lexical)[lang])
         confidence = softmax_with_none(scores)
-        exact = self._exact.get(normalize(text)) if exclude_row is None else None
+        exact = self._exact.get(normalize(text)) if exclude_row is None else None  # see is_phrasing
         if exact is not None and exact in evidence.entry_ids:
             i = evidence.entry_ids.index(exact)
             scores[i] = scores.max() + 1.0
