@@ -57,7 +57,16 @@ class FaqAnswerHandler(Handler[Ranking]):
         other_product = self._other_products is not None and self._other_products.asked_about(
             normalize(turn.message.text)
         )
-        if entry.kind == "decline" or other_product:
+        answerable = [c for c in candidates if (e := self._kb.entry(c.entry_id)) and e.kind == "answer"]
+        # An unsure decline must not turn away a support question ranked close behind it ("been waiting since
+        # yesterday for my eth to leave" near small talk): the user is offered the entries instead.
+        unsure_decline = (
+            entry.kind == "decline"
+            and top.confidence < self._thresholds.answer
+            and bool(answerable)
+            and answerable[0].confidence >= self._thresholds.clarify
+        )
+        if (entry.kind == "decline" and not unsure_decline) or other_product:
             declined = self._kb.entry(OTHER_PRODUCT_ENTRY_ID) if other_product and entry.kind == "answer" else entry
             assert declined is not None, f"the knowledge base needs a '{OTHER_PRODUCT_ENTRY_ID}' entry"
             reason = "other_product" if declined is not entry else entry.id
@@ -74,8 +83,7 @@ class FaqAnswerHandler(Handler[Ranking]):
                 extra = tuple(Suggestion(self._replies.entry_label(e, lang), faq_payload(e.id)) for e in offered)
                 reply = dataclasses.replace(reply, suggestions=(*extra, *reply.suggestions))
             return self._outcome(turn, decision, reply)
-        answerable = [c.entry_id for c in candidates if (e := self._kb.entry(c.entry_id)) and e.kind == "answer"]
-        choices = tuple(answerable[: self._thresholds.max_suggestions])
+        choices = tuple(c.entry_id for c in answerable[: self._thresholds.max_suggestions])
         decision = Decision(Action.CLARIFY, lang, faq_id=choices[0], suggestions=choices, confidence=top.confidence)
         reply = self._replies.choices(self._replies.texts.render("clarify", lang), choices, lang)
         return self._outcome(turn, decision, reply)

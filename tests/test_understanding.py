@@ -15,13 +15,18 @@ import pytest
 
 from bot.app.config import Config, load_config
 from bot.app.wiring import Core, build_core, build_ranker
-from bot.core.conversation import InMemoryConversationStates
+from bot.core.conversation import ConversationState, InMemoryConversationStates
+from bot.core.handler import Turn
 from bot.core.messages import Action, InboundMessage, Priority
 from bot.core.router import RouterResult
 from bot.knowledge.examples import load_examples
 from bot.knowledge.intents import INTENT_KINDS, intent_kind, load_intents, load_other_products
 from bot.knowledge.multipart import split_questions, strip_greeting
+from bot.knowledge.ranker import Ranked, Ranking
 from bot.knowledge.semantic import EmbeddingCache, Matrix, clip_question
+from bot.knowledge.texts import ReplyTexts
+from handlers.faq_answer import FaqAnswerHandler
+from handlers.replies import ReplyBuilder
 
 _ids = itertools.count()
 ROOT = Path(__file__).resolve().parent.parent
@@ -328,3 +333,27 @@ def test_the_classifier_examples_are_the_tuning_data_and_never_the_test_half(tmp
     texts = {e.text for e in load_examples(ROOT / "faq_data")}
     assert texts and texts <= {q.text for q in load_tuning()}
     assert not texts & {q.text for q in load_half("test")}
+
+
+@pytest.mark.parametrize(
+    ("small_talk", "support", "action"),
+    [(0.5, 0.35, Action.CLARIFY), (0.5, 0.2, Action.DECLINE), (0.8, 0.15, Action.DECLINE)],
+)
+async def test_an_unsure_decline_offers_the_support_entry_ranked_close_behind_it(
+    core: Core, small_talk: float, support: float, action: Action
+) -> None:
+    """Small talk ranked first below `answer`, a support entry at `clarify` or more behind it: the user is offered the
+    entry rather than turned away; a sure decline, or one with nothing close, still declines."""
+    replies = ReplyBuilder(core.kb, core.config.brand, ReplyTexts(core.config.brand))
+    handler = FaqAnswerHandler(core.kb, core.ranker, core.config.matcher, replies)
+    ranking = Ranking(
+        (Ranked("small-talk", small_talk, 0.0, 0.0, ""), Ranked("withdrawal-pending", support, 0.0, 0.0, "")), True
+    )
+    message = InboundMessage("test", "u", "1", "1", "my withdrawal is late and my landlord is waiting")
+    turn = Turn(message, "en", "en", ConversationState(), ranking=ranking)
+    match = handler.check(turn)
+    assert match is not None
+    decision = (await handler.handle(turn, match)).decision
+    assert decision.action is action
+    if action is Action.CLARIFY:
+        assert decision.suggestions == ("withdrawal-pending",)
