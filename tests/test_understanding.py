@@ -21,6 +21,7 @@ from bot.core.messages import Action, InboundMessage, Priority
 from bot.core.router import RouterResult
 from bot.knowledge.examples import load_examples
 from bot.knowledge.intents import INTENT_KINDS, intent_kind, load_intents, load_other_products
+from bot.knowledge.knowledge_base import KnowledgeBaseError
 from bot.knowledge.multipart import split_questions, strip_greeting
 from bot.knowledge.ranker import Ranked, Ranking
 from bot.knowledge.semantic import EmbeddingCache, Matrix, clip_question
@@ -357,3 +358,21 @@ async def test_an_unsure_decline_offers_the_support_entry_ranked_close_behind_it
     assert decision.action is action
     if action is Action.CLARIFY:
         assert decision.suggestions == ("withdrawal-pending",)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"text": "hi", "lang": "fr", "entry": "small-talk"}', "lang must be en or zh"),
+        ('{"text": "hi", "lang": "en"}', "not an example"),
+        ("not json", "not an example"),
+    ],
+)
+def test_a_malformed_example_fails_with_its_line(tmp_path: Path, line: str, message: str) -> None:
+    (tmp_path / "examples.jsonl").write_text('{"text": "ok", "lang": "en", "entry": "find-uid"}\n' + line + "\n")
+    with pytest.raises(KnowledgeBaseError, match=rf"examples.jsonl:2: .*{message}"):
+        load_examples(tmp_path)
+
+
+def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
+    assert load_examples(tmp_path) == ()

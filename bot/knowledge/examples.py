@@ -9,12 +9,11 @@ companies' products with our words. The classifier learns those styles from `faq
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.messages import Lang
-from bot.knowledge.knowledge_base import default_faq_dir
+from bot.knowledge.knowledge_base import KnowledgeBaseError, default_faq_dir
 
 EXAMPLES_FILE = "examples.jsonl"
 
@@ -28,9 +27,9 @@ class Example:
     entry_id: str
 
 
-def load_examples(faq_dir: Path | None = None, known: Collection[str] | None = None) -> tuple[Example, ...]:
-    """The examples beside the knowledge base (none when there is no file); with `known`, only those about an id
-    in it (an entry removed since the file was written is skipped, not an error)."""
+def load_examples(faq_dir: Path | None = None) -> tuple[Example, ...]:
+    """The examples beside the knowledge base (none when there is no file). One about an id the knowledge base no
+    longer has is not an error: the classifier skips it."""
     path = (faq_dir or default_faq_dir()) / EXAMPLES_FILE
     if not path.is_file():
         return ()
@@ -42,9 +41,8 @@ def load_examples(faq_dir: Path | None = None, known: Collection[str] | None = N
             row = json.loads(line)
             example = Example(str(row["text"]), row["lang"], str(row["entry"]))
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number}: not an example ({exc})") from None
+            raise KnowledgeBaseError(f"{path}:{number}: not an example ({exc})") from None
         if example.lang not in ("en", "zh"):
-            raise ValueError(f"{path}:{number}: lang must be en or zh, not {example.lang!r}")
-        if known is None or example.entry_id in known:
-            examples.append(example)
+            raise KnowledgeBaseError(f"{path}:{number}: lang must be en or zh, not {example.lang!r}")
+        examples.append(example)
     return tuple(examples)
