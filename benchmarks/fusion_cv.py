@@ -21,7 +21,7 @@ import numpy.typing as npt
 from benchmarks.devset import load_tuning
 from benchmarks.fit_ranker import ESCALATION_KINDS, build, evidence_for, listwise, targets
 from bot.knowledge.knowledge_base import LANGS
-from bot.knowledge.ranker import FUSED_FEATURES, _leads, fit_softmax, softmax_with_none
+from bot.knowledge.ranker import FUSED_FEATURES, fit_softmax, leads, softmax_with_none
 
 SEED = 20261203
 WITHOUT_CLASSIFIER = [FUSED_FEATURES.index(name) for name in ("bias", "lex", "lex_lead", "sem", "sem_lead", "agree")]
@@ -42,26 +42,9 @@ def calibration_features(scores: npt.NDArray[np.float64], evidence: npt.NDArray[
     """Per candidate (rows of FUSED_FEATURES): bias, its softmax probability, its score's lead, its lexical score,
     the classifier's probability, whether both rankers put it first, and its cosine (the calibration shipped until
     session 7, kept here to show why it no longer is)."""
-    columns = [np.ones(len(scores)), softmax_with_none(scores), _leads(scores)]
+    columns = [np.ones(len(scores)), softmax_with_none(scores), leads(scores)]
     columns += [evidence[:, FUSED_FEATURES.index(name)] for name in ("lex", "head", "agree", "sem")]
     return np.column_stack(columns)
-
-
-def fit_logistic(features: npt.NDArray[np.float64], right: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """Weights of P(right | features) by L-BFGS, with a little L2 (not on the bias column 0)."""
-    from scipy.optimize import minimize
-
-    y = right.astype(np.float64)
-    ridge = np.full(features.shape[1], 0.01)
-    ridge[0] = 0.0
-
-    def loss(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
-        p = np.clip(1.0 / (1.0 + np.exp(-np.clip(features @ theta, -30.0, 30.0))), 1e-12, 1 - 1e-12)
-        value = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum() + ridge @ (theta * theta))
-        return value, features.T @ (p - y) + 2 * ridge * theta
-
-    result: npt.NDArray[np.float64] = minimize(loss, np.zeros(features.shape[1]), jac=True, method="L-BFGS-B").x
-    return result
 
 
 def main() -> None:
@@ -89,7 +72,8 @@ def main() -> None:
                 top = int(np.argmax(scores))
                 calib_x.append(calibration_features(scores, ev.fused)[top])
                 calib_y.append(ev.entry_ids[top] in (targets(questions[i], kb) or ()))
-            calibration = fit_logistic(np.array(calib_x), np.array(calib_y))
+            # a logistic on the top candidate is fit_softmax over that one candidate: sigmoid(s) = e^s / (1 + e^s)
+            calibration = np.array(fit_softmax([(row[None, :], 0 if right else -1) for row, right in zip(calib_x, calib_y, strict=True)]))
             for i in test:
                 q, ev = questions[i], evidences[i]
                 assert ev.fused is not None

@@ -6,8 +6,8 @@ Run: python -m benchmarks.understanding [--sets test,tune,dev2,heldout,offtopic_
      [--answer X --clarify Y --escalate Z]   (threshold overrides, for choosing them on the tuning half only)
 Each message is routed in a fresh conversation, as `omnidesk classify` does. `tune` and `dev2` are the classifier's
 examples (faq_data/examples.jsonl), so their figures are in-sample and flatter unless `--cross-fit` routes each
-question with a classifier fitted without its fold (as fit_ranker, fusion_cv and thresholds do). Questions labelled with an entry the
-knowledge base does not have yet are counted apart ("new entries") and left out of the FAQ figures.
+question with a classifier fitted without its fold (as fit_ranker, fusion_cv and thresholds do). Questions labelled
+with an entry the knowledge base does not have yet are counted apart ("new entries") and left out of the FAQ figures.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def test_most_random_halves_of_a_chinese_phrase_are_caught_alone(scanner: Secret
         "disney+ login code never arrives in my inbox",
     ],
 )
-def test_a_hyphenated_word_beside_a_password_word_is_prose(scanner: SecretScanner, text: str) -> None:
+def test_a_compound_word_or_site_name_beside_a_password_word_is_prose(scanner: SecretScanner, text: str) -> None:
     assert not scanner.scan(text).found
 
 

@@ -238,6 +238,13 @@ def test_greetings_are_set_aside_and_two_questions_split() -> None:
     assert split_questions("资金费率是啥 杠杆倍数又怎么调") == ("资金费率是啥", "杠杆倍数又怎么调")
     assert split_questions("实名认证被拒了 顺便问下我的UID在哪") == ("实名认证被拒了", "我的UID在哪")
     assert split_questions("充值USDT 没到账") == ("充值USDT 没到账",)
+    # asked only: a space between Chinese clauses is context, a question mark or 顺便 marks a second question
+    assert split_questions("资金费率是啥 杠杆倍数又怎么调", asked_only=True) == ("资金费率是啥 杠杆倍数又怎么调",)
+    assert split_questions("实名认证被拒了 顺便问下我的UID在哪", asked_only=True) == ("实名认证被拒了", "我的UID在哪")
+    assert split_questions("how do i enable 2fa? also what are the withdrawal fees", asked_only=True) == (
+        "how do i enable 2fa?",
+        "what are the withdrawal fees",
+    )
 
 
 @pytest.mark.parametrize(

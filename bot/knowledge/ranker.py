@@ -111,8 +111,8 @@ def fit_softmax(questions: Sequence[tuple[npt.NDArray[np.float64], int]]) -> tup
     return tuple(float(t) for t in result.x)
 
 
-def _leads(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Each score minus the best of the others (positive only for the top one)."""
+def leads(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each score minus the best of the others (positive only for the top one): a margin feature."""
     if len(scores) < 2:
         return scores.copy()
     order = np.argsort(-scores)
@@ -231,23 +231,23 @@ class Ranker:
                 head_log[found.entry_ids[i]] = float(found.log_probabilities[i])
         ids = tuple(dict.fromkeys([*lex_scores, *sem_scores]))
         lex = np.array([lex_scores.get(i, 0.0) for i in ids])
-        lex_lead = _leads(lex)
+        lex_lead = leads(lex)
         lexical_features = np.column_stack([np.ones(len(ids)), lex, lex_lead]) if ids else np.zeros((0, 3))
         fused = None
         sem = np.array([sem_scores.get(i, 0.0) for i in ids])
         if run_semantic and ids:
-            sem_lead = _leads(sem)
+            sem_lead = leads(sem)
             agree = ((lex_lead > 0) & (sem_lead > 0)).astype(np.float64)
             log_p = np.array([head_log.get(i, -30.0) for i in ids])
             head = np.exp(log_p)
             fused = np.column_stack(
-                [np.ones(len(ids)), lex, lex_lead, sem, sem_lead, agree, head, _leads(head), np.maximum(log_p, -10.0) / 10.0]
+                [np.ones(len(ids)), lex, lex_lead, sem, sem_lead, agree, head, leads(head), np.maximum(log_p, -10.0) / 10.0]
             )
         phrasings = tuple(phrasing_of.get(i, "") for i in ids)
         return CandidateEvidence(ids, lexical_features, fused, lex, sem, phrasings)
 
     def _lexical_confidence(self, scores: npt.NDArray[np.float64], lang: Lang) -> npt.NDArray[np.float64]:
-        features = np.column_stack([np.ones(len(scores)), scores, _leads(scores)])
+        features = np.column_stack([np.ones(len(scores)), scores, leads(scores)])
         return softmax_with_none(features @ np.array(self._weights.lexical[lang]))
 
     def rank_without(self, row: int, limit: int = 3) -> Ranking:
