@@ -24,6 +24,9 @@ from bot.knowledge.intents import INTENT_KINDS, INTENT_PREFIX
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "tests" / "data" / "dev"
 DEV2 = ROOT / "tests" / "data" / "dev2"  # a second blind set written in session 6, for tuning only (no test half)
+# A third blind set written in session 8, a test set only: never in the examples, never tuned on.
+DEV3 = ROOT / "tests" / "data" / "dev3"
+DEV4 = ROOT / "tests" / "data" / "dev4"  # a fourth, written in session 8 by other writers, for tuning only
 SPLIT_FILE = DEV / "split.json"
 SEED = 20261203
 FILES = tuple(
@@ -85,13 +88,18 @@ def load_half(half: Half) -> list[DevQuestion]:
     return [q for name in FILES for q in load_file(name) if split[f"{q.file}:{q.line}"] == half]
 
 
+def load_whole(folder: Path) -> list[DevQuestion]:
+    """Every question of a set written as one (dev2, dev3, dev4): no halves."""
+    return [q for name in FILES if (folder / name).exists() for q in load_file(name, folder)]
+
+
 def load_second() -> list[DevQuestion]:
-    """The whole second set (tests/data/dev2/), all of it tuning data."""
-    return [q for name in FILES if (DEV2 / name).exists() for q in load_file(name, DEV2)]
+    """The second and fourth sets (tests/data/dev2/, dev4/), all of them tuning data."""
+    return [*load_whole(DEV2), *load_whole(DEV4)]
 
 
 def load_tuning() -> list[DevQuestion]:
-    """Everything calibration and thresholds may be fitted on: the tuning half and the whole second set."""
+    """Everything calibration and thresholds may be fitted on: the tuning half and the second and fourth sets."""
     return [*load_half("tune"), *load_second()]
 
 
@@ -104,9 +112,9 @@ def example_entry(question: DevQuestion) -> str:
 
 
 def write_examples(path: Path = ROOT / "faq_data" / EXAMPLES_FILE) -> int:
-    """Write the tuning data's single-question messages as the classifier's examples, leaving out any text the test
-    half also holds ("site down?" is in both): the test half stays unseen."""
-    held_out = {q.text for q in load_half("test")}
+    """Write the tuning data's single-question messages as the classifier's examples, leaving out any text a test
+    set also holds ("site down?" is in both halves): the test half and the third set stay unseen."""
+    held_out = {q.text for q in [*load_half("test"), *load_whole(DEV3)]}
     rows = [
         json.dumps({"text": q.text, "lang": q.lang, "entry": example_entry(q)}, ensure_ascii=False)
         for q in load_tuning()

@@ -1,10 +1,10 @@
 """Whole-router quality on the development set's halves and on tests/data: answered right or wrong, offered,
 escalation recall per kind, FAQ questions escalated, off-topic answered, multi-part messages.
 
-Run: python -m benchmarks.understanding [--sets test,tune,dev2,heldout,offtopic_blind] [--cross-fit]
+Run: python -m benchmarks.understanding [--sets test,tune,dev2,dev4,dev3,heldout,offtopic_blind] [--cross-fit]
      [--encoder e5|use|none]
      [--answer X --clarify Y --escalate Z]   (threshold overrides, for choosing them on the tuning half only)
-Each message is routed in a fresh conversation, as `omnidesk classify` does. `tune` and `dev2` are the classifier's
+Each message is routed in a fresh conversation, as `omnidesk classify` does. `tune`, `dev2` and `dev4` are the classifier's
 examples (faq_data/examples.jsonl), so their figures are in-sample and flatter unless `--cross-fit` routes each
 question with a classifier fitted without its fold (as fit_ranker, fusion_cv and thresholds do). Questions labelled
 with an entry the knowledge base does not have yet are counted apart ("new entries") and left out of the FAQ figures.
@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.devset import DevQuestion, load_half, load_second
+from benchmarks.devset import DevQuestion, load_half, load_whole
 from benchmarks.fit_ranker import fold_of, fold_rankers
 from bot.app.config import Config, load_config
 from bot.app.wiring import Core, build_core
@@ -31,6 +31,7 @@ from bot.core.router import RouterResult
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "data"
+TUNING_SETS = ("tune", "dev2", "dev4")  # the classifier's examples: in-sample unless cross-fitted
 REASONS = {"human": "human_request", "security": "security_incident", "refund": "refund_request"}
 
 
@@ -180,7 +181,7 @@ def main() -> None:
     parser.add_argument("--escalate", type=float)
     parser.add_argument("--misses", type=Path, help="write the questions not handled as labelled here (JSON lines)")
     parser.add_argument(
-        "--cross-fit", action="store_true", help="tune/dev2: route each question with a classifier that never learnt it"
+        "--cross-fit", action="store_true", help="tune/dev2/dev4: route each question with a classifier that never learnt it"
     )
     args = parser.parse_args()
     config = load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"})
@@ -197,15 +198,15 @@ def main() -> None:
             questions = heldout_questions()
         elif name == "offtopic_blind":
             questions = blind_offtopic_questions()
-        elif name == "dev2":
-            questions = load_second()
+        elif name in ("dev2", "dev3", "dev4"):
+            questions = load_whole(HELDOUT / name)
         else:
             questions = load_half(name)  # type: ignore[arg-type]
         misses: list[dict[str, Any]] = []
-        if name in ("tune", "dev2") and args.cross_fit:
+        if name in TUNING_SETS and args.cross_fit:
             report(f"{name} (cross-fitted)", asyncio.run(measure_cross_fitted(core, config, questions, misses)))
         else:
-            if name in ("tune", "dev2"):
+            if name in TUNING_SETS:
                 # faq_data/examples.jsonl is this data: the classifier learnt these very questions
                 print(f"== {name}: IN-SAMPLE for the classifier (its examples; --cross-fit for fair figures)")
             report(name, asyncio.run(measure(core, questions, misses)))
