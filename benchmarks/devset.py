@@ -27,6 +27,7 @@ DEV2 = ROOT / "tests" / "data" / "dev2"  # a second blind set written in session
 # A third blind set written in session 8, a test set only: never in the examples, never tuned on.
 DEV3 = ROOT / "tests" / "data" / "dev3"
 DEV4 = ROOT / "tests" / "data" / "dev4"  # a fourth, written in session 8 by other writers, for tuning only
+WHOLE_SETS = {"dev2": DEV2, "dev3": DEV3, "dev4": DEV4}  # the sets written as one, by their benchmark names
 SPLIT_FILE = DEV / "split.json"
 SEED = 20261203
 FILES = tuple(
@@ -93,14 +94,9 @@ def load_whole(folder: Path) -> list[DevQuestion]:
     return [q for name in FILES if (folder / name).exists() for q in load_file(name, folder)]
 
 
-def load_second() -> list[DevQuestion]:
-    """The second and fourth sets (tests/data/dev2/, dev4/), all of them tuning data."""
-    return [*load_whole(DEV2), *load_whole(DEV4)]
-
-
 def load_tuning() -> list[DevQuestion]:
     """Everything calibration and thresholds may be fitted on: the tuning half and the second and fourth sets."""
-    return [*load_half("tune"), *load_second()]
+    return [*load_half("tune"), *load_whole(DEV2), *load_whole(DEV4)]
 
 
 def example_entry(question: DevQuestion) -> str:

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.devset import DevQuestion, load_half, load_whole
+from benchmarks.devset import WHOLE_SETS, DevQuestion, load_half, load_whole
 from benchmarks.fit_ranker import fold_of, fold_rankers
 from bot.app.config import Config, load_config
 from bot.app.wiring import Core, build_core
@@ -198,8 +198,8 @@ def main() -> None:
             questions = heldout_questions()
         elif name == "offtopic_blind":
             questions = blind_offtopic_questions()
-        elif name in ("dev2", "dev3", "dev4"):
-            questions = load_whole(HELDOUT / name)
+        elif name in WHOLE_SETS:
+            questions = load_whole(WHOLE_SETS[name])
         else:
             questions = load_half(name)  # type: ignore[arg-type]
         misses: list[dict[str, Any]] = []
