@@ -179,6 +179,7 @@ def main() -> None:
     parser.add_argument("--answer", type=float)
     parser.add_argument("--clarify", type=float)
     parser.add_argument("--escalate", type=float)
+    parser.add_argument("--self-caused", type=float)
     parser.add_argument("--misses", type=Path, help="write the questions not handled as labelled here (JSON lines)")
     parser.add_argument(
         "--cross-fit", action="store_true", help="tune/dev2/dev4: route each question with a classifier that never learnt it"
@@ -186,13 +187,13 @@ def main() -> None:
     args = parser.parse_args()
     config = load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"})
     overrides: dict[str, Any] = {
-        k: v for k, v in (("encoder", args.encoder), ("answer", args.answer), ("clarify", args.clarify), ("escalate", args.escalate)) if v is not None
+        k: v for k, v in (("encoder", args.encoder), ("answer", args.answer), ("clarify", args.clarify), ("escalate", args.escalate), ("self_caused", args.self_caused)) if v is not None
     }
     config = config.model_copy(update={"matcher": config.matcher.model_copy(update=overrides)})
     started = time.perf_counter()
     core = build_core(config)
     m = core.config.matcher
-    print(f"router built in {time.perf_counter() - started:.2f} s; encoder={m.encoder} answer={m.answer} clarify={m.clarify} escalate={m.escalate}")
+    print(f"router built in {time.perf_counter() - started:.2f} s; encoder={m.encoder} answer={m.answer} clarify={m.clarify} escalate={m.escalate} self_caused={m.self_caused}")
     for name in args.sets.split(","):
         if name == "heldout":
             questions = heldout_questions()

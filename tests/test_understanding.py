@@ -25,6 +25,7 @@ from bot.knowledge.knowledge_base import KnowledgeBaseError
 from bot.knowledge.multipart import split_questions, strip_greeting
 from bot.knowledge.ranker import Ranked, Ranking
 from bot.knowledge.semantic import EmbeddingCache, Matrix, clip_question
+from bot.knowledge.textnorm import normalize
 from bot.knowledge.texts import ReplyTexts
 from handlers.faq_answer import FaqAnswerHandler
 from handlers.replies import ReplyBuilder
@@ -130,6 +131,16 @@ def test_every_intent_kind_has_phrasings_in_both_languages() -> None:
         ("refund my withdrawal fee please", "refund_request", Priority.HIGH),
         ("你们的K线数据错了 导致我止损被打 这个损失要你们承担", "refund_request", Priority.HIGH),
         ("my gmail got hacked and then they withdrew all my usdt", "security_incident", Priority.URGENT),
+        # the denial last, a passive "used by someone", a security setting changed that the user did not touch
+        ("all my futures positions closed and the balance sent out. not me, i was at work", "security_incident", Priority.URGENT),
+        ("my account is being used by someone else right now", "security_incident", Priority.URGENT),
+        ("my whitelist got turned off and i never touched the settings", "security_incident", Priority.URGENT),
+        ("我绑定的手机被换成了别人的号", "security_incident", Priority.URGENT),
+        # a charge to cancel, a fee wanted returned beside the fee's own FAQ topic, a loss to make good
+        ("cancel the charge", "refund_request", Priority.HIGH),
+        ("i was charged the taker fee on a maker order. want it returned", "refund_request", Priority.HIGH),
+        ("给个说法 把钱补上", "refund_request", Priority.HIGH),
+        ("opreator", "human_request", Priority.NORMAL),
     ],
 )
 async def test_escalations_by_pattern_or_intent(core: Core, text: str, reason: str, priority: Priority) -> None:
@@ -149,6 +160,9 @@ async def test_escalations_by_pattern_or_intent(core: Core, text: str, reason: s
         "同事的号被盗了 我想提前了解下怎么设置安全一点",
         "怕被盗 想把提币地址锁定成我自己的钱包",
         "if my account ever gets hacked what do i do first? freeze it?",
+        # "changed" and a denial that are not an intruder's work
+        "how do i change my email, i haven't changed it before",
+        "not me though, i never got the email code",
     ],
 )
 async def test_a_loss_the_user_caused_or_a_how_to_is_not_an_incident(core: Core, text: str) -> None:
@@ -192,6 +206,10 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     products = load_other_products()
     assert products is not None
     assert products.asked_about("reset 2fa on facebook") and products.asked_about("淘宝退款")
+    # names are matched as messages are normalised ("disney+" is "disney "), and a Latin name may touch Chinese
+    assert products.asked_about(normalize("disney+ login code email not coming"))
+    assert products.asked_about(normalize("PayPal提現到國內銀行卡手續費多少"))
+    assert not products.asked_about("instant withdrawal to my metamask")
     assert not products.asked_about("instant withdrawal to my metamask")
     assert not products.asked_about("deposit from binance")
     # Another company named beside this exchange's own things: the question is ours.

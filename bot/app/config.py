@@ -73,6 +73,9 @@ class MatcherConfig(_Section):
     cache_dir: str = "~/.cache/omnidesk/embeddings"
     # Escalate when an escalation intent ranks first with at least this confidence.
     escalate: float = Field(0.6, ge=0.0, le=1.0)
+    # A loss the patterns call an incident gets its FAQ answer instead (liquidation, a wrong network, a fee) when an
+    # entry explaining such a loss ranks first with at least this confidence and nobody else is said to have acted.
+    self_caused: float = Field(0.6, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> MatcherConfig:

@@ -105,7 +105,7 @@ def build_core(
     steps += [
         CommandHandler(commands, texts),
         RankingStep(ranker, config.matcher.clarify, config.matcher.answer),
-        EscalationHandler(escalator, config.matcher.escalate, config.matcher.escalate, other_products),
+        EscalationHandler(escalator, config.matcher.escalate, config.matcher.self_caused, other_products),
         InvestmentAdviceHandler(kb, replies),
         FaqAnswerHandler(kb, ranker, config.matcher, replies, other_products),
         FallbackHandler(replies, escalator),

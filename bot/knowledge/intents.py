@@ -15,6 +15,7 @@ import yaml
 
 from bot.core.messages import Lang
 from bot.knowledge.knowledge_base import LANGS, default_faq_dir
+from bot.knowledge.textnorm import normalize
 
 IntentKind = Literal["human", "security", "refund"]
 INTENT_KINDS: tuple[IntentKind, ...] = ("human", "security", "refund")
@@ -126,17 +127,21 @@ class OtherProducts:
 
 
 def _alternation(names: list[str]) -> re.Pattern[str] | None:
-    """One pattern of the names, longest first: ASCII names need word boundaries ("insta" is not "instant"),
+    """One pattern of the names, normalised as messages are ("disney+" is "disney"), longest first. ASCII names
+    must not touch another Latin letter or digit ("insta" is not "instant") but may touch Chinese (paypal提现);
     Chinese names are matched as they are."""
-    ordered = sorted({n.lower() for n in names}, key=len, reverse=True)
+    ordered = sorted({normalize(n) for n in names} - {""}, key=len, reverse=True)
     if not ordered:
         return None
-    return re.compile("|".join(rf"\b{re.escape(n)}\b" if n.isascii() else re.escape(n) for n in ordered), re.IGNORECASE)
+    return re.compile(
+        "|".join(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])" if n.isascii() else re.escape(n) for n in ordered),
+        re.IGNORECASE,
+    )
 
 
 def load_other_products(faq_dir: Path | None = None) -> OtherProducts | None:
-    """The lists in `intents/other_products.yaml` (traditional Chinese is folded to simplified first by the
-    caller's text normalisation), or None when there is no product list."""
+    """The lists in `intents/other_products.yaml`, to match against normalised text (the caller's), or None when
+    there is no product list."""
     path = (faq_dir or default_faq_dir()) / "intents" / "other_products.yaml"
     if not path.exists():
         return None
