@@ -27,7 +27,11 @@ DEV2 = ROOT / "tests" / "data" / "dev2"  # a second blind set written in session
 # A third blind set written in session 8, a test set only: never in the examples, never tuned on.
 DEV3 = ROOT / "tests" / "data" / "dev3"
 DEV4 = ROOT / "tests" / "data" / "dev4"  # a fourth, written in session 8 by other writers, for tuning only
-WHOLE_SETS = {"dev2": DEV2, "dev3": DEV3, "dev4": DEV4}  # the sets written as one, by their benchmark names
+# Session 10: a fifth for tuning (escalations, alarming-sounding FAQ questions, other companies' products), and a
+# sixth, a test set only like the third, by writers who saw neither the code nor the other sets.
+DEV5 = ROOT / "tests" / "data" / "dev5"
+DEV6 = ROOT / "tests" / "data" / "dev6"
+WHOLE_SETS = {"dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6}  # by their benchmark names
 SPLIT_FILE = DEV / "split.json"
 SEED = 20261203
 FILES = tuple(
@@ -90,13 +94,13 @@ def load_half(half: Half) -> list[DevQuestion]:
 
 
 def load_whole(folder: Path) -> list[DevQuestion]:
-    """Every question of a set written as one (dev2, dev3, dev4): no halves."""
+    """Every question of a set written as one (dev2 to dev6): no halves."""
     return [q for name in FILES if (folder / name).exists() for q in load_file(name, folder)]
 
 
 def load_tuning() -> list[DevQuestion]:
-    """Everything calibration and thresholds may be fitted on: the tuning half and the second and fourth sets."""
-    return [*load_half("tune"), *load_whole(DEV2), *load_whole(DEV4)]
+    """Everything calibration and thresholds may be fitted on: the tuning half and the second, fourth and fifth sets."""
+    return [*load_half("tune"), *load_whole(DEV2), *load_whole(DEV4), *load_whole(DEV5)]
 
 
 def example_entry(question: DevQuestion) -> str:
@@ -109,8 +113,8 @@ def example_entry(question: DevQuestion) -> str:
 
 def write_examples(path: Path = ROOT / "faq_data" / EXAMPLES_FILE) -> int:
     """Write the tuning data's single-question messages as the classifier's examples, leaving out any text a test
-    set also holds ("site down?" is in both halves): the test half and the third set stay unseen."""
-    held_out = {q.text for q in [*load_half("test"), *load_whole(DEV3)]}
+    set also holds ("site down?" is in both halves): the test half and the third and sixth sets stay unseen."""
+    held_out = {q.text for q in [*load_half("test"), *load_whole(DEV3), *load_whole(DEV6)]}
     rows = [
         json.dumps({"text": q.text, "lang": q.lang, "entry": example_entry(q)}, ensure_ascii=False)
         for q in load_tuning()

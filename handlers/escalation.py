@@ -28,7 +28,12 @@ _HUMAN = re.compile(
     # added in session 3 from the development set's tuning half: typos, no verb, "not a bot"
     r"|\blive\s+su+p+o?r+t\b|\b(real|human)\s+support\b|\bnot\s+(an?\s+)?(bot|automatic|automated)\b"
     r"|\b(with|to)\s+an?\s+(employee|staff\s+member)\b|\bzhuan\s*ren\s*gong\b"
-    r"|不要(智能|机器人|AI)客服|不想(和|跟)(AI|机器人)|接通(人工|客服人员)|客服人员",
+    r"|不要(智能|机器人|AI)客服|不想(和|跟)(AI|机器人)|接通(人工|客服人员)|客服人员"
+    # added in session 10: is anyone there, stop the bot's answers
+    r"|\b(is|are)\s+(there\s+)?(anyone|anybody|someone|somebody)\s+(real\s+|actually\s+)?(there|here|alive|home|working\s+(there|here|today|now))\b"
+    r"|\b(does|do)\s+(anyone|anybody)\b[^.?!]{0,25}\b(read|reading|see|answer|answering|work|working)\b"
+    r"|\bstop\s+(the\s+|these\s+|your\s+)?(robot|bot|automated|auto|canned)\s+(answers|replies|responses|messages)\b"
+    r"|(?:别|不要)(?:再)?(?:让)?(?:机器人|ai|智能客服)(?:回|答|回复|来)",
     _FLAGS,
 )
 _SECURITY = re.compile(
@@ -47,7 +52,7 @@ _SECURITY = re.compile(
     r"(unknown|another|different|strange|foreign)\s+(country|device|ip|location)\b|\bwasn'?t\s+me\b|\bnot\s+me\s+who\b"
     r"|被盗|盗号|被黑|黑客|被人盗|被转走|被提走|被提现|被偷|不是我操作|非本人操作|不是本人操作|不是我本人|我没有操作|我没有提"
     r"|资金不见|资产不见|币不见了|钱不见了|钱没了|币没了|被清空|被人登录|陌生设备登录"
-    r"|异地登录|账户被.{0,4}控制|被人改了?(密码|邮箱|手机)"
+    r"|异地登录|账户被.{0,4}控制|被人改了?(密码|邮箱|手机)|不翼而飞"
     # added in session 3 from the development set's tuning half: the operation denied ("never placed", "not by me")
     r"|\bunauthori[sz]ed\s+with\w*|\b(never|didn'?t|did\s+not)\s+(placed?|requested?|send|sent|ordered)\b[^.?!]{0,40}"
     r"\b(orders?|trades?|reset|withdraw\w*|transfer)\b|\bnot\s+by\s+me\b"
@@ -63,9 +68,12 @@ _SECURITY = re.compile(
     r"logged\s+in|withdrawn)\b"
     # added in session 10 from the tuning data: "it's not me" / "..., not me" said of what happened, and the account
     # used by someone in the passive ("being used by someone else")
-    r"|\b(it'?s|its|that'?s|that\s+was|it\s+was|this\s+was|and)\s+not\s+me\b|(^|[.,;!?]\s*)not\s+me\s*([.,;!]|$)"
-    r"|\b(used|accessed|controlled|opened|logged\s+into|taken\s+over|drained|emptied)\s+by\s+(someone|somebody|a\s+stranger|"
-    r"strangers|another\s+person|some\s+other\s+person|a\s+hacker|hackers|others)\b",
+    r"|\b(it'?s|its|that'?s|that\s+was|it\s+was|this\s+was|and)\s+not\s+me\b|(^|(?<!\byou)[.,;!?]\s*)not\s+me\s*([.,;!]|$)"
+    r"|\b(used|accessed|controlled|opened|created|made|added|set\s+up|logged\s+into|taken\s+over|drained|emptied)\s+by\s+(someone|somebody|a\s+stranger|"
+    r"strangers|another\s+person|some\s+other\s+person|a\s+hacker|hackers|others)\b"
+    r"|\bsecurity\s+breach\b|\b(account|acct|acc)\s+(was\s+|got\s+|is\s+|been\s+)?breached\b"
+    r"|\b(my\s+)?(money|funds|coins|crypto|usdt|btc|balance)\s+(got|was|were|has\s+been)\s+taken\b"
+    r"|\b(ip|device|login|location)\b[^.?!]{0,40}\bnot\s+mine\b",
     _FLAGS,
 )
 # A security setting changed that the user says they did not change: an intruder at work, whatever the wording.
@@ -73,14 +81,46 @@ _SETTING_CHANGED = re.compile(
     r"\b(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|password|"
     r"api\s+keys?|withdrawal\s+address(es)?|security\s+settings?)\s+(code\s+|number\s+|settings?\s+)?"
     r"(was\s+|were\s+|got\s+|has\s+been\s+|have\s+been\s+|is\s+|are\s+)?(just\s+|suddenly\s+)?"
-    r"(changed|turned\s+off|disabled|removed|reset|replaced|switched|added|created)\b"
+    r"(change[sd]?|turned\s+off|disabled|removed|reset|replaced|switched|added|created)\b"
     r"|(?:防钓鱼码|白名单|谷歌验证|二次验证|2fa|邮箱|手机号|手机|密码|api|提现地址)[^。？！?!]{0,8}(?:被改|被换|被关|被删|被重置|改了|换了|关了|删了|重置了|变了)",
     _FLAGS,
 )
+# The user denies an operation on the account ("i never opened it", "not me", 不是我开的, 我没提啊): with a security setting
+# changed or something done to the account (an order, a withdrawal, a login, money gone), an intruder is at work.
 _DENIED = re.compile(
-    r"\bi\s+(did\s*n[o']?t|never|didnt|have\s*n[o']?t|haven'?t)\s+(touch|change|do|turn|disable|remove|reset|make|"
-    r"authori[sz]e|request|add|create)\w*\b|\bnot\s+me\b|\bwasn'?t\s+me\b|\bwithout\s+my\s+(permission|consent|knowledge)\b"
-    r"|我(?:没|没有|从没|从来没|根本没)(?:动|碰|改|操作|设置|关)过?|不是我(?:改|换|关|删|操作)的?|非本人",
+    r"\bi\s+(did\s*n[o']?t|never|didnt|have\s*n[o']?t|haven'?t|had\s+not)\s+(ever\s+)?(touch|change|turn|disable|remove|reset|"
+    r"authori[sz]e|request|add|create|open|place|start|initiate|send|sent|set|approve|withdr[ae]w|sell|sold|buy|bought|"
+    r"trade|log\s*in|login|sign|click|confirm)\w*\b"
+    r"|\bi\s+(did\s*n[o']?t|never|didnt)\s+(do|make)\s+(it|this|that|anything|any\s+\w+|these|those)\b"
+    r"|(?<!you,\s)(?<!you\s)\bnot\s+(me|by\s+me)\b|\bwas\s*n[o']?t\s+me\b"
+    r"|\bnone\s+of\s+(it|this|that|these|them)\s+(was|were|is)\s+(me|mine)\b"
+    r"|\bwithout\s+my\s+(permission|consent|knowledge)\b"
+    r"|\bi\s+only\s+(use|have|own)\s+(an?\s+|my\s+)?(iphone|android|mac|macbook|windows|pc|laptop|phone|ipad)\b"
+    r"|我(?:没|没有|从没|从来没|根本没|从来不|根本不|都没)(?:有)?(?:动|碰|改|操作|设置|关|开|下|卖|买|玩|登录|登陆|申请|授权)(?!错|对|成|到|够|完)过?"
+    r"|我(?:没|没有|从没)提(?:过|啊|呀)?(?=$|[!！?？。，,\s])"
+    r"|不是我(?:本人)?(?:在)?(?:下|做|提|转|操作|发起|开|卖|买|弄|建|设置|改|换|关|删|登录|申请)|肯定不是我|的人不是我|非本人",
+    _FLAGS,
+)
+_ACCOUNT_EVENT = re.compile(
+    r"\b(empty|emptied|missing|gone|drained|vanished|disappeared|moved|sent\s+out|withdrawn|withdrawals?|withdrew|sold|"
+    r"bought|orders?|positions?|liquidated|filled|filling|log\s*ins?|logged|devices?|ip|sessions?|transfer\w*|balance|"
+    r"email\s+came)\b"
+    r"|没了|不见|少了|转出|转走|转光|提走|提光|被提|提现|提币|仓位|爆仓|爆了|登录|登陆|(?<![a-z])ip(?![a-z])|设备|卖了|买了|卖掉|划过去|划走|成交|订单|单子",
+    _FLAGS,
+)
+# Access handed to someone (a remote-desktop tool, malware, credentials typed into a fake site or given away) and
+# then money left the account: an intruder, even though the user let them in.
+_GAVE_ACCESS = re.compile(
+    r"\b(anydesk|teamviewer|team\s+viewer|rustdesk|remote\s+(desktop|access|control)|screen\s*shar\w*|malware|virus|"
+    r"trojan|keylogger)\b"
+    r"|\b(typed|entered|gave|shared|told|put|read)\s+(\w+\s+){0,3}(login|password|passcode|2fa|otp|verification\s+code|"
+    r"sms\s+code|seed|credentials|private\s+key)\b"
+    r"|木马|病毒|远程|anydesk|向日葵|插件|外挂|把(?:验证码|密码|助记词|私钥|谷歌验证码?)(?:给|告诉|发给|输入|输进)",
+    _FLAGS,
+)
+_LOSS = re.compile(
+    r"\b(empty|emptied|missing|gone|drained|vanished|disappeared|(moved|sent|transferred)\s+(\w+\s+){0,3}(out|away)|"
+    r"withdrawn|stolen|taken)\b|没了|不见|少了|转出|转走|转光|提走|提光|清空|被提",
     _FLAGS,
 )
 # Chinese incident reports: something done to the account by someone else, money gone, or an operation the user
@@ -104,8 +144,21 @@ _SECURITY_ZH = re.compile(
     # added in session 6 from the tuning data: logged in by someone else, an address or key the user did not add
     rf"|(?<!邮箱)(?<!信箱)被{_AGENT_ZH}登(?:了|上)|(?:地址|api|密钥|设备)[^。？！?!]{{0,10}}不是我(?:加|添加|设置|绑定|创建)的"
     # added in session 10 from the tuning data: changed to someone else's (手机被换成了别人的号)
-    rf"|被(?:改|换|绑)成了?(?:别人|他人|陌生人|不认识的人)",
+    rf"|被(?:改|换|绑)成了?(?:别人|他人|陌生人|不认识的人)"
+    # a SIM reissued by someone, logins from foreign IPs, "who created this", someone knows the password, all moved out
+    rf"|(?:让|给|叫){_AGENT_ZH}给?(?:黑|盗|偷|转走|提走|登录|登陆)了?|被{_AGENT_ZH}?补办|(?:国外|陌生|不明|未知|境外|外国)的?(?:ip|设备)|是谁(?:建|开|登|操作|转|提|下|改|绑)的"
+    rf"|有人知道(?:了)?我的?(?:密码|验证码|助记词)|{_ASSETS_ZH}[^。？！?!，,]{{0,6}}(?:全|都)?(?:丢了|被转光|转光了|提光了)",
     _FLAGS,
+)
+# A demand said as an order at the start of a clause ("... thats your glitch. undo that liquidation", "cover the
+# difference", 给我补发, 凭什么扣钱): a demand even beside a question's sure topic.
+_REFUND_ORDER = (
+    r"(^|[.,!;:]\s*)((undo|reverse|refund)\s+(that|this|the|it|them|those|these)"
+    r"|return\s+(that|this|it|them|the\s+(money|fee|funds|duplicate|difference|charge|overcharge|interest))"
+    r"|cover\s+(the|my)\s+(difference|loss|losses)|hand\s+over\s+(the|my)"
+    r"|remove\s+(that|this|the)\s+(fee|charge|interest|deduction)|credit\s+(it|them|me)|pay\s+(up|me|it)|add\s+(them|it)\s+(back|to\s+my))\b"
+    r"|给我(?:补发|补上|弄回来|退|处理)|(?:手续费|钱|币|u)[^。？！?!，,]{0,4}(?:没退|没有退|不退)|弄回来|凭什么(?:扣|收)|(?:撤销|撤掉|退掉|取消掉)(?:$|[!！。])|把[^。？！?!，,]{1,6}撤掉"
+    r"|必须给我(?:处理|解决|一个说法)"
 )
 _REFUND = re.compile(
     r"\b(refund|refunded|compensat\w*|reimburs\w*|money\s+back|pay\s+me\s+back|owe\s+me)\b"
@@ -120,16 +173,19 @@ _REFUND = re.compile(
     r"|\b(want|need|demand)\s+(my|the|our)\s+(\w+\s+)?(money|margin|funds?|fees?|difference|loss(es)?|usdt|coins?)\s+back\b"
     # added in session 10 from the tuning data: a charge to cancel, a thing wanted returned, a loss to make good
     r"|\b(cancel|reverse|undo)\s+(the|this|that|my|these)\s+(charges?|deductions?|debits?|fees?)\b"
-    r"|\b(want|need|demand)\s+(it|them|that|this|my\s+\w+|the\s+\w+)\s+(returned|refunded|reversed|credited\s+back)\b"
+    r"|\b(want|need|demand)\s+(it|them|that|this|my\s+(\w+\s+)?\w+|the\s+(\w+\s+)?\w+)\s+(returned|refunded|reversed|credited\s+back)\b"
     r"|把(?:钱|币|u|usdt|差额|损失|手续费)补上|给(?:个|我个|我一个)说法|要求(?:撤销|撤回|取消)(?:交易|成交|这笔|订单)"
-    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|退给我|差额退|把钱还给我|还我钱|还给我|补回来|多扣|重复扣|扣了?两次|回滚|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|谁(?:来)?(?:负责|承担|赔)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
+    rf"|{_REFUND_ORDER}"
+    r"|退回来|退回给我|给我退回|请退回|退还|退费|补给我|给我补上|赔我|退给我|差额退|把钱还给我|还我(?!们)|还给我|补回来|多扣|多收|重复扣|扣了?两次|回滚|(?:损失|亏损)[^。？！?!]{0,6}你们来?(?:承担|负责)|谁(?:来)?(?:负责|承担|赔)|你们(?:必须|要|得)(?:承担|负责)|给我一个交代",
     _FLAGS,
 )
 # A demand for money back in so many words: never mistaken for an FAQ question about funds coming back.
 _REFUND_SAID = re.compile(
     r"\b(refund\w*|compensat\w*|reimburs\w*|owes?\s+me|i\s+demand|give\s+me)\b"
-    r"|\b(want|need|demand)\s+(it|them|that|this|my\s+\w+|the\s+\w+)\s+(returned|refunded|reversed|credited\s+back)\b"
-    r"|退款|赔偿|补偿|赔我|赔钱|退钱|你们来?(?:承担|负责)|要求|还给我|补回来",
+    r"|\b(want|need|demand)\s+(it|them|that|this|my\s+(\w+\s+)?\w+|the\s+(\w+\s+)?\w+)\s+(returned|refunded|reversed|credited\s+back)\b"
+    r"|\bpay\s+me\s+(what|the|my)\b"
+    rf"|{_REFUND_ORDER}"
+    r"|退款|赔偿|补偿|赔我|赔钱|退钱|你们来?(?:承担|负责)|要求|还给我|还我|补回来",
     _FLAGS,
 )
 # The exchange's own fault named beside a loss ("disappeared when your app bugged", 交易所出bug 余额少了 要补回来): a
@@ -143,10 +199,12 @@ _HOW_TO = re.compile(
     r"|\b(just\s+in\s+case|in\s+case\s+(someone|somebody|it|my|i)|what\s+if\s+(someone|somebody|my|i|it)|"
     r"before\s+(it|anything|that)\s+happens|so\s+(it|that)\s+(does\s*n[o']?t|never|won'?t)\s+happen)\b"
     r"|\bif\s+(my|someone|somebody|i|it)\b[^.?!]{0,30}\bever\b"  # "if my account ever gets hacked": hypothetical
+    r"|^\W*(if|suppose|say)\s+(my|someone|somebody|i|it|the|an?)\b"  # a message opening on a supposition
+    r"|(?<!none\sof\s)\bit\s+was\s+(just\s+|only\s+)?me\b"  # the login alert was the user's own
     r"|\bmy\s+(friend|colleague|coworker|co-worker|brother|sister|mom|dad|cousin|wife|husband)'?s?\b[^.?!]{0,30}"
     r"\b(hacked|stolen|drained|compromised|scammed)\b"
     r"|如何防止|怎么防止|怎样防止|如何保护|怎么保护|以防|预防|防止被|万一|如果(?:被|有人|账号|帐号|账户)|怕(?:被|号|账号|帐号)"
-    r"|容易被盗|提前了解|(?<!成)(?<!成了)(?:同事|朋友|别人|家人|亲戚|看新闻|新闻|听说)[^。？！?!]{0,8}(?:的号|的账号|的帐号|被盗|被黑)",
+    r"|容易被盗|提前了解|怎么判断|如何判断|怎么检查|如何检查|怎么知道|如何知道|(?:被盗|被黑|盗号)的话|先问一下|^\W*如果|担心(?:被|号|账号|帐号|有人)|第一步|先做什么|先做啥|什么步骤|(?<!成)(?<!成了)(?:同事|朋友|别人|家人|亲戚|看新闻|新闻|听说)[^。？！?!]{0,8}(?:的号|的账号|的帐号|被盗|被黑)",
     _FLAGS,
 )
 
@@ -189,7 +247,7 @@ SELF_CAUSED_LOSS_ENTRIES = frozenset(
 # scammer the user paid is not in the account: "scammed" and 骗子 are the scam-victim entry's, not an incident's.
 _SOMEONE_ELSE = re.compile(
     r"\b(hack\w*|stol\w*|steal\w*|thief|thieves|someone|somebody|stranger|phish\w*|unauthori[sz]ed|"
-    r"compromised|hijack\w*|sim\s*swap\w*|not\s+me|wasn'?t\s+me|never\s+(made|did|authori[sz]ed|requested)|"
+    r"compromised|hijack\w*|sim\s*swap\w*|(?<!you,\s)(?<!you\s)not\s+me|wasn'?t\s+me|never\s+(made|did|authori[sz]ed|requested)|"
     r"did\s*n[o']?t\s+(make|do|authori[sz]e|request|send|withdraw)|without\s+my\s+(permission|consent|knowledge))\b"
     r"|被盗|盗号|被黑|黑客|被人|有人|别人|陌生|异地|不是我|非本人|未经|没有授权|没授权|钓鱼",
     _FLAGS,
@@ -202,7 +260,13 @@ def detect_escalation(text: str) -> EscalationMatch | None:
     """The escalation a message asks for by the high-precision patterns; security incidents first (urgent)."""
     text = fold_chinese(text)
     refund = _REFUND.search(text) is not None
-    incident = _SECURITY.search(text) or _SECURITY_ZH.search(text) or (_SETTING_CHANGED.search(text) and _DENIED.search(text))
+    denied = _DENIED.search(text) is not None
+    incident = (
+        _SECURITY.search(text) is not None
+        or _SECURITY_ZH.search(text) is not None
+        or (denied and (_SETTING_CHANGED.search(text) is not None or _ACCOUNT_EVENT.search(text) is not None))
+        or (_GAVE_ACCESS.search(text) is not None and _LOSS.search(text) is not None)
+    )
     if incident and not _HOW_TO.search(text):
         if refund and _OUR_FAULT.search(text) and not someone_else_did_it(text):
             return REFUND_REQUEST
@@ -222,7 +286,8 @@ def without_human_request(text: str) -> str:
 
 def someone_else_did_it(text: str) -> bool:
     """True when the message says another person acted (hacked, stolen, not me), not only that money is gone."""
-    return _SOMEONE_ELSE.search(fold_chinese(text)) is not None
+    text = fold_chinese(text)
+    return any(p.search(text) is not None for p in (_SOMEONE_ELSE, _DENIED, _GAVE_ACCESS))
 
 
 def decide_escalation(

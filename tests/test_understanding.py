@@ -27,6 +27,7 @@ from bot.knowledge.ranker import Ranked, Ranking
 from bot.knowledge.semantic import EmbeddingCache, Matrix, clip_question
 from bot.knowledge.textnorm import normalize
 from bot.knowledge.texts import ReplyTexts
+from handlers.escalation import detect_escalation
 from handlers.faq_answer import FaqAnswerHandler
 from handlers.replies import ReplyBuilder
 
@@ -212,6 +213,12 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert not products.asked_about("instant withdrawal to my metamask")
     assert not products.asked_about("instant withdrawal to my metamask")
     assert not products.asked_about("deposit from binance")
+    # A mailbox is ours to mention ("my gmail gets no code") unless the message is about its own account.
+    assert products.asked_about("gmail locked") and products.asked_about("how to change the recovery phone on my gmail")
+    assert products.asked_about(normalize("163邮箱密码忘了"))
+    assert not products.asked_about("my gmail gets no code")
+    assert not products.asked_about("forgot my gmail password so i cant get your email")
+    assert not products.asked_about("can i switch my login from gmail to outlook")
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")
@@ -350,15 +357,16 @@ def test_the_shipped_embeddings_are_the_knowledge_bases_own(core: Core, tmp_path
 
 def test_the_classifier_examples_are_the_tuning_data_and_never_a_test_set(tmp_path: Path) -> None:
     """faq_data/examples.jsonl is what `python -m benchmarks.devset examples` writes today, and holds no question
-    of the test half or the third set: a test question the classifier learnt from would flatter every held-out figure."""
-    from benchmarks.devset import DEV3, load_half, load_tuning, load_whole, write_examples
+    of the test half or the third and sixth sets: a test question the classifier learnt from would flatter every held-out
+    figure."""
+    from benchmarks.devset import DEV3, DEV6, load_half, load_tuning, load_whole, write_examples
 
     fresh = tmp_path / "examples.jsonl"
     write_examples(fresh)
     assert fresh.read_text(encoding="utf-8") == (ROOT / "faq_data" / "examples.jsonl").read_text(encoding="utf-8")
     texts = {e.text for e in load_examples(ROOT / "faq_data")}
     assert texts and texts <= {q.text for q in load_tuning()}
-    assert not texts & {q.text for q in [*load_half("test"), *load_whole(DEV3)]}
+    assert not texts & {q.text for q in [*load_half("test"), *load_whole(DEV3), *load_whole(DEV6)]}
 
 
 @pytest.mark.parametrize(
@@ -401,3 +409,42 @@ def test_a_malformed_example_fails_with_its_line(tmp_path: Path, line: str, mess
 
 def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
     assert load_examples(tmp_path) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an operation denied beside something done to the account, in either order
+        ("orders i never placed are filling on my account", "security_incident"),
+        ("can someone please stop the pending withdrawal, i didnt start it", "security_incident"),
+        ("new login, new api key, then a withdrawal of 1.2 btc. none of it was me", "security_incident"),
+        ("合约账户里多了个100倍的仓位已经爆了，我从来不玩合约，不是我开的", "security_incident"),
+        ("刚刚收到短信说我的提现已完成？？我没提啊", "security_incident"),
+        # access handed over (a remote-desktop tool, malware, a code given away), then money left the account
+        ("a support guy told me to install anydesk to fix my verification and now the whole account is empty", "security_incident"),
+        ("一个客服加我微信说帐户异常要验证，我把验证码给他了，然后钱就没了", "security_incident"),
+        ("我电脑中了木马，今天打开交易所发现币都转出去了", "security_incident"),
+        ("手机突然没信号，营业厅说我的卡被人补办了", "security_incident"),
+        ("救命啊帐号让人给黑了", "security_incident"),
+        # a demand said as an order, beside a topic the FAQ knows
+        ("liquidated because your mark price spiked for 1 second. thats your glitch. undo that liquidation", "refund_request"),
+        ("stop loss executed at 51k because of your outage. cover the difference", "refund_request"),
+        ("提现失败了手续费却没退", "refund_request"),
+        ("your api went down for an hour and my bot couldn't close anything. that's on you, not me. you owe me", "refund_request"),
+        # a person wanted, said indirectly
+        ("does anyone from examplex even read these chats", "human_request"),
+        ("别让机器人回我", "human_request"),
+        ("is there someone working on the outage", None),
+        # not incidents: a supposition, the user's own login, a denial about something else, a phishing mail not clicked
+        ("if my account gets compromised what are the first steps", None),
+        ("got an email saying new device logged in but it was me on my laptop", None),
+        ("i didnt send the memo, where is my deposit", None),
+        ("我没提错地址啊 提现怎么还没到", None),
+        ("收到一封冒充你们的邮件，没有防钓鱼码，我没点，是假的吧", None),
+        ("感覺帳號好像被盜了，第一步要先做什麼？", None),
+        ("i never opened a futures account, how do i start", None),
+    ],
+)
+def test_the_escalation_patterns(text: str, expected: str | None) -> None:
+    found = detect_escalation(text)
+    assert (found.reason if found else None) == expected

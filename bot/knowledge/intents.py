@@ -86,6 +86,14 @@ _PROVIDER_FEATURE = re.compile(
     r"|^\s*(app|账号|账户|帐号|客服|提现|提币|充值|手续费|闪退|冻结|实名|kyc|钱包|助记词|密码|验证码|登录|登不|被盗|封|退款|转账|卡|p2p|合约)",
     re.IGNORECASE,
 )
+# The mailbox's own account: its password, lock, recovery, storage ("gmail locked", "yahoo mail password reset",
+# "recovery phone number on my gmail", 163邮箱密码忘了).
+_MAILBOX_BEFORE = re.compile(r"\b(reset|recover|unlock|change|restore)\s+(\w+\s+){0,4}(on|of|for|in)\s+my\s+$", re.IGNORECASE)
+_MAILBOX_AFTER = re.compile(
+    r"^\s*(account\s+)?(\w+\s+)?(password|passcode|locked|lock|disabled|suspended|recovery|storage|full|banned)\b"
+    r"|^\s*(账号|帐号|账户)?(密码|被锁|锁了|封了|满了|找回|停用)",
+    re.IGNORECASE,
+)
 # Spoken to us ("your app", "you guys", 你们): a bare "you" is how users ask the bot for anything, so it is not enough.
 _SPEAKS_TO_US = re.compile(
     r"\b(your|ur|yours|(you|u)\s+(guys|people|all)|y'?all|this\s+(app|exchange|platform|site))\b|\bi\s+(deposited|withdrew)\b"
@@ -98,10 +106,12 @@ _SPEAKS_TO_US = re.compile(
 class OtherProducts:
     """Other companies' products, from `intents/other_products.yaml`: `names` are never about us unless the message
     also names something of ours; `providers` (other exchanges, wallets, banks, payment apps, email) are where our
-    users move money and mail, so a message about one is ours only when it ties the provider to us."""
+    users move money and mail, so a message about one is ours only when it ties the provider to us; `email_services`
+    are ours unless the message is about the mailbox's own account (its password, lock, recovery)."""
 
     names: re.Pattern[str]
     providers: re.Pattern[str] | None = None
+    email_services: re.Pattern[str] | None = None
 
     @staticmethod
     def mentions_us(text: str) -> bool:
@@ -112,6 +122,11 @@ class OtherProducts:
         """True when the (normalised) text is about another company's product, not this exchange."""
         if _SPEAKS_TO_US.search(text) is not None:
             return False
+        if self.email_services is not None and _OUR_CONTEXT.search(text) is None:
+            for mention in self.email_services.finditer(text):
+                before, after = text[: mention.start()], text[mention.end() :]
+                if _MAILBOX_AFTER.match(after) or _MAILBOX_BEFORE.search(before):
+                    return True
         if self.names.search(text) is not None and _OUR_CONTEXT.search(text) is None:
             return True
         if self.providers is None or _HERE.search(text) is not None:
@@ -149,4 +164,5 @@ def load_other_products(faq_dir: Path | None = None) -> OtherProducts | None:
     names = _alternation([str(n) for n in doc.get("other_products", [])])
     if names is None:
         return None
-    return OtherProducts(names, _alternation([str(n) for n in doc.get("providers", [])]))
+    providers = _alternation([str(n) for n in doc.get("providers", [])])
+    return OtherProducts(names, providers, _alternation([str(n) for n in doc.get("email_services", [])]))
