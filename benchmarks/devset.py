@@ -32,6 +32,7 @@ DEV4 = ROOT / "tests" / "data" / "dev4"  # a fourth, written in session 8 by oth
 DEV5 = ROOT / "tests" / "data" / "dev5"
 DEV6 = ROOT / "tests" / "data" / "dev6"
 WHOLE_SETS = {"dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6}  # by their benchmark names
+TUNING_WHOLE_SETS = ("dev2", "dev4", "dev5")  # the whole sets that are tuning data (the others are test sets)
 SPLIT_FILE = DEV / "split.json"
 SEED = 20261203
 FILES = tuple(
@@ -100,7 +101,7 @@ def load_whole(folder: Path) -> list[DevQuestion]:
 
 def load_tuning() -> list[DevQuestion]:
     """Everything calibration and thresholds may be fitted on: the tuning half and the second, fourth and fifth sets."""
-    return [*load_half("tune"), *load_whole(DEV2), *load_whole(DEV4), *load_whole(DEV5)]
+    return [*load_half("tune"), *(q for name in TUNING_WHOLE_SETS for q in load_whole(WHOLE_SETS[name]))]
 
 
 def example_entry(question: DevQuestion) -> str:

@@ -75,7 +75,7 @@ def evidence_for(ranker: Ranker, questions: list[DevQuestion]) -> list[Candidate
     learns how far the classifier is to be trusted on a question it has not seen."""
     if ranker.semantic is None:
         return [ranker.evidence(q.text, q.lang, use_semantic=False) for q in questions]
-    encoder = ranker.semantic._encoder  # the fitter is the one caller that batches questions and refits per fold
+    encoder = ranker.semantic.encoder
     clipped = [clip_question(q.text) for q in questions]
     print(f"{sum(c != q.text for c, q in zip(clipped, questions, strict=True))} of {len(questions)} questions clipped for the encoder")
     vectors = EmbeddingCache(CACHE).embed(encoder, clipped)
@@ -96,7 +96,7 @@ def fold_rankers(ranker: Ranker) -> list[Ranker]:
         Ranker(
             ranker.matcher,
             SemanticRanker(
-                ranker.semantic._encoder,
+                ranker.semantic.encoder,
                 [p.text for p in phrasings],
                 [p.entry_id for p in phrasings],
                 EmbeddingCache(CACHE),

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.devset import WHOLE_SETS, DevQuestion, load_half, load_whole
+from benchmarks.devset import TUNING_WHOLE_SETS, WHOLE_SETS, DevQuestion, load_half, load_whole
 from benchmarks.fit_ranker import fold_of, fold_rankers
 from bot.app.config import Config, load_config
 from bot.app.wiring import Core, build_core
@@ -31,7 +31,7 @@ from bot.core.router import RouterResult
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "data"
-TUNING_SETS = ("tune", "dev2", "dev4", "dev5")  # the classifier's examples: in-sample unless cross-fitted
+TUNING_SETS = ("tune", *TUNING_WHOLE_SETS)  # the classifier's examples: in-sample unless cross-fitted
 REASONS = {"human": "human_request", "security": "security_incident", "refund": "refund_request"}
 
 

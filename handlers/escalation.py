@@ -157,7 +157,7 @@ _REFUND_ORDER = (
     r"|return\s+(that|this|it|them|the\s+(money|fee|funds|duplicate|difference|charge|overcharge|interest))"
     r"|cover\s+(the|my)\s+(difference|loss|losses)|hand\s+over\s+(the|my)"
     r"|remove\s+(that|this|the)\s+(fee|charge|interest|deduction)|credit\s+(it|them|me)|pay\s+(up|me|it)|add\s+(them|it)\s+(back|to\s+my))\b"
-    r"|给我(?:补发|补上|弄回来|退|处理)|(?:手续费|钱|币|u)[^。？！?!，,]{0,4}(?:没退|没有退|不退)|弄回来|凭什么(?:扣|收)|(?:撤销|撤掉|退掉|取消掉)(?:$|[!！。])|把[^。？！?!，,]{1,6}撤掉"
+    r"|给我(?:补发|补上|弄回来|退|处理)|(?:手续费|钱|币|u)[^。？！?!，,]{0,4}(?:没退|没有退|不退)|(?<!怎么)(?<!如何)(?<!能不能)弄回来|凭什么(?:扣|收)|(?:撤销|撤掉|退掉|取消掉)(?:$|[!！。])|把[^。？！?!，,]{1,6}撤掉"
     r"|必须给我(?:处理|解决|一个说法)"
 )
 _REFUND = re.compile(

@@ -262,6 +262,11 @@ class SemanticRanker:
         return cache.classifier(self._encoder.name, [*texts, *clipped], labels, matrix)
 
     @property
+    def encoder(self) -> SentenceEncoder:
+        """The model behind the ranker (the tuning scripts batch questions through it and refit per fold)."""
+        return self._encoder
+
+    @property
     def encoder_name(self) -> str:
         """The model behind the ranker."""
         return self._encoder.name
