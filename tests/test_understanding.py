@@ -233,6 +233,12 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert not products.asked_about("binance withdrawal to your exchange still not credited")
     assert not products.asked_about("币安链转到以太坊地址了")
     assert not products.asked_about("withdrew from here but kraken says no deposit")
+    # ... and in a P2P trade, where payment apps are how buyer and seller pay each other.
+    assert not products.asked_about(normalize("支付宝付款后卖家不放币"))
+    assert not products.asked_about("paypal payment sent but p2p seller did not release")
+    # Someone on a provider's app who claims to speak for us: the official-channels answer is ours.
+    assert not products.asked_about(normalize("微信群里的客服是真的吗"))
+    assert not products.asked_about("discord mod says he is examplex staff, legit?")
 
 
 def test_a_long_question_is_clipped_to_its_start_and_end_for_the_encoder() -> None:

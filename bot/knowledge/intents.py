@@ -76,6 +76,17 @@ _LINK_BEFORE = re.compile(
 )
 _LINK_AFTER = re.compile(r"^\s*(address|addr|chain|地址|链|转过来|提过来|充过来|转来|提来|过来|转到|提到|充到|转给|提币到|到这|到你们)")
 _HERE = re.compile(r"\bhere\b|这里|这边")
+# A P2P trade: payment apps and banks are how its buyers and sellers pay each other ("paid the seller by alipay, no
+# coins released", 支付宝付款后卖家不放币), so a provider named beside one is ours.
+_P2P_TRADE = re.compile(r"\b(p2p|otc|c2c|seller|buyer|merchant|released?)\b|卖家|买家|商家|放币|场外|c2c|otc", re.IGNORECASE)
+_OWN_P2P_MARKET = re.compile(r"^\s*的?\s*(p2p|otc|c2c|场外)", re.IGNORECASE)
+# Someone on a provider's app claiming to speak for us ("discord mod says he is examplex staff, legit?", 微信群里的客服是真的吗),
+# or a scam run there (微信群里投资被骗): the official-channels and scam answers are ours to give.
+_CLAIMS_TO_BE_US = re.compile(
+    r"\b(official|admin|admins|mod|mods|moderator|staff|legit|impersonat\w*|pretend\w*|fake|real\s+support)\b"
+    r"|\bscam\w*|官方|客服|管理员|冒充|假的|真的吗|是真的|骗",
+    re.IGNORECASE,
+)
 # The provider's own account or service is the subject: the message starts with it ("kraken withdrawal fee is
 # insane", "my wells fargo app", 币安app闪退), or a word of its service follows it ("lost my metamask seed phrase").
 _PROVIDER_SUBJECT = re.compile(r"^\W*((my|the|i\s+think|so|why\s+(is|does|did))\s+)?$", re.IGNORECASE)
@@ -129,7 +140,7 @@ class OtherProducts:
                     return True
         if self.names.search(text) is not None and _OUR_CONTEXT.search(text) is None:
             return True
-        if self.providers is None or _HERE.search(text) is not None:
+        if self.providers is None or _HERE.search(text) is not None or _CLAIMS_TO_BE_US.search(text) is not None:
             return False
         return any(self._about_provider(text, m) for m in self.providers.finditer(text))
 
@@ -137,6 +148,10 @@ class OtherProducts:
     def _about_provider(text: str, mention: re.Match[str]) -> bool:
         before, after = text[: mention.start()], text[mention.end() :]
         if _LINK_BEFORE.search(before) or _LINK_AFTER.search(after):
+            return False
+        if _OWN_P2P_MARKET.match(after):  # "binance p2p", 火币的P2P: that exchange's own market
+            return True
+        if _P2P_TRADE.search(text):
             return False
         return _PROVIDER_SUBJECT.match(before) is not None or _PROVIDER_FEATURE.match(after) is not None
 
