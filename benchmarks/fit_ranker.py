@@ -213,7 +213,7 @@ def main() -> None:
             print(f"  {lang} {name:8s} top-1: " + ", ".join(cells) + f"  weights {[round(t, 2) for t in theta]}")
     assert ranker.semantic is not None
     skip = cascade_thresholds(kb, questions, evidences, lexical_evidences, FusionWeights(lexical, fused))
-    weights = FusionWeights(lexical, fused, ranker.semantic.encoder_name, skip)
+    weights = FusionWeights(lexical, fused, ranker.semantic.encoder.name, skip)
     existing = dict(fitted._FITTED)
     existing[weights.encoder] = weights
     FITTED.write_text(render(existing), encoding="utf-8")

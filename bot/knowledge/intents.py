@@ -78,7 +78,8 @@ _LINK_AFTER = re.compile(r"^\s*(address|addr|chain|地址|链|转过来|提过�
 _HERE = re.compile(r"\bhere\b|这里|这边")
 # A P2P trade: payment apps and banks are how its buyers and sellers pay each other ("paid the seller by alipay, no
 # coins released", 支付宝付款后卖家不放币), so a provider named beside one is ours.
-_P2P_TRADE = re.compile(r"\b(p2p|otc|c2c|seller|buyer|merchant|released?)\b|卖家|买家|商家|放币|场外|c2c|otc", re.IGNORECASE)
+# (p2p, otc and c2c may touch Chinese, as in c2c交易, so only Latin letters bound them)
+_P2P_TRADE = re.compile(r"(?<![a-z])(p2p|otc|c2c)(?![a-z])|\b(seller|buyer|merchant|released?)\b|卖家|买家|商家|放币|场外", re.IGNORECASE)
 _OWN_P2P_MARKET = re.compile(r"^\s*的?\s*(p2p|otc|c2c|场外)", re.IGNORECASE)
 # Someone on a provider's app claiming to speak for us ("discord mod says he is examplex staff, legit?", 微信群里的客服是真的吗),
 # or a scam run there (微信群里投资被骗): the official-channels and scam answers are ours to give.

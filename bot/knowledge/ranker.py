@@ -152,7 +152,7 @@ class Ranker:
         for phrasing in matcher.phrasings:
             owners.setdefault(normalize(phrasing.text), set()).add(phrasing.entry_id)
         self._exact = {text: next(iter(ids)) for text, ids in owners.items() if len(ids) == 1}
-        self._cascade = semantic is not None and weights.encoder == semantic.encoder_name
+        self._cascade = semantic is not None and weights.encoder == semantic.encoder.name
 
     @classmethod
     def build(

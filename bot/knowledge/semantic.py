@@ -266,11 +266,6 @@ class SemanticRanker:
         """The model behind the ranker (the tuning scripts batch questions through it and refit per fold)."""
         return self._encoder
 
-    @property
-    def encoder_name(self) -> str:
-        """The model behind the ranker."""
-        return self._encoder.name
-
     def embed(self, text: str) -> Matrix:
         """The question's vector (the slow part: call it off the event loop); a long one is clipped first."""
         vector: Matrix = self._encoder.encode([clip_question(text)])[0]
