@@ -3,7 +3,8 @@ escalation recall per kind, FAQ questions escalated, off-topic answered, multi-p
 
 Run: python -m benchmarks.understanding [--sets test,tune,dev2,dev4,dev5,dev3,dev6,heldout,offtopic_blind] [--cross-fit]
      [--encoder e5|use|none]
-     [--answer X --clarify Y --escalate Z]   (threshold overrides, for choosing them on the tuning half only)
+     [--answer X --clarify Y --escalate Z --self-caused W]   (threshold overrides, chosen on tuning data only)
+With several sets, a last table pools them (thresholds are chosen on the tuning sets together).
 Each message is routed in a fresh conversation, as `omnidesk classify` does. `tune`, `dev2`, `dev4`, `dev5` are the classifier's
 examples (faq_data/examples.jsonl), so their figures are in-sample and flatter unless `--cross-fit` routes each
 question with a classifier fitted without its fold (as fit_ranker, fusion_cv and thresholds do). Questions labelled
@@ -194,7 +195,9 @@ def main() -> None:
     core = build_core(config)
     m = core.config.matcher
     print(f"router built in {time.perf_counter() - started:.2f} s; encoder={m.encoder} answer={m.answer} clarify={m.clarify} escalate={m.escalate} self_caused={m.self_caused}")
-    for name in args.sets.split(","):
+    names = args.sets.split(",")
+    pooled: Counter[str] = Counter()
+    for name in names:
         if name == "heldout":
             questions = heldout_questions()
         elif name == "offtopic_blind":
@@ -205,15 +208,20 @@ def main() -> None:
             questions = load_half(name)  # type: ignore[arg-type]
         misses: list[dict[str, Any]] = []
         if name in TUNING_SETS and args.cross_fit:
-            report(f"{name} (cross-fitted)", asyncio.run(measure_cross_fitted(core, config, questions, misses)))
+            counts = asyncio.run(measure_cross_fitted(core, config, questions, misses))
+            report(f"{name} (cross-fitted)", counts)
         else:
             if name in TUNING_SETS:
                 # faq_data/examples.jsonl is this data: the classifier learnt these very questions
                 print(f"== {name}: IN-SAMPLE for the classifier (its examples; --cross-fit for fair figures)")
-            report(name, asyncio.run(measure(core, questions, misses)))
+            counts = asyncio.run(measure(core, questions, misses))
+            report(name, counts)
+        pooled += counts
         if args.misses is not None:
             with args.misses.open("a", encoding="utf-8") as handle:
                 handle.writelines(json.dumps({"set": name, **m}, ensure_ascii=False) + "\n" for m in misses)
+    if len(names) > 1:  # thresholds are chosen on the tuning sets together
+        report("all the sets above, pooled", pooled)
 
 
 if __name__ == "__main__":
