@@ -31,7 +31,11 @@ DEV4 = ROOT / "tests" / "data" / "dev4"  # a fourth, written in session 8 by oth
 # sixth, a test set only like the third, by writers who saw neither the code nor the other sets.
 DEV5 = ROOT / "tests" / "data" / "dev5"
 DEV6 = ROOT / "tests" / "data" / "dev6"
-WHOLE_SETS = {"dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6}  # by their benchmark names
+# Session 11, by two more blind writers: dev7 for tuning (hard escalations, alarming FAQ questions, brandless off-topic;
+# not yet in the examples), dev8 a test set only (never looked at yet).
+DEV7 = ROOT / "tests" / "data" / "dev7"
+DEV8 = ROOT / "tests" / "data" / "dev8"
+WHOLE_SETS = {"dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7, "dev8": DEV8}  # by their benchmark names
 TUNING_WHOLE_SETS = ("dev2", "dev4", "dev5")  # the whole sets that are tuning data (the others are test sets)
 SPLIT_FILE = DEV / "split.json"
 SEED = 20261203
