@@ -241,6 +241,15 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert not products.asked_about("discord mod says he is examplex staff, legit?")
 
 
+def test_our_own_name_makes_a_message_about_another_product_ours() -> None:
+    """The brand named beside a wallet or an exchange puts the question on us, whatever else it names."""
+    products = load_other_products(our_names=("ExampleX",))
+    assert products is not None
+    text = normalize("my ledger is fine but my ExampleX account is empty")
+    assert products.mentions_us(text) and not products.asked_about(text)
+    assert products.asked_about("lost my metamask seed phrase can i recover it")  # no brand: still theirs
+
+
 def test_a_long_question_is_clipped_to_its_start_and_end_for_the_encoder() -> None:
     story = "so yesterday i sent 500 usdt from my binance account over trc20 and waited " * 3 + "where is my deposit?"
     clipped = clip_question(story)

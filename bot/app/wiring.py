@@ -101,7 +101,7 @@ def build_core(
     steps: list[Handler[Any]] = [SecretOnlyHandler()]
     if with_tickets:
         steps.append(IntakeHandler(escalator, texts))
-    other_products = load_other_products(faq_dir)
+    other_products = load_other_products(faq_dir, (config.brand.name,))
     steps += [
         CommandHandler(commands, texts),
         RankingStep(ranker, config.matcher.clarify, config.matcher.answer),

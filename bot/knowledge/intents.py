@@ -7,6 +7,7 @@ router escalates when one ranks first with enough confidence.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -119,20 +120,26 @@ class OtherProducts:
     """Other companies' products, from `intents/other_products.yaml`: `names` are never about us unless the message
     also names something of ours; `providers` (other exchanges, wallets, banks, payment apps, email) are where our
     users move money and mail, so a message about one is ours only when it ties the provider to us; `email_services`
-    are ours unless the message is about the mailbox's own account (its password, lock, recovery)."""
+    are ours unless the message is about the mailbox's own account (its password, lock, recovery); `ours` is this
+    exchange's own name (the config's brand), which makes any message ours ("my ledger is fine but my examplex
+    account is empty")."""
 
     names: re.Pattern[str]
     providers: re.Pattern[str] | None = None
     email_services: re.Pattern[str] | None = None
+    ours: re.Pattern[str] | None = None
 
-    @staticmethod
-    def mentions_us(text: str) -> bool:
-        """True when the (normalised) text names something of this exchange (a coin, a withdrawal, "your app")."""
-        return _OUR_CONTEXT.search(text) is not None or _SPEAKS_TO_US.search(text) is not None
+    def mentions_us(self, text: str) -> bool:
+        """True when the (normalised) text names something of this exchange (a coin, a withdrawal, "your app", its
+        name)."""
+        return _OUR_CONTEXT.search(text) is not None or self._speaks_to_us(text)
+
+    def _speaks_to_us(self, text: str) -> bool:
+        return _SPEAKS_TO_US.search(text) is not None or (self.ours is not None and self.ours.search(text) is not None)
 
     def asked_about(self, text: str) -> bool:
         """True when the (normalised) text is about another company's product, not this exchange."""
-        if _SPEAKS_TO_US.search(text) is not None:
+        if self._speaks_to_us(text):
             return False
         if self.email_services is not None and _OUR_CONTEXT.search(text) is None:
             for mention in self.email_services.finditer(text):
@@ -170,9 +177,9 @@ def _alternation(names: list[str]) -> re.Pattern[str] | None:
     )
 
 
-def load_other_products(faq_dir: Path | None = None) -> OtherProducts | None:
+def load_other_products(faq_dir: Path | None = None, our_names: Sequence[str] = ()) -> OtherProducts | None:
     """The lists in `intents/other_products.yaml`, to match against normalised text (the caller's), or None when
-    there is no product list."""
+    there is no product list; `our_names` are this exchange's own (its brand)."""
     path = (faq_dir or default_faq_dir()) / "intents" / "other_products.yaml"
     if not path.exists():
         return None
@@ -181,4 +188,5 @@ def load_other_products(faq_dir: Path | None = None) -> OtherProducts | None:
     if names is None:
         return None
     providers = _alternation([str(n) for n in doc.get("providers", [])])
-    return OtherProducts(names, providers, _alternation([str(n) for n in doc.get("email_services", [])]))
+    email_services = _alternation([str(n) for n in doc.get("email_services", [])])
+    return OtherProducts(names, providers, email_services, _alternation(list(our_names)))
