@@ -250,6 +250,12 @@ def test_our_own_name_makes_a_message_about_another_product_ours() -> None:
     assert products.asked_about("lost my metamask seed phrase can i recover it")  # no brand: still theirs
 
 
+async def test_a_message_naming_our_brand_is_not_declined_as_another_companys(core: Core) -> None:
+    """The router gets the brand from the config (build_core), so the wallet named beside it does not turn us away."""
+    decision = (await route(core, "my ledger is fine but my ExampleX account is empty")).decision
+    assert decision.action is not Action.DECLINE
+
+
 def test_a_long_question_is_clipped_to_its_start_and_end_for_the_encoder() -> None:
     story = "so yesterday i sent 500 usdt from my binance account over trc20 and waited " * 3 + "where is my deposit?"
     clipped = clip_question(story)
