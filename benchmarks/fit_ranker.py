@@ -1,5 +1,5 @@
 """Fit the ranker's fusion and cascade on the tuning data (never on the test half): the development set's tuning
-half and the whole second, fourth and fifth sets (tests/data/dev2/, dev4/, dev5/).
+half and the whole tuning sets (TUNING_WHOLE_SETS in benchmarks/devset.py).
 
 Run: python -m benchmarks.fit_ranker [--encoder e5|use]   (writes bot/knowledge/fitted.py; prints top-1 figures)
 
@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.devset import DevQuestion, load_tuning
+from benchmarks.devset import TUNING_WHOLE_SETS, DevQuestion, load_tuning
 from bot.knowledge import fitted
 from bot.knowledge.examples import load_examples
 from bot.knowledge.intents import INTENT_PREFIX, intent_kind, load_intents
@@ -236,7 +236,7 @@ def render(all_weights: dict[str, FusionWeights]) -> str:
     )
     return (
         '"""Fusion weights and cascade thresholds per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data\n'
-        '(tests/data/dev/ tuning half, tests/data/dev2/, dev4/, dev5/). Generated: do not edit by hand."""\n\n'
+        f'(tests/data/dev/ tuning half, {", ".join(TUNING_WHOLE_SETS)}). Generated: do not edit by hand."""\n\n'
         "from __future__ import annotations\n\n"
         "from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights\n\n"
         f"_FITTED: dict[str, FusionWeights] = {{\n{items}}}\n\n\n"

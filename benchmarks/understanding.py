@@ -84,8 +84,10 @@ async def measure(core: Core, questions: list[DevQuestion], misses: list[dict[st
         if kind == "faq":
             key = f"{lang}:new" if core.kb.entry(q.label) is None else f"{lang}:faq"
             c[f"{key}:n"] += 1
-            if d.action is Action.ANSWER:
-                c[f"{key}:right" if d.faq_id == q.label else f"{key}:wrong"] += 1
+            if _replied_with(d, q.label):
+                c[f"{key}:right"] += 1
+            elif d.action is Action.ANSWER:
+                c[f"{key}:wrong"] += 1
             elif d.action is Action.CLARIFY and q.label in d.suggestions:
                 c[f"{key}:offered"] += 1
             elif d.action is Action.ESCALATE and d.reason in REASONS.values():
@@ -133,7 +135,15 @@ def _as_labelled(q: DevQuestion, d: Decision) -> bool:
         return d.action is not Action.ANSWER
     if q.label in REASONS:
         return d.action is Action.ESCALATE and d.reason == REASONS[q.label]
-    return d.action is Action.ANSWER and d.faq_id == q.labels[-1 if q.label == "greeting" else 0]
+    return _replied_with(d, q.labels[-1 if q.label == "greeting" else 0])
+
+
+def _replied_with(d: Decision, entry_id: str) -> bool:
+    """The reply is the entry's: answered with it, or declined in a decline entry's own words (investment or tax
+    advice, small talk), which is how those entries are meant to be handled."""
+    if d.action is Action.ANSWER:
+        return d.faq_id == entry_id
+    return d.action is Action.DECLINE and d.reason is not None and d.reason.replace("_", "-") == entry_id
 
 
 def pct(c: Counter[str], part: str, whole: str) -> str:

@@ -72,7 +72,19 @@ _SECURITY = re.compile(
     r"strangers|another\s+person|some\s+other\s+person|a\s+hacker|hackers|others)\b"
     r"|\bsecurity\s+breach\b|\b(account|acct|acc)\s+(was\s+|got\s+|is\s+|been\s+)?breached\b"
     r"|\b(my\s+)?(money|funds|coins|crypto|usdt|btc|balance)\s+(got|was|were|has\s+been)\s+taken\b"
-    r"|\b(ip|device|login|location)\b[^.?!]{0,40}\bnot\s+mine\b",
+    r"|\b(ip|device|login|location)\b[^.?!]{0,40}\bnot\s+mine\b"
+    # added in session 13 from the tuning data (tests/data/dev7): operations the user does not recognise or did not
+    # do, named after the noun ("a withdrawal i didnt do"), someone else acting on the account or the money
+    r"|\b(unknown|unrecogni[sz]ed)\s+(trades|orders|withdrawals|logins|transactions|transfers)\b"
+    r"|\b(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)\s+(that\s+)?i\s+(did\s*n[o']?t|didnt|never)\s+"
+    r"(do|make|place|authori[sz]e|request)\b"
+    r"|\b(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)\b[^.?!]{0,30}?\s(that\s+)?i\s+(do\s*n[o']?t|dont|"
+    r"did\s*n[o']?t|didnt|can'?t|cannot)\s+(recogni[sz]e|remember\s+(making|placing|doing))\b"
+    r"|\b(do\s*n[o']?t|dont)\s+recogni[sz]e\s+(these|those|any\s+of\s+(these|those|the)|the|this|that)\s+"
+    r"(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)\b"
+    r"|\bby\s+(someone|somebody)\s+else\b"
+    r"|\b(someone|somebody)\s+(is|was|has\s+been)\s+\w+ing\s+(with|on|from)\s+my\s+(money|funds|account|acc|coins|crypto)\b"
+    r"|\bmy\s+(funds|money|coins|crypto|balance|assets)\s+(are|is)\s+being\s+(moved|traded|sold|withdrawn|transferred|sent)\b",
     _FLAGS,
 )
 # A security setting changed that the user says they did not change: an intruder at work, whatever the wording.
@@ -80,8 +92,8 @@ _SETTING_CHANGED = re.compile(
     r"\b(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|password|"
     r"api\s+keys?|withdrawal\s+address(es)?|security\s+settings?)\s+(code\s+|number\s+|settings?\s+)?"
     r"(was\s+|were\s+|got\s+|has\s+been\s+|have\s+been\s+|is\s+|are\s+)?(just\s+|suddenly\s+)?"
-    r"(change[sd]?|turned\s+off|disabled|removed|reset|replaced|switched|added|created)\b"
-    r"|(?:防钓鱼码|白名单|谷歌验证|二次验证|2fa|邮箱|手机号|手机|密码|api|提现地址)[^。？！?!]{0,8}(?:被改|被换|被关|被删|被重置|改了|换了|关了|删了|重置了|变了)",
+    r"(change[sd]?|updated|modified|turned\s+off|disabled|removed|reset|replaced|switched|added|created)\b"
+    r"|(?:防钓鱼码|白名单|谷歌验证|二次验证|2fa|邮箱|手机号|手机|密码|api|提现地址)[^。？！?!]{0,8}(?:被改|被换|被关|被删|被重置|被修改|被更新|改了|换了|关了|删了|重置了|变了|更新了|修改了)",
     _FLAGS,
 )
 # The user denies an operation on the account ("i never opened it", "not me", 不是我开的, 我没提啊): with a security setting
@@ -95,7 +107,8 @@ _DENIED = re.compile(
     r"|\bwas\s*n[o']?t\s+me\b"
     r"|\bnone\s+of\s+(it|this|that|these|them)\s+(was|were|is)\s+(me|mine)\b"
     r"|\bwithout\s+my\s+(permission|consent|knowledge)\b"
-    r"|\bi\s+only\s+(use|have|own)\s+(an?\s+|my\s+)?(iphone|android|mac|macbook|windows|pc|laptop|phone|ipad)\b"
+    r"|\bi\s+only\s+(use|have|own)\s+(an?\s+|my\s+|the\s+)?(\w+\s+){0,3}?(iphone|android|mac|macbook|windows|pc|laptop|phone|ipad)\b"
+    r"|\b(no|zero)\s+(memory|recollection)\s+of\b|\bnone\s+of\s+(us|our\s+\w+)\s+(did|made|placed|sent|authori[sz]ed)\b"
     r"|我(?:没|没有|从没|从来没|根本没|从来不|根本不)(?:有)?(?:操作|设置|关|开|下|卖|买|玩|登录|登陆|申请|授权)(?!错|对|成|到|够|完)过?"
     r"|我(?:没|没有|从没)提(?:过|啊|呀)?(?=$|[!！?？。，,\s])"
     r"|不是我(?:本人)?(?:在)?(?:下|做|提|转|操作|发起|开|卖|买|弄|建|设置|改|换|关|删|登录|申请)|肯定不是我|的人不是我|非本人",
@@ -104,7 +117,7 @@ _DENIED = re.compile(
 # "I didn't touch anything" also opens questions about what the system did (ADL, a lock, a signature error): it
 # counts only beside a changed security setting.
 _UNTOUCHED = re.compile(
-    r"\bi\s+(did\s*n[o']?t|never|didnt|have\s*n[o']?t|haven'?t)\s+(touch|change|do)\w*\s+(any|anything|the|my)\b"
+    r"\bi\s+(did\s*n[o']?t|never|didnt|have\s*n[o']?t|haven'?t)\s+(touch|change|do)\w*\s+(any|anything|the|my|it|that|this)\b"
     r"|我(?:没|没有|从没|都没|根本没)(?:有)?(?:动|碰|改)过?",
     _FLAGS,
 )
@@ -122,12 +135,21 @@ _GAVE_ACCESS = re.compile(
     r"trojan|keylogger)\b"
     r"|\b(typed|entered|gave|shared|told|put|read)\s+(\w+\s+){0,3}(login|password|passcode|2fa|otp|verification\s+code|"
     r"sms\s+code|seed|credentials|private\s+key)\b"
-    r"|木马|病毒|远程|anydesk|向日葵|插件|外挂|把(?:验证码|密码|助记词|私钥|谷歌验证码?)(?:给|告诉|发给|输入|输进)",
+    # added in session 13 from the tuning data: a code read out or sent to a caller, an app from a link (an apk)
+    r"|\bread\s+(it|them|the\s+code|the\s+numbers?)\s+(out\s+)?(to|for)\s+(him|her|them|the\s+\w+)\b"
+    r"|\b(send|sent|gave|showed|told)\s+(them|him|her)\s+(the\s+|my\s+)?(\w+\s+)?(qr\s+code|qr|code|codes|otp)\b|\bapk\b"
+    r"|\b(confirm|give|gave|read|tell|told|send|sent|share|shared)\s+((them|him|her)\s+)?(the|my)\s+(\d+[\s-]digit\s+)?code\s+"
+    r"(that\s+)?i\s+(just\s+)?(received|got)\b"
+    r"|木马|病毒|远程|anydesk|向日葵|插件|外挂|把(?:验证码|密码|助记词|私钥|谷歌验证码?)(?:给|告诉|发给|报给|念给|输入|输进)"
+    r"|报(?:个|了|一下)?(?:验证码|密码)|(?:验证码|密码)[^。？！?!]{0,20}(?:报给|念给|我就给了|就给他了)",
     _FLAGS,
 )
 _LOSS = re.compile(
     r"(?<!nothing\s)(?<!nothing\sis\s)(?<!not\s)\b(empty|emptied|missing|gone|drained|vanished|disappeared|(moved|sent|transferred)\s+(\w+\s+){0,3}(out|away)|"
-    r"withdrawn|stolen|taken)\b|没了|不见|少了|转出|转走|转光|提走|提光|清空|被提",
+    r"withdrawn|stolen|taken)\b|\bwithdrawal\s+of\s+(everything|all)\b"
+    r"|\bmy\s+(\w+\s+)?(funds|money|coins|crypto|balance|usdt|btc|eth|assets)\s+(was|were|got|has\s+been|have\s+been)\s+"
+    r"(transferred|withdrawn|moved|sent)\b"
+    r"|没了|不见|少了|转出|转走|转光|提走|提光|清空|空了|被提",
     _FLAGS,
 )
 # A login alert the user cannot place, and nothing taken or done: the account-compromised entry answers it (secure
@@ -165,7 +187,9 @@ _SECURITY_ZH = re.compile(
     rf"|被(?:改|换|绑)成了?(?:别人|他人|陌生人|不认识的人)"
     # a SIM reissued by someone, logins from foreign IPs, "who created this", someone knows the password, all moved out
     rf"|(?:让|给|叫){_AGENT_ZH}给?(?:黑|盗|偷|转走|提走|登录|登陆)了?|被{_AGENT_ZH}?补办|(?:国外|陌生|不明|未知|境外|外国)的?ip|是谁(?:建|开|登|登录|操作|改|绑)的"
-    rf"|有人知道(?:了)?我的?(?:密码|验证码|助记词)|{_ASSETS_ZH}[^。？！?!，,]{{0,6}}(?:全|都)?(?:丢了|被转光|转光了|提光了)",
+    rf"|有人知道(?:了)?我的?(?:密码|验证码|助记词)|{_ASSETS_ZH}[^。？！?!，,]{{0,6}}(?:全|都)?(?:丢了|被转光|转光了|提光了)"
+    # added in session 13 from the tuning data: an address or key the user never added
+    r"|(?:地址|api|密钥|设备)[^。？！?!]{0,14}我(?:没|没有|从没|从来没)(?:有)?(?:加|添加|设置|绑定|创建)过",
     _FLAGS,
 )
 # A demand said as an order at the start of a clause ("... thats your glitch. undo that liquidation", "cover the

@@ -215,6 +215,8 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert not products.asked_about("deposit from binance")
     # A mailbox is ours to mention ("my gmail gets no code") unless the message is about its own account.
     assert products.asked_about("gmail locked") and products.asked_about("how to change the recovery phone on my gmail")
+    assert products.asked_about(normalize("forgot my router admin password")) and products.asked_about("网银登不上")
+    assert not products.asked_about(normalize("can i withdraw to my bank with online banking"))
     assert products.asked_about(normalize("163邮箱密码忘了"))
     assert not products.asked_about("my gmail gets no code")
     assert not products.asked_about("forgot my gmail password so i cant get your email")
@@ -378,16 +380,15 @@ def test_the_shipped_embeddings_are_the_knowledge_bases_own(core: Core, tmp_path
 
 def test_the_classifier_examples_are_the_tuning_data_and_never_a_test_set(tmp_path: Path) -> None:
     """faq_data/examples.jsonl is what `python -m benchmarks.devset examples` writes today, and holds no question
-    of the test half or the third and sixth sets: a test question the classifier learnt from would flatter every held-out
-    figure."""
-    from benchmarks.devset import DEV3, DEV6, load_half, load_tuning, load_whole, write_examples
+    of any test set: a test question the classifier learnt from would flatter every held-out figure."""
+    from benchmarks.devset import load_held_out, load_tuning, write_examples
 
     fresh = tmp_path / "examples.jsonl"
     write_examples(fresh)
     assert fresh.read_text(encoding="utf-8") == (ROOT / "faq_data" / "examples.jsonl").read_text(encoding="utf-8")
     texts = {e.text for e in load_examples(ROOT / "faq_data")}
     assert texts and texts <= {q.text for q in load_tuning()}
-    assert not texts & {q.text for q in [*load_half("test"), *load_whole(DEV3), *load_whole(DEV6)]}
+    assert not texts & {q.text for q in load_held_out()}
 
 
 @pytest.mark.parametrize(
@@ -447,6 +448,16 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("我电脑中了木马，今天打开交易所发现币都转出去了", "security_incident"),
         ("手机突然没信号，营业厅说我的卡被人补办了", "security_incident"),
         ("救命啊帐号让人给黑了", "security_incident"),
+        # operations the user does not recognise or denies after naming them, a code read out, an app from a link
+        ("there are three sell orders on my account i dont recognise", "security_incident"),
+        ("how do i stop a transfer i didnt authorize", "security_incident"),
+        ("the caller asked me to read the code i just got, i did, and there was a withdrawal of everything", "security_incident"),
+        ("installed some apk a guy sent me and my wallet here is empty now", "security_incident"),
+        ("my 2fa settings were updated this morning and i never touched that", "security_incident"),
+        ("my btc is being sold right now, not by me", "security_incident"),
+        ("api管理里多了一个key，我从来没创建过", "security_incident"),
+        ("有人打电话说是风控的，我把验证码报给他了，币就没了", "security_incident"),
+        ("i dont recognise this coin in my balance, is it an airdrop", None),
         # a demand said as an order, beside a topic the FAQ knows
         ("liquidated because your mark price spiked for 1 second. thats your glitch. undo that liquidation", "refund_request"),
         ("stop loss executed at 51k because of your outage. cover the difference", "refund_request"),
