@@ -29,6 +29,7 @@ from bot.app.wiring import Core, build_core
 from bot.core.conversation import InMemoryConversationStates
 from bot.core.messages import Action, Decision, InboundMessage, Priority
 from bot.core.router import RouterResult
+from handlers.investment_advice import ADVICE_ENTRY_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "data"
@@ -138,12 +139,16 @@ def _as_labelled(q: DevQuestion, d: Decision) -> bool:
     return _replied_with(d, q.labels[-1 if q.label == "greeting" else 0])
 
 
+# A decline's reason names its entry, except the advice handler's, which declines before any ranking.
+_DECLINED_ENTRY = {"investment_advice": ADVICE_ENTRY_ID}
+
+
 def _replied_with(d: Decision, entry_id: str) -> bool:
     """The reply is the entry's: answered with it, or declined in a decline entry's own words (investment or tax
     advice, small talk), which is how those entries are meant to be handled."""
     if d.action is Action.ANSWER:
         return d.faq_id == entry_id
-    return d.action is Action.DECLINE and d.reason is not None and d.reason.replace("_", "-") == entry_id
+    return d.action is Action.DECLINE and _DECLINED_ENTRY.get(d.reason or "", d.reason) == entry_id
 
 
 def pct(c: Counter[str], part: str, whole: str) -> str:

@@ -36,6 +36,8 @@ _HUMAN = re.compile(
     r"|(?:别|不要)(?:再)?(?:让)?(?:机器人|ai|智能客服)(?:回|答|回复|来)",
     _FLAGS,
 )
+# The operations a user says they did not make or do not recognise.
+_OPERATION_NOUN = r"(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)"
 _SECURITY = re.compile(
     r"\b(i|i've|ive|i\s+have|i\s+got|i\s+was|we|we've|we\s+were|my\s+(account|wallet|funds|coins|money|balance|"
     r"crypto|assets|usdt|btc|eth|portfolio))\b[^.?!]{0,40}\b(hacked|stolen|drained|compromised|emptied|wiped|"
@@ -76,12 +78,10 @@ _SECURITY = re.compile(
     # added in session 13 from the tuning data (tests/data/dev7): operations the user does not recognise or did not
     # do, named after the noun ("a withdrawal i didnt do"), someone else acting on the account or the money
     r"|\b(unknown|unrecogni[sz]ed)\s+(trades|orders|withdrawals|logins|transactions|transfers)\b"
-    r"|\b(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)\s+(that\s+)?i\s+(did\s*n[o']?t|didnt|never)\s+"
-    r"(do|make|place|authori[sz]e|request)\b"
-    r"|\b(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)\b[^.?!]{0,30}?\s(that\s+)?i\s+(do\s*n[o']?t|dont|"
-    r"did\s*n[o']?t|didnt|can'?t|cannot)\s+(recogni[sz]e|remember\s+(making|placing|doing))\b"
-    r"|\b(do\s*n[o']?t|dont)\s+recogni[sz]e\s+(these|those|any\s+of\s+(these|those|the)|the|this|that)\s+"
-    r"(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)\b"
+    rf"|\b{_OPERATION_NOUN}\s+(that\s+)?i\s+(did\s*n[o']?t|didnt|never)\s+(do|make|place|authori[sz]e|request)\b"
+    rf"|\b{_OPERATION_NOUN}\b[^.?!]{{0,30}}?\s(that\s+)?i\s+(do\s*n[o']?t|dont|did\s*n[o']?t|didnt|can'?t|cannot)\s+"
+    r"(recogni[sz]e|remember\s+(making|placing|doing))\b"
+    rf"|\b(do\s*n[o']?t|dont)\s+recogni[sz]e\s+(these|those|any\s+of\s+(these|those|the)|the|this|that)\s+{_OPERATION_NOUN}\b"
     r"|\bby\s+(someone|somebody)\s+else\b"
     r"|\b(someone|somebody)\s+(is|was|has\s+been)\s+\w+ing\s+(with|on|from)\s+my\s+(money|funds|account|acc|coins|crypto)\b"
     r"|\bmy\s+(funds|money|coins|crypto|balance|assets)\s+(are|is)\s+being\s+(moved|traded|sold|withdrawn|transferred|sent)\b",
@@ -148,7 +148,7 @@ _LOSS = re.compile(
     r"(?<!nothing\s)(?<!nothing\sis\s)(?<!not\s)\b(empty|emptied|missing|gone|drained|vanished|disappeared|(moved|sent|transferred)\s+(\w+\s+){0,3}(out|away)|"
     r"withdrawn|stolen|taken)\b|\bwithdrawal\s+of\s+(everything|all)\b"
     r"|\bmy\s+(\w+\s+)?(funds|money|coins|crypto|balance|usdt|btc|eth|assets)\s+(was|were|got|has\s+been|have\s+been)\s+"
-    r"(transferred|withdrawn|moved|sent)\b"
+    r"(transferred|moved|sent)\b"
     r"|没了|不见|少了|转出|转走|转光|提走|提光|清空|空了|被提",
     _FLAGS,
 )
