@@ -196,7 +196,14 @@ async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core) -> No
 
 
 @pytest.mark.parametrize(
-    "text", ["how to turn on two factor on my facebook", "my netflix account is locked", "抖音账号被锁了怎么解封"]
+    "text",
+    [
+        "how to turn on two factor on my facebook",
+        "my netflix account is locked",
+        "抖音账号被锁了怎么解封",
+        "the printer at work says offline",
+        "QQ邮箱的两步验证怎么关",
+    ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
     decision = (await route(core, text)).decision
@@ -459,6 +466,20 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("api管理里多了一个key，我从来没创建过", "security_incident"),
         ("有人打电话说是风控的，我把验证码报给他了，币就没了", "security_incident"),
         ("i dont recognise this coin in my balance, is it an airdrop", None),
+        # two settings changed in the passive, someone changing one, a coin's amount gone, a balance at zero
+        ("my email was changed and my 2fa was turned off overnight", "security_incident"),
+        ("身份验证器被关了，手机号也被换了", "security_incident"),
+        ("登录密码被改了，现在登不上", "security_incident"),
+        ("有人重置了我的资金密码", "security_incident"),
+        ("someone reset the password on my account this morning", "security_incident"),
+        ("help my 2.5k usdt is gone", "security_incident"),
+        ("typed my password into a fake login page and my balance is now zero", "security_incident"),
+        ("i only use my iphone but the login history shows a windows pc", "security_incident"),
+        ("我只用手机，登录记录里有台windows电脑还在线", "security_incident"),
+        ("i changed my email and phone number, how long until i can withdraw", None),
+        ("how long after email changed and password reset can i withdraw", None),
+        ("密码被重置后多久能提现", None),
+        ("U没了 爆仓了", None),
         # a demand said as an order, beside a topic the FAQ knows
         ("liquidated because your mark price spiked for 1 second. thats your glitch. undo that liquidation", "refund_request"),
         ("stop loss executed at 51k because of your outage. cover the difference", "refund_request"),
@@ -467,6 +488,8 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         # a person wanted, said indirectly
         ("does anyone from examplex even read these chats", "human_request"),
         ("别让机器人回我", "human_request"),
+        ("ren gong", "human_request"),
+        ("i need someone who can actually look at my account", "human_request"),
         ("is there someone working on the outage", None),
         # not incidents: a supposition, the user's own login, a denial about something else, a phishing mail not clicked
         ("if my account gets compromised what are the first steps", None),

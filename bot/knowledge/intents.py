@@ -103,8 +103,9 @@ _PROVIDER_FEATURE = re.compile(
 # "recovery phone number on my gmail", 163邮箱密码忘了).
 _MAILBOX_BEFORE = re.compile(r"\b(reset|recover|unlock|change|restore)\s+(\w+\s+){0,4}(on|of|for|in)\s+my\s+$", re.IGNORECASE)
 _MAILBOX_AFTER = re.compile(
-    r"^\s*(account\s+)?(\w+\s+)?(password|passcode|locked|lock|disabled|suspended|recovery|storage|full|banned)\b"
-    r"|^\s*(账号|帐号|账户)?(密码|被锁|锁了|封了|满了|找回|停用)",
+    r"^\s*(account\s+)?(\w+\s+)?(password|passcode|locked|lock|disabled|suspended|recovery|storage|full|banned|"
+    r"two-?\s*step|2-?\s*step)\b"
+    r"|^\s*(账号|帐号|账户)?的?(密码|被锁|锁了|封了|满了|找回|停用|两步验证|二步验证|二次验证)",
     re.IGNORECASE,
 )
 # Spoken to us ("your app", "you guys", 你们): a bare "you" is how users ask the bot for anything, so it is not enough.
