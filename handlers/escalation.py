@@ -118,7 +118,7 @@ _DENIED = re.compile(
     r"|\bi\s+only\s+(use|have|own)\s+(an?\s+|my\s+|the\s+)?(\w+\s+){0,3}?(iphone|android|mac|macbook|windows|pc|laptop|phone|ipad)\b"
     r"|我只用(?:手机|电脑|苹果|安卓|iphone|ipad|mac)"
     r"|\b(no|zero)\s+(memory|recollection)\s+of\b|\bnone\s+of\s+(us|our\s+\w+)\s+(did|made|placed|sent|authori[sz]ed)\b"
-    r"|我(?:没|没有|从没|从来没|根本没|从来不|根本不)(?:有)?(?:操作|设置|关|开|下|卖|买|玩|登录|登陆|申请|授权|发布|发)(?!错|对|成|到|够|完)过?"
+    r"|我(?:没|没有|从没|从来没|根本没|从来不|根本不)(?:有)?(?:操作|设置|关|开|下|卖|买|玩|登录|登陆|申请|授权|发布|发|放)(?!错|对|成|到|够|完)过?"
     r"|我(?:没|没有|从没)提(?:过|啊|呀)?(?=$|[!！?？。，,\s])"
     r"|不是我(?:本人)?(?:在)?(?:下|做|提|转|操作|发起|开|卖|买|弄|建|设置|改|换|关|删|登录|申请)|肯定不是我|的人不是我|非本人",
     _FLAGS,
@@ -134,7 +134,7 @@ _ACCOUNT_EVENT = re.compile(
     r"\b(empty|emptied|missing|gone|drained|vanished|disappeared|moved|sent\s+out|withdrawn|withdrawals?|withdrew|sold|"
     r"bought|orders?|positions?|liquidated|filled|filling|log\s*ins?|logged|devices?|ip|sessions?|transfer\w*|balance|"
     r"email\s+came)\b"
-    r"|没了|不见|少了|转出|转走|转光|提走|提光|被提|提现|提币|仓位|爆仓|爆了|登录|登陆|(?<![a-z])ip(?![a-z])|设备|卖了|买了|卖掉|卖给|划过去|划走|成交|订单|单子",
+    r"|没了|不见|少了|转出|转走|转光|提走|提光|被提|提现|提币|仓位|爆仓|爆了|登录|登陆|(?<![a-z])ip(?![a-z])|设备|卖了|买了|卖掉|卖给|卖出|放币|划过去|划走|成交|订单|单子",
     _FLAGS,
 )
 # Access handed to someone (a remote-desktop tool, malware, credentials typed into a fake site or given away) and
@@ -349,6 +349,13 @@ def _settings_changed(text: str) -> int:
     return sum(1 for m in _SETTING_CHANGED.finditer(text) if _PASSIVE.search(m.group()))
 
 
+def _lured_then_robbed(text: str) -> bool:
+    """Access handed over, then money gone: another company's product named here is where the lure was ("a fake app
+    from a link in a youtube comment", "the 'support' on instagram asked for my QR code"), not what was robbed."""
+    text = fold_chinese(text)
+    return _GAVE_ACCESS.search(text) is not None and _LOSS.search(text) is not None
+
+
 def _alert_only(text: str) -> bool:
     """A login alert with nothing taken and no operation named (the text already folded)."""
     return _LOGIN_ALERT.search(text) is not None and not _LOSS.search(text) and not _OPERATION.search(text)
@@ -387,7 +394,7 @@ def decide_escalation(
     """
     top = ranking.top if ranking is not None else None
     top_kind = intent_kind(top.entry_id) if top is not None else None
-    if other_products is not None:
+    if other_products is not None and not _lured_then_robbed(text):
         normalized = normalize(text)
         if other_products.asked_about(normalized) and not other_products.mentions_us(normalized):
             return None

@@ -142,6 +142,9 @@ def test_every_intent_kind_has_phrasings_in_both_languages() -> None:
         ("i was charged the taker fee on a maker order. want it returned", "refund_request", Priority.HIGH),
         ("给个说法 把钱补上", "refund_request", Priority.HIGH),
         ("opreator", "human_request", Priority.NORMAL),
+        # another company's product as the lure, not what was robbed
+        ("clicked a link in a tiktok comment, entered my login on the fake app, balance now zero", "security_incident", Priority.URGENT),
+        ("抖音上的客服让我把验证码告诉他，然后钱没了", "security_incident", Priority.URGENT),
     ],
 )
 async def test_escalations_by_pattern_or_intent(core: Core, text: str, reason: str, priority: Priority) -> None:
@@ -183,7 +186,12 @@ async def test_a_scam_the_user_paid_is_answered_not_an_account_incident(core: Co
 
 @pytest.mark.parametrize(
     "text",
-    ["paypal refund not received after 10 days", "my instagram got hacked", "淘宝退款商家一直不处理", "how do i pay back what i borrowed"],
+    [
+        "paypal refund not received after 10 days",
+        "my instagram got hacked",
+        "淘宝退款商家一直不处理",
+        "how do i pay back what i borrowed",
+    ],
 )
 async def test_another_companys_refund_or_incident_and_paying_back_a_loan_are_not_escalated(core: Core, text: str) -> None:
     decision = (await route(core, text)).decision
@@ -203,6 +211,8 @@ async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core) -> No
         "抖音账号被锁了怎么解封",
         "the printer at work says offline",
         "QQ邮箱的两步验证怎么关",
+        "cash app says my deposit is pending",
+        "game keeps crashing at the loading screen",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
