@@ -89,7 +89,8 @@ _SECURITY = re.compile(
     r"|\bmy\s+(funds|money|coins|crypto|balance|assets)\s+(are|is)\s+being\s+(moved|traded|sold|withdrawn|transferred|sent)\b"
     # added in session 14 from the tuning data (tests/data/dev8): an amount of a coin gone ("my 500 sol is gone"),
     # someone changing or turning off a security setting ("someone changed the phone number on my account")
-    r"|\bmy\s+\d[\d,.]*\s*k?\s*[a-z]{2,6}\s+(is|are|was|were|has|have|just)?\s*(just\s+|all\s+)?(gone|disappeared|vanished)\b"
+    r"|\bmy\s+\d[\d,.]*\s*k?\s*(usdt|usdc|btc|eth|sol|bnb|xrp|trx|doge|ada|ton|u|coins|tokens|dollars|bucks)\s+"
+    r"(is|are|was|were|has|have|just)?\s*(just\s+|all\s+)?(gone|disappeared|vanished)\b"
     r"|\b(someone|somebody|hackers?|a\s+stranger)\s+(has\s+|have\s+)?(changed|reset|turned\s+off|disabled|removed|replaced)\s+"
     r"(the|my)\s+(phone|email|e-mail|2fa|password|whitelist|authenticator|withdrawal\s+address|anti-?\s*phishing)",
     _FLAGS,
@@ -330,7 +331,7 @@ def detect_escalation(text: str) -> EscalationMatch | None:
         or ((denied or _UNTOUCHED.search(text) is not None) and _SETTING_CHANGED.search(text) is not None)
         or _settings_changed(text) >= 2  # two security settings changed at once: how a takeover looks
         or (denied and _ACCOUNT_EVENT.search(text) is not None)
-        or (_GAVE_ACCESS.search(text) is not None and _LOSS.search(text) is not None)
+        or _access_given_then_money_gone(text)
     )
     if incident and not _alert_only(text) and not _HOW_TO.search(text):
         if refund and _OUR_FAULT.search(text) and not someone_else_did_it(text):
@@ -349,10 +350,8 @@ def _settings_changed(text: str) -> int:
     return sum(1 for m in _SETTING_CHANGED.finditer(text) if _PASSIVE.search(m.group()))
 
 
-def _lured_then_robbed(text: str) -> bool:
-    """Access handed over, then money gone: another company's product named here is where the lure was ("a fake app
-    from a link in a youtube comment", "the 'support' on instagram asked for my QR code"), not what was robbed."""
-    text = fold_chinese(text)
+def _access_given_then_money_gone(text: str) -> bool:
+    """Access handed over (a remote-desktop tool, a code or login given away), then money gone (the text folded)."""
     return _GAVE_ACCESS.search(text) is not None and _LOSS.search(text) is not None
 
 
@@ -394,7 +393,9 @@ def decide_escalation(
     """
     top = ranking.top if ranking is not None else None
     top_kind = intent_kind(top.entry_id) if top is not None else None
-    if other_products is not None and not _lured_then_robbed(text):
+    # Access handed over and money gone: another company's product named is where the lure was ("a fake app from a
+    # link in a youtube comment", "the 'support' on instagram asked for my QR code"), not what was robbed.
+    if other_products is not None and not _access_given_then_money_gone(fold_chinese(text)):
         normalized = normalize(text)
         if other_products.asked_about(normalized) and not other_products.mentions_us(normalized):
             return None
