@@ -212,7 +212,6 @@ async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core) -> No
         "the printer at work says offline",
         "QQ邮箱的两步验证怎么关",
         "cash app says my deposit is pending",
-        "game keeps crashing at the loading screen",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
