@@ -43,6 +43,7 @@ CACHE = Path.home() / ".cache" / "omnidesk" / "embeddings"
 ESCALATION_KINDS = ("human", "security", "refund")
 FOLDS = 5  # cross-fitting of the classifier over the examples
 _CASCADE_COST = 0.01  # top entries the cascade may lose, per question it skips the encoder for
+_CASCADE_COSTS_SHOWN = (0.02, 0.03, 0.05)  # printed beside it: what a looser cascade would skip
 
 
 def targets(question: DevQuestion, kb: KnowledgeBase) -> frozenset[str] | None:
@@ -150,9 +151,8 @@ def cascade_thresholds(
     lexical_evidences: list[CandidateEvidence],
     weights: FusionWeights,
 ) -> dict[str, float]:
-    """Per language, the lowest lexical confidence from which the lexical stage alone gets at most
-    `_CASCADE_COST` more top entries wrong than the fusion (at least one) on the tuning data, leaving out the
-    questions the escalation patterns decide: questions above it skip the encoder."""
+    """Per language, the lexical confidence from which questions skip the encoder: `_skip_threshold` at
+    `_CASCADE_COST` over the tuning data, leaving out the questions the escalation patterns decide."""
     out: dict[str, float] = {}
     for lang in LANGS:
         rows = []
@@ -169,17 +169,32 @@ def cascade_thresholds(
             confidence = float(softmax_with_none(lex_scores)[top])
             fused_top = ev.entry_ids[int(np.argmax(ev.fused @ np.array(weights.fused[lang])))]
             rows.append((confidence, lexical_ev.entry_ids[top] in wanted, fused_top in wanted))
-        out[lang] = math.inf
-        for threshold in np.arange(0.99, 0.5, -0.01):
-            above = [(lex_right, fused_right) for conf, lex_right, fused_right in rows if conf >= threshold]
-            cost = sum(fused_right and not lex_right for lex_right, fused_right in above)
-            cost -= sum(lex_right and not fused_right for lex_right, fused_right in above)
-            if cost > max(1.0, _CASCADE_COST * len(above)):
-                break
-            out[lang] = round(float(threshold), 2)
+        out[lang] = _skip_threshold(rows, _CASCADE_COST)
+        looser = ", ".join(
+            f"{cost:.0%}: {t} ({sum(conf >= t for conf, _, _ in rows)})"
+            for cost in _CASCADE_COSTS_SHOWN
+            for t in [_skip_threshold(rows, cost)]
+        )
         skipped = sum(conf >= out[lang] for conf, _, _ in rows)
-        print(f"  {lang} cascade: the encoder is skipped from lexical confidence {out[lang]} ({skipped} of {len(rows)} tuning questions)")
+        print(
+            f"  {lang} cascade: the encoder is skipped from lexical confidence {out[lang]} ({skipped} of {len(rows)} tuning"
+            f" questions; allowing {looser})"
+        )
     return out
+
+
+def _skip_threshold(rows: list[tuple[float, bool, bool]], cost_share: float) -> float:
+    """The lowest lexical confidence, stepping down from 0.99, before the lexical stage alone first loses more than
+    `cost_share` of the questions above it (at least one) to the fusion; rows are (confidence, lexical right, fused right)."""
+    threshold_found = math.inf
+    for threshold in np.arange(0.99, 0.5, -0.01):
+        above = [(lex_right, fused_right) for conf, lex_right, fused_right in rows if conf >= threshold]
+        cost = sum(fused_right and not lex_right for lex_right, fused_right in above)
+        cost -= sum(lex_right and not fused_right for lex_right, fused_right in above)
+        if cost > max(1.0, cost_share * len(above)):
+            break
+        threshold_found = round(float(threshold), 2)
+    return threshold_found
 
 
 def main() -> None:

@@ -1,14 +1,15 @@
 """Whole-router quality on the development set's halves and on tests/data: answered right or wrong, offered,
 escalation recall per kind, FAQ questions escalated, off-topic answered, multi-part messages.
 
-Run: python -m benchmarks.understanding [--sets test,tune,dev2,dev4,dev5,dev3,dev6,heldout,offtopic_blind] [--cross-fit]
+Run: python -m benchmarks.understanding [--sets test,tune,dev2,...,dev9,heldout,offtopic_blind] [--cross-fit]
      [--encoder e5|use|none]
      [--answer X --clarify Y --escalate Z --self-caused W]   (threshold overrides, chosen on tuning data only)
 With several sets, a last table pools them (thresholds are chosen on the tuning sets together).
-Each message is routed in a fresh conversation, as `omnidesk classify` does. `tune`, `dev2`, `dev4`, `dev5` are the classifier's
-examples (faq_data/examples.jsonl), so their figures are in-sample and flatter unless `--cross-fit` routes each
-question with a classifier fitted without its fold (as fit_ranker, fusion_cv and thresholds do). Questions labelled
-with an entry the knowledge base does not have yet are counted apart ("new entries") and left out of the FAQ figures.
+Each message is routed in a fresh conversation, as `omnidesk classify` does. `tune` and the sets in TUNING_WHOLE_SETS
+(benchmarks/devset.py) are the classifier's examples (faq_data/examples.jsonl), so their figures are in-sample and
+flatter unless `--cross-fit` routes each question with a classifier fitted without its fold (as fit_ranker, fusion_cv
+and thresholds do). Questions labelled with an entry the knowledge base does not have yet are counted apart ("new
+entries") and left out of the FAQ figures.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ def main() -> None:
     parser.add_argument("--self-caused", type=float)
     parser.add_argument("--misses", type=Path, help="write the questions not handled as labelled here (JSON lines)")
     parser.add_argument(
-        "--cross-fit", action="store_true", help="tune/dev2/dev4/dev5: route each question with a classifier that never learnt it"
+        "--cross-fit", action="store_true", help="tuning sets: route each question with a classifier that never learnt it"
     )
     args = parser.parse_args()
     config = load_config(ROOT / "config.yaml", env={"OMNIDESK_ENCODER": "e5"})

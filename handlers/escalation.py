@@ -37,6 +37,12 @@ _HUMAN = re.compile(
     r"|(?:别|不要)(?:再)?(?:让)?(?:机器人|ai|智能客服)(?:回|答|回复|来)",
     _FLAGS,
 )
+# The security settings an intruder changes, as users name them (the Chinese ones match as a prefix: 谷歌验证器).
+_SETTING = (
+    r"(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|password|"
+    r"api\s+keys?|withdrawal\s+address(es)?|security\s+settings?)"
+)
+_SETTING_ZH = r"(?:防钓鱼码|白名单|谷歌验证|二次验证|双重验证|两步验证|身份验证器|2fa|邮箱|手机号|密码|api|提现地址)"
 # The operations a user says they did not make or do not recognise.
 _OPERATION_NOUN = r"(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)"
 _SECURITY = re.compile(
@@ -92,16 +98,16 @@ _SECURITY = re.compile(
     r"|\bmy\s+\d[\d,.]*\s*k?\s*(usdt|usdc|btc|eth|sol|bnb|xrp|trx|doge|ada|ton|u|coins|tokens|dollars|bucks)\s+"
     r"(is|are|was|were|has|have|just)?\s*(just\s+|all\s+)?(gone|disappeared|vanished)\b"
     r"|\b(someone|somebody|hackers?|a\s+stranger)\s+(has\s+|have\s+)?(changed|reset|turned\s+off|disabled|removed|replaced)\s+"
-    r"(the|my)\s+(phone|email|e-mail|2fa|password|whitelist|authenticator|withdrawal\s+address|anti-?\s*phishing)",
+    rf"(the|my)\s+{_SETTING}",
     _FLAGS,
 )
 # A security setting changed that the user says they did not change: an intruder at work, whatever the wording.
 _SETTING_CHANGED = re.compile(
-    r"\b(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|password|"
-    r"api\s+keys?|withdrawal\s+address(es)?|security\s+settings?)\s+(code\s+|number\s+|settings?\s+)?"
+    rf"\b{_SETTING}\s+(code\s+|number\s+|settings?\s+)?"
     r"(was\s+|were\s+|got\s+|has\s+been\s+|have\s+been\s+|is\s+|are\s+)?(just\s+|suddenly\s+)?"
     r"(change[sd]?|updated|modified|turned\s+off|disabled|removed|reset|replaced|switched|added|created)\b"
-    r"|(?:防钓鱼码|白名单|谷歌验证|二次验证|双重验证|两步验证|身份验证器|2fa|邮箱|手机号|手机|密码|api|提现地址)[^。？！?!]{0,8}(?:被改|被换|被关|被删|被重置|被修改|被更新|改了|换了|关了|删了|重置了|变了|更新了|修改了)",
+    # the bare 手机 too here, beside a denial: alone, the phone itself is meant (手机被关机了, 手机换了新的)
+    rf"|(?:{_SETTING_ZH}|手机)[^。？！?!]{{0,8}}(?:被改|被换|被关|被删|被重置|被修改|被更新|改了|换了|关了|删了|重置了|变了|更新了|修改了)",
     _FLAGS,
 )
 _PASSIVE = re.compile(r"\b(was|were|got|has\s+been|have\s+been)\s|被", _FLAGS)
@@ -203,7 +209,7 @@ _SECURITY_ZH = re.compile(
     r"|(?:地址|api|密钥|设备)[^。？！?!]{0,14}我(?:没|没有|从没|从来没)(?:有)?(?:加|添加|设置|绑定|创建)过"
     # added in session 14: a security setting changed in the passive with nobody named (密码被改了: the user's own
     # change is said in the active, 我改了密码), someone changing one, a coin's balance gone
-    r"|(?:登录密码|资金密码|密码|邮箱|手机号|谷歌验证器?|谷歌验证码|2fa|白名单|提现地址|防钓鱼码)[^。？！?!，,]{0,4}"
+    rf"|{_SETTING_ZH}[^。？！?!，,]{{0,4}}"
     r"被(?:人)?(?:改|修改|换|更换|重置|关|关闭|解绑|删)(?:了|掉了)?(?!后|之后|以后|的话)"
     r"|有(?:人|陌生人)(?:改|修改|重置|解绑|关闭|关)了?我的?"
     rf"|(?:我的)?(?:u|usdt|btc|eth|sol|币|资产)(?:都|全)?没了(?![^。？！?!]{{0,12}}(?:爆仓|强平|转错|错链|手续费))",

@@ -489,6 +489,8 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("how long after email changed and password reset can i withdraw", None),
         ("密码被重置后多久能提现", None),
         ("U没了 爆仓了", None),
+        ("手机被关机了，联系不上", None),  # the phone itself, not its number: no setting changed
+        ("我的手机被换了新的", None),
         # a demand said as an order, beside a topic the FAQ knows
         ("liquidated because your mark price spiked for 1 second. thats your glitch. undo that liquidation", "refund_request"),
         ("stop loss executed at 51k because of your outage. cover the difference", "refund_request"),
