@@ -233,6 +233,11 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about("gmail locked") and products.asked_about("how to change the recovery phone on my gmail")
     assert products.asked_about(normalize("forgot my router admin password")) and products.asked_about("网银登不上")
     assert not products.asked_about(normalize("can i withdraw to my bank with online banking"))
+    # A payment app is a provider: about itself when it is the subject, ours when money moves with it.
+    assert products.asked_about(normalize("cash app says my deposit is pending"))
+    assert not products.asked_about(normalize("can i deposit with venmo"))
+    assert products.asked_about(normalize("the printer at work says offline"))
+    assert products.asked_about(normalize("Gmail的两步验证怎么开")) and not products.asked_about("my gmail gets no code")
     assert products.asked_about(normalize("163邮箱密码忘了"))
     assert not products.asked_about("my gmail gets no code")
     assert not products.asked_about("forgot my gmail password so i cant get your email")
@@ -482,8 +487,9 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("有人重置了我的资金密码", "security_incident"),
         ("someone reset the password on my account this morning", "security_incident"),
         ("help my 2.5k usdt is gone", "security_incident"),
+        ("help my 300 trx just vanished", "security_incident"),  # a coin the older money-gone rule does not name
         ("typed my password into a fake login page and my balance is now zero", "security_incident"),
-        ("i only use my iphone but the login history shows a windows pc", "security_incident"),
+        ("i only use my iphone but the login history shows a windows pc", "security_incident"),  # caught before; as in:
         ("我只用手机，登录记录里有台windows电脑还在线", "security_incident"),
         ("i changed my email and phone number, how long until i can withdraw", None),
         ("how long after email changed and password reset can i withdraw", None),
