@@ -399,11 +399,15 @@ def decide_escalation(
     """
     top = ranking.top if ranking is not None else None
     top_kind = intent_kind(top.entry_id) if top is not None else None
-    # Access handed over and money gone: another company's product named is where the lure was ("a fake app from a
-    # link in a youtube comment", "the 'support' on instagram asked for my QR code"), not what was robbed.
-    if other_products is not None and not _access_given_then_money_gone(fold_chinese(text)):
+    if other_products is not None:
         normalized = normalize(text)
-        if other_products.asked_about(normalized) and not other_products.mentions_us(normalized):
+        if (
+            other_products.asked_about(normalized)
+            and not other_products.mentions_us(normalized)
+            # access handed over and money gone: the product named is where the lure was ("a fake app from a link in
+            # a youtube comment", "the 'support' on instagram asked for my QR code"), not what was robbed
+            and not _access_given_then_money_gone(fold_chinese(text))
+        ):
             return None
     pattern = detect_escalation(text)
     if (
