@@ -54,17 +54,18 @@ class FaqAnswerHandler(Handler[Ranking]):
         top = candidates[0]
         entry = self._kb.entry(top.entry_id)
         assert entry is not None, "only this knowledge base's entries are candidates"
-        other_product = self._other_products is not None and self._other_products.asked_about(
-            normalize(turn.message.text)
-        )
+        normalized = normalize(turn.message.text)
+        other_product = self._other_products is not None and self._other_products.asked_about(normalized)
         answerable = [c for c in candidates if (e := self._kb.entry(c.entry_id)) and e.kind == "answer"]
         # An unsure decline must not turn away a support question ranked close behind it ("been waiting since
-        # yesterday for my eth to leave" near small talk): the user is offered the entries instead.
+        # yesterday for my eth to leave" near small talk), nor one that names something of ours (a coin, 合约): the
+        # user is offered the entries instead.
+        names_us = self._other_products is not None and self._other_products.mentions_us(normalized)
         unsure_decline = (
             entry.kind == "decline"
             and top.confidence < self._thresholds.answer
             and bool(answerable)
-            and answerable[0].confidence >= self._thresholds.clarify
+            and (answerable[0].confidence >= self._thresholds.clarify or names_us)
         )
         if (entry.kind == "decline" and not unsure_decline) or other_product:
             declined = self._kb.entry(OTHER_PRODUCT_ENTRY_ID) if other_product and entry.kind == "answer" else entry

@@ -242,6 +242,11 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert not products.asked_about("my gmail gets no code")
     assert not products.asked_about("forgot my gmail password so i cant get your email")
     assert not products.asked_about("can i switch my login from gmail to outlook")
+    # a provider's or a mailbox's own security setting, money moved between two outsiders (no coin named)
+    assert products.asked_about("how to turn on 2fa on my discord") and products.asked_about("password for my yahoo keeps failing")
+    assert products.asked_about("sending money from chase to my bank of america takes days")
+    assert products.asked_about(normalize("微信怎么解绑银行卡")) and products.asked_about(normalize("科目一怎么预约"))
+    assert not products.asked_about("sent usdt from binance, still not here") and not products.asked_about("can i withdraw to my revolut")
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")
@@ -349,7 +354,7 @@ async def test_two_questions_answer_the_first_and_offer_the_second(core: Core) -
     ("text", "first", "second"),
     [
         ("where is my uid, also how do i enable google authenticator", "find-uid", "enable-2fa"),
-        ("how do i close my account? also where is my referral link", "close-account", "referral"),
+        ("how do i close my account? and where do i find my referral code", "close-account", "referral"),
     ],
 )
 async def test_the_first_of_two_questions_is_answered_even_when_the_whole_message_is_unsure_or_ranks_the_second(
@@ -496,6 +501,20 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("密码被重置后多久能提现", None),
         ("U没了 爆仓了", None),
         ("手机被关机了，联系不上", None),  # the phone itself, not its number: no setting changed
+        # a freeze demanded now, someone else in the account, orders the user is not placing, a screen shared or a
+        # login typed into a fake site and then money gone, a wallet (钱包) is not money (钱)
+        ("pls lock my account right now", "security_incident"),
+        ("马上帮我冻结账号", "security_incident"),
+        ("how do i freeze my account", None),
+        ("我的账户被冻结了怎么办", None),
+        ("is somebody else using my account? i see logins", "security_incident"),
+        ("trades keep showing up that i am not making", "security_incident"),
+        ("假客服让我屏幕共享，之后余额少了2000u", "security_incident"),
+        ("在钓鱼网站输入了密码 币少了一半", "security_incident"),
+        ("提到以前的旧钱包了 助记词也丢了 还能找回吗", None),
+        # money back without the words: owed, the price difference made good
+        ("the chart lagged and my limit never filled, we're owed that trade", "refund_request"),
+        ("成交价比显示的差太多了 给我补差价", "refund_request"),
         ("我的手机被换了新的", None),
         # a demand said as an order, beside a topic the FAQ knows
         ("liquidated because your mark price spiked for 1 second. thats your glitch. undo that liquidation", "refund_request"),

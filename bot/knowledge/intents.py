@@ -96,12 +96,21 @@ _PROVIDER_FEATURE = re.compile(
     r"^\s*(\w+\s+)?(app|account|acc|support|customer|kyc|verification|withdrawals?|deposits?|fees?|password|pin|2fa|"
     r"code|extension|seed|refunds?|transfers?|card|login|balance|limits?|froze|frozen|locked|banned|charged|took|"
     r"limited|closed|suspended|rejected|declined|blocked|hacked|online|banking|wallet\s+(app|extension|password|seed))\b"
-    r"|^\s*(app|账号|账户|帐号|客服|提现|提币|充值|手续费|闪退|冻结|实名|kyc|钱包|助记词|密码|验证码|登录|登不|被盗|封|退款|转账|卡|p2p|合约)",
+    r"|^\s*(?:怎么|如何|咋)?(?:换绑|解绑|改绑)|^\s*(app|账号|账户|帐号|客服|提现|提币|充值|手续费|闪退|冻结|实名|kyc|钱包|助记词|密码|验证码|登录|登不|被盗|封|退款|转账|卡|p2p|合约)",
     re.IGNORECASE,
 )
 # The mailbox's own account: its password, lock, recovery, storage ("gmail locked", "yahoo mail password reset",
 # "recovery phone number on my gmail", 163邮箱密码忘了).
 _MAILBOX_BEFORE = re.compile(r"\b(reset|recover|unlock|change|restore)\s+(\w+\s+){0,4}(on|of|for|in)\s+my\s+$", re.IGNORECASE)
+# A security setting of the provider's or the mailbox's own ("2fa on discord", "two factor for my outlook").
+_SETTING_OF = re.compile(
+    r"\b(2fa|two[-\s]?factor|two[-\s]?step|2-?step|authenticator|password|passcode|pin)\s+(\w+\s+)?(on|for|in|of)\s+(my\s+|the\s+)?$",
+    re.IGNORECASE,
+)
+# Money moved between two outsiders ("from paypal to my bank", "from revolut to wise"), with no coin of ours named.
+_FROM = re.compile(r"\bfrom\s+(my\s+|the\s+)?$", re.IGNORECASE)
+_TO_OUTSIDER = re.compile(r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?(bank|card)\b", re.IGNORECASE)
+_COIN = re.compile(r"\b(btc|bitcoin|eth|usdt|usdc|crypto|coins?|tokens?)\b|币", re.IGNORECASE)
 _MAILBOX_AFTER = re.compile(
     r"^\s*(account\s+)?(\w+\s+)?(password|passcode|locked|lock|disabled|suspended|recovery|storage|full|banned|"
     r"two-?\s*step|2-?\s*step)\b"
@@ -145,7 +154,7 @@ class OtherProducts:
         if self.email_services is not None and _OUR_CONTEXT.search(text) is None:
             for mention in self.email_services.finditer(text):
                 before, after = text[: mention.start()], text[mention.end() :]
-                if _MAILBOX_AFTER.match(after) or _MAILBOX_BEFORE.search(before):
+                if _MAILBOX_AFTER.match(after) or _MAILBOX_BEFORE.search(before) or _SETTING_OF.search(before):
                     return True
         if self.names.search(text) is not None and _OUR_CONTEXT.search(text) is None:
             return True
@@ -153,9 +162,10 @@ class OtherProducts:
             return False
         return any(self._about_provider(text, m) for m in self.providers.finditer(text))
 
-    @staticmethod
-    def _about_provider(text: str, mention: re.Match[str]) -> bool:
+    def _about_provider(self, text: str, mention: re.Match[str]) -> bool:
         before, after = text[: mention.start()], text[mention.end() :]
+        if _SETTING_OF.search(before) or (_FROM.search(before) and self._to_outsider(after) and not _COIN.search(text)):
+            return True
         if _LINK_BEFORE.search(before) or _LINK_AFTER.search(after):
             return False
         if _OWN_P2P_MARKET.match(after):  # "binance p2p", 火币的P2P: that exchange's own market
@@ -163,6 +173,14 @@ class OtherProducts:
         if _P2P_TRADE.search(text):
             return False
         return _PROVIDER_SUBJECT.match(before) is not None or _PROVIDER_FEATURE.match(after) is not None
+
+
+    def _to_outsider(self, after: str) -> bool:
+        """The money goes on to a bank, a card or another provider ("… to my bank", "… to wise")."""
+        if _TO_OUTSIDER.match(after):
+            return True
+        onward = re.match(r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?", after, re.IGNORECASE)
+        return onward is not None and self.providers is not None and self.providers.match(after, onward.end()) is not None
 
 
 def _alternation(names: list[str]) -> re.Pattern[str] | None:
