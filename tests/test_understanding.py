@@ -442,6 +442,24 @@ async def test_an_unsure_decline_offers_the_support_entry_ranked_close_behind_it
 
 
 @pytest.mark.parametrize(
+    ("text", "action"),
+    [("my eth is late and my landlord is waiting", Action.CLARIFY), ("my landlord is waiting", Action.DECLINE)],
+)
+async def test_an_unsure_decline_of_a_message_naming_our_things_offers_the_entries(
+    core: Core, text: str, action: Action
+) -> None:
+    """Small talk ranked first below `answer` with nothing close behind: a message naming a coin of ours is offered
+    the support entries, one naming nothing of ours is declined."""
+    replies = ReplyBuilder(core.kb, core.config.brand, ReplyTexts(core.config.brand))
+    handler = FaqAnswerHandler(core.kb, core.ranker, core.config.matcher, replies, load_other_products())
+    ranking = Ranking((Ranked("small-talk", 0.5, 0.0, 0.0, ""), Ranked("withdrawal-pending", 0.2, 0.0, 0.0, "")), True)
+    turn = Turn(InboundMessage("test", "u", "1", "1", text), "en", "en", ConversationState(), ranking=ranking)
+    match = handler.check(turn)
+    assert match is not None
+    assert (await handler.handle(turn, match)).decision.action is action
+
+
+@pytest.mark.parametrize(
     ("line", "message"),
     [
         ('{"text": "hi", "lang": "fr", "entry": "small-talk"}', "lang must be en or zh"),
