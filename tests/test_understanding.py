@@ -247,6 +247,10 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about("sending money from chase to my bank of america takes days")
     assert products.asked_about(normalize("微信怎么解绑银行卡")) and products.asked_about(normalize("科目一怎么预约"))
     assert not products.asked_about("sent usdt from binance, still not here") and not products.asked_about("can i withdraw to my revolut")
+    # travel, gyms, phone bills and games' accounts are theirs; app stores are where our app is found
+    assert products.asked_about("my flight got cancelled and they won't pay me back") and products.asked_about(normalize("话费被多扣了"))
+    assert not products.asked_about("is the app on the app store")
+    assert not products.asked_about(normalize("这张卡网购都能用 买BTC却被拒"))  # a coin touching Chinese is ours
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")

@@ -60,11 +60,12 @@ def load_intents(faq_dir: Path | None = None) -> tuple[Intent, ...]:
 
 
 # Words that put a message on this exchange ("withdraw my usdt", "your support", 提币, 你们): a question that names
-# another company's product and one of these is ours ("p2p merchant wants to talk on whatsapp").
+# another company's product and one of these is ours ("p2p merchant wants to talk on whatsapp"). Latin words may touch
+# Chinese (买BTC), where \b sees no boundary.
 _OUR_CONTEXT = re.compile(
-    r"\b(btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
+    r"(?<![a-z0-9])(btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
     r"kyc|airdrop|exchange|(your|ur)\s+(app|team|support|site|website|exchange|platform|staff|admins?|company)|"
-    r"(you|u)\s+guys)\b|币|提现|充值|合约|现货|你们|贵平台|交易所|风控",
+    r"(you|u)\s+guys)(?![a-z0-9])|币|提现|充值|合约|现货|你们|贵平台|交易所|风控",
     re.IGNORECASE,
 )
 
