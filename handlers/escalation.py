@@ -227,7 +227,8 @@ _SECURITY_ZH = re.compile(
     r"|有(?:人|陌生人)(?:改|修改|重置|解绑|关闭|关)了?我的?"
     rf"|(?:我的)?(?:u|usdt|btc|eth|sol|币|资产)(?:都|全)?没了(?![^。？！?!]{{0,12}}(?:爆仓|强平|转错|错链|手续费))"
     # added in session 15 from the tuning data (tests/data/dev9): a freeze demanded now (not 被冻结, the account's state)
-    r"|(?:快|赶快|赶紧|马上|立刻|立即)(?:帮我|给我|把我的?)?(?:冻结|锁定?)(?:我的)?(?:账户|账号|帐户|帐号|钱包|一下)?",
+    # ("为什么马上冻结了我的账户" is a complaint about our freeze: 马上 alone is not a demand)
+    r"|(?:快|赶快|赶紧|马上|立刻|立即)(?:帮我|给我|把我的?)(?:冻结|锁定?)|(?:快|赶快|赶紧)(?:冻结|锁定?)(?!了)",
     _FLAGS,
 )
 # A demand said as an order at the start of a clause ("... thats your glitch. undo that liquidation", "cover the

@@ -529,6 +529,7 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("马上帮我冻结账号", "security_incident"),
         ("how do i freeze my account", None),
         ("我的账户被冻结了怎么办", None),
+        ("我刚充值你们就马上冻结了我的账户 为什么", None),  # a complaint about our freeze, not a demand
         ("is somebody else using my account? i see logins", "security_incident"),
         ("trades keep showing up that i am not making", "security_incident"),
         ("假客服让我屏幕共享，之后余额少了2000u", "security_incident"),

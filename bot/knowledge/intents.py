@@ -110,8 +110,9 @@ _SETTING_OF = re.compile(
 )
 # Money moved between two outsiders ("from paypal to my bank", "from revolut to wise"), with no coin of ours named.
 _FROM = re.compile(r"\bfrom\s+(my\s+|the\s+)?$", re.IGNORECASE)
-_TO_OUTSIDER = re.compile(r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?(bank|card)\b", re.IGNORECASE)
-_COIN = re.compile(r"\b(btc|bitcoin|eth|usdt|usdc|crypto|coins?|tokens?)\b|币", re.IGNORECASE)
+_ONWARD = re.compile(r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?", re.IGNORECASE)
+_BANK_OR_CARD = re.compile(r"(bank|card)\b", re.IGNORECASE)
+_COIN = re.compile(r"(?<![a-z0-9])(btc|bitcoin|eth|usdt|usdc|crypto|coins?|tokens?)(?![a-z0-9])|币", re.IGNORECASE)
 _MAILBOX_AFTER = re.compile(
     r"^\s*(account\s+)?(\w+\s+)?(password|passcode|locked|lock|disabled|suspended|recovery|storage|full|banned|"
     r"two-?\s*step|2-?\s*step)\b"
@@ -175,13 +176,14 @@ class OtherProducts:
             return False
         return _PROVIDER_SUBJECT.match(before) is not None or _PROVIDER_FEATURE.match(after) is not None
 
-
     def _to_outsider(self, after: str) -> bool:
         """The money goes on to a bank, a card or another provider ("… to my bank", "… to wise")."""
-        if _TO_OUTSIDER.match(after):
+        onward = _ONWARD.match(after)
+        if onward is None:
+            return False
+        if _BANK_OR_CARD.match(after, onward.end()):
             return True
-        onward = re.match(r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?", after, re.IGNORECASE)
-        return onward is not None and self.providers is not None and self.providers.match(after, onward.end()) is not None
+        return self.providers is not None and self.providers.match(after, onward.end()) is not None
 
 
 def _alternation(names: list[str]) -> re.Pattern[str] | None:
