@@ -60,12 +60,14 @@ class FaqAnswerHandler(Handler[Ranking]):
         # An unsure decline must not turn away a support question ranked close behind it ("been waiting since
         # yesterday for my eth to leave" near small talk), nor one that names something of ours (a coin, 合约): the
         # user is offered the entries instead.
-        names_us = self._other_products is not None and self._other_products.mentions_us(normalized)
         unsure_decline = (
             entry.kind == "decline"
             and top.confidence < self._thresholds.answer
             and bool(answerable)
-            and (answerable[0].confidence >= self._thresholds.clarify or names_us)
+            and (
+                answerable[0].confidence >= self._thresholds.clarify
+                or (self._other_products is not None and self._other_products.mentions_us(normalized))
+            )
         )
         if (entry.kind == "decline" and not unsure_decline) or other_product:
             declined = self._kb.entry(OTHER_PRODUCT_ENTRY_ID) if other_product and entry.kind == "answer" else entry

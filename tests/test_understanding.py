@@ -245,7 +245,7 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     # a provider's or a mailbox's own security setting, money moved between two outsiders (no coin named)
     assert products.asked_about("how to turn on 2fa on my discord") and products.asked_about("password for my yahoo keeps failing")
     assert products.asked_about("sending money from chase to my bank of america takes days")
-    assert products.asked_about(normalize("微信怎么解绑银行卡")) and products.asked_about(normalize("科目一怎么预约"))
+    assert products.asked_about(normalize("手机号换了 微信怎么解绑")) and products.asked_about(normalize("科目一怎么预约"))
     assert not products.asked_about("sent usdt from binance, still not here") and not products.asked_about("can i withdraw to my revolut")
     # travel, gyms, phone bills and games' accounts are theirs; app stores are where our app is found
     assert products.asked_about("my flight got cancelled and they won't pay me back") and products.asked_about(normalize("话费被多扣了"))
@@ -534,7 +534,7 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("trades keep showing up that i am not making", "security_incident"),
         ("假客服让我屏幕共享，之后余额少了2000u", "security_incident"),
         ("在钓鱼网站输入了密码 币少了一半", "security_incident"),
-        ("提到以前的旧钱包了 助记词也丢了 还能找回吗", None),
+        ("转到旧钱包了 私钥丢了 能找回吗", None),
         # money back without the words: owed, the price difference made good
         ("the chart lagged and my limit never filled, we're owed that trade", "refund_request"),
         ("成交价比显示的差太多了 给我补差价", "refund_request"),

@@ -62,8 +62,9 @@ def load_intents(faq_dir: Path | None = None) -> tuple[Intent, ...]:
 # Words that put a message on this exchange ("withdraw my usdt", "your support", 提币, 你们): a question that names
 # another company's product and one of these is ours ("p2p merchant wants to talk on whatsapp"). Latin words may touch
 # Chinese (买BTC), where \b sees no boundary.
+_COIN_WORDS = r"btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?"
 _OUR_CONTEXT = re.compile(
-    r"(?<![a-z0-9])(btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
+    rf"(?<![a-z0-9])({_COIN_WORDS}|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
     r"kyc|airdrop|exchange|(your|ur)\s+(app|team|support|site|website|exchange|platform|staff|admins?|company)|"
     r"(you|u)\s+guys)(?![a-z0-9])|币|提现|充值|合约|现货|你们|贵平台|交易所|风控",
     re.IGNORECASE,
@@ -112,7 +113,7 @@ _SETTING_OF = re.compile(
 _FROM = re.compile(r"\bfrom\s+(my\s+|the\s+)?$", re.IGNORECASE)
 _ONWARD = re.compile(r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?", re.IGNORECASE)
 _BANK_OR_CARD = re.compile(r"(bank|card)\b", re.IGNORECASE)
-_COIN = re.compile(r"(?<![a-z0-9])(btc|bitcoin|eth|usdt|usdc|crypto|coins?|tokens?)(?![a-z0-9])|币", re.IGNORECASE)
+_COIN = re.compile(rf"(?<![a-z0-9])({_COIN_WORDS})(?![a-z0-9])|币", re.IGNORECASE)
 _MAILBOX_AFTER = re.compile(
     r"^\s*(account\s+)?(\w+\s+)?(password|passcode|locked|lock|disabled|suspended|recovery|storage|full|banned|"
     r"two-?\s*step|2-?\s*step)\b"
