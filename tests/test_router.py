@@ -13,6 +13,7 @@ from bot.core.messages import Action, Decision, InboundMessage, Priority, Reply
 from bot.core.router import Router, RouterResult
 from bot.knowledge.texts import ReplyTexts
 from handlers.commands import Command, CommandHandler
+from handlers.investment_advice import asks_for_advice
 from handlers.secret_guard import SecretGuard
 
 _ids = itertools.count()
@@ -183,6 +184,11 @@ async def test_investment_advice_is_declined(router: Router, text: str) -> None:
     assert result.decision.action is Action.DECLINE
     assert result.decision.faq_id is None
     assert "advice" in result.replies[-1].text or "投资建议" in result.replies[-1].text
+
+
+@pytest.mark.parametrize("text", ["听说要涨 我就开了多单 结果爆仓了", "i thought eth will go up so i opened a long, now liquidated"])
+def test_a_belief_told_in_a_story_is_no_request_for_advice(text: str) -> None:
+    assert not asks_for_advice(text)
 
 
 @pytest.mark.parametrize("text", ["what's the weather in Paris today", "tell me a joke", "讲个笑话吧"])

@@ -164,6 +164,9 @@ async def test_escalations_by_pattern_or_intent(core: Core, text: str, reason: s
         "同事的号被盗了 我想提前了解下怎么设置安全一点",
         "怕被盗 想把提币地址锁定成我自己的钱包",
         "if my account ever gets hacked what do i do first? freeze it?",
+        # the loss explained by the user's own leveraged position, a story with what the news said
+        "had a 50x short on btc overnight and woke up to a zero balance",
+        "看新闻说要涨 就开了20倍多单 结果早上起来只剩几U了 怎么回事",
         # "changed" and a denial that are not an intruder's work
         "how do i change my email, i haven't changed it before",
         "not me though, i never got the email code",
@@ -558,6 +561,21 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("收到一封冒充你们的邮件，没有防钓鱼码，我没点，是假的吧", None),
         ("感覺帳號好像被盜了，第一步要先做什麼？", None),
         ("i never opened a futures account, how do i start", None),
+        # draining in progress, a misspelt disappearance, money gone from the user's bank (a card purchase), a login
+        # the user says took nothing, a relative's account with money gone
+        ("help!! somebody is draining my wallet as we speak", "security_incident"),
+        ("my usdt dissapeared overnight and i didnt withdraw", "security_incident"),
+        ("bought btc with my card, the money is gone from my bank account but nothing arrived", None),
+        ("new device login email, that wasnt me, but my balance is still all there. what now", None),
+        ("someone logged in and reset my password, funds still there", "security_incident"),
+        ("有陌生设备登录 不是我本人 资产没少 要怎么做", None),
+        ("my sister's account got hacked yesterday and all her usdt is gone", "security_incident"),
+        # a person wanted as live customer service; money demanded back without the words
+        ("can i get live customer service here", "human_request"),
+        ("your convert quoted 2410 and filled at 2380, pay me the difference", "refund_request"),
+        ("我要回我的500u", "refund_request"),
+        ("止盈单滑点太大 多扣的手续费退我", "refund_request"),
+        ("我要我的钱怎么提出来", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
