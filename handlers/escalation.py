@@ -202,7 +202,7 @@ _LOGIN_ALERT = re.compile(
 _FUNDS_INTACT = re.compile(
     r"\b(balance|funds|money|coins|assets|everything)\s+(is\s+|are\s+)?(still\s+)?(all\s+)?(there|here|intact|safe|ok|okay|fine)\b"
     r"|\bnothing\s+(is\s+|was\s+|has\s+been\s+)?(missing|moved|gone|taken|withdrawn|stolen|lost)\b|\bnothing\s+missing\b"
-    r"|(?:钱|币|资产|资金|余额)(?:都|也)?(?:还在|暂时没少|没少|没动|没有少|没丢)|(?:钱|币|资产|资金|余额)还都在",
+    r"|(?:钱|币|资产|资金|余额)(?:都|也)?(?:还在|暂时没少|没少|没有少|没丢)|(?:钱|币|资产|资金|余额)还都在",
     _FLAGS,
 )
 _OPERATION = re.compile(
@@ -368,7 +368,7 @@ _SOMEONE_ELSE = re.compile(
 _SELF_CAUSED_CONTEXT = re.compile(
     r"\b\d+\s*x\s+(long|short|leverage)\b|\b(long|short)\s+position\b|\bliquidat\w*|\bmargin\s+call\b|\bfunding\s+fee"
     r"|\bwrong\s+(network|chain|address|memo|tag)\b"
-    r"|爆仓|强平|\d+倍|杠杆|合约|转错|错链|选错|填错|资金费",
+    r"|爆仓|强平|\d+倍|杠杆|转错|错链|选错|填错|资金费",
     _FLAGS,
 )
 # An email or other written request that named no more pressing reason: it still gets a ticket of its own.
@@ -433,9 +433,17 @@ def _alert_only(text: str) -> bool:
     setting changed (the text already folded)."""
     if _LOGIN_ALERT.search(text) is None and _FUNDS_INTACT.search(text) is None:
         return False
-    if _LOSS.search(text) or _OPERATION.search(text) or _CHANGED_A_SETTING.search(text):
-        return False
-    return _settings_changed(text) == 0
+    return _nothing_done(text)
+
+
+def _said_nothing_taken(text: str) -> bool:
+    """The user says nothing was taken, and names no loss, operation or changed setting (the text folded): a bare
+    login alert stays an incident when the ranking says so ("login alert from russia, i'm in brazil")."""
+    return _FUNDS_INTACT.search(text) is not None and _nothing_done(text)
+
+
+def _nothing_done(text: str) -> bool:
+    return not (_LOSS.search(text) or _OPERATION.search(text) or _CHANGED_A_SETTING.search(text) or _SETTING_CHANGED.search(text))
 
 
 def without_human_request(text: str) -> str:
@@ -504,7 +512,7 @@ def decide_escalation(
         return None
     folded = fold_chinese(text)
     if top_kind == "security" and (
-        _precaution(folded) or _alert_only(folded) or _paid_a_scammer(text) or _self_caused(text)
+        _precaution(folded) or _said_nothing_taken(folded) or _paid_a_scammer(text) or _self_caused(text)
     ):
         return None
     return _BY_KIND[top_kind]
