@@ -121,7 +121,7 @@ _SETTING_CHANGED = re.compile(
 # A security setting changed, said in the active ("someone logged in and changed my email"): never an alert only.
 _CHANGED_A_SETTING = re.compile(
     rf"\b(changed|reset|turned\s+off|disabled|removed|replaced)\s+(the|my)\s+{_SETTING}"
-    r"|(?:改|换|关|删|重置|解绑)了?我?的?(?:防钓鱼码|白名单|谷歌验证|二次验证|邮箱|手机号|密码|提现地址)",
+    rf"|(?:改|换|关|删|重置|解绑)了?我?的?{_SETTING_ZH}",
     _FLAGS,
 )
 _PASSIVE = re.compile(r"\b(was|were|got|has\s+been|have\s+been)\s|被", _FLAGS)
@@ -424,8 +424,8 @@ def _paid_a_scammer(text: str) -> bool:
 
 
 def _self_caused(text: str) -> bool:
-    """The message names what the user did that explains a loss, and nobody else acting."""
-    return _SELF_CAUSED_CONTEXT.search(fold_chinese(text)) is not None and not someone_else_did_it(text)
+    """The message names what the user did that explains a loss, and nobody else acting (the text folded)."""
+    return _SELF_CAUSED_CONTEXT.search(text) is not None and not someone_else_did_it(text)
 
 
 def _alert_only(text: str) -> bool:
@@ -443,6 +443,7 @@ def _said_nothing_taken(text: str) -> bool:
 
 
 def _nothing_done(text: str) -> bool:
+    """No loss, operation or changed security setting (active or passive) named (the text folded)."""
     return not (_LOSS.search(text) or _OPERATION.search(text) or _CHANGED_A_SETTING.search(text) or _SETTING_CHANGED.search(text))
 
 
@@ -479,6 +480,7 @@ def decide_escalation(
     """
     top = ranking.top if ranking is not None else None
     top_kind = intent_kind(top.entry_id) if top is not None else None
+    folded = fold_chinese(text)
     if other_products is not None:
         normalized = normalize(text)
         if (
@@ -486,7 +488,7 @@ def decide_escalation(
             and not other_products.mentions_us(normalized)
             # access handed over and money gone: the product named is where the lure was ("a fake app from a link in
             # a youtube comment", "the 'support' on instagram asked for my QR code"), not what was robbed
-            and not _access_given_then_money_gone(fold_chinese(text))
+            and not _access_given_then_money_gone(folded)
         ):
             return None
     pattern = detect_escalation(text)
@@ -503,16 +505,15 @@ def decide_escalation(
         and top is not None
         and top_kind is None
         and top.confidence >= faq_sure_at
-        and not _REFUND_SAID.search(fold_chinese(text))
+        and not _REFUND_SAID.search(folded)
     ):
         return None
     if pattern is not None:
         return pattern
     if top is None or top_kind is None or top.confidence < escalate_at:
         return None
-    folded = fold_chinese(text)
     if top_kind == "security" and (
-        _precaution(folded) or _said_nothing_taken(folded) or _paid_a_scammer(text) or _self_caused(text)
+        _precaution(folded) or _said_nothing_taken(folded) or _paid_a_scammer(text) or _self_caused(folded)
     ):
         return None
     return _BY_KIND[top_kind]

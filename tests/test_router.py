@@ -186,7 +186,7 @@ async def test_investment_advice_is_declined(router: Router, text: str) -> None:
     assert "advice" in result.replies[-1].text or "投资建议" in result.replies[-1].text
 
 
-@pytest.mark.parametrize("text", ["听说要涨 我就开了多单 结果爆仓了", "i thought eth will go up so i opened a long, now liquidated"])
+@pytest.mark.parametrize("text", ["听说要涨 我就开了多单 结果爆仓了", "觉得会涨就加了仓 现在亏了一半"])
 def test_a_belief_told_in_a_story_is_no_request_for_advice(text: str) -> None:
     assert not asks_for_advice(text)
 
