@@ -204,8 +204,10 @@ async def test_another_companys_refund_or_incident_and_paying_back_a_loan_are_no
     assert decision.action is not Action.ESCALATE
 
 
-async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core) -> None:
-    decision = (await route(core, "我的USDT全没了")).decision
+@pytest.mark.parametrize("text", ["我的USDT全没了", "balance vanished", "my funds gone"])
+async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core, text: str) -> None:
+    # a few words name no cause: however sure the ranking is of the liquidation entry, it cannot tell them apart
+    decision = (await route(core, text)).decision
     assert (decision.action, decision.reason) == (Action.ESCALATE, "security_incident")
 
 
@@ -218,6 +220,8 @@ async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core) -> No
         "the printer at work says offline",
         "QQ邮箱的两步验证怎么关",
         "cash app says my deposit is pending",
+        "should i max out my roth ira first",
+        "12306登录不上怎么办",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
@@ -579,6 +583,29 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("我要回我的500u", "refund_request"),
         ("止盈单滑点太大 多扣的手续费退我", "refund_request"),
         ("我要我的钱怎么提出来", None),
+        # a remote session with money leaving, a SIM reissued, a freeze demanded, a login from elsewhere and a password
+        # that stopped working, a balance dropped while the user did not trade, a password reset then a withdrawal
+        ("the remote support session is still open and my btc is leaving", "security_incident"),
+        ("运营商说我的手机号被补卡了", "security_incident"),
+        ("立刻冻结我的账号", "security_incident"),
+        ("收到异地登入提醒 密码突然不对了", "security_incident"),
+        ("余额从5000掉到3 我一个月没操作了", "security_incident"),
+        ("刚收到重置密码的邮件 紧接着提币成功", "security_incident"),
+        ("i got a password reset email and a minute later a withdrawal confirmation", "security_incident"),
+        # a phone lost with the authenticator on it: how to reset 2FA, unless money is gone
+        ("我的手机丢了 谷歌验证器在上面 怎么换绑", None),
+        ("i lost my phone with the authenticator on it, how do i reset 2fa", None),
+        ("手机丢了 谷歌验证器在上面 钱也被转走了", "security_incident"),
+        # a person to look at it, staff to talk with
+        ("can you have a real person look at my ticket", "human_request"),
+        ("能不能请人看一下我的申诉", "human_request"),
+        ("想跟工作人员聊聊提现的问题", "human_request"),
+        # charged twice, an amount wanted back, a payout or a lost bonus demanded (owed, not stolen)
+        ("the card got debited twice for one purchase", "refund_request"),
+        ("the fee was 30 instead of 3, i want the 27 back", "refund_request"),
+        ("my affiliate payout for october never came. send it", "refund_request"),
+        ("my welcome voucher of 10 usdt vanished before the expiry date, restore it", "refund_request"),
+        ("活动奖励一直没到 赶紧补发", "refund_request"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
