@@ -204,9 +204,13 @@ async def test_another_companys_refund_or_incident_and_paying_back_a_loan_are_no
     assert decision.action is not Action.ESCALATE
 
 
-@pytest.mark.parametrize("text", ["我的USDT全没了", "balance vanished", "my funds gone"])
-async def test_a_bare_cry_that_money_is_gone_stays_an_incident(core: Core, text: str) -> None:
-    # a few words name no cause: however sure the ranking is of the liquidation entry, it cannot tell them apart
+@pytest.mark.parametrize(
+    "text",
+    ["我的USDT全没了", "balance vanished", "my funds gone", "a withdrawal of 2.1 eth to an address i dont recognize!!"],
+)
+async def test_a_bare_cry_or_an_unknown_address_stays_an_incident(core: Core, text: str) -> None:
+    # a few words name no cause, and an address the user does not know is someone else's doing: however sure the
+    # ranking is of a self-caused entry (liquidation, a wrong address), it is an incident
     decision = (await route(core, text)).decision
     assert (decision.action, decision.reason) == (Action.ESCALATE, "security_incident")
 
@@ -606,6 +610,25 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("my affiliate payout for october never came. send it", "refund_request"),
         ("my welcome voucher of 10 usdt vanished before the expiry date, restore it", "refund_request"),
         ("活动奖励一直没到 赶紧补发", "refund_request"),
+        # a first step asked for, a login the user says took nothing ("money's all there", "balances look fine")
+        ("what should i do first if my account gets compromised", None),
+        ("login alert from a new device, not me, but my money's all there", None),
+        ("got a login alert from abroad, i didnt log in, nothing was taken and balances look fine", None),
+        # a withdrawal to an address the user does not know, part of the funds missing, a phishing site and then a
+        # password that no longer works, someone moving and withdrawing, a coin gone after codes nobody asked for
+        ("a withdrawal of 1.5 eth went to an address i dont recognize", "security_incident"),
+        ("more than half of my funds are missing", "security_incident"),
+        ("i typed my login into a phishing site and now my password doesnt work", "security_incident"),
+        ("somebody shifted everything from futures to spot and then withdrew it all", "security_incident"),
+        ("收到奇怪的验证码短信 接着usdt就没了", "security_incident"),
+        # an account manager or supervisor, the bot skipped, a call back, 经理, 安排客服
+        ("i need my account manager", "human_request"),
+        ("transfer me to a supervisor please", "human_request"),
+        ("skip the bot", "human_request"),
+        ("can an agent call me back today", "human_request"),
+        ("叫你们经理来", "human_request"),
+        ("麻烦安排个客服联系我", "human_request"),
+        ("跟单机器人出故障 亏损必须赔", "refund_request"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
