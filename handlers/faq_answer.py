@@ -35,7 +35,16 @@ class FaqAnswerHandler(Handler[Ranking]):
         self._other_products = other_products
 
     def _faq_candidates(self, ranking: Ranking) -> list[Ranked]:
-        return [c for c in ranking.candidates if intent_kind(c.entry_id) is None and self._kb.entry(c.entry_id)]
+        """The knowledge base's entries among the candidates; when a sure escalation intent ranked first and was not
+        escalated (a precaution, a loss the user caused, a login that took nothing), they share what it leaves."""
+        faq = [c for c in ranking.candidates if intent_kind(c.entry_id) is None and self._kb.entry(c.entry_id)]
+        top = ranking.top
+        if top is None or intent_kind(top.entry_id) is None or top.confidence < self._thresholds.escalate:
+            return faq
+        left = 1.0 - sum(c.confidence for c in ranking.candidates if intent_kind(c.entry_id) is not None)
+        if left <= 0.0:
+            return faq
+        return [dataclasses.replace(c, confidence=min(1.0, c.confidence / left)) for c in faq]
 
     def check(self, turn: Turn) -> Ranking | None:
         """The ranking when its best FAQ entry clears the `clarify` threshold."""

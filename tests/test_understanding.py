@@ -459,6 +459,29 @@ async def test_an_unsure_decline_offers_the_support_entry_ranked_close_behind_it
         assert decision.suggestions == ("withdrawal-pending",)
 
 
+@pytest.mark.parametrize(("security", "action"), [(0.7, Action.CLARIFY), (0.4, None)])
+async def test_entries_behind_a_sure_incident_not_escalated_share_what_it_leaves(
+    core: Core, security: float, action: Action | None
+) -> None:
+    """An incident ranked first and sure, yet not escalated (here: a how-to), leaves the FAQ entries its share: the
+    entry behind it is offered, not lost below `clarify`; an unsure incident's ranking is left as it is."""
+    replies = ReplyBuilder(core.kb, core.config.brand, ReplyTexts(core.config.brand))
+    handler = FaqAnswerHandler(core.kb, core.ranker, core.config.matcher, replies)
+    ranking = Ranking(
+        (Ranked("intent:security", security, 0.0, 0.0, ""), Ranked("enable-2fa", 0.2, 0.0, 0.0, "")), True
+    )
+    message = InboundMessage("test", "u", "1", "1", "how do i keep my account from being hacked")
+    turn = Turn(message, "en", "en", ConversationState(), ranking=ranking)
+    match = handler.check(turn)
+    if action is None:
+        assert match is None
+        return
+    assert match is not None
+    decision = (await handler.handle(turn, match)).decision
+    assert (decision.action, decision.suggestions[0]) == (action, "enable-2fa")
+    assert decision.confidence == pytest.approx(0.2 / 0.3)
+
+
 @pytest.mark.parametrize(
     ("text", "action"),
     [("my eth is late and my landlord is waiting", Action.CLARIFY), ("my landlord is waiting", Action.DECLINE)],
