@@ -1,7 +1,7 @@
 """Whole-router quality on the development set's halves and on tests/data: answered right or wrong, offered,
 escalation recall per kind, FAQ questions escalated, off-topic answered, multi-part messages.
 
-Run: python -m benchmarks.understanding [--sets test,tune,dev2,...,dev11,heldout,offtopic_blind] [--cross-fit]
+Run: python -m benchmarks.understanding [--sets test,tune,dev2,...,dev13,heldout,offtopic_blind] [--cross-fit]
      [--encoder e5|use|none]
      [--answer X --clarify Y --escalate Z --self-caused W]   (threshold overrides, chosen on tuning data only)
 With several sets, a last table pools them (thresholds are chosen on the tuning sets together).

@@ -98,7 +98,8 @@ _SECURITY = re.compile(
     # do, named after the noun ("a withdrawal i didnt do"), someone else acting on the account or the money
     r"|\b(unknown|unrecogni[sz]ed)\s+(trades|orders|withdrawals|logins|transactions|transfers)\b"
     rf"|\b{_OPERATION_NOUN}\s+(that\s+)?i\s+(did\s*n[o']?t|didnt|never)\s+(do|make|place|authori[sz]e|request)\b"
-    rf"|\b{_OPERATION_NOUN}\b[^.?!]{{0,30}}?\s(that\s+)?i\s+(do\s*n[o']?t|dont|did\s*n[o']?t|didnt|can'?t|cannot)\s+"
+    # (the gap may hold an amount's decimal point: "a withdrawal of 0.8 btc to an address i dont recognize")
+    rf"|\b{_OPERATION_NOUN}\b(?:[^.?!]|\.(?=\d)){{0,30}}?\s(that\s+)?i\s+(do\s*n[o']?t|dont|did\s*n[o']?t|didnt|can'?t|cannot)\s+"
     r"(recogni[sz]e|remember\s+(making|placing|doing))\b"
     rf"|\b(do\s*n[o']?t|dont)\s+recogni[sz]e\s+(these|those|any\s+of\s+(these|those|the)|the|this|that)\s+{_OPERATION_NOUN}\b"
     r"|\bby\s+(someone|somebody)\s+else\b"
@@ -119,8 +120,7 @@ _SECURITY = re.compile(
     # added in session 17 from the tuning data (tests/data/dev11): a password reset the user then sees followed by a
     # withdrawal
     r"|\bpassword\s+reset\s+(e-?mail|mail|link|code|sms|notification)\b[^.?!]{0,60}\bwithdrawal\s+(success\w*|confirm\w*|complete\w*)\b"
-    # (tests/data/dev12) a withdrawal to an address the user does not know, part of the balance missing
-    r"|\bwithdr\w*\b[^?!]{0,40}\baddress\s+(that\s+)?i\s+(do\s*n[o']?t|dont|did\s*n[o']?t|didnt|can'?t)\s+(recogni[sz]e|know)\b"
+    # (tests/data/dev12) part of the balance missing
     r"|\b(half|all|most|some)\s+(of\s+)?my\s+(balance|funds|money|coins|crypto)\s+(is|are)\s+(just\s+)?missing\b",
     _FLAGS,
 )
@@ -131,6 +131,7 @@ _SETTING_CHANGED = re.compile(
     r"(change[sd]?|updated|modified|turned\s+off|disabled|removed|reset|replaced|switched|added|created)\b"
     # the bare 手机 too here, beside a denial: alone, the phone itself is meant (手机被关机了, 手机换了新的)
     rf"|(?:{_SETTING_ZH}|手机)[^。？！?!]{{0,8}}(?:被改|被换|被关|被删|被重置|被修改|被更新|改了|换了|关了|删了|重置了|变了|更新了|修改了)"
+    # a password that stopped working, apart from the list above: 谷歌验证码不对了 is a clock out of sync, not a change
     r"|密码(?:也|突然|怎么)?不对了",
     _FLAGS,
 )

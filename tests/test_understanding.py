@@ -27,7 +27,7 @@ from bot.knowledge.ranker import Ranked, Ranking
 from bot.knowledge.semantic import EmbeddingCache, Matrix, clip_question
 from bot.knowledge.textnorm import normalize
 from bot.knowledge.texts import ReplyTexts
-from handlers.escalation import detect_escalation
+from handlers.escalation import SECURITY_INCIDENT, EscalationMatch, decide_escalation, detect_escalation
 from handlers.faq_answer import FaqAnswerHandler
 from handlers.replies import ReplyBuilder
 
@@ -213,6 +213,26 @@ async def test_a_bare_cry_or_an_unknown_address_stays_an_incident(core: Core, te
     # ranking is of a self-caused entry (liquidation, a wrong address), it is an incident
     decision = (await route(core, text)).decision
     assert (decision.action, decision.reason) == (Action.ESCALATE, "security_incident")
+
+
+@pytest.mark.parametrize(
+    ("text", "entry", "expected"),
+    [
+        ("balance vanished", "liquidation", SECURITY_INCIDENT),
+        ("币全没了", "liquidation", SECURITY_INCIDENT),
+        ("withdrawal of 0.8 btc to an address i dont recognize", "withdrawal-wrong-address", SECURITY_INCIDENT),
+        # the cause named, nobody else: the entry answers
+        ("got liquidated, balance vanished", "liquidation", None),
+        ("my usdt is gone, i picked the wrong network", "deposit-wrong-network", None),
+    ],
+)
+def test_a_sure_self_caused_entry_overrules_an_incident_only_when_the_message_names_a_cause(
+    text: str, entry: str, expected: EscalationMatch | None
+) -> None:
+    """The ranking is made sure of the self-caused entry here, so the rule itself is what decides (the shipped model
+    may not rank these texts so)."""
+    ranking = Ranking((Ranked(entry, 0.9, 0.0, 0.0, ""),), True)
+    assert decide_escalation(text, ranking, escalate_at=0.5, self_caused_at=0.6) == expected
 
 
 @pytest.mark.parametrize(
