@@ -236,6 +236,24 @@ def test_a_sure_self_caused_entry_overrules_an_incident_only_when_the_message_na
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my withdrawal has been stuck for 5 hours, i need the funds urgently", None),
+        ("提现一直在审核中 急用钱", None),
+        # late, and something else that only an intruder explains
+        ("my withdrawal is pending and my email was changed, not by me", SECURITY_INCIDENT),
+        ("withdrawal still pending but half my balance is missing", SECURITY_INCIDENT),
+    ],
+)
+def test_a_late_transfer_the_ranking_calls_an_incident_is_the_pending_entrys(
+    text: str, expected: EscalationMatch | None
+) -> None:
+    """The ranking is made sure of the security intent here, so the rule itself is what decides."""
+    ranking = Ranking((Ranked("intent:security", 0.9, 0.0, 0.0, ""),), True)
+    assert decide_escalation(text, ranking, escalate_at=0.5) == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "how to turn on two factor on my facebook",
@@ -246,6 +264,9 @@ def test_a_sure_self_caused_entry_overrules_an_incident_only_when_the_message_na
         "cash app says my deposit is pending",
         "should i max out my roth ira first",
         "12306登录不上怎么办",
+        # a product whose name holds our word for coin (派币) is still another company's
+        "派币什么时候上主网",
+        "how do i work out impermanent loss on uniswap",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
@@ -672,6 +693,17 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("叫你们经理来", "human_request"),
         ("麻烦安排个客服联系我", "human_request"),
         ("跟单机器人出故障 亏损必须赔", "refund_request"),
+        # operations "not done by me", a key leaked in public and then a loss, two settings "both changed", a setting
+        # switched to the intruder's while money still leaves, a credit our support promised, a prize demanded
+        ("two withdrawals last night not done by me", "security_incident"),
+        ("my api key got leaked on github and someone traded with it, account is down 2k", "security_incident"),
+        ("my phone number and email were both changed and i didnt touch them", "security_incident"),
+        ("号被人登了 把我的邮箱改成他的了 钱还在往外转", "security_incident"),
+        ("support promised me 30 usdt for the delay and it never came", "refund_request"),
+        ("活动抽中的奖品一直没到账 给我发", "refund_request"),
+        # 人工 by its initials; a review by staff is no request for a person
+        ("转rg", "human_request"),
+        ("为什么提现要人工审核", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

@@ -145,7 +145,11 @@ class OtherProducts:
     def mentions_us(self, text: str) -> bool:
         """True when the (normalised) text names something of this exchange (a coin, a withdrawal, "your app", its
         name)."""
-        return _OUR_CONTEXT.search(text) is not None or self._speaks_to_us(text)
+        return _OUR_CONTEXT.search(self._without_names(text)) is not None or self._speaks_to_us(text)
+
+    def _without_names(self, text: str) -> str:
+        """The text with the products' names cut out: a name's own coin word (派币, pi币) names nothing of ours."""
+        return self.names.sub(" ", text)
 
     def _speaks_to_us(self, text: str) -> bool:
         return _SPEAKS_TO_US.search(text) is not None or (self.ours is not None and self.ours.search(text) is not None)
@@ -159,7 +163,7 @@ class OtherProducts:
                 before, after = text[: mention.start()], text[mention.end() :]
                 if _MAILBOX_AFTER.match(after) or _MAILBOX_BEFORE.search(before) or _SETTING_OF.search(before):
                     return True
-        if self.names.search(text) is not None and _OUR_CONTEXT.search(text) is None:
+        if self.names.search(text) is not None and _OUR_CONTEXT.search(self._without_names(text)) is None:
             return True
         if self.providers is None or _HERE.search(text) is not None or _CLAIMS_TO_BE_US.search(text) is not None:
             return False
