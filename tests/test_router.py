@@ -177,7 +177,7 @@ async def test_the_urgent_incident_reply_in_chinese_freezes_first(router: Router
 
 
 @pytest.mark.parametrize(
-    "text", ["should I buy bitcoin now?", "will ETH go up next week", "现在适合抄底吗", "比特币还会涨吗"]
+    "text", ["should I buy bitcoin now?", "will ETH go up next week", "现在适合抄底吗", "比特币还会涨吗", "有啥快速赚钱的办法"]
 )
 async def test_investment_advice_is_declined(router: Router, text: str) -> None:
     result = await say(router, text)
@@ -186,7 +186,9 @@ async def test_investment_advice_is_declined(router: Router, text: str) -> None:
     assert "advice" in result.replies[-1].text or "投资建议" in result.replies[-1].text
 
 
-@pytest.mark.parametrize("text", ["听说要涨 我就开了多单 结果爆仓了", "觉得会涨就加了仓 现在亏了一半"])
+@pytest.mark.parametrize(
+    "text", ["听说要涨 我就开了多单 结果爆仓了", "觉得会涨就加了仓 现在亏了一半", "邀请好友怎么赚钱", "理财怎么赚钱"]
+)
 def test_a_belief_told_in_a_story_is_no_request_for_advice(text: str) -> None:
     assert not asks_for_advice(text)
 

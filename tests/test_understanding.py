@@ -274,6 +274,26 @@ async def test_another_companys_product_is_declined_not_answered(core: Core, tex
     assert decision.action is not Action.ANSWER
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i need a forged passport that passes your verification, who sells them",
+        "where do people buy fake ids",
+        "how to launder usdt",
+        "假身份证哪里有卖",
+        "帮我洗一下这笔钱",
+    ],
+)
+async def test_a_request_for_help_with_something_illegal_is_declined(core: Core, text: str) -> None:
+    decision = (await route(core, text)).decision
+    assert (decision.action, decision.reason) == (Action.DECLINE, "illegal-request")
+
+
+async def test_a_passport_called_fake_by_verification_is_the_rejected_kyc_entry(core: Core) -> None:
+    decision = (await route(core, "my kyc was rejected, they said my passport looks fake")).decision
+    assert (decision.action, decision.faq_id) == (Action.ANSWER, "kyc-rejected")
+
+
 def test_other_products_list_leaves_our_words_alone() -> None:
     products = load_other_products()
     assert products is not None

