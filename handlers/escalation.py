@@ -287,16 +287,18 @@ _REFUND_ORDER = (
     r"|cover\s+(the|my)\s+(difference|loss|losses)|(give|pay)\s+me\s+the\s+difference|hand\s+over\s+(the|my)"
     r"|remove\s+(that|this|the)\s+(fee|charge|interest|deduction)|credit\s+(it|them|me)|pay\s+(up|me|it)|add\s+(them|it)\s+(back|to\s+my)"
     r"|send\s+it|restore\s+(it|them|my\s+\w+|the\s+\w+))\b"
-    r"|给我(?:补发|补上|弄回来|退)|给我发(?:放|过来)?\W*$|(?:手续费|钱|币|u)[^。？！?!，,]{0,4}(?:没退|没有退|不退)|(?<!怎么)(?<!如何)(?<!能不能)弄回来|凭什么(?:扣|收)|把[^。？！?!，,]{1,6}撤掉"
+    r"|给我(?:补发|补上|弄回来|退)|(?<!再)(?<!重新)给我发(?:放|过来)?\W*$|(?:手续费|钱|币|u)[^。？！?!，,]{0,4}(?:没退|没有退|不退)|(?<!怎么)(?<!如何)(?<!能不能)弄回来|凭什么(?:扣|收)|把[^。？！?!，,]{1,6}撤掉"
     r"|必须给我(?:处理|解决|一个说法)|(?:亏损|损失|亏的钱)(?:要|得|必须)(?:退|赔|补)|(?:赶紧|尽快|赶快|快点)(?:给我)?补?发(?!生|现|布|送|邮件)"
 )
 # added in session 16 from the tuning data (tests/data/dev10): my money demanded back (我要我的200U), 多收的退我
 _MINE_DEMANDED = r"我要(?:回)?我的[^。？！?!，,]{0,8}(?:钱|u|usdt|币)(?![^。？！?!，,]{0,4}(?:怎么|如何|在哪|去哪))|(?<!怎么)(?<!如何)退我"
 # added in session 18 from the tuning data (tests/data/dev13): a credit our own support promised ("your agent promised me
 # a $50 voucher for the inconvenience", 客服答应给我补50U): owed, whatever entry it resembles
+# (a credit, not a call back or a 2FA reset: "support promised to call me" is no refund)
 _PROMISED_BY_SUPPORT = (
     r"\b(agent|support|staff|cs|rep|representative|customer\s+service|your\s+team)\s+(\w+\s+)?(promised|offered)\b"
-    r"|(?:客服|工作人员|专员)(?:之前|上次|当时)?(?:答应|承诺|说好)(?:了)?(?:要|会)?给我"
+    r"[^.?!]{0,40}(\b(vouchers?|coupons?|credits?|compensation|refund|bonus|rebate|cashback)\b|\$\s?\d|\b\d+\s*(usdt|usd|u|dollars|bucks)\b)"
+    r"|(?:客服|工作人员|专员)(?:之前|上次|当时)?(?:答应|承诺|说好)(?:了)?(?:要|会)?给我(?:补|赔|退|返|发|\d)"
 )
 # "i want the vip payment returned": shared by the refund pattern and the demand said in so many words.
 _WANTED_RETURNED = (

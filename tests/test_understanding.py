@@ -721,6 +721,10 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("号被人登了 把我的邮箱改成他的了 钱还在往外转", "security_incident"),
         ("support promised me 30 usdt for the delay and it never came", "refund_request"),
         ("活动抽中的奖品一直没到账 给我发", "refund_request"),
+        # a promise that is no credit, a code asked for again
+        ("support promised to call me back yesterday", None),
+        ("客服答应给我回电话", None),
+        ("验证码一直收不到 再给我发", None),
         # 人工 by its initials; a review by staff is no request for a person
         ("转rg", "human_request"),
         ("为什么提现要人工审核", None),
