@@ -506,13 +506,7 @@ def _bare_loss(text: str) -> bool:
 def _only_delayed(text: str) -> bool:
     """A transfer said to be late, with no loss, nobody else acting and no security setting changed (the text
     folded)."""
-    return (
-        _DELAYED.search(text) is not None
-        and _LOSS.search(text) is None
-        and not someone_else_did_it(text)
-        and _SETTING_CHANGED.search(text) is None
-        and _CHANGED_A_SETTING.search(text) is None
-    )
+    return _DELAYED.search(text) is not None and _nothing_lost_or_changed(text) and not someone_else_did_it(text)
 
 
 def _self_caused(text: str) -> bool:
@@ -536,7 +530,12 @@ def _said_nothing_taken(text: str) -> bool:
 
 def _nothing_done(text: str) -> bool:
     """No loss, operation or changed security setting (active or passive) named (the text folded)."""
-    return not (_LOSS.search(text) or _OPERATION.search(text) or _CHANGED_A_SETTING.search(text) or _SETTING_CHANGED.search(text))
+    return _OPERATION.search(text) is None and _nothing_lost_or_changed(text)
+
+
+def _nothing_lost_or_changed(text: str) -> bool:
+    """No loss and no changed security setting (active or passive) named (the text folded)."""
+    return not (_LOSS.search(text) or _CHANGED_A_SETTING.search(text) or _SETTING_CHANGED.search(text))
 
 
 def without_human_request(text: str) -> str:
@@ -578,8 +577,8 @@ def decide_escalation(
         if (
             other_products.asked_about(normalized)
             and not other_products.mentions_us(normalized)
-            # access handed over and money gone: the product named is where the lure was ("a fake app from a link in
-            # a youtube comment", "the 'support' on instagram asked for my QR code"), not what was robbed
+            # access handed over (or a key leaked) and money gone: the product named is where the lure or the leak
+            # was ("a fake app from a link in a youtube comment", "my api key leaked on github"), not what was robbed
             and not _access_given_then_money_gone(folded)
         ):
             return None

@@ -145,7 +145,9 @@ class OtherProducts:
     def mentions_us(self, text: str) -> bool:
         """True when the (normalised) text names something of this exchange (a coin, a withdrawal, "your app", its
         name)."""
-        return _OUR_CONTEXT.search(self._without_names(text)) is not None or self._speaks_to_us(text)
+        # (the names are cut out only when our words are there at all: the cut is a scan of every name)
+        ours = _OUR_CONTEXT.search(text) is not None and _OUR_CONTEXT.search(self._without_names(text)) is not None
+        return ours or self._speaks_to_us(text)
 
     def _without_names(self, text: str) -> str:
         """The text with the products' names cut out: a name's own coin word (派币, pi币) names nothing of ours."""
