@@ -1,0 +1,107 @@
+"""What a change to the escalation rules did, the two checks the README reports for each session's rules.
+
+Run: python -m benchmarks.rule_change --base REV
+         the pattern decisions (`detect_escalation`) of handlers/escalation.py at git revision REV against the working
+         tree's, over every stored text (tests/data/**, faq_data/examples.jsonl); the texts of test sets are counted,
+         never printed
+     python -m benchmarks.rule_change --misses BEFORE AFTER
+         the questions fixed and broken between two `benchmarks.understanding --misses` files (run them on tuning
+         sets only: the texts are printed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from benchmarks.devset import load_held_out
+from handlers import escalation
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def escalation_at(revision: str) -> ModuleType:
+    """handlers/escalation.py as it was at `revision`, imported beside today's."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:handlers/escalation.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    spec = importlib.util.spec_from_loader("handlers._escalation_base", loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    exec(compile(source, f"{revision}:handlers/escalation.py", "exec"), module.__dict__)
+    return module
+
+
+def stored_texts() -> set[str]:
+    """Every text of tests/data and of the classifier's examples."""
+    texts = set()
+    for path in [*ROOT.glob("tests/data/**/*.jsonl"), ROOT / "faq_data" / "examples.jsonl"]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("text"), str):
+                texts.add(row["text"])
+    return texts
+
+
+def compare_patterns(revision: str) -> None:
+    """Print the texts whose pattern decision changed since `revision` (test sets' only counted)."""
+    base = escalation_at(revision)
+    held_out = {q.text for q in load_held_out()}
+    texts = stored_texts()
+    changed = hidden = 0
+    for text in sorted(texts):
+        before, after = base.detect_escalation(text), escalation.detect_escalation(text)
+        if (before and before.reason) == (after and after.reason):
+            continue
+        changed += 1
+        if text in held_out:
+            hidden += 1
+        else:
+            print(f"{before and before.reason} -> {after and after.reason} | {text[:120]}")
+    print(f"{len(texts)} texts, {changed} changed ({hidden} of them in test sets, not shown)")
+
+
+def compare_misses(before_file: Path, after_file: Path) -> None:
+    """Print the questions that left the misses (fixed) and those that joined them (broken)."""
+
+    def load(path: Path) -> dict[tuple[str, str], dict[str, object]]:
+        rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        return {(row["set"], row["text"]): row for row in rows}
+
+    before, after = load(before_file), load(after_file)
+    fixed = [key for key in before if key not in after]
+    broken = [key for key in after if key not in before]
+    for key in fixed:
+        print(f"+ {key[0]} [{before[key]['label']}] {key[1][:110]} (was {_decision(before[key])})")
+    for key in broken:
+        print(f"- {key[0]} [{after[key]['label']}] {key[1][:110]} -> {_decision(after[key])}")
+    print(f"fixed {len(fixed)}, broken {len(broken)}")
+
+
+def _decision(row: dict[str, object]) -> str:
+    return f"{row['action']} {row['reason'] or row['faq_id']}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--base", help="git revision whose escalation patterns to compare with the working tree's")
+    group.add_argument("--misses", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    args = parser.parse_args()
+    if args.base:
+        compare_patterns(args.base)
+    else:
+        compare_misses(*args.misses)
+
+
+if __name__ == "__main__":
+    main()
