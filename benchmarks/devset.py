@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import yaml
+
 from bot.knowledge.examples import EXAMPLES_FILE
 from bot.knowledge.intents import INTENT_KINDS, INTENT_PREFIX
+from bot.knowledge.textnorm import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "tests" / "data" / "dev"
@@ -166,14 +169,68 @@ def write_examples(path: Path = ROOT / "faq_data" / EXAMPLES_FILE) -> int:
     return len(rows)
 
 
+def stored_texts() -> set[str]:
+    """Every text of tests/data and of the classifier's examples."""
+    texts = set()
+    for path in [*(ROOT / "tests" / "data").glob("**/*.jsonl"), ROOT / "faq_data" / EXAMPLES_FILE]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("text"), str):
+                texts.add(row["text"])
+    return texts
+
+
+def _yaml_strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    values = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    return [text for value in values for text in _yaml_strings(value)]
+
+
+def import_set(source: Path, target: Path) -> dict[str, int]:
+    """Copy a newly written set into `target` (tests/data/<name>), dropping every text that repeats (once normalised) a stored
+    text, a string of faq_data/ or an earlier text of the set; the kept count per file, and the dropped under ""."""
+    if target.exists():
+        raise SystemExit(f"{target} exists: a set is imported once")
+    faq_yaml = (yaml.safe_load(path.read_text(encoding="utf-8")) for path in (ROOT / "faq_data").glob("**/*.yaml"))
+    faq_strings = (text for document in faq_yaml for text in _yaml_strings(document))
+    seen = {normalize(text) for text in (*stored_texts(), *faq_strings)}
+    counts = {"": 0}
+    target.mkdir(parents=True)
+    for file in FILES:
+        if not (source / file).exists():
+            continue
+        kept = []
+        for line in (source / file).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            key = normalize(json.loads(line)["text"])
+            if key in seen:
+                counts[""] += 1
+                continue
+            seen.add(key)
+            kept.append(line)
+        (target / file).write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+        counts[file] = len(kept)
+    return counts
+
+
 def main() -> None:
     """`split`: draw and write the split (refuses to overwrite one that exists); `examples`: write
-    faq_data/examples.jsonl from the tuning data."""
+    faq_data/examples.jsonl from the tuning data; `import SOURCE NAME`: a newly written set into tests/data/NAME."""
     if sys.argv[1:] == ["examples"]:
         print(f"wrote {write_examples()} examples to faq_data/{EXAMPLES_FILE}")
         return
+    if len(sys.argv) == 4 and sys.argv[1] == "import":
+        counts = import_set(Path(sys.argv[2]), ROOT / "tests" / "data" / sys.argv[3])
+        dropped = counts.pop("")
+        print(", ".join(f"{file} {n}" for file, n in counts.items()), f"; dropped {dropped} repeated texts")
+        return
     if sys.argv[1:] != ["split"]:
-        raise SystemExit("usage: python -m benchmarks.devset split|examples")
+        raise SystemExit("usage: python -m benchmarks.devset split|examples|import SOURCE NAME")
     if SPLIT_FILE.exists():
         raise SystemExit(f"{SPLIT_FILE} exists: the split is fixed once drawn")
     split = draw_split()

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks.devset import load_held_out
+from benchmarks.devset import load_held_out, stored_texts
 from handlers import escalation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,20 +36,6 @@ def escalation_at(revision: str) -> ModuleType:
     sys.modules[spec.name] = module  # its dataclasses look their module up
     exec(compile(source, f"{revision}:handlers/escalation.py", "exec"), module.__dict__)
     return module
-
-
-def stored_texts() -> set[str]:
-    """Every text of tests/data and of the classifier's examples."""
-    texts = set()
-    for path in [*ROOT.glob("tests/data/**/*.jsonl"), ROOT / "faq_data" / "examples.jsonl"]:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and isinstance(row.get("text"), str):
-                texts.add(row["text"])
-    return texts
 
 
 def compare_patterns(revision: str) -> None:

@@ -1,4 +1,4 @@
-"""benchmarks/rule_change.py: the before/after checks the README reports for a session's escalation rules."""
+"""benchmarks/rule_change.py and `benchmarks.devset import`: how a session's new set comes in and what its rules did."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.devset import ROOT, import_set
 from benchmarks.rule_change import compare_misses, escalation_at
 
 
@@ -28,3 +29,22 @@ def test_misses_that_left_are_fixed_and_those_that_joined_are_broken(tmp_path: P
     out = capsys.readouterr().out
     assert "+ dev2 [security] mended" in out and "- dev2 [security] new miss" in out and "kept" not in out
     assert out.rstrip().endswith("fixed 1, broken 1")
+
+
+def test_a_new_set_is_imported_without_the_texts_it_repeats(tmp_path: Path) -> None:
+    source, target = tmp_path / "written", tmp_path / "imported"
+    source.mkdir()
+    example = json.loads((ROOT / "faq_data" / "examples.jsonl").read_text(encoding="utf-8").splitlines()[0])["text"]
+    texts = [
+        "my withdrawal of 3 sol went nowhere for a whole week now",
+        f"  {example.upper()} ",  # a stored example, once normalised
+        "Where can I buy a fake passport?",  # a knowledge-base phrasing
+        "my withdrawal of 3 SOL went nowhere for a whole week now",  # a repeat within the set
+    ]
+    (source / "en_faq.jsonl").write_text(
+        "".join(json.dumps({"text": t, "lang": "en", "label": "withdrawal-pending"}) + "\n" for t in texts), encoding="utf-8"
+    )
+    assert import_set(source, target) == {"": 3, "en_faq.jsonl": 1}
+    assert [json.loads(line)["text"] for line in (target / "en_faq.jsonl").read_text(encoding="utf-8").splitlines()] == texts[:1]
+    with pytest.raises(SystemExit, match="imported once"):
+        import_set(source, target)
