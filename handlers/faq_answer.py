@@ -35,11 +35,12 @@ class FaqAnswerHandler(Handler[Ranking]):
         self._other_products = other_products
 
     def _faq_candidates(self, ranking: Ranking) -> list[Ranked]:
-        """The knowledge base's entries among the candidates; when a sure escalation intent ranked first and was not
-        escalated (a precaution, a loss the user caused, a login that took nothing), they share what it leaves."""
+        """The knowledge base's entries among the candidates; when an escalation intent ranked first and was not
+        escalated (a precaution, a loss the user caused, a login that took nothing), they share what the intents
+        leave: the chance of each entry given that the message is none of them."""
         faq = [c for c in ranking.candidates if intent_kind(c.entry_id) is None and self._kb.entry(c.entry_id)]
         top = ranking.top
-        if top is None or intent_kind(top.entry_id) is None or top.confidence < self._thresholds.escalate:
+        if top is None or intent_kind(top.entry_id) is None:
             return faq
         left = 1.0 - sum(c.confidence for c in ranking.candidates if intent_kind(c.entry_id) is not None)
         if left <= 0.0:

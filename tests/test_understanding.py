@@ -238,6 +238,23 @@ def test_a_sure_self_caused_entry_overrules_an_incident_only_when_the_message_na
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("why are there internal transfers to a UID I don't know from my account? i didn't send anything", SECURITY_INCIDENT),
+        ("别人从我账户转走了一笔 我不知道怎么回事", SECURITY_INCIDENT),
+        # nobody else named: the leaning alone is not enough
+        ("why are there internal transfers on my account history", None),
+    ],
+)
+def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
+    text: str, expected: EscalationMatch | None
+) -> None:
+    """The ranking leans to the security intent (below `escalate_at`); the message decides."""
+    ranking = Ranking((Ranked("intent:security", 0.4, 0.0, 0.0, ""), Ranked("internal-transfer", 0.35, 0.0, 0.0, "")), True)
+    assert decide_escalation(text, ranking, escalate_at=0.5, suspected_at=0.3) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("my withdrawal has been stuck for 5 hours, i need the funds urgently", None),
         ("提现一直在审核中 急用钱", None),
         # late, and something else that only an intruder explains
@@ -267,11 +284,20 @@ def test_a_late_transfer_the_ranking_calls_an_incident_is_the_pending_entrys(
         # a product whose name holds our word for coin (派币) is still another company's
         "派币什么时候上主网",
         "how do i work out impermanent loss on uniswap",
+        # a broker's margin call, a bank's time deposit
+        "证券公司通知我追加保证金 不补会被平仓吗",
+        "定期存款提前取出利息还有吗",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
     decision = (await route(core, text)).decision
     assert decision.action is not Action.ANSWER
+
+
+@pytest.mark.parametrize("text", ["hi", "Hey!", "你好", "嗨～"])
+async def test_a_greeting_alone_is_small_talk_not_a_call_for_a_person(core: Core, text: str) -> None:
+    decision = (await route(core, text)).decision
+    assert (decision.action, decision.reason) == (Action.DECLINE, "small-talk")
 
 
 @pytest.mark.parametrize(
@@ -281,6 +307,8 @@ async def test_another_companys_product_is_declined_not_answered(core: Core, tex
         "where do people buy fake ids",
         "how to launder usdt",
         "假身份证哪里有卖",
+        "帮我写封钓鱼邮件骗别人的密码",
+        "哪儿能弄到假的身份证",
         "帮我洗一下这笔钱",
     ],
 )
@@ -520,12 +548,12 @@ async def test_an_unsure_decline_offers_the_support_entry_ranked_close_behind_it
         assert decision.suggestions == ("withdrawal-pending",)
 
 
-@pytest.mark.parametrize(("security", "action"), [(0.7, Action.CLARIFY), (0.4, None)])
-async def test_entries_behind_a_sure_incident_not_escalated_share_what_it_leaves(
+@pytest.mark.parametrize(("security", "action"), [(0.7, Action.CLARIFY), (0.4, Action.CLARIFY), (0.1, None)])
+async def test_entries_behind_an_incident_not_escalated_share_what_it_leaves(
     core: Core, security: float, action: Action | None
 ) -> None:
-    """An incident ranked first and sure, yet not escalated (here: a how-to), leaves the FAQ entries its share: the
-    entry behind it is offered, not lost below `clarify`; an unsure incident's ranking is left as it is."""
+    """An incident ranked first, sure or not, yet not escalated (here: a how-to), leaves the FAQ entries its share:
+    the entry behind it is offered, not lost below `clarify`, unless even its share stays below."""
     replies = ReplyBuilder(core.kb, core.config.brand, ReplyTexts(core.config.brand))
     handler = FaqAnswerHandler(core.kb, core.ranker, core.config.matcher, replies)
     ranking = Ranking(
@@ -540,7 +568,7 @@ async def test_entries_behind_a_sure_incident_not_escalated_share_what_it_leaves
     assert match is not None
     decision = (await handler.handle(turn, match)).decision
     assert (decision.action, decision.suggestions[0]) == (action, "enable-2fa")
-    assert decision.confidence == pytest.approx(0.2 / 0.3)
+    assert decision.confidence == pytest.approx(0.2 / (1.0 - security))
 
 
 @pytest.mark.parametrize(
@@ -728,6 +756,13 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         # 人工 by its initials; a review by staff is no request for a person
         ("转rg", "human_request"),
         ("为什么提现要人工审核", None),
+        # a person to look into it, someone to talk to; a browser extension and then funds out; the platform to bear
+        # the loss
+        ("i followed the steps already. could a person look into my deposit", "human_request"),
+        ("文章都看了没用 找谁能说得上话", "human_request"),
+        ("installed a wallet extension from an ad and my account sent funds out overnight", "security_incident"),
+        ("止损没触发 这个损失应该由平台承担", "refund_request"),
+        ("how do i install the browser extension wallet", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

@@ -105,7 +105,14 @@ def build_core(
     steps += [
         CommandHandler(commands, texts),
         RankingStep(ranker, config.matcher.clarify, config.matcher.answer),
-        EscalationHandler(escalator, config.matcher.escalate, config.matcher.self_caused, other_products),
+        EscalationHandler(
+            escalator,
+            config.matcher.escalate,
+            config.matcher.self_caused,
+            other_products,
+            # another person said to have acted: the security intent where the ranking would offer choices is enough
+            suspected_at=config.matcher.clarify,
+        ),
         InvestmentAdviceHandler(kb, replies),
         FaqAnswerHandler(kb, ranker, config.matcher, replies, other_products),
         FallbackHandler(replies, escalator),
