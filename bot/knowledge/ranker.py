@@ -266,14 +266,17 @@ class Ranker:
     ) -> Ranking:
         """Candidates best first with calibrated confidences (the encoder may run: tens of ms, off the loop)."""
         evidence = self.evidence(text, lang, use_semantic, vector, exclude_row)
+        exact = self._exact.get(normalize(text)) if exclude_row is None else None  # see is_phrasing
+        if exact is not None and exact not in evidence.entry_ids:
+            # a phrasing of words the lexical index skips ("hi", 嗨) finds no evidence: it is still its entry
+            return Ranking((Ranked(exact, _EXACT_CONFIDENCE, 0.0, 0.0, text),), evidence.fused is not None)
         if not evidence.entry_ids:
             return Ranking((), False)
         fused = evidence.fused is not None
         matrix = evidence.fused if evidence.fused is not None else evidence.lexical
         scores = matrix @ np.array((self._weights.fused if fused else self._weights.lexical)[lang])
         confidence = softmax_with_none(scores)
-        exact = self._exact.get(normalize(text)) if exclude_row is None else None  # see is_phrasing
-        if exact is not None and exact in evidence.entry_ids:
+        if exact is not None:
             i = evidence.entry_ids.index(exact)
             scores[i] = scores.max() + 1.0
             confidence[i] = max(float(confidence[i]), _EXACT_CONFIDENCE)
