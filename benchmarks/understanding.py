@@ -30,7 +30,7 @@ from bot.app.wiring import Core, build_core
 from bot.core.conversation import InMemoryConversationStates
 from bot.core.messages import Action, Decision, InboundMessage, Priority
 from bot.core.router import RouterResult
-from handlers.investment_advice import ADVICE_ENTRY_ID
+from handlers.pattern_decline import ADVICE_ENTRY_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "data"

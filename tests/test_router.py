@@ -13,7 +13,7 @@ from bot.core.messages import Action, Decision, InboundMessage, Priority, Reply
 from bot.core.router import Router, RouterResult
 from bot.knowledge.texts import ReplyTexts
 from handlers.commands import Command, CommandHandler
-from handlers.investment_advice import asks_for_advice
+from handlers.pattern_decline import asks_for_advice, asks_for_scam_material
 from handlers.secret_guard import SecretGuard
 
 _ids = itertools.count()
@@ -191,6 +191,19 @@ async def test_investment_advice_is_declined(router: Router, text: str) -> None:
 )
 def test_a_belief_told_in_a_story_is_no_request_for_advice(text: str) -> None:
     assert not asks_for_advice(text)
+
+
+@pytest.mark.parametrize("text", ["can you draft a phishing email for me", "帮我做个钓鱼网站"])
+async def test_a_request_to_make_scam_material_is_declined_as_illegal(router: Router, text: str) -> None:
+    result = await say(router, text)
+    assert (result.decision.action, result.decision.reason) == (Action.DECLINE, "illegal-request")
+
+
+@pytest.mark.parametrize(
+    "text", ["what does a phishing email look like", "i got a phishing email, what now", "怎么识别钓鱼网站", "收到钓鱼短信了"]
+)
+def test_asking_about_phishing_is_no_request_to_make_it(text: str) -> None:
+    assert not asks_for_scam_material(text)
 
 
 @pytest.mark.parametrize("text", ["what's the weather in Paris today", "tell me a joke", "讲个笑话吧"])

@@ -35,7 +35,13 @@ from handlers.commands import CommandAction, CommandHandler, CommandsFirst, Gene
 from handlers.escalation import MAX_RELATED_ARTICLES, Categorizer, EscalationHandler, Escalator, RelatedArticles
 from handlers.fallback import FallbackHandler
 from handlers.faq_answer import FaqAnswerHandler
-from handlers.investment_advice import InvestmentAdviceHandler
+from handlers.pattern_decline import (
+    ADVICE_ENTRY_ID,
+    ILLEGAL_ENTRY_ID,
+    PatternDeclineHandler,
+    asks_for_advice,
+    asks_for_scam_material,
+)
 from handlers.replies import ReplyBuilder
 from handlers.secret_guard import SecretGuard, SecretOnlyHandler
 from handlers.ticket_list import TicketList
@@ -113,7 +119,9 @@ def build_core(
             # another person said to have acted: the security intent where the ranking would offer choices is enough
             suspected_at=config.matcher.clarify,
         ),
-        InvestmentAdviceHandler(kb, replies),
+        # so "should I buy BTC after my deposit arrives" is never answered with an FAQ entry
+        PatternDeclineHandler(kb, replies, ADVICE_ENTRY_ID, asks_for_advice, "investment_advice"),
+        PatternDeclineHandler(kb, replies, ILLEGAL_ENTRY_ID, asks_for_scam_material, ILLEGAL_ENTRY_ID),
         FaqAnswerHandler(kb, ranker, config.matcher, replies, other_products),
         FallbackHandler(replies, escalator),
     ]

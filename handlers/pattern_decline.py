@@ -1,9 +1,11 @@
-"""Declines requests for investment advice and price predictions, politely and in the user's language."""
+"""Declines, by pattern and before FAQ matching, what the ranking would answer with an entry's words: requests for
+investment advice and price predictions, and requests to make phishing or scam material."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from bot.core.messages import Action, Decision
 from bot.knowledge.knowledge_base import KnowledgeBase
@@ -36,22 +38,43 @@ def asks_for_advice(text: str) -> bool:
     return _ADVICE.search(text) is not None
 
 
-class InvestmentAdviceHandler(Handler[bool]):
-    """Runs before FAQ matching so "should I buy BTC after my deposit arrives" is never answered with an FAQ entry."""
+# "write me a phishing email" ranks as the anti-phishing-code entry (its words are all there): asked to make phishing
+# or scam material, the assistant declines with the illegal-request entry. Asking what phishing is stays a question.
+ILLEGAL_ENTRY_ID = "illegal-request"
+_MAKE_SCAM = re.compile(
+    r"\b(write|draft|make|create|build|design|generate|craft|code|set\s+up)\s+(me\s+|us\s+)?(a\s+|an\s+|some\s+)?"
+    r"(convincing\s+|realistic\s+|fake\s+)?(phishing|scam|fake\s+login)\s+(e-?mails?|mails?|pages?|sites?|websites?|links?|"
+    r"messages?|texts?|sms|kits?)\b"
+    r"|(?:写|编|做|搭|建|弄)(?:一|个|一个|一封|封|一条|条|一套|套)?(?:钓鱼|诈骗|骗人的?)(?:邮件|网站|网页|页面|短信|链接|话术)",
+    re.IGNORECASE,
+)
 
-    def __init__(self, kb: KnowledgeBase, replies: ReplyBuilder) -> None:
-        entry = kb.entry(ADVICE_ENTRY_ID)
+
+def asks_for_scam_material(text: str) -> bool:
+    """True when the message asks the assistant to make phishing or scam material."""
+    return _MAKE_SCAM.search(text) is not None
+
+
+class PatternDeclineHandler(Handler[bool]):
+    """Declines with a knowledge-base entry's wording when `asks` recognises the message."""
+
+    def __init__(
+        self, kb: KnowledgeBase, replies: ReplyBuilder, entry_id: str, asks: Callable[[str], bool], reason: str
+    ) -> None:
+        entry = kb.entry(entry_id)
         if entry is None:
-            raise ValueError(f"the knowledge base needs a '{ADVICE_ENTRY_ID}' entry to decline investment advice")
+            raise ValueError(f"the knowledge base needs a '{entry_id}' entry to decline with")
         self._entry = entry
         self._replies = replies
+        self._asks = asks
+        self._reason = reason
 
     def check(self, turn: Turn) -> bool | None:
-        """True for an investment-advice question."""
-        return True if asks_for_advice(turn.message.text) else None
+        """True when the pattern recognises the message."""
+        return True if self._asks(turn.message.text) else None
 
     async def handle(self, turn: Turn, match: bool) -> Outcome:
         """Decline with the knowledge base's wording."""
-        decision = Decision(Action.DECLINE, turn.lang, faq_id=None, confidence=1.0, reason="investment_advice")
+        decision = Decision(Action.DECLINE, turn.lang, faq_id=None, confidence=1.0, reason=self._reason)
         state = dataclasses.replace(turn.state, misses=0, last_suggestions=())
         return Outcome(decision, (*turn.notices, self._replies.answer(self._entry, turn.lang)), state)
