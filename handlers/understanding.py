@@ -16,13 +16,16 @@ from bot.knowledge.ranker import Ranked, Ranker, Ranking
 from handlers.base import Handler, Turn
 
 
-def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: float) -> Ranking:
+def understand(
+    ranker: Ranker, text: str, lang: Lang, clarify: float, answer: float, declined: frozenset[str] = frozenset()
+) -> Ranking:
     """The ranking for a message, its greeting set aside. With two questions (a question mark, "also", ", and how",
     另外, or a space between Chinese clauses), the whole message decides when it is sure (a story's context must not
     replace its question), else the first question when it alone is; the other question's best entry is offered
     (`also`) when it differs and ranks at least at `clarify`. When the user marked two questions and the whole
     message is about the second, the first is answered. The whole of such a message always goes through the encoder
-    (the lexical stage alone can be sure of the second question)."""
+    (the lexical stage alone can be sure of the second question). A part sure only of a `declined` entry (small
+    talk) neither decides for the whole message nor is offered: "any update on case #88213004? nobody answered"."""
     question = strip_greeting(text)
     parts = split_questions(question)
     whole = ranker.rank(question, lang, use_semantic=True if len(parts) > 1 else None)
@@ -42,18 +45,18 @@ def understand(ranker: Ranker, text: str, lang: Lang, clarify: float, answer: fl
     first = None
     if about_second or whole.top.confidence < answer:
         first = ranker.rank(asked[0] if about_second else parts[0], lang)
-    decided = first if first is not None and _faq_top(first, answer) else whole
+    decided = first if first is not None and _faq_top(first, answer, declined) else whole
     assert decided.top is not None
     for part in (p for p in (first, second) if p is not None):
-        top = _faq_top(part, clarify)
+        top = _faq_top(part, clarify, declined)
         if top is not None and top.entry_id != decided.top.entry_id:
             return dataclasses.replace(decided, also=(top.entry_id,))
     return decided
 
 
-def _faq_top(ranking: Ranking, at_least: float) -> Ranked | None:
+def _faq_top(ranking: Ranking, at_least: float, declined: frozenset[str]) -> Ranked | None:
     top = ranking.top
-    if top is None or intent_kind(top.entry_id) is not None or top.confidence < at_least:
+    if top is None or intent_kind(top.entry_id) is not None or top.entry_id in declined or top.confidence < at_least:
         return None
     return top
 
@@ -61,10 +64,11 @@ def _faq_top(ranking: Ranking, at_least: float) -> Ranked | None:
 class RankingStep(Handler[bool]):
     """Attaches the ranking to the turn; never decides."""
 
-    def __init__(self, ranker: Ranker, clarify: float, answer: float) -> None:
+    def __init__(self, ranker: Ranker, clarify: float, answer: float, declined: frozenset[str] = frozenset()) -> None:
         self._ranker = ranker
         self._clarify = clarify
         self._answer = answer
+        self._declined = declined  # entries that decline (small talk): they never decide for a part of a message
 
     def check(self, turn: Turn) -> bool | None:
         """Every message with text, once."""
@@ -74,10 +78,10 @@ class RankingStep(Handler[bool]):
         """Rank (off the event loop when an encoder runs)."""
         text, lang = turn.message.text, turn.text_lang
         if self._ranker.semantic is None:
-            ranking = understand(self._ranker, text, lang, self._clarify, self._answer)
+            ranking = understand(self._ranker, text, lang, self._clarify, self._answer, self._declined)
         else:
             loop = asyncio.get_running_loop()
             ranking = await loop.run_in_executor(
-                None, understand, self._ranker, text, lang, self._clarify, self._answer
+                None, understand, self._ranker, text, lang, self._clarify, self._answer, self._declined
             )
         return dataclasses.replace(turn, ranking=ranking)

@@ -30,6 +30,7 @@ from bot.knowledge.texts import ReplyTexts
 from handlers.escalation import SECURITY_INCIDENT, EscalationMatch, decide_escalation, detect_escalation
 from handlers.faq_answer import FaqAnswerHandler
 from handlers.replies import ReplyBuilder
+from handlers.understanding import understand
 
 _ids = itertools.count()
 ROOT = Path(__file__).resolve().parent.parent
@@ -769,3 +770,33 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
     found = detect_escalation(text)
     assert (found.reason if found else None) == expected
+
+
+class _RankingsByText:
+    """The ranker's two calls `understand` makes, answered from a table: the rule, not the model, is under test."""
+
+    def __init__(self, rankings: dict[str, Ranking]) -> None:
+        self._rankings = rankings
+
+    def rank(self, text: str, lang: str, use_semantic: bool | None = None) -> Ranking:
+        return self._rankings[text]
+
+    def is_phrasing(self, text: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("first_entry", "top"), [("small-talk", ("small-talk", 0.45)), ("ticket-status", ("ticket-status", 0.8))])
+def test_a_part_sure_only_of_small_talk_neither_decides_nor_is_offered(first_entry: str, top: tuple[str, float]) -> None:
+    """A first part sure of small talk leaves the (unsure) whole message to decide, where the FAQ step offers the
+    entry ranked close behind; a first part sure of an entry decides. Small talk in the second part is not offered."""
+    text = "any word on my case 4410? nobody wrote back"
+    ranker = _RankingsByText(
+        {
+            text: Ranking((Ranked("small-talk", 0.45, 0.0, 0.0, ""), Ranked("ticket-status", 0.4, 0.0, 0.0, "")), True),
+            "any word on my case 4410?": Ranking((Ranked(first_entry, 0.8, 0.0, 0.0, ""),), True),
+            "nobody wrote back": Ranking((Ranked("small-talk", 0.6, 0.0, 0.0, ""),), True),
+        }
+    )
+    ranking = understand(ranker, text, "en", 0.3, 0.75, frozenset({"small-talk"}))  # type: ignore[arg-type]
+    assert ranking.top is not None and (ranking.top.entry_id, ranking.top.confidence) == top
+    assert ranking.also == ()

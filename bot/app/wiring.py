@@ -110,7 +110,12 @@ def build_core(
     other_products = load_other_products(faq_dir, (config.brand.name,))
     steps += [
         CommandHandler(commands, texts),
-        RankingStep(ranker, config.matcher.clarify, config.matcher.answer),
+        RankingStep(
+            ranker,
+            config.matcher.clarify,
+            config.matcher.answer,
+            frozenset(e.id for e in kb.entries if e.kind == "decline"),
+        ),
         EscalationHandler(
             escalator,
             config.matcher.escalate,
