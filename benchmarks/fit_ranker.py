@@ -52,7 +52,7 @@ def targets(question: DevQuestion, kb: KnowledgeBase) -> frozenset[str] | None:
     if label in ESCALATION_KINDS:
         return frozenset({INTENT_PREFIX + label})
     if label == "off_topic":
-        return frozenset(e.id for e in kb.entries if e.kind == "decline")
+        return kb.declining_ids
     return frozenset({label}) if kb.entry(label) is not None else None
 
 

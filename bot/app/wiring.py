@@ -114,7 +114,7 @@ def build_core(
             ranker,
             config.matcher.clarify,
             config.matcher.answer,
-            frozenset(e.id for e in kb.entries if e.kind == "decline"),
+            kb.declining_ids,
         ),
         EscalationHandler(
             escalator,

@@ -85,6 +85,11 @@ class KnowledgeBase:
         return next((c for c in self.categories if c.slug == slug), None)
 
     @property
+    def declining_ids(self) -> frozenset[str]:
+        """The ids of the entries that politely refuse (small talk, investment advice, illegal requests)."""
+        return frozenset(e.id for e in self.entries if e.kind == "decline")
+
+    @property
     def browsable_categories(self) -> tuple[Category, ...]:
         """Categories of answerable entries (not the off-topic ones)."""
         answerable = {e.id for e in self.entries if e.kind == "answer"}
