@@ -28,7 +28,10 @@ _ADVICE = re.compile(
     r"|值得买|值得投资|(?:能|可以|该|现在|要不要)抄底|抄底吗|买什么币|买哪个币"
     r"|哪个币.{0,6}(涨|好|值得|翻倍)|价格预测|预测.{0,6}(价格|走势|行情)|走势如何|行情怎么看|投资建议|梭哈|该不该(买|卖)|翻倍币"
     # added in session 18 from the tuning data (tests/data/dev13): how to get rich quick
-    r"|\b(make|earn)\s+(money|cash|profit)\s+(fast|quick(ly)?)\b|\bget\s+rich\s+quick\b|快速赚钱|赚快钱|一夜暴富|^\W*(?:怎么|如何|怎样)(?:才能)?(?:赚钱|致富)\W*$",
+    r"|\b(make|earn)\s+(money|cash|profit)\s+(fast|quick(ly)?)\b|\bget\s+rich\s+quick\b|快速赚钱|赚快钱|一夜暴富|^\W*(?:怎么|如何|怎样)(?:才能)?(?:赚钱|致富)\W*$"
+    # added in session 20 from the tuning data (tests/data/dev15): borrowing to buy (not "should i use a limit order to buy")
+    r"|\bshould\s+i\s+(take\s+(out\s+)?(a\s+)?loans?|borrow(\s+money)?|use\s+my\s+(savings|pension|retirement))\b[^.?!]{0,20}\b(buy|invest)\b"
+    r"|(?:要不要|该不该|能不能|可以)(?:去)?(?:贷款|借钱|网贷)(?:去|来)?(?:买|投|炒)",
     re.IGNORECASE,
 )
 

@@ -258,6 +258,9 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
     [
         ("my withdrawal has been stuck for 5 hours, i need the funds urgently", None),
         ("提现一直在审核中 急用钱", None),
+        # a login the user says took nothing yet, with the intruder still inside
+        ("login from an ip abroad, balance looks ok for now but they're in", SECURITY_INCIDENT),
+        ("login from an ip abroad, my balance is still all there", None),
         # late, and something else that only an intruder explains
         ("my withdrawal is pending and my email was changed, not by me", SECURITY_INCIDENT),
         ("withdrawal still pending but half my balance is missing", SECURITY_INCIDENT),
@@ -288,6 +291,9 @@ def test_a_late_transfer_the_ranking_calls_an_incident_is_the_pending_entrys(
         # a broker's margin call, a bank's time deposit
         "证券公司通知我追加保证金 不补会被平仓吗",
         "定期存款提前取出利息还有吗",
+        # a stop loss on shares, borrowing to buy (advice)
+        "how to set up a stop loss on my Tesla shares in eToro",
+        "should I take out a loan to buy bitcoin",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
@@ -765,6 +771,21 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("installed a wallet extension from an ad and my account sent funds out overnight", "security_incident"),
         ("止损没触发 这个损失应该由平台承担", "refund_request"),
         ("how do i install the browser extension wallet", None),
+        # an order made from the account by someone, a SIM moved in the passive, access by force, a withdrawal the user
+        # says is not theirs, someone else opening the account, every alert denied before asking the first step
+        ("somebody placed 20 sell orders from my account overnight", "security_incident"),
+        ("no signal since noon, the carrier says my sim was ported to another phone", "security_incident"),
+        ("i moved my sim to a new phone and the sms code never arrives", None),
+        ("two men forced me to unlock my phone and open the app", "security_incident"),
+        ("有一笔500U提到陌生地址 不是我的", "security_incident"),
+        ("他打开我账户就点了提币", "security_incident"),
+        ("他让我登录我的账号看看", None),
+        ("新设备登录、提币确认，全都不是我，第一步该干嘛", "security_incident"),
+        # a charge taken from a card, money back from a bank, someone named 客服管理员: no escalation
+        ("bought eth with my card, the money was taken from my card but no eth", None),
+        ("bank withdrawal failed and the money returned, why", None),
+        ("出金失败钱退回来了", None),
+        ("有个叫客服管理员的人私信我", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

@@ -75,10 +75,15 @@ class KnowledgeBase:
     entries: tuple[FaqEntry, ...]
     categories: tuple[Category, ...]
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # looked up for every candidate of every message: an index, not a scan
+    _by_id: Mapping[str, FaqEntry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         """The entry with this id, or None."""
-        return next((e for e in self.entries if e.id == entry_id), None)
+        return self._by_id.get(entry_id)
 
     def category(self, slug: str) -> Category | None:
         """The category with this slug, or None."""
