@@ -117,6 +117,23 @@ def test_a_compound_word_or_site_name_beside_a_password_word_is_prose(scanner: S
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "password reset email at 2:14am, then new withdrawal address added at 2:16am",
+        "changed my password on 2024-08-12 and now i am locked out",
+        "can't get past the 2-step screen after a password reset",
+        "my saved password is gone after the update",
+        "accessed from a device called Redmi-Note9 and now my password fails",
+        "运营商确认补卡了（工单号 CM-0402-7731），随后登录密码被重置",
+    ],
+)
+def test_a_time_date_count_ticket_number_or_device_name_beside_a_password_word_is_prose(
+    scanner: SecretScanner, text: str
+) -> None:
+    assert not scanner.scan(text).found
+
+
+@pytest.mark.parametrize(
     ("text", "secret"),
     [
         ("blue-sky is my password", "blue-sky"),

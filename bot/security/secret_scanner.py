@@ -381,6 +381,7 @@ _NOT_A_VALUE = (
         {"for", "from", "with", "of", "to", "at", "by", "there", "here", "visible", "sensitive", "case-sensitive"}
     )
     | frozenset({"definitely", "asterisks", "stars", "dots", "characters", "chars", "digits", "letters"})
+    | frozenset({"gone", "useless", "dead", "suddenly", "somehow", "apparently"})
 )
 
 # A credential-shaped token: printable ASCII, letters with digits or symbols ("Tiger#2024", "5201314aa").
@@ -402,7 +403,7 @@ _PASSWORD_VERB = re.compile(r"(?<![A-Za-z])(?:(?:try|use|typed|type|with)(?![A-Z
 # A token after these is an identifier, not a password.
 _IDENTIFIER_BEFORE = re.compile(
     r"(?:(?<![A-Za-z])(?:user(?:name)?|uid|id|e-?mail|account|acct|referral|invite|promo|code|order|ticket|version"
-    r"|address|memo|tag)\s*(?:is|:|=|#|no\.?)?|邀请码|推荐码|订单|用户名|用戶名|账号|帐号|帳號|賬號|地址)\s*$",
+    r"|address|memo|tag|device|called|named)\s*(?:is|:|=|#|no\.?)?|邀请码|推荐码|订单|工单号?|单号|编号|用户名|用戶名|账号|帐号|帳號|賬號|地址)\s*$",
     re.IGNORECASE,
 )
 # "user: alice77 / S3cret!": the second of a login pair.
@@ -1218,7 +1219,11 @@ def _prose_password_spans(s: str, lowered: str) -> list[_Span]:
     words = (m.start() for m in _near(_PASSWORD_WORD, s, hits, 2, 16))
     for low, high in _windows(words, reach, reach, len(s)):
         for start, end, token in _credential_tokens(s, low, high):
-            if _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start) or _is_transaction_like(token):
+            if (
+                _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start)
+                or _is_transaction_like(token)
+                or _NUMBER_IN_PROSE.fullmatch(token)
+            ):
                 continue
             before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
             after = s[end : end + _PASSWORD_WORD_REACH]
@@ -1286,6 +1291,15 @@ def _is_transaction_like(token: str) -> bool:
     """Hex hashes and 0x addresses are never passwords."""
     body = token[2:] if token[:2].lower() == "0x" else token
     return len(body) >= 32 and all(c in "0123456789abcdefABCDEF" for c in body)
+
+
+# A time, a date or a counted word in a story ("password reset email at 2:14am", "since 2024-08-12", "the 2-step
+# screen"): when or what, not a credential.
+_NUMBER_IN_PROSE = re.compile(
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:am|pm)?|\d{1,2}(?:am|pm)|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|\d+-(?:step|factor|digit|day|hour|minute|week|month|year|time)s?",
+    re.IGNORECASE,
+)
 
 
 def _otp_spans(s: str) -> list[_Span]:
