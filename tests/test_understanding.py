@@ -27,7 +27,13 @@ from bot.knowledge.ranker import Ranked, Ranking
 from bot.knowledge.semantic import EmbeddingCache, Matrix, clip_question
 from bot.knowledge.textnorm import normalize
 from bot.knowledge.texts import ReplyTexts
-from handlers.escalation import SECURITY_INCIDENT, EscalationMatch, decide_escalation, detect_escalation
+from handlers.escalation import (
+    REFUND_REQUEST,
+    SECURITY_INCIDENT,
+    EscalationMatch,
+    decide_escalation,
+    detect_escalation,
+)
 from handlers.faq_answer import FaqAnswerHandler
 from handlers.replies import ReplyBuilder
 from handlers.understanding import understand
@@ -239,6 +245,23 @@ def test_a_sure_self_caused_entry_overrules_an_incident_only_when_the_message_na
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("一天被扣了60U的资金费用，是bug吗", None),
+        ("withdrew 50 and 49 arrived, where did the other dollar go", None),
+        # a demand the patterns see stays one; a refund the ranking alone sees, with no question, too
+        ("why was i charged twice? refund me", REFUND_REQUEST),
+        ("the fee was way too high, i expect that back", REFUND_REQUEST),
+    ],
+)
+def test_a_refund_only_the_ranking_sees_is_no_demand_when_the_message_asks_why(
+    text: str, expected: EscalationMatch | None
+) -> None:
+    ranking = Ranking((Ranked("intent:refund", 0.9, 0.0, 0.0, ""),), True)
+    assert decide_escalation(text, ranking, escalate_at=0.5) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("why are there internal transfers to a UID I don't know from my account? i didn't send anything", SECURITY_INCIDENT),
         ("别人从我账户转走了一笔 我不知道怎么回事", SECURITY_INCIDENT),
         # nobody else named: the leaning alone is not enough
@@ -261,6 +284,8 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
         # a login the user says took nothing yet, with the intruder still inside
         ("login from an ip abroad, balance looks ok for now but they're in", SECURITY_INCIDENT),
         ("login from an ip abroad, my balance is still all there", None),
+        # the first step asked for after a setting was changed
+        ("一小时前绑定邮箱被改了，第一步该干啥", SECURITY_INCIDENT),
         # late, and something else that only an intruder explains
         ("my withdrawal is pending and my email was changed, not by me", SECURITY_INCIDENT),
         ("withdrawal still pending but half my balance is missing", SECURITY_INCIDENT),
@@ -786,6 +811,31 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("bank withdrawal failed and the money returned, why", None),
         ("出金失败钱退回来了", None),
         ("有个叫客服管理员的人私信我", None),
+        # where the user was when it happened, beside something done; a leveraged position explains it by itself
+        ("new api key created at 3am, i was asleep", "security_incident"),
+        ("这段时间我在睡觉，账户被开了好几笔合约", "security_incident"),
+        ("my 20x long got liquidated while i was asleep", None),
+        # a setting changed in the passive and money gone; a setting bound to someone else's phone; a rebinding denied
+        ("my brother's email was changed and his btc withdrawn", "security_incident"),
+        ("somebody already switched my 2fa to their own phone", "security_incident"),
+        ("安全中心显示验证器重新绑定过，我没换绑啊", "security_incident"),
+        ("设备列表多了一台安卓，我用的是苹果", "security_incident"),
+        ("收到邮件说手机号已换绑，这号码我十年没换过", "security_incident"),
+        # money out to an address the user never saw; "if it wasn't me" is a condition, unless a code was given
+        ("the eth went out to an address i don't know an hour ago", "security_incident"),
+        ("币被转到一个陌生地址了", "security_incident"),
+        ("sms says a withdrawal was requested, call this number if it wasn't me. is it real?", None),
+        ("the caller asked for my 2fa code and i gave it. balance now 0", "security_incident"),
+        ("what are the warning signs that someone else has access to my account?", None),
+        # a person asked for by "rep please", to review it, by initials or by phone; "you pay", the platform to advance
+        ("support rep please", "human_request"),
+        ("i need somebody to review it manually", "human_request"),
+        ("is there a manual review for the selfie", None),
+        ("rgkf", "human_request"),
+        ("能不能给我打个电话", "human_request"),
+        ("your lag cost me 400 usdt, you pay", "refund_request"),
+        ("商家跑路了，这钱平台先垫给我", "refund_request"),
+        ("why did you charge me twice", "refund_request"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
