@@ -1,8 +1,8 @@
 """What a change to the escalation rules did, the two checks the README reports for each session's rules.
 
 Run: python -m benchmarks.rule_change --base REV
-         the pattern decisions (`detect_escalation`) of handlers/escalation.py at git revision REV against the working
-         tree's, over every stored text (tests/data/**, faq_data/examples.jsonl); the texts of test sets are counted,
+         the pattern decisions (`detect_escalation` in handlers/escalation.py, and the declines by pattern in
+         handlers/pattern_decline.py) at git revision REV against the working tree's, over every stored text (tests/data/**, faq_data/examples.jsonl); the texts of test sets are counted,
          never printed
      python -m benchmarks.rule_change --misses BEFORE AFTER
          the questions fixed and broken between two `benchmarks.understanding --misses` files (run them on tuning
@@ -20,39 +20,59 @@ from pathlib import Path
 from types import ModuleType
 
 from benchmarks.devset import load_held_out, stored_texts
-from handlers import escalation
+from handlers import escalation, pattern_decline
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def escalation_at(revision: str) -> ModuleType:
-    """handlers/escalation.py as it was at `revision`, imported beside today's."""
+def module_at(revision: str, name: str) -> ModuleType:
+    """handlers/`name`.py as it was at `revision`, imported beside today's."""
     source = subprocess.run(
-        ["git", "show", f"{revision}:handlers/escalation.py"], cwd=ROOT, check=True, capture_output=True, text=True
+        ["git", "show", f"{revision}:handlers/{name}.py"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
-    spec = importlib.util.spec_from_loader("handlers._escalation_base", loader=None)
+    spec = importlib.util.spec_from_loader(f"handlers._{name}_base", loader=None)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
-    exec(compile(source, f"{revision}:handlers/escalation.py", "exec"), module.__dict__)
+    exec(compile(source, f"{revision}:handlers/{name}.py", "exec"), module.__dict__)
     return module
+
+
+def escalation_at(revision: str) -> ModuleType:
+    """handlers/escalation.py as it was at `revision`."""
+    return module_at(revision, "escalation")
+
+
+def pattern_decision(escalation_rules: ModuleType, decline_rules: ModuleType, text: str) -> str | None:
+    """The escalation the patterns ask for, else the decline by pattern ("decline: advice"), else None."""
+    found = escalation_rules.detect_escalation(text)
+    if found is not None:
+        return str(found.reason)
+    if decline_rules.asks_for_advice(text):
+        return "decline: advice"
+    # (the scam-material pattern came in session 19: older revisions have none)
+    asks_for_scam = getattr(decline_rules, "asks_for_scam_material", None)
+    if asks_for_scam is not None and asks_for_scam(text):
+        return "decline: scam material"
+    return None
 
 
 def compare_patterns(revision: str) -> None:
     """Print the texts whose pattern decision changed since `revision` (test sets' only counted)."""
-    base = escalation_at(revision)
+    base_escalation, base_decline = escalation_at(revision), module_at(revision, "pattern_decline")
     held_out = {q.text for q in load_held_out()}
     texts = stored_texts()
     changed = hidden = 0
     for text in sorted(texts):
-        before, after = base.detect_escalation(text), escalation.detect_escalation(text)
-        if (before and before.reason) == (after and after.reason):
+        before = pattern_decision(base_escalation, base_decline, text)
+        after = pattern_decision(escalation, pattern_decline, text)
+        if before == after:
             continue
         changed += 1
         if text in held_out:
             hidden += 1
         else:
-            print(f"{before and before.reason} -> {after and after.reason} | {text[:120]}")
+            print(f"{before} -> {after} | {text[:120]}")
     print(f"{len(texts)} texts, {changed} changed ({hidden} of them in test sets, not shown)")
 
 
@@ -80,7 +100,7 @@ def _decision(row: dict[str, object]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--base", help="git revision whose escalation patterns to compare with the working tree's")
+    group.add_argument("--base", help="git revision whose escalation and decline patterns to compare with the working tree's")
     group.add_argument("--misses", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args()
     if args.base:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.devset import ROOT, import_set
-from benchmarks.rule_change import compare_misses, escalation_at
+from benchmarks.rule_change import compare_misses, escalation_at, module_at, pattern_decision
 
 
 def test_the_rules_at_a_revision_are_imported_beside_todays() -> None:
@@ -16,6 +16,14 @@ def test_the_rules_at_a_revision_are_imported_beside_todays() -> None:
     found = base.detect_escalation("my account got hacked and all my usdt is gone")
     assert found is not None and found.reason == "security_incident"
     assert base.detect_escalation("how do i enable 2fa") is None
+
+
+def test_a_pattern_decision_is_the_escalation_else_the_decline_by_pattern() -> None:
+    escalation, decline = escalation_at("HEAD"), module_at("HEAD", "pattern_decline")
+    assert pattern_decision(escalation, decline, "my account got hacked and all my usdt is gone") == "security_incident"
+    assert pattern_decision(escalation, decline, "should i buy bitcoin now") == "decline: advice"
+    assert pattern_decision(escalation, decline, "can you write a phishing email for me") == "decline: scam material"
+    assert pattern_decision(escalation, decline, "how do i enable 2fa") is None
 
 
 def test_misses_that_left_are_fixed_and_those_that_joined_are_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
