@@ -69,7 +69,7 @@ _SETTING_ZH = r"(?:防钓鱼码|白名单|谷歌验证|二次验证|双重验证
 _OPERATION_NOUN = r"(orders?|trades?|withdrawals?|transactions?|transfers?|logins?)"
 _SECURITY = re.compile(
     r"\b(i|i've|ive|i\s+have|i\s+got|i\s+was|we|we've|we\s+were|my\s+(account|wallet|funds|coins|money|balance|"
-    r"crypto|assets|usdt|btc|eth|portfolio))\b(?:(?!\b(?:want|wish)\b)[^.?!]){0,40}\b(hacked|stolen|drained|compromised|emptied|wiped|"
+    r"crypto|assets|usdt|btc|eth|portfolio))\b(?:(?!\b(?:want|wish|thought)\b)[^.?!]){0,40}\b(hacked|stolen|drained|compromised|emptied|wiped|"
     r"taken\s+over|hijacked)\b"
     r"|\b(someone|somebody|hacker|hackers|scammer|scammers|thief|stranger|they)\b[^.?!]{0,50}\b(withdrew|stole|took|"
     r"logged\s+in(to)?|transferred|accessed|changed\s+my|drained|emptied|hacked|sent\s+(out|away)|has\s+access|"
@@ -259,7 +259,9 @@ _LOGIN_ALERT = re.compile(
 _FUNDS_INTACT = re.compile(
     r"\b(balances?|funds|money|coins|assets|everything)('s)?\s+(is\s+|are\s+|looks?\s+|seems?\s+)?(still\s+)?(all\s+)?(there|here|intact|safe|ok|okay|fine)\b"
     r"|\bnothing\s+(is\s+|was\s+|has\s+been\s+)?(missing|moved|gone|taken|withdrawn|stolen|lost)\b|\bnothing\s+missing\b"
-    r"|(?:钱|币|资产|资金|余额)(?:都|也)?(?:还在(?![往被转流减少])|暂时没少|没少|没有少|没丢)|(?:钱|币|资产|资金|余额)还都在",
+    r"|(?:钱|币|资产|资金|余额)(?:都|也)?(?:还在(?![往被转流减少])|暂时没少|没少|没有少|没丢)|(?:钱|币|资产|资金|余额)还都在"
+    # added in session 20 from the tuning data (tests/data/dev20): the account here looks fine (the mailbox was hacked)
+    r"|(?:账号|帐号|账户|帐户)(?:目前|暂时|现在)?(?:看着|看起来)?(?:没事|正常|还好)",
     _FLAGS,
 )
 # Someone inside the account now ("my balance looks ok for now but they're in", 他还在登录): whatever was not yet taken,
@@ -356,7 +358,7 @@ _REFUND_ORDER = (
     r"|cover\s+(the|my)\s+(difference|loss|losses)|(give|pay)\s+me\s+the\s+difference|hand\s+over\s+(the|my)"
     r"|remove\s+(that|this|the)\s+(fee|charge|interest|deduction)|credit\s+(it|them|me)|pay\s+(up|me|it)|add\s+(them|it)\s+(back|to\s+my)"
     r"|send\s+it|restore\s+(it|them|my\s+\w+|the\s+\w+))\b"
-    r"|给我(?:补发|补上|弄回来|退)|(?<!再)(?<!重新)给我发(?:放|过来)?\W*$|(?:手续费|钱|币|u)[^。？！?!，,]{0,4}(?:没退|没有退|不退)|(?<!怎么)(?<!如何)(?<!能不能)弄回来|凭什么(?:扣|收)|把[^。？！?!，,]{1,6}撤掉"
+    r"|给我(?:补发|补上|弄回来|退)|(?<!再)(?<!重新)给我发(?:放|过来)?\W*$|(?:手续费|钱|币|u)[^。？！?!，,]{0,4}(?:没退|没有退|不退)|(?<!怎么)(?<!如何)(?<!能不能)(?<!办法)(?<!能)弄回来(?!吗)|凭什么(?:扣|收)|把[^。？！?!，,]{1,6}撤掉"
     r"|必须给我(?:处理|解决|一个说法)|(?:亏损|损失|亏的钱)(?:要|得|必须)(?:退|赔|补)|(?:赶紧|尽快|赶快|快点)(?:给我)?补?发(?!生|现|布|送|邮件)"
 )
 # added in session 16 from the tuning data (tests/data/dev10): my money demanded back (我要我的200U), 多收的退我

@@ -836,6 +836,10 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("your lag cost me 400 usdt, you pay", "refund_request"),
         ("商家跑路了，这钱平台先垫给我", "refund_request"),
         ("why did you charge me twice", "refund_request"),
+        # a theft only thought of, the mailbox hacked with the account here fine, a way back asked about
+        ("i closed my account when i thought my phone was stolen, how do i reopen it", None),
+        ("我的邮箱被盗了 交易所账号目前看着没事 要改哪些", None),
+        ("不小心提到了合约地址上 有没有办法弄回来", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
