@@ -43,6 +43,14 @@ def escalation_at(revision: str) -> ModuleType:
     return module_at(revision, "escalation")
 
 
+def decline_rules_at(revision: str) -> ModuleType:
+    """handlers/pattern_decline.py as it was at `revision`; before session 19 it was handlers/investment_advice.py."""
+    try:
+        return module_at(revision, "pattern_decline")
+    except subprocess.CalledProcessError:
+        return module_at(revision, "investment_advice")
+
+
 def pattern_decision(escalation_rules: ModuleType, decline_rules: ModuleType, text: str) -> str | None:
     """The escalation the patterns ask for, else the decline by pattern ("decline: advice"), else None."""
     found = escalation_rules.detect_escalation(text)
@@ -50,7 +58,7 @@ def pattern_decision(escalation_rules: ModuleType, decline_rules: ModuleType, te
         return str(found.reason)
     if decline_rules.asks_for_advice(text):
         return "decline: advice"
-    # (the scam-material pattern came in session 19: older revisions have none)
+    # (the scam-material pattern came in session 19 with the rename: investment_advice.py has none)
     asks_for_scam = getattr(decline_rules, "asks_for_scam_material", None)
     if asks_for_scam is not None and asks_for_scam(text):
         return "decline: scam material"
@@ -59,7 +67,7 @@ def pattern_decision(escalation_rules: ModuleType, decline_rules: ModuleType, te
 
 def compare_patterns(revision: str) -> None:
     """Print the texts whose pattern decision changed since `revision` (test sets' only counted)."""
-    base_escalation, base_decline = escalation_at(revision), module_at(revision, "pattern_decline")
+    base_escalation, base_decline = escalation_at(revision), decline_rules_at(revision)
     held_out = {q.text for q in load_held_out()}
     texts = stored_texts()
     changed = hidden = 0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from benchmarks.devset import ROOT, import_set
-from benchmarks.rule_change import compare_misses, escalation_at, module_at, pattern_decision
+from benchmarks.rule_change import compare_misses, decline_rules_at, escalation_at, module_at, pattern_decision
 
 
 def test_the_rules_at_a_revision_are_imported_beside_todays() -> None:
@@ -24,6 +25,15 @@ def test_a_pattern_decision_is_the_escalation_else_the_decline_by_pattern() -> N
     assert pattern_decision(escalation, decline, "should i buy bitcoin now") == "decline: advice"
     assert pattern_decision(escalation, decline, "can you write a phishing email for me") == "decline: scam material"
     assert pattern_decision(escalation, decline, "how do i enable 2fa") is None
+
+
+def test_the_decline_rules_before_their_rename_are_still_read() -> None:
+    # e4ea873 (session 19's start) kept them in handlers/investment_advice.py, with no scam-material pattern
+    if subprocess.run(["git", "cat-file", "-e", "e4ea873^{commit}"], cwd=ROOT, capture_output=True).returncode != 0:
+        pytest.skip("a shallow clone: e4ea873 is not in this checkout's history")
+    escalation, decline = escalation_at("e4ea873"), decline_rules_at("e4ea873")
+    assert pattern_decision(escalation, decline, "should i buy bitcoin now") == "decline: advice"
+    assert pattern_decision(escalation, decline, "can you write a phishing email for me") is None
 
 
 def test_misses_that_left_are_fixed_and_those_that_joined_are_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
