@@ -538,14 +538,15 @@ def detect_escalation(text: str) -> EscalationMatch | None:
     text = fold_chinese(text)
     refund = _REFUND.search(text) is not None
     denied = _DENIED.search(text) is not None
+    settings_changed = _settings_changed(text)
     incident = (
         _SECURITY.search(text) is not None
         or _SECURITY_ZH.search(text) is not None
         or ((denied or _UNTOUCHED.search(text) is not None) and _SETTING_CHANGED.search(text) is not None)
-        or _settings_changed(text) >= 2  # two security settings changed at once: how a takeover looks
+        or settings_changed >= 2  # two security settings changed at once: how a takeover looks
         or (denied and _ACCOUNT_EVENT.search(text) is not None)
         or _access_given_then_money_gone(text)
-        or (_settings_changed(text) >= 1 and _LOSS.search(text) is not None)  # a takeover: a setting, then money
+        or (settings_changed >= 1 and _LOSS.search(text) is not None)  # a takeover: a setting, then money
         or _away_when_it_happened(text)
     )
     if incident and not _alert_only(text) and not _precaution(text):
@@ -616,18 +617,19 @@ def _alert_only(text: str) -> bool:
     setting changed and nobody said to be inside now (the text already folded)."""
     if _LOGIN_ALERT.search(text) is None and _FUNDS_INTACT.search(text) is None:
         return False
-    return _nothing_done(text) and _INTRUDER_INSIDE.search(text) is None
+    return _nothing_done(text)
 
 
 def _said_nothing_taken(text: str) -> bool:
     """The user says nothing was taken, and names no loss, operation or changed setting (the text folded): a bare
     login alert stays an incident when the ranking says so ("login alert from russia, i'm in brazil")."""
-    return _FUNDS_INTACT.search(text) is not None and _nothing_done(text) and _INTRUDER_INSIDE.search(text) is None
+    return _FUNDS_INTACT.search(text) is not None and _nothing_done(text)
 
 
 def _nothing_done(text: str) -> bool:
-    """No loss, operation or changed security setting (active or passive) named (the text folded)."""
-    return _OPERATION.search(text) is None and _nothing_lost_or_changed(text)
+    """No loss, operation or changed security setting (active or passive) named, and nobody said to be inside now
+    (the text folded)."""
+    return _OPERATION.search(text) is None and _INTRUDER_INSIDE.search(text) is None and _nothing_lost_or_changed(text)
 
 
 def _nothing_lost_or_changed(text: str) -> bool:

@@ -177,7 +177,17 @@ async def test_the_urgent_incident_reply_in_chinese_freezes_first(router: Router
 
 
 @pytest.mark.parametrize(
-    "text", ["should I buy bitcoin now?", "will ETH go up next week", "现在适合抄底吗", "比特币还会涨吗", "有啥快速赚钱的办法"]
+    "text",
+    [
+        "should I buy bitcoin now?",
+        "will ETH go up next week",
+        "现在适合抄底吗",
+        "比特币还会涨吗",
+        "有啥快速赚钱的办法",
+        # borrowing to buy
+        "should I take out a loan to buy bitcoin",
+        "要不要贷款买比特币",
+    ],
 )
 async def test_investment_advice_is_declined(router: Router, text: str) -> None:
     result = await say(router, text)

@@ -316,9 +316,8 @@ def test_a_late_transfer_the_ranking_calls_an_incident_is_the_pending_entrys(
         # a broker's margin call, a bank's time deposit
         "证券公司通知我追加保证金 不补会被平仓吗",
         "定期存款提前取出利息还有吗",
-        # a stop loss on shares, borrowing to buy (advice)
+        # a stop loss on shares
         "how to set up a stop loss on my Tesla shares in eToro",
-        "should I take out a loan to buy bitcoin",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
