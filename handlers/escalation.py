@@ -13,6 +13,7 @@ from bot.core.messages import Action, Decision, Lang, Priority, Reply
 from bot.knowledge.intents import IntentKind, OtherProducts, intent_kind
 from bot.knowledge.ranker import Ranking
 from bot.knowledge.textnorm import fold_chinese, normalize
+from bot.security.secret_scanner import without_placeholders
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 
@@ -859,9 +860,12 @@ class EscalationHandler(Handler[EscalationMatch]):
 
     def check(self, turn: Turn) -> EscalationMatch | None:
         """The escalation this message asks for, if any (by pattern, or by the ranking when a step attached one);
-        a formal request without a ticket always escalates."""
+        a formal request without a ticket always escalates. The patterns read the whole message, secrets taken out:
+        the text later steps read drops what came before a secret in its clause, and an incident is often told there
+        ("they hacked me and changed my password to X")."""
+        told = turn.message.text if turn.redacted_text is None else without_placeholders(turn.redacted_text)
         found = decide_escalation(
-            turn.message.text,
+            told,
             turn.ranking,
             self._escalate_at,
             self._self_caused_at,

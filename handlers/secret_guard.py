@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from bot.core.messages import Action, Decision, Reply
 from bot.knowledge.texts import ReplyTexts
-from bot.security.secret_scanner import ScanResult, SecretKind, SecretScanner
+from bot.security.secret_scanner import PLACEHOLDER, ScanResult, SecretKind, SecretScanner, without_placeholders
 from handlers.base import Handler, NextStep, Outcome, Turn
+from handlers.escalation import detect_escalation
 
-_PLACEHOLDER = re.compile(r"\[REDACTED(?::[A-Z_]+)?\]")
 _CLAUSE = re.compile(r"[^,.;!?，。；！？\n]*(?:[,.;!?，。；！？\n]+|$)")
 # What is left of "my password is [REDACTED]" asks nothing: the warning alone answers it.
 _QUESTION_WORDS = re.compile(
@@ -77,7 +77,7 @@ class SecretGuard:
         # "my password is X, how do I reset 2FA?": what comes before the secret in its clause is about the secret,
         # not the question, so later steps read the other clauses and what follows the secret in its own clause
         # ("my 2fa code is X please help me withdraw" is still a withdrawal question).
-        rest = "".join(_PLACEHOLDER.split(c)[-1] for c in _CLAUSE.findall(match.redacted_text)).strip(" ,.;，。；\n")
+        rest = "".join(PLACEHOLDER.split(c)[-1] for c in _CLAUSE.findall(match.redacted_text)).strip(" ,.;，。；\n")
         return dataclasses.replace(
             turn,
             message=dataclasses.replace(turn.message, text=rest),
@@ -92,12 +92,14 @@ class SecretOnlyHandler(Handler[bool]):
     """The first decider: when nothing but the secret was said, the warning is the whole reply."""
 
     def check(self, turn: Turn) -> bool | None:
-        """True when a secret was redacted and what is left asks nothing (a formal request still gets its ticket)."""
+        """True when a secret was redacted and what is left asks nothing (a formal request still gets its ticket),
+        unless the message tells of an incident ("they hacked me, my password was X and they took all my btc")."""
         if not turn.secret_kinds or turn.message.kind == "formal":
             return None
         rest = turn.message.text
         asks = _QUESTION_WORDS.search(rest) and len(rest.split()) + len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 3
-        return None if asks else True
+        told = without_placeholders(turn.redacted_text or "")
+        return None if asks or detect_escalation(told) is not None else True
 
     async def handle(self, turn: Turn, match: bool) -> Outcome:
         """Send the warning alone."""

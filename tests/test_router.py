@@ -231,6 +231,23 @@ async def test_a_secret_is_redacted_warned_about_and_the_question_still_answered
     assert result.decision.action is Action.ANSWER and result.decision.faq_id == "reset-2fa"
 
 
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("someone hacked me, my password was Tiger#2024 and they took all my btc", "Tiger#2024"),
+        ("they got in and changed my password to Qw3rty!x9", "Qw3rty!x9"),
+        ("有人盗了我的号，密码是Abc#12345，币全被转走了", "Abc#12345"),
+    ],
+)
+async def test_an_incident_told_around_a_secret_is_warned_about_and_escalated(
+    router: Router, text: str, secret: str
+) -> None:
+    """The secret is redacted and warned about, and the incident told before it in its clause still escalates."""
+    result = await say(router, text)
+    assert result.secret_detected and secret not in all_text(result) and secret not in result.redacted_text
+    assert (result.decision.action, result.decision.reason) == (Action.ESCALATE, "security_incident")
+
+
 async def test_a_seed_phrase_alone_gets_only_the_warning_in_chinese(router: Router) -> None:
     phrase = "的 一 是 在 不 了 有 和 人 这 中 大"
     result = await say(router, f"助记词：{phrase}")

@@ -110,6 +110,8 @@ def test_most_random_halves_of_a_chinese_phrase_are_caught_alone(scanner: Secret
         "my two-factor code and my password both fail",
         "blockchain.com wallet password forgot, they say they cant reset it",
         "disney+ login code never arrives in my inbox",
+        "attacker SIM swapped me (T-Mobile confirmed it) and already reset my password",
+        "my Wi-Fi password works but your app says no connection",
     ],
 )
 def test_a_compound_word_or_site_name_beside_a_password_word_is_prose(scanner: SecretScanner, text: str) -> None:
@@ -140,6 +142,8 @@ def test_a_time_date_count_ticket_number_or_device_name_beside_a_password_word_i
         ("my password blue-sky stopped working", "blue-sky"),
         ("password: blue-sky", "blue-sky"),
         ("i use correct-horse-battery as my password", "correct-horse-battery"),
+        ("Blue-Sky is my password", "Blue-Sky"),
+        ("my password Blue-Sky stopped working", "Blue-Sky"),
     ],
 )
 def test_a_hyphenated_password_named_as_one_is_still_redacted(scanner: SecretScanner, text: str, secret: str) -> None:

@@ -53,6 +53,12 @@ class SecretFinding:
         return f"[REDACTED:{self.kind.name}]"
 
 
+def without_placeholders(text: str) -> str:
+    """Redacted text with its placeholders taken out: what the user said around the secrets, for reading (never to
+    store: it no longer shows where a secret was)."""
+    return " ".join(PLACEHOLDER.sub(" ", text).split())
+
+
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     """The text with every finding replaced by its placeholder, and the findings in text order."""
@@ -95,7 +101,7 @@ _PRIORITY = {
     SecretKind.OTP: 4,
 }
 # A placeholder already in the text (a message redacted once, then logged) is no new secret.
-_PLACEHOLDER = re.compile(r"\[REDACTED(?::[A-Z_]+)?\]")
+PLACEHOLDER = re.compile(r"\[REDACTED(?::[A-Z_]+)?\]")
 _QUOTES = {'"': '"', "'": "'", "`": "`", "“": "”", "‘": "’", "「": "」", "『": "』"}
 
 # --- seed phrases ------------------------------------------------------------------------------
@@ -417,11 +423,11 @@ _API_WORD = re.compile(
 )
 _API_REACH_BEFORE, _API_REACH_AFTER = 120, 80
 _SENTENCE_END = re.compile(r"[.!?。！？\n](?:\s|$)|[。！？\n]")
-# Two lowercase words joined by a hyphen, a site's name and a service with a plus are prose near a password word
-# ("after fat-fingering my password", "blockchain.com wallet password", "disney+ login code"), unless the sentence
-# names it the password ("blue-sky is my password", "my password blue-sky"). Three or more words stay suspect:
-# that is how passphrases are chosen.
-_COMPOUND_WORD = re.compile(r"[a-z]+(?:-[a-z]+|(?:\.[a-z]{2,})+|\+)")
+# Two words joined by a hyphen (lower case or a brand's capitals: "T-Mobile", "Wi-Fi"), a site's name and a service
+# with a plus are prose near a password word ("after fat-fingering my password", "blockchain.com wallet password",
+# "disney+ login code"), unless the sentence names it the password ("blue-sky is my password", "my password
+# blue-sky"). Three or more words stay suspect: that is how passphrases are chosen.
+_COMPOUND_WORD = re.compile(r"(?:[A-Z]|[A-Z]?[a-z]+)(?:-[A-Z]?[a-z]+|(?:\.[a-z]{2,})+|\+)")
 _NAMED_AS_PASSWORD = re.compile(r"[ \t]*(?:is|was|=|:)(?![A-Za-z])")
 
 # --- 2FA codes ---------------------------------------------------------------------------------
@@ -1345,7 +1351,7 @@ def _is_otp_context(s: str, keyword_end: int, start: int) -> bool:
 
 def _outside_placeholders(text: str, found: Iterable[tuple[SecretKind, _Span]]) -> list[SecretFinding]:
     """Findings, less those that lie inside a placeholder already in the text."""
-    placeholders = [m.span() for m in _PLACEHOLDER.finditer(text)] if "[REDACTED" in text else []
+    placeholders = [m.span() for m in PLACEHOLDER.finditer(text)] if "[REDACTED" in text else []
     starts = [start for start, _ in placeholders]
     findings: list[SecretFinding] = []
     for kind, (start, end) in found:
