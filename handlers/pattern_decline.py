@@ -48,13 +48,17 @@ _MAKE_SCAM = re.compile(
     r"\b(write|draft|make|create|build|design|generate|craft|code|set\s+up)\s+(me\s+|us\s+)?(a\s+|an\s+|some\s+)?"
     r"(convincing\s+|realistic\s+|fake\s+)?(phishing|scam|fake\s+login)\s+(e-?mails?|mails?|pages?|sites?|websites?|links?|"
     r"messages?|texts?|sms|kits?)\b"
-    r"|(?:写|编|做|搭|建|弄)(?:一|个|一个|一封|封|一条|条|一套|套)?(?:钓鱼|诈骗|骗人的?)(?:邮件|网站|网页|页面|短信|链接|话术)",
+    r"|(?:写|编|做|搭|建|弄)(?:一|个|一个|一封|封|一条|条|一套|套)?(?:钓鱼|诈骗|骗人的?)(?:邮件|网站|网页|页面|短信|链接|话术)"
+    # session 21, from session 20's test set (tests/data/dev16, read after its measurement): forged papers to pass KYC
+    r"|\b(buy|get|purchase|order)\b[^.?!]{0,25}\b(fake|forged|counterfeit|stolen)\s+(ids?|passports?|documents?|kyc)\b"
+    r"|\b(ids?|passports?|documents?)\s+(that|which)\s+(will\s+|can\s+|would\s+)?pass\s+(your\s+|the\s+)?kyc\b"
+    r"|(?:买|搞|弄|办)[^。？！?!]{0,10}(?:假的?|能过kyc的?|过kyc的?|别人的)(?:身份证|证件|护照)",
     re.IGNORECASE,
 )
 
 
 def asks_for_scam_material(text: str) -> bool:
-    """True when the message asks the assistant to make phishing or scam material."""
+    """True when the message asks the assistant to make phishing or scam material, or where to buy forged papers."""
     return _MAKE_SCAM.search(text) is not None
 
 

@@ -289,6 +289,12 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
         # late, and something else that only an intruder explains
         ("my withdrawal is pending and my email was changed, not by me", SECURITY_INCIDENT),
         ("withdrawal still pending but half my balance is missing", SECURITY_INCIDENT),
+        # a SIM swapped (换卡了 is no stuck transfer) with the intruder inside; the first step asked while the user
+        # was asleep when things were done; a theft only thought of
+        ("被补卡了，他们现在就在我账户里", SECURITY_INCIDENT),
+        ("提币卡了一晚上了", None),
+        ("半夜收到新设备登录和两笔提币的邮件，我当时在睡觉，第一步该干嘛", SECURITY_INCIDENT),
+        ("我以为手机丢了就把账号冻结了，现在怎么解冻", None),
     ],
 )
 def test_a_late_transfer_the_ranking_calls_an_incident_is_the_pending_entrys(
@@ -386,6 +392,9 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about("my flight got cancelled and they won't pay me back") and products.asked_about(normalize("话费被多扣了"))
     assert not products.asked_about("is the app on the app store")
     assert not products.asked_about(normalize("这张卡网购都能用 买BTC却被拒"))  # a coin touching Chinese is ours
+    # a futures broker and an insurer are theirs; a webcam beside our selfie check is ours
+    assert products.asked_about(normalize("期货公司追加保证金是什么意思")) and products.asked_about("保险理赔款还没到")
+    assert products.mentions_us(normalize("the verification page wants a selfie but my laptop has no webcam"))
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")
@@ -839,6 +848,14 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("i closed my account when i thought my phone was stolen, how do i reopen it", None),
         ("我的邮箱被盗了 交易所账号目前看着没事 要改哪些", None),
         ("不小心提到了合约地址上 有没有办法弄回来", None),
+        # session 21: 人工 asked for as "is there", support asked whether it is there, a person to talk to; 赔付 and
+        # 理赔 as words for compensation; "how would i even know if" is a how-to
+        ("订单有问题，有没有人工帮我看看", "human_request"),
+        ("客服在吗", "human_request"),
+        ("找个能查我订单的人跟我聊聊", "human_request"),
+        ("插针把我强平了，这个怎么申请赔付", "refund_request"),
+        ("我要申请理赔", "refund_request"),
+        ("how would i even know if someone had logged in to my account", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

@@ -66,7 +66,7 @@ _COIN_WORDS = r"btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?"
 _OUR_CONTEXT = re.compile(
     rf"(?<![a-z0-9])({_COIN_WORDS}|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
     r"kyc|airdrop|exchange|(your|ur)\s+(app|team|support|site|website|exchange|platform|staff|admins?|company)|"
-    r"(you|u)\s+guys)(?![a-z0-9])|币|提现|充值|合约|现货|你们|贵平台|交易所|风控",
+    r"(you|u)\s+guys|selfie|liveness|verification\s+page)(?![a-z0-9])|币|提现|充值|合约|现货|你们|贵平台|交易所|风控|实名认证",
     re.IGNORECASE,
 )
 
