@@ -774,7 +774,7 @@ class Escalator:
         category = self._category(turn) if categorize else None
         urgent = match.priority is Priority.URGENT
         questions = () if urgent else INTAKE_QUESTIONS.get(category or "", DEFAULT_INTAKE_QUESTIONS)
-        intake = Intake(match.reason, match.priority, category, turn.message.text, questions)
+        intake = Intake(match.reason, match.priority, category, turn.said, questions)
         if not questions:
             return await self.open_ticket(turn, intake)
         texts = self._replies.texts
@@ -787,7 +787,7 @@ class Escalator:
         if not self._opens_tickets:
             return await self.escalate(turn, match)
         category = self._category(turn)
-        return await self.open_ticket(turn, Intake(match.reason, match.priority, category, turn.message.text, ()))
+        return await self.open_ticket(turn, Intake(match.reason, match.priority, category, turn.said, ()))
 
     def _category(self, turn: Turn) -> str | None:
         if self._categorize is None:
@@ -873,9 +873,8 @@ class EscalationHandler(Handler[EscalationMatch]):
         a formal request without a ticket always escalates. The patterns read the whole message, secrets taken out:
         the text later steps read drops what came before a secret in its clause, and an incident is often told there
         ("they hacked me and changed my password to X")."""
-        told = turn.message.text if turn.redacted_text is None else without_placeholders(turn.redacted_text)
         found = decide_escalation(
-            told,
+            without_placeholders(turn.said),
             turn.ranking,
             self._escalate_at,
             self._self_caused_at,

@@ -98,8 +98,7 @@ class SecretOnlyHandler(Handler[bool]):
             return None
         rest = turn.message.text
         asks = _QUESTION_WORDS.search(rest) and len(rest.split()) + len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 3
-        told = without_placeholders(turn.redacted_text or "")
-        return None if asks or detect_escalation(told) is not None else True
+        return None if asks or detect_escalation(without_placeholders(turn.said)) is not None else True
 
     async def handle(self, turn: Turn, match: bool) -> Outcome:
         """Send the warning alone."""

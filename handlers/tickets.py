@@ -120,8 +120,7 @@ class TicketRelay:
         # Captions are not repeated: the message text carries them, redacted.
         attachments = [f"[{a.kind} attached: omnidesk tickets files {number}]" for a in turn.message.attachments]
         # The agent gets the whole message, secrets replaced, not just the part the FAQ would read.
-        said = turn.redacted_text if turn.redacted_text is not None else turn.message.text
-        text = "\n".join([said, *attachments]).strip()
+        text = "\n".join([turn.said, *attachments]).strip()
         key = "attachment_added" if attachments else "ticket_followup"
         reply = Reply(self._texts.render(key, lang, number=str(number)), ticket=number)
         decision = Decision(Action.ESCALATE, lang, priority=ticket.priority, reason="ticket_followup", confidence=1.0)
@@ -185,8 +184,7 @@ class TicketForm:
     async def run(self, turn: Turn, match: Command) -> Outcome:
         """Open the ticket, or add to the open one."""
         lang = turn.lang
-        said = turn.redacted_text if turn.redacted_text is not None else turn.message.text
-        first, _, body = said.partition("\n")
+        first, _, body = turn.said.partition("\n")
         words = first.split()
         category = words[1] if len(words) > 1 and words[1] in self._categories else None
         description = body.strip()

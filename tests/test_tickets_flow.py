@@ -88,6 +88,16 @@ async def test_a_security_incident_opens_an_urgent_ticket_at_once(runtime) -> No
     assert f"#{ticket.number}" in channel.texts()[-1] and "冻结" in channel.texts()[-1]
 
 
+async def test_an_incident_told_around_a_secret_opens_an_urgent_ticket_whose_summary_keeps_the_story(runtime) -> None:  # type: ignore[no-untyped-def]
+    """The FAQ reads only what follows the secret in its clause; the agent gets the whole message, redacted."""
+    rt, channel, notifier = runtime
+    assert await say(rt, "they got in and changed my password to Qw3rty!x9") is Action.ESCALATE
+    ticket = await rt.store.open_ticket_for("telegram", "chat-1")
+    assert ticket is not None and ticket.priority is Priority.URGENT
+    assert "they got in and changed my password to [REDACTED" in ticket.summary and "Qw3rty" not in ticket.summary
+    assert "Change that password" in channel.texts()[0] and not any("Qw3rty" in t for t in channel.texts())
+
+
 async def test_while_a_ticket_is_open_messages_go_to_the_agent_and_secrets_stay_redacted(runtime) -> None:  # type: ignore[no-untyped-def]
     rt, channel, notifier = runtime
     await say(rt, "my account was hacked!")

@@ -41,6 +41,11 @@ class Turn:
     relay_hold: float = 0.0  # seconds to hold its relay to agents: it may be the first part of a seed phrase
     ranking: Ranking | None = None  # FAQ entries and escalation intents for the text, once the ranking step ran
 
+    @property
+    def said(self) -> str:
+        """The whole message as it may be stored and shown to agents: secrets replaced, no clause dropped."""
+        return self.redacted_text if self.redacted_text is not None else self.message.text
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
