@@ -395,6 +395,9 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     # a futures broker and an insurer are theirs; a webcam beside our selfie check is ours
     assert products.asked_about(normalize("期货公司追加保证金是什么意思")) and products.asked_about("保险理赔款还没到")
     assert products.mentions_us(normalize("the verification page wants a selfie but my laptop has no webcam"))
+    # a frozen bank account, a game, a freelance platform's payout
+    assert products.asked_about(normalize("我的銀行帳戶被凍結了")) and products.asked_about("手机游戏一打开就闪退")
+    assert products.asked_about("fiverr payout is late") and not products.asked_about("充值的币游戏里能用吗")
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")
