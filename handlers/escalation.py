@@ -290,11 +290,15 @@ _ASKS_WHY = re.compile(
 _ALIBI = re.compile(
     r"\bi\s+was\s+(fast\s+|sound\s+)?(asleep|sleeping|on\s+a\s+(plane|flight)|in\s+(the\s+)?hospital)\b"
     r"|\bi\s+was\s+(at\s+work|in\s+(a\s+)?meeting)\s+(the\s+)?(whole|entire)\s+(time|day|night)\b|\bi\s+was\s+at\s+work\s+all\s+day\b"
-    r"|\bwhile\s+i\s+(was\s+)?(asleep|sleeping|slept)\b|(?:正?在睡觉|睡着了|在飞机上|一直在上班|在上班(?:根本|完全)?没)",
+    r"|\bwhile\s+i\s+(was\s+)?(asleep|sleeping|slept)\b|(?:正?在睡觉|睡着了|在飞机上|一直在上班|在上班(?:根本|完全)?没)"
+    # session 21, from the tuning data (tests/data/dev7): not even online when the coins were released
+    r"|根本没(?:在线|上线|登录|登陆)|我都?不在线",
     _FLAGS,
 )
+# Positions opened in the passive ("11 contracts were opened", 被开了): a leverage named beside them is the intruder's.
+_OPENED_FOR_USER = re.compile(r"\b(were|was|got|been)\s+(opened|placed)\b|被(?:开|下)", _FLAGS)
 _DONE_TO_ACCOUNT = re.compile(
-    r"\b(opened|placed|added|created|withdrawn)\b|被(?:开|下|提|转|卖|买)", _FLAGS
+    r"\b(opened|placed|added|created|withdrawn)\b|被(?:开|下|提|转|卖|买)|币就?被?放(?:了|出)", _FLAGS
 )
 _OPERATION = re.compile(
     r"\b(withdr\w*|transfer\w*|orders?|trades?|traded|sold|bought|positions?|sent|api\s+keys?)\b|提现|提币|转走|转出|下单|卖|买|仓位",
@@ -595,8 +599,10 @@ def _access_given_then_money_gone(text: str) -> bool:
 
 def _away_when_it_happened(text: str) -> bool:
     """The user was elsewhere (asleep, at work) when something was done to the account, and names no leveraged
-    position that explains it (the text folded)."""
-    if _ALIBI.search(text) is None or _SELF_CAUSED_CONTEXT.search(text) is not None:
+    position of their own that explains it (the text folded)."""
+    if _ALIBI.search(text) is None:
+        return False
+    if _SELF_CAUSED_CONTEXT.search(text) is not None and _OPENED_FOR_USER.search(text) is None:
         return False
     return bool(_LOSS.search(text) or _SETTING_CHANGED.search(text) or _DONE_TO_ACCOUNT.search(text))
 

@@ -826,6 +826,12 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("new api key created at 3am, i was asleep", "security_incident"),
         ("这段时间我在睡觉，账户被开了好几笔合约", "security_incident"),
         ("my 20x long got liquidated while i was asleep", None),
+        # positions opened in the passive while the user slept: the leverage named is the intruder's; coins released
+        # while the user was not even online
+        ("eleven 100x positions were opened on my account while i was asleep", "security_incident"),
+        ("我在睡觉的时候被开了5笔100倍合约", "security_incident"),
+        ("买家点了已付款 币就放了 我根本没在线", "security_incident"),
+        ("买家付款了我就放币了，对方说没收到", None),
         # a setting changed in the passive and money gone; a setting bound to someone else's phone; a rebinding denied
         ("my brother's email was changed and his btc withdrawn", "security_incident"),
         ("somebody already switched my 2fa to their own phone", "security_incident"),
