@@ -496,6 +496,7 @@ SELF_CAUSED_LOSS_ENTRIES = frozenset(
         "margin-loans",  # collateral sold when its price fell
         "scam-victim",  # the user sent the money to a scammer: nobody else is in the account
         "tp-sl",  # a stop that did or did not trigger: the order's mechanics, not another person
+        "futures-basics",  # a position reduced by auto-deleveraging (ADL)
     }
 )
 # Another person acted on the account: with this, a loss is an incident even when it resembles an FAQ topic. A
@@ -515,6 +516,21 @@ _SELF_CAUSED_CONTEXT = re.compile(
     r"\b\d+\s*x\s+(long|short|leverage)\b|\b(long|short)\s+position\b|\bliquidat\w*|\bmargin\s+call\b|\bfunding\s+fee"
     r"|\bwrong\s+(network|chain|address|memo|tag)\b"
     r"|爆仓|强平|\d+倍|杠杆|转错|错链|选错|填错|资金费",
+    _FLAGS,
+)
+# A position closed by the exchange's own mechanism (a liquidation, ADL, a forced close, "closed by itself"): "i didn't
+# do it" is then about the position, not an intruder, unless someone is named, the account entered, money moved out
+# or the position itself was not the user's ("a 50x long i never opened … got liquidated")
+# (session 21, from the tuning data: tests/data/dev7, dev19, dev20 and the tuning half).
+_MECHANISM = re.compile(
+    r"\b(adl|auto-?deleverag\w*|liquidat\w*|force[ds]?[\s-]+clos\w*|(closed?|reduced)\s+(by\s+)?itself)\b"
+    r"|自动减仓|强平|强制平仓|爆仓|自己平(?:掉|仓)了",
+    _FLAGS,
+)
+_INTRUDER_NAMED = re.compile(
+    r"\b(someone|somebody|hackers?|stranger|thief|unknown\s+(device|ip|login)|logg?ed\s+in|login|withdr\w*|"
+    r"transferr?\w*|stolen)\b|\bhacked\b(?!\s*\?)|\b(never|didn'?t|did\s+not|not)\s+(open|place|make)\w*"
+    r"|有人|别人|黑客|陌生|异地|登录|登陆|提币|提现|转走|转出|被盗(?!了?吗)|被黑(?!了?吗)|不是我(开|下)的|没(开|下)过",
     _FLAGS,
 )
 # A phone lost or stolen, and the question how to move or reset the authenticator on it: the 2FA reset entry answers
@@ -624,6 +640,12 @@ def _only_delayed(text: str) -> bool:
     return _DELAYED.search(text) is not None and _nothing_lost_or_changed(text) and not someone_else_did_it(text)
 
 
+def _closed_by_mechanism(text: str) -> bool:
+    """A position closed by a liquidation, ADL or by itself, and nobody named, no login and no money moved out (the
+    text folded)."""
+    return _MECHANISM.search(text) is not None and _INTRUDER_NAMED.search(text) is None
+
+
 def _self_caused(text: str) -> bool:
     """The message names what the user did that explains a loss, and nobody else acting (the text folded)."""
     return _SELF_CAUSED_CONTEXT.search(text) is not None and not someone_else_did_it(text)
@@ -707,7 +729,7 @@ def decide_escalation(
         and top is not None
         and top.entry_id in SELF_CAUSED_LOSS_ENTRIES
         and top.confidence >= self_caused_at
-        and not someone_else_did_it(text)
+        and (not someone_else_did_it(text) or _closed_by_mechanism(folded))
         and not _bare_loss(folded)
     ):
         return None
@@ -735,6 +757,7 @@ def decide_escalation(
         or _said_nothing_taken(folded)
         or _paid_a_scammer(text)
         or _self_caused(folded)
+        or _closed_by_mechanism(folded)
         or _only_delayed(folded)
     ):
         return None

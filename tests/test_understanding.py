@@ -231,6 +231,14 @@ async def test_a_bare_cry_or_an_unknown_address_stays_an_incident(core: Core, te
         # the cause named, nobody else: the entry answers
         ("got liquidated, balance vanished", "liquidation", None),
         ("my usdt is gone, i picked the wrong network", "deposit-wrong-network", None),
+        # a position closed by the exchange's mechanism: "i didn't do it" is about the position, unless someone is named
+        ("what is adl, my position got reduced and i didnt do it", "futures-basics", None),
+        ("仓位被自动减仓平掉了，这是被黑了吗", "futures-basics", None),
+        ("someone logged in and my positions got liquidated", "liquidation", SECURITY_INCIDENT),
+        ("hackers got in, all my positions liquidated, i didnt do it", "liquidation", SECURITY_INCIDENT),
+        # a position the user never opened, then liquidated: the intruder's position
+        ("there was a 50x long i never opened and it already got liquidated", "liquidation", SECURITY_INCIDENT),
+        ("合约里多了一个100倍多单不是我开的，已经爆仓了", "liquidation", SECURITY_INCIDENT),
     ],
 )
 def test_a_sure_self_caused_entry_overrules_an_incident_only_when_the_message_names_a_cause(
@@ -281,6 +289,8 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
     [
         ("my withdrawal has been stuck for 5 hours, i need the funds urgently", None),
         ("提现一直在审核中 急用钱", None),
+        # a position that closed by itself, with no one named
+        ("why did my position close by itself?? i didnt touch it", None),
         # a login the user says took nothing yet, with the intruder still inside
         ("login from an ip abroad, balance looks ok for now but they're in", SECURITY_INCIDENT),
         ("login from an ip abroad, my balance is still all there", None),
@@ -398,6 +408,7 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     # a frozen bank account, a game, a freelance platform's payout
     assert products.asked_about(normalize("我的銀行帳戶被凍結了")) and products.asked_about("手机游戏一打开就闪退")
     assert products.asked_about("fiverr payout is late") and not products.asked_about("充值的币游戏里能用吗")
+    assert not products.asked_about(normalize("我們是遊戲項目 想聯合辦交易賽 找誰談"))  # a partner, not a player
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")
