@@ -90,7 +90,7 @@ async def test_a_security_incident_opens_an_urgent_ticket_at_once(runtime) -> No
 
 async def test_an_incident_told_around_a_secret_opens_an_urgent_ticket_whose_summary_keeps_the_story(runtime) -> None:  # type: ignore[no-untyped-def]
     """The FAQ reads only what follows the secret in its clause; the agent gets the whole message, redacted."""
-    rt, channel, notifier = runtime
+    rt, channel, _notifier = runtime
     assert await say(rt, "they got in and changed my password to Qw3rty!x9") is Action.ESCALATE
     ticket = await rt.store.open_ticket_for("telegram", "chat-1")
     assert ticket is not None and ticket.priority is Priority.URGENT
