@@ -409,6 +409,7 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about(normalize("我的銀行帳戶被凍結了")) and products.asked_about("手机游戏一打开就闪退")
     assert products.asked_about("fiverr payout is late") and not products.asked_about("充值的币游戏里能用吗")
     assert not products.asked_about(normalize("我們是遊戲項目 想聯合辦交易賽 找誰談"))  # a partner, not a player
+    assert products.asked_about(normalize("my ps4 account was locked after a few wrong passwords"))
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")
@@ -876,6 +877,23 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("插针把我强平了，这个怎么申请赔付", "refund_request"),
         ("我要申请理赔", "refund_request"),
         ("how would i even know if someone had logged in to my account", None),
+        # session 22: sick of the bot; a bare SIM swap; an address the user never added; a setting no longer theirs;
+        # "they edited my"; an ad listed not by the user (挂); something switched on by someone; a fake link clicked
+        # and money gone; the platform blamed ("on your side, not me") with money wanted back; a lag's loss borne
+        ("honestly sick of chatting with this bot", "human_request"),
+        ("sim swapped", "security_incident"),
+        ("got a mail that a wallet was whitelisted to my address list, i never added one", "security_incident"),
+        ("there's an api key i didnt create in my settings", "security_incident"),
+        ("how do i delete an address i didn't add on purpose", None),
+        ("the phone number on my acct is no longer mine and i never changed it, balance ok for now", "security_incident"),
+        ("they modified my 2fa and withdrew everything", "security_incident"),
+        ("市场里有我的广告单在卖币，不是我挂的", "security_incident"),
+        ("网格机器人被人开启了，我自己没开过", "security_incident"),
+        ("點開一個釣魚連結後，錢包裡的幣少了一半", "security_incident"),
+        ("your exchange lagged and i got stopped out, that was the system, not me. i want the loss returned",
+         "refund_request"),
+        ("宕机导致的爆仓你们负责", "refund_request"),
+        ("我改了绑定的邮箱，旧的那个不是我的了", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
