@@ -571,6 +571,13 @@ _DELAYED = re.compile(
     r"|卡住|(?<![换补])卡了|卡在|审核中|处理中|未到账|没到账|还没到|一直在审核",
     _FLAGS,
 )
+# The user asks only whether the account is all right ("登不上了…我的号没事吧", "clicked a weird link but typed nothing, is
+# my account ok"): with nothing named as done to it, the FAQ answers (session 22, from tests/data/dev18).
+_WORRY = re.compile(
+    r"\b(is|are)\s+my\s+(account|acc|acct|funds|money|coins|crypto|assets)\s+(still\s+)?(ok|okay|safe|fine|alright|secure)\b"
+    r"|(?:号|账号|帐号|账户|帐户|钱|币|资产|资金)(?:还|应该)?(?:没事吧|没事吗|安全吗|还好吗|有事吗|没问题吧|没问题吗)",
+    _FLAGS,
+)
 # A loss said in a few words ("balance gone", 币全没了): the ranking has nothing to tell a liquidation from a theft by.
 _FEW_WORDS = 5
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]", _FLAGS)
@@ -663,6 +670,17 @@ def _closed_by_mechanism(text: str) -> bool:
     """A position closed by a liquidation, ADL or by itself, and nobody named, no login and no money moved out (the
     text folded)."""
     return _MECHANISM.search(text) is not None and _INTRUDER_NAMED.search(text) is None
+
+
+def _only_worried(text: str) -> bool:
+    """The user asks whether the account is all right, and names nothing done to it and nobody acting (the text
+    folded)."""
+    return (
+        _WORRY.search(text) is not None
+        and _ACCOUNT_EVENT.search(text) is None
+        and _nothing_done(text)
+        and not someone_else_did_it(text)
+    )
 
 
 def _self_caused(text: str) -> bool:
@@ -778,6 +796,7 @@ def decide_escalation(
         or _self_caused(folded)
         or _closed_by_mechanism(folded)
         or _only_delayed(folded)
+        or _only_worried(folded)
     ):
         return None
     return _BY_KIND[top_kind]

@@ -305,6 +305,11 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
         ("提币卡了一晚上了", None),
         ("半夜收到新设备登录和两笔提币的邮件，我当时在睡觉，第一步该干嘛", SECURITY_INCIDENT),
         ("我以为手机丢了就把账号冻结了，现在怎么解冻", None),
+        # only asked whether the account is all right; with a login, a loss or someone named it stays an incident
+        ("app has been frozen on a blank screen all morning, is my account still safe?", None),
+        ("网页一直打不开，我的账号应该没事吧", None),
+        ("there was a login from vietnam, is my account safe?", SECURITY_INCIDENT),
+        ("有人改了我的密码，我的币还好吗", SECURITY_INCIDENT),
     ],
 )
 def test_a_late_transfer_the_ranking_calls_an_incident_is_the_pending_entrys(
