@@ -898,6 +898,7 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("your exchange lagged and i got stopped out, that was the system, not me. i want the loss returned",
          "refund_request"),
         ("宕机导致的爆仓你们负责", "refund_request"),
+        ("that transfer out? it's not me. i want it stopped", "security_incident"),
         ("我改了绑定的邮箱，旧的那个不是我的了", None),
     ],
 )
