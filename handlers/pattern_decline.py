@@ -19,13 +19,13 @@ _ADVICE = re.compile(
     r"|\b(price|market)\s+(prediction|predictions|target|forecast|outlook)\b"
     rf"|\bwill\s+{_COIN}\s+(go\s+up|go\s+down|rise|fall|pump|dump|moon|hit|reach|crash|recover|rally|drop|go\s+to)\b"
     r"|\b(good|great|best|smart|safe)\s+(investment|time\s+to\s+(buy|sell|invest))\b"
-    r"|\b(worth|wise)\s+(buying|investing|to\s+buy|to\s+invest)\b"
+    r"|\b(worth|wise)\s+(buying|investing|holding|hodling|to\s+buy|to\s+invest|to\s+hold)\b"
     r"|\bwhich\s+(coin|coins|token|tokens|crypto|altcoin|altcoins|memecoin)\b[^.?!]{0,40}\b(buy|invest|pump|moon|\d+x)\b"
     r"|\b(financial|investment|trading)\s+advice\b|\bwhat\s+(should|to)\s+i\s+(buy|invest)\b"
     # "信用卡能买吗" (can I pay by card) and "准备抄底, 充值没到账" (a deposit story) are not asking for advice
     # "看新闻说要涨 我开了50倍多单": what someone said or the user believed, told in a story, is no question
     r"|(?<!说)(?<!以为)(?<!觉得)(?:会涨|会跌|要涨|要跌)|还能涨|能涨到|涨到多少|跌到多少|该买|该卖|(?:现在|这个币|币|btc|eth|比特币|以太坊)还?(?:能|可以)买吗"
-    r"|值得买|值得投资|(?:能|可以|该|现在|要不要)抄底|抄底吗|买什么币|买哪个币"
+    r"|值得买|值得投资|值得(?:长期)?(?:拿|持有|囤|入手|定投)|(?:能|可以|该|现在|要不要)抄底|抄底吗|买什么币|买哪个币"
     r"|哪个币.{0,6}(涨|好|值得|翻倍)|价格预测|预测.{0,6}(价格|走势|行情)|走势如何|行情怎么看|投资建议|梭哈|该不该(买|卖)|翻倍币"
     # added in session 18 from the tuning data (tests/data/dev13): how to get rich quick
     r"|\b(make|earn)\s+(money|cash|profit)\s+(fast|quick(ly)?)\b|\bget\s+rich\s+quick\b|快速赚钱|赚快钱|一夜暴富|^\W*(?:怎么|如何|怎样)(?:才能)?(?:赚钱|致富)\W*$"

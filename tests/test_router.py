@@ -187,6 +187,9 @@ async def test_the_urgent_incident_reply_in_chinese_freezes_first(router: Router
         # borrowing to buy
         "should I take out a loan to buy bitcoin",
         "要不要贷款买比特币",
+        # whether a coin is worth keeping for years
+        "is sol worth holding till 2030",
+        "这个币值得囤几年吗",
     ],
 )
 async def test_investment_advice_is_declined(router: Router, text: str) -> None:

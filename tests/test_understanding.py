@@ -415,6 +415,10 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about("fiverr payout is late") and not products.asked_about("充值的币游戏里能用吗")
     assert not products.asked_about(normalize("我們是遊戲項目 想聯合辦交易賽 找誰談"))  # a partner, not a player
     assert products.asked_about(normalize("my ps4 account was locked after a few wrong passwords"))
+    # a game's own top-up, an employer's account: theirs, though 充值 and 2FA are our words too
+    assert products.asked_about(normalize("王者荣耀充值扣钱了没到")) and products.asked_about("steam deposit never showed up")
+    assert not products.asked_about(normalize("王者荣耀的皮肤能用usdt买吗"))
+    assert products.asked_about(normalize("how do i add my work account to the authenticator app, IT asked me to"))
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")
@@ -900,6 +904,17 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("宕机导致的爆仓你们负责", "refund_request"),
         ("that transfer out? it's not me. i want it stopped", "security_incident"),
         ("我改了绑定的邮箱，旧的那个不是我的了", None),
+        # session 23: staff put through, done talking to a program; the profit a closed position would have made
+        # wanted, 补给我 said beside a sure FAQ topic
+        ("别绕了，帮我转你们的工作人员", "human_request"),
+        ("真的不想再跟机器人对话了", "human_request"),
+        ("the system cut my long in half and i expect the gains it would have made", "refund_request"),
+        ("插针扫了我的止损，差的那部分补给我", "refund_request"),
+        # "didn't make it to": an arrival, not an operation denied; an operation the user never made still is one
+        ("the sol i sent over never made it to my account, 2 hours already", None),
+        ("your app didnt make it obvious which chain to pick so i lost my usdc", None),
+        ("there's a transfer out of 800 usdt last night and i didn't make it", "security_incident"),
+        ("three orders i never placed are sitting in my history", "security_incident"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

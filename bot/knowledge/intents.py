@@ -127,6 +127,9 @@ _SPEAKS_TO_US = re.compile(
     re.IGNORECASE,
 )
 
+# A product's own top-up or payout, named right after it (原神充值没到账, "steam deposit failed"): that product's money.
+_OWN_MONEY_WORD = re.compile(r"\s*的?\s*(充值|储值|提现|deposits?|withdrawals?|top[-\s]?ups?)(?![a-z])", re.IGNORECASE)
+
 
 @dataclass(frozen=True, slots=True)
 class OtherProducts:
@@ -150,8 +153,14 @@ class OtherProducts:
         return ours or self._speaks_to_us(text)
 
     def _without_names(self, text: str) -> str:
-        """The text with the products' names cut out: a name's own coin word (派币, pi币) names nothing of ours."""
-        return self.names.sub(" ", text)
+        """The text with the products' names cut out: a name's own coin word (派币, pi币) names nothing of ours, nor
+        does the top-up or payout word right after it (原神充值, "steam deposit")."""
+        kept, start = [], 0
+        for mention in self.names.finditer(text):
+            own = _OWN_MONEY_WORD.match(text, mention.end())
+            kept.append(text[start : mention.start()])
+            start = own.end() if own else mention.end()
+        return " ".join([*kept, text[start:]])
 
     def _speaks_to_us(self, text: str) -> bool:
         return _SPEAKS_TO_US.search(text) is not None or (self.ours is not None and self.ours.search(text) is not None)
