@@ -310,9 +310,14 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
         ("网页一直打不开，我的账号应该没事吧", None),
         ("there was a login from vietnam, is my account safe?", SECURITY_INCIDENT),
         ("有人改了我的密码，我的币还好吗", SECURITY_INCIDENT),
+        # a setting the user changed themself and what followed; with money gone or someone named, an incident
+        ("i switched my phone number last night, now the app says withdrawals are paused for a day", None),
+        ("我前天换绑了邮箱 现在提现提示24小时内不能提", None),
+        ("changed my email this morning and an hour later my eth was gone", SECURITY_INCIDENT),
+        ("i reset my password and somebody still got in", SECURITY_INCIDENT),
     ],
 )
-def test_a_late_transfer_the_ranking_calls_an_incident_is_the_pending_entrys(
+def test_an_incident_only_the_ranking_sees_yields_to_a_late_transfer_a_worry_or_the_users_own_change(
     text: str, expected: EscalationMatch | None
 ) -> None:
     """The ranking is made sure of the security intent here, so the rule itself is what decides."""
