@@ -424,6 +424,10 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about(normalize("王者荣耀充值扣钱了没到")) and products.asked_about("steam deposit never showed up")
     assert not products.asked_about(normalize("王者荣耀的皮肤能用usdt买吗"))
     assert products.asked_about(normalize("how do i add my work account to the authenticator app, IT asked me to"))
+    # paying a trader off the platform, our face scan, money sent on to the user's deposit address here: ours
+    assert not products.asked_about(normalize("the buyer keeps pushing me to settle off the platform on whatsapp"))
+    assert not products.asked_about(normalize("my laptop webcam is dead, can the face scan be done from my ipad"))
+    assert not products.asked_about(normalize("trust wallet转eth选成了polygon，打到我的充值地址了"))
     # Another company named beside this exchange's own things: the question is ours.
     assert not products.asked_about("p2p merchant wants to talk on whatsapp")
     assert not products.asked_about("my card works on amazon but buying btc here is declined")

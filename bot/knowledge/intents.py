@@ -66,7 +66,8 @@ _COIN_WORDS = r"btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?"
 _OUR_CONTEXT = re.compile(
     rf"(?<![a-z0-9])({_COIN_WORDS}|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
     r"kyc|airdrop|exchange|(your|ur)\s+(app|team|support|site|website|exchange|platform|staff|admins?|company)|"
-    r"(you|u)\s+guys|selfie|liveness|verification\s+page)(?![a-z0-9])|币|提现|充值|合约|现货|你们|贵平台|交易所|风控|实名认证",
+    r"(you|u)\s+guys|selfie|liveness|verification\s+page|face\s+scan|(outside|off)\s+(of\s+)?(the\s+)?platform)(?![a-z0-9])"
+    r"|币|提现|充值|合约|现货|你们|贵平台|交易所|风控|实名认证",
     re.IGNORECASE,
 )
 
@@ -78,7 +79,8 @@ _LINK_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _LINK_AFTER = re.compile(r"^\s*(address|addr|chain|地址|链|转过来|提过来|充过来|转来|提来|过来|转到|提到|充到|转给|提币到|到这|到你们)")
-_HERE = re.compile(r"\bhere\b|这里|这边")
+# (the user's deposit address is one here: "sent from metamask to my deposit address", 打到我的充值地址)
+_HERE = re.compile(r"\bhere\b|这里|这边|\bmy\s+deposit\s+address\b|我的充值地址")
 # A P2P trade: payment apps and banks are how its buyers and sellers pay each other ("paid the seller by alipay, no
 # coins released", 支付宝付款后卖家不放币), so a provider named beside one is ours.
 # (p2p, otc and c2c may touch Chinese, as in c2c交易, so only Latin letters bound them)
