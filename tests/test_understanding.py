@@ -924,6 +924,11 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("your app didnt make it obvious which chain to pick so i lost my usdc", None),
         ("there's a transfer out of 800 usdt last night and i didn't make it", "security_incident"),
         ("three orders i never placed are sitting in my history", "security_incident"),
+        # a bare order to undo or to pay out what was not paid; how to cancel or when it is reissued is a question
+        ("划转怎么还收费了，撤销", "refund_request"),
+        ("邀请返佣两个月没到账，补发", "refund_request"),
+        ("挂单怎么撤销", None),
+        ("验证码过期了 补发要多久", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
