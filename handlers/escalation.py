@@ -19,7 +19,8 @@ from handlers.replies import ReplyBuilder
 
 _FLAGS = re.IGNORECASE
 _HUMAN = re.compile(
-    r"\b(talk|speak|chat|connect|transfer|put)\b[^.?!]{0,25}\b(human|person|agent|someone|somebody|representative|rep|"
+    # ("put me through", "put a human on": "put someone as a beneficiary" asks no person to talk to)
+    r"\b(talk|speak|chat|connect|transfer|put\s+(me|a|an))\b[^.?!]{0,25}\b(human|person|agent|someone|somebody|representative|rep|"
     r"staff|operator|people|supervisor|manager)\b"
     r"|\b(real|live|actual)\s+(person|human|agent|people|support)\b"
     r"|\blive\s+(agent|person)\b|\bhuman\s+(agent|support|help|chat)\b"
@@ -487,7 +488,9 @@ _HOW_TO = re.compile(
     r"|(?<!none\sof\s)\bit\s+was\s+(just\s+|only\s+)?me\b"  # the login alert was the user's own
     r"|^\W*what\s+are\s+the\s+(warning\s+)?signs\b"
     r"|如何防止|怎么防止|怎样防止|如何保护|怎么保护|以防|预防|防止被|万一|如果(?:被|有人|账号|帐号|账户)|怕(?:被|号|账号|帐号)"
-    r"|容易被盗|提前了解|怎么判断|如何判断|怎么检查|如何检查|怎么知道|如何知道|(?:被盗|被黑|盗号)的话|先问一下|^\W*如果|担心(?:被|号|账号|帐号|有人)|(?<!成)(?<!成了)(?:别人|看新闻|新闻|听说)[^。？！?!]{0,8}(?:的号|的账号|的帐号|被盗|被黑)"
+    r"|容易被盗|提前了解|怎么判断|如何判断|怎么检查|如何检查|怎么知道|如何知道|(?:被盗|被黑|盗号)的话|先问一下|^\W*如果|担心(?:被|号|账号|帐号|有人)|(?<!成)(?<!成了)(?:别人|看新闻|新闻|听说|好多人|很多人|不少人)[^。？！?!]{0,8}(?:的号|的账号|的帐号|被盗|被黑)"
+    # others' thefts as the reason for a precaution ("so many people getting drained lately, how do i lock mine down")
+    r"|\b(lots\s+of|so\s+many|many|a\s+lot\s+of|plenty\s+of)\s+(people|users|accounts)\b[^.?!]{0,25}\b(hacked|drained|stolen|robbed|compromised)\b"
     r"|以为[^。，？！?!]{0,6}(?:被偷|被盗|被黑|丢了)",
     _FLAGS,
 )
@@ -579,12 +582,12 @@ _INTRUDER_NAMED = re.compile(
 # it, unless money is gone or an operation is named ("手机被偷了 上面有谷歌验证器 怎么解绑").
 _PHONE_GONE = re.compile(
     r"\b(lost|stolen|broke|broken)\b[^.?!]{0,20}\bphone\b|\bphone\b[^.?!]{0,20}\b(lost|stolen|broke|broken|died)\b"
-    r"|手机(?:被偷|被抢|丢了|掉了|坏了|丢失)",
+    r"|手机[^。？！?!，,]{0,6}(?:被偷|被抢|丢了|掉了|坏了|丢失)",
     _FLAGS,
 )
 _AUTHENTICATOR_MOVED = re.compile(
     r"\b(reset|unbind|unlink|remove|recover|move|transfer|disable)\b[^.?!]{0,30}\b(2fa|authenticator|google\s+auth\w*)\b"
-    r"|解绑|换绑|重置(?:谷歌|2fa|验证)",
+    r"|解绑|换绑|重置(?:谷歌|2fa|验证)|(?:2fa|谷歌验证|验证器|身份验证器)[^。？！?!]{0,16}(?:重置|换到|转到|移到)",
     _FLAGS,
 )
 # A transfer that is late, not gone ("my withdrawal of 12 SOL is stuck ... i need the funds urgently", 提现一直在审核中):

@@ -929,6 +929,13 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("邀请返佣两个月没到账，补发", "refund_request"),
         ("挂单怎么撤销", None),
         ("验证码过期了 补发要多久", None),
+        # a beneficiary named is no person asked for; others' thefts as the reason for a precaution; a phone stolen
+        # on the way with the authenticator to reset
+        ("how do i put my son down as the person who inherits my account", None),
+        ("just put a real person on this, the bot is useless", "human_request"),
+        ("so many people getting drained lately, how do i lock mine down", None),
+        ("很多人的号被盗了 我该开哪些保护", None),
+        ("手机昨天在地铁上被偷了，账户里的币都在，身份验证器怎么换到新手机", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
