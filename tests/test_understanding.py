@@ -315,6 +315,10 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
         ("我前天换绑了邮箱 现在提现提示24小时内不能提", None),
         ("changed my email this morning and an hour later my eth was gone", SECURITY_INCIDENT),
         ("i reset my password and somebody still got in", SECURITY_INCIDENT),
+        # less arrived than the user sent: a fee; with someone named acting, an incident
+        ("moved 100 usdc to my ledger and only 98.5 landed, who took the rest", None),
+        ("我提了300U 只到了299 谁拿走了1U", None),
+        ("i withdrew 1000 usdt and only 10 arrived, a hacker changed my address", SECURITY_INCIDENT),
     ],
 )
 def test_an_incident_only_the_ranking_sees_yields_to_a_late_transfer_a_worry_or_the_users_own_change(
