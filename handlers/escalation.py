@@ -682,6 +682,20 @@ _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]", _FLAGS)
 FORMAL_REQUEST = EscalationMatch("formal_request", Priority.NORMAL)
 
 
+# The platform named as what acted ("your app placed it when it crashed", "the system sold my btc", app自己下了单): the
+# user's "i never placed that order" is then about the platform, not an intruder, unless a person is named.
+_PLATFORM_ACTED = re.compile(
+    r"\b(your|the)\s+(app|system|platform|site|website|exchange|engine|bug|glitch)\s+(\w+\s+)?(placed|opened|executed|sold|"
+    r"bought|closed|submitted|doubled|duplicated)\b|(?:app|系统|平台)(?:自己|自动)?(?:下|开|卖|买|平)了",
+    _FLAGS,
+)
+_PERSON_NAMED = re.compile(
+    r"\b(someone|somebody|hackers?|hacked|stranger|thie[fv]\w*|stol\w*|steal\w*|phish\w*|unauthori[sz]ed|compromised|hijack\w*|"
+    r"sim\s*swap\w*)\b|被盗|盗号|被黑|黑客|被人|有人|别人|陌生|异地|钓鱼",
+    _FLAGS,
+)
+
+
 def detect_escalation(text: str) -> EscalationMatch | None:
     """The escalation a message asks for by the high-precision patterns; security incidents first (urgent)."""
     text = fold_chinese(text)
@@ -699,7 +713,9 @@ def detect_escalation(text: str) -> EscalationMatch | None:
         or _away_when_it_happened(text)
     )
     if incident and not _alert_only(text) and not _precaution(text):
-        if refund and (_OUR_FAULT.search(text) or _PROMISED_CREDIT.search(text)) and not someone_else_did_it(text):
+        if refund and (_OUR_FAULT.search(text) or _PROMISED_CREDIT.search(text)) and (
+            not someone_else_did_it(text) or _platform_acted_alone(text)
+        ):
             return REFUND_REQUEST
         return SECURITY_INCIDENT
     if refund:
@@ -707,6 +723,11 @@ def detect_escalation(text: str) -> EscalationMatch | None:
     if _HUMAN.search(text):
         return HUMAN_REQUEST
     return None
+
+
+def _platform_acted_alone(text: str) -> bool:
+    """The platform is named as what acted and no person is (the text folded)."""
+    return _PLATFORM_ACTED.search(text) is not None and _PERSON_NAMED.search(text) is None and not _GAVE_ACCESS.search(text)
 
 
 def _precaution(text: str) -> bool:

@@ -978,6 +978,10 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("账户被人建了个api在乱买币", "security_incident"),
         ("我从来没建过这个api，它在下单", "security_incident"),
         ("合约里开了100倍的单，我只做现货", "security_incident"),
+        # the platform named as what acted in a glitch, the user denying the order: money wanted back; a person named:
+        # an incident
+        ("during the outage the system sold my eth, i never placed that sell. give it back", "refund_request"),
+        ("your app opened orders i never placed after the crash and someone logged in, put it back", "security_incident"),
         # a coin that disappeared after a migration is the delisting entry's question
         ("my old token disappeared and a new ticker showed up, what happened", None),
     ],
