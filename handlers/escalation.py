@@ -182,7 +182,8 @@ _SECURITY = re.compile(
     r"|\b(someone|somebody|hackers?|a\s+stranger)\s+(already\s+|has\s+|have\s+)*(switched|moved|rebound|bound|linked|changed|"
     r"transferred)\s+(it|my\s+\w+|the\s+\w+)\s+to\s+(their|his|her)\s+(own\s+)?(phone|device|email|number)\b"
     # session 23, from the tuning data (tests/data/dev24): someone in the account, who logged in, someone draining it,
-    # a setting changed by someone, "they're withdrawing", at knifepoint, a coin named as vanished (not "disappeared": "my MATIC disappeared and now there's POL")
+    # a setting changed by someone, "they're withdrawing", at knifepoint, a coin named as vanished (not "disappeared":
+    # "my MATIC disappeared and now there's POL")
     r"|\b(someone|somebody|a\s+stranger)\s+(is\s+|was\s+)?(in|inside)\s+my\s+(account|acount|acc|acct)\b"
     r"|\bwho\s+(logged|got|is|was)\s+(in|into|in\s+to)\s+my\s+(account|acount|acc|acct)\b"
     r"|\b(someone|somebody|strangers?|hackers?)\s+(is\s+|are\s+)?(draining|emptying|stealing\s+from)\s+my\b"
@@ -671,7 +672,7 @@ _OWN_TRANSFER = re.compile(
 )
 _LESS_ARRIVED = re.compile(
     r"\bonly\s+(got\s+|received\s+)?\$?\d[\d.,]*\s*(\w+\s+)?(showed\s+up|arrived|came\s+through|landed|got\s+there|"
-    r"in\s+my\s+(wallet|account|bank))?\b(?!\s*%)|\b(received|got)\s+only\s+\$?\d"
+    r"in\s+my\s+(wallet|account|bank))\b|\b(received|got)\s+only\s+\$?\d"
     r"|只(?:到了?|收到了?|到账了?|有)\s*\d|到账(?:只有|才)\s*\d",
     _FLAGS,
 )
