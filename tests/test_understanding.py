@@ -319,6 +319,11 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
         ("moved 100 usdc to my ledger and only 98.5 landed, who took the rest", None),
         ("我提了300U 只到了299 谁拿走了1U", None),
         ("i withdrew 1000 usdt and only 10 arrived, a hacker changed my address", SECURITY_INCIDENT),
+        # small amounts taken again and again while a position is held: the funding fee, even asked as a theft; with a
+        # withdrawal named, an incident
+        ("i have one long open and every 8 hours a couple usdt vanish. is someone skimming my balance?", None),
+        ("多单一直拿着 每隔几个小时少一点U 是不是被盗了", None),
+        ("i have a short open and every few hours usdt is withdrawn to an address i don't know", SECURITY_INCIDENT),
     ],
 )
 def test_an_incident_only_the_ranking_sees_yields_to_a_late_transfer_a_worry_or_the_users_own_change(
