@@ -593,12 +593,19 @@ SELF_CAUSED_LOSS_ENTRIES = frozenset(
 )
 # Another person acted on the account: with this, a loss is an incident even when it resembles an FAQ topic. A
 # scammer the user paid is not in the account: "scammed" and 骗子 are the scam-victim entry's, not an incident's.
+# Words that name another person acting (a hacker, a thief, "someone", a SIM swapper, 被盗, 有人): alone in
+# `_PERSON_NAMED`; with the user's denials ("not me", "i didn't make it", 不是我) in `_SOMEONE_ELSE`.
+_PERSON_EN = (
+    r"hack\w*|stol\w*|steal\w*|thie[fv]\w*|someone|somebody|stranger|phish\w*|unauthori[sz]ed|compromised|hijack\w*|"
+    r"sim\s*swap\w*"
+)
+_PERSON_ZH = r"被盗|盗号|被黑|黑客|被人|有人|别人|陌生|异地|钓鱼"
+_PERSON_NAMED = re.compile(rf"\b({_PERSON_EN})\b|{_PERSON_ZH}", _FLAGS)
 _SOMEONE_ELSE = re.compile(
-    r"\b(hack\w*|stol\w*|steal\w*|thief|thieves|someone|somebody|stranger|phish\w*|unauthori[sz]ed|"
-    rf"compromised|hijack\w*|sim\s*swap\w*|(?<!you,\s)(?<!you\s){_NOT_AFTER_BLAMED_COMMA}not\s+me|"
+    rf"\b({_PERSON_EN}|(?<!you,\s)(?<!you\s){_NOT_AFTER_BLAMED_COMMA}not\s+me|"
     r"never\s+(made|did|authori[sz]ed|requested)|"
     rf"did\s*n[o']?t\s+(make|do|authori[sz]e|request|send|withdraw)|(do\s*n[o']?t|dont)\s+recogni[sz]e)\b{_NOT_MAKE_IT_IDIOM}"
-    r"|被盗|盗号|被黑|黑客|被人|有人|别人|陌生|异地|不是我|非本人|未经|没有授权|没授权|钓鱼|被(?:换|补)了?(?:手机)?卡"
+    rf"|{_PERSON_ZH}|不是我|非本人|未经|没有授权|没授权|被(?:换|补)了?(?:手机)?卡"
     # added in session 18 from the tuning data (tests/data/dev13): money sent to an address the user does not know
     r"|\b(unknown|unfamiliar|strange)\s+(address|wallet)\b|(?:陌生|不认识的|未知)(?:的)?地址",
     _FLAGS,
@@ -712,11 +719,6 @@ _MONEY_OUT_OR_IN = re.compile(r"\b(withdr\w*|log\w*\s*in|login|sent\s+out|transf
 _PLATFORM_ACTED = re.compile(
     r"\b(your|the)\s+(app|system|platform|site|website|exchange|engine|bug|glitch)\s+(\w+\s+)?(placed|opened|executed|sold|"
     r"bought|closed|submitted|doubled|duplicated)\b|(?:app|系统|平台)(?:自己|自动)?(?:下|开|卖|买|平)了",
-    _FLAGS,
-)
-_PERSON_NAMED = re.compile(
-    r"\b(someone|somebody|hackers?|hacked|stranger|thie[fv]\w*|stol\w*|steal\w*|phish\w*|unauthori[sz]ed|compromised|hijack\w*|"
-    r"sim\s*swap\w*)\b|被盗|盗号|被黑|黑客|被人|有人|别人|陌生|异地|钓鱼",
     _FLAGS,
 )
 
