@@ -31,7 +31,11 @@ _ADVICE = re.compile(
     r"|\b(make|earn)\s+(money|cash|profit)\s+(fast|quick(ly)?)\b|\bget\s+rich\s+quick\b|快速赚钱|赚快钱|一夜暴富|^\W*(?:怎么|如何|怎样)(?:才能)?(?:赚钱|致富)\W*$"
     # added in session 20 from the tuning data (tests/data/dev15): borrowing to buy (not "should i use a limit order to buy")
     r"|\bshould\s+i\s+(take\s+(out\s+)?(a\s+)?loans?|borrow(\s+money)?|use\s+my\s+(savings|pension|retirement))\b[^.?!]{0,20}\b(buy|invest)\b"
-    r"|(?:要不要|该不该|能不能|可以)(?:去)?(?:贷款|借钱|网贷)(?:去|来)?(?:买|投|炒)",
+    r"|(?:要不要|该不该|能不能|可以)(?:去)?(?:贷款|借钱|网贷)(?:去|来)?(?:买|投|炒)"
+    # session 23, from the tuning data: coins or projects to recommend (not a project asking to be listed)
+    r"|\b(recommend|suggest)\s+(me\s+)?(a\s+|some\s+|any\s+|good\s+|a\s+good\s+)?(coins?|tokens?|projects?|altcoins?|alts|memecoins?|gems?)\b"
+    r"(?!\s+(listing|list|to\s+list))"
+    r"|(?:有什么|有啥|有没有)(?:好的?|靠谱的?)?(?:项目|币种?|山寨币?)(?:可以)?推荐|推荐(?:几个|一些|个|一下)?(?:好的?|靠谱的?)?(?:项目|币种?|山寨币?)(?!上线|上币)",
     re.IGNORECASE,
 )
 

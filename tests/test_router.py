@@ -190,6 +190,9 @@ async def test_the_urgent_incident_reply_in_chinese_freezes_first(router: Router
         # whether a coin is worth keeping for years
         "is sol worth holding till 2030",
         "这个币值得囤几年吗",
+        # coins or projects to recommend
+        "can you recommend some altcoins for this bull run",
+        "最近有啥靠谱的项目推荐吗",
     ],
 )
 async def test_investment_advice_is_declined(router: Router, text: str) -> None:
