@@ -120,6 +120,8 @@ TUNING_WHOLE_SETS = (
     "dev18", "dev19", "dev20", "dev21", "dev23", "dev24",
 )
 SPLIT_FILE = DEV / "split.json"
+# the first held-out sets: heldout_*.jsonl, escalation, out_of_scope, offtopic_blind
+HELDOUT = ROOT / "tests" / "data"
 SEED = 20261203
 FILES = tuple(
     f"{lang}_{kind}.jsonl" for lang in ("en", "zh") for kind in ("faq", "escalation", "offtopic", "multi")
@@ -185,15 +187,48 @@ def load_whole(folder: Path) -> list[DevQuestion]:
     return [q for name in FILES if (folder / name).exists() for q in load_file(name, folder)]
 
 
+def heldout_questions() -> list[DevQuestion]:
+    """tests/data in the development set's shape (its escalation file has its own kinds, mapped the same way)."""
+    out: list[DevQuestion] = []
+    for name, lang in (("heldout_en.jsonl", "en"), ("heldout_zh.jsonl", "zh")):
+        for i, line in enumerate((HELDOUT / name).read_text(encoding="utf-8").splitlines(), 1):
+            row = json.loads(line)
+            out.append(DevQuestion(row["text"], lang, (row["faq_id"],), f"{lang}_faq.jsonl", i))  # type: ignore[arg-type]
+    for i, line in enumerate((HELDOUT / "escalation.jsonl").read_text(encoding="utf-8").splitlines(), 1):
+        row = json.loads(line)
+        out.append(DevQuestion(row["text"], row["lang"], (row["kind"],), f"{row['lang']}_escalation.jsonl", i))
+    for i, line in enumerate((HELDOUT / "out_of_scope.jsonl").read_text(encoding="utf-8").splitlines(), 1):
+        row = json.loads(line)
+        out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
+    return out
+
+
+def blind_offtopic_questions() -> list[DevQuestion]:
+    """tests/data/offtopic_blind.jsonl: 250 off-topic messages written in session 5 by a writer who saw nothing of
+    the project (other companies' products, chit-chat, price predictions); measured once, never tuned on."""
+    out: list[DevQuestion] = []
+    lines = (HELDOUT / "offtopic_blind.jsonl").read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines, 1):
+        row = json.loads(line)
+        out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
+    return out
+
+
 def load_tuning() -> list[DevQuestion]:
     """Everything calibration and thresholds may be fitted on: the tuning half and the whole tuning sets."""
     return [*load_half("tune"), *(q for name in TUNING_WHOLE_SETS for q in load_whole(WHOLE_SETS[name]))]
 
 
 def load_held_out() -> list[DevQuestion]:
-    """Every test question: the test half and each whole set that is not tuning data."""
+    """Every test question: the test half, each whole set that is not tuning data, tests/data's held-out sets and the
+    blind off-topic set."""
     test_sets = [folder for name, folder in WHOLE_SETS.items() if name not in TUNING_WHOLE_SETS]
-    return [*load_half("test"), *(q for folder in test_sets for q in load_whole(folder))]
+    return [
+        *load_half("test"),
+        *(q for folder in test_sets for q in load_whole(folder)),
+        *heldout_questions(),
+        *blind_offtopic_questions(),
+    ]
 
 
 def example_entry(question: DevQuestion) -> str:
@@ -206,12 +241,13 @@ def example_entry(question: DevQuestion) -> str:
 
 def write_examples(path: Path = ROOT / "faq_data" / EXAMPLES_FILE) -> int:
     """Write the tuning data's single-question messages as the classifier's examples, leaving out any text a test
-    set also holds ("site down?" is in both halves): every test question stays unseen."""
-    held_out = {q.text for q in load_held_out()}
+    set also holds, once normalised ("site down?" is in both halves, 转人工 in a tuning set and in tests/data): every
+    test question stays unseen."""
+    held_out = {normalize(q.text) for q in load_held_out()}
     rows = [
         json.dumps({"text": q.text, "lang": q.lang, "entry": example_entry(q)}, ensure_ascii=False)
         for q in load_tuning()
-        if len(q.labels) == 1 and q.text not in held_out
+        if len(q.labels) == 1 and normalize(q.text) not in held_out
     ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return len(rows)

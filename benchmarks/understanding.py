@@ -23,7 +23,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.devset import TUNING_WHOLE_SETS, WHOLE_SETS, DevQuestion, load_half, load_whole
+from benchmarks.devset import (
+    TUNING_WHOLE_SETS,
+    WHOLE_SETS,
+    DevQuestion,
+    blind_offtopic_questions,
+    heldout_questions,
+    load_half,
+    load_whole,
+)
 from benchmarks.fit_ranker import fold_of, fold_rankers
 from bot.app.config import Config, load_config
 from bot.app.wiring import Core, build_core
@@ -33,36 +41,8 @@ from bot.core.router import RouterResult
 from handlers.pattern_decline import ADVICE_ENTRY_ID
 
 ROOT = Path(__file__).resolve().parent.parent
-HELDOUT = ROOT / "tests" / "data"
 TUNING_SETS = ("tune", *TUNING_WHOLE_SETS)  # the classifier's examples: in-sample unless cross-fitted
 REASONS = {"human": "human_request", "security": "security_incident", "refund": "refund_request"}
-
-
-def heldout_questions() -> list[DevQuestion]:
-    """tests/data in the development set's shape (its escalation file has its own kinds, mapped the same way)."""
-    out: list[DevQuestion] = []
-    for name, lang in (("heldout_en.jsonl", "en"), ("heldout_zh.jsonl", "zh")):
-        for i, line in enumerate((HELDOUT / name).read_text(encoding="utf-8").splitlines(), 1):
-            row = json.loads(line)
-            out.append(DevQuestion(row["text"], lang, (row["faq_id"],), f"{lang}_faq.jsonl", i))  # type: ignore[arg-type]
-    for i, line in enumerate((HELDOUT / "escalation.jsonl").read_text(encoding="utf-8").splitlines(), 1):
-        row = json.loads(line)
-        out.append(DevQuestion(row["text"], row["lang"], (row["kind"],), f"{row['lang']}_escalation.jsonl", i))
-    for i, line in enumerate((HELDOUT / "out_of_scope.jsonl").read_text(encoding="utf-8").splitlines(), 1):
-        row = json.loads(line)
-        out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
-    return out
-
-
-def blind_offtopic_questions() -> list[DevQuestion]:
-    """tests/data/offtopic_blind.jsonl: 250 off-topic messages written in session 5 by a writer who saw nothing of
-    the project (other companies' products, chit-chat, price predictions); measured once, never tuned on."""
-    out: list[DevQuestion] = []
-    lines = (HELDOUT / "offtopic_blind.jsonl").read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines, 1):
-        row = json.loads(line)
-        out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
-    return out
 
 
 async def route_alone(core: Core, text: str, counter: itertools.count[int]) -> RouterResult:
