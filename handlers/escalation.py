@@ -175,21 +175,21 @@ _SECURITY = re.compile(
     r"|\b(added|whitelisted)\s+to\s+(my|the)\s+(withdrawal\s+)?(address\s+book|whitelist|address\s+list)\b.{0,80}"
     r"\bi\s+(did\s*n[o']?t|didnt|never|have\s*n[o']?t|haven'?t)\s+add"
     r"|(?<!remove\s)(?<!delete\s)\ban?\s+(address|api\s+key|device)\s+(that\s+)?i\s+(did\s*n[o']?t|didnt|never)\s+(add(ed)?|created?|set\s+up)\b"
-    r"|\b(at\s+gunpoint|mugged|forced\s+(me|him|her|us)\s+to\s+(unlock|transfer|send|withdraw|log\s*in|open))\b"
+    r"|\b(at\s+(gun|knife)\s*point|mugged|forced\s+(me|him|her|us)\s+to\s+(unlock|transfer|send|withdraw|log\s*in|open)|"
+    r"made\s+me\s+unlock)\b"
     # (tests/data/dev19) money out to an address the user does not know, a setting moved to someone's own phone
     r"|\b(went\s+out|sent|withdrawn|transferred|moved|left)\b[^.?!]{0,40}\bto\s+(an?|some)\s+(address|wallet)\s+(that\s+)?i\s+"
     r"(do\s*n[o']?t|dont|never|did\s*n[o']?t|have\s*n[o']?t|haven'?t)\s+(know|recogni[sz]e|own|seen|saw)\b"
     r"|\b(someone|somebody|hackers?|a\s+stranger)\s+(already\s+|has\s+|have\s+)*(switched|moved|rebound|bound|linked|changed|"
     r"transferred)\s+(it|my\s+\w+|the\s+\w+)\s+to\s+(their|his|her)\s+(own\s+)?(phone|device|email|number)\b"
     # session 23, from the tuning data (tests/data/dev24): someone in the account, who logged in, someone draining it,
-    # a setting changed by someone, "they're withdrawing", at knifepoint, a coin named as vanished (not "disappeared":
+    # a setting changed by someone, "they're withdrawing", a coin named as vanished (not "disappeared":
     # "my MATIC disappeared and now there's POL")
     r"|\b(someone|somebody|a\s+stranger)\s+(is\s+|was\s+)?(in|inside)\s+my\s+(account|acount|acc|acct)\b"
     r"|\bwho\s+(logged|got|is|was)\s+(in|into|in\s+to)\s+my\s+(account|acount|acc|acct)\b"
     r"|\b(someone|somebody|strangers?|hackers?)\s+(is\s+|are\s+)?(draining|emptying|stealing\s+from)\s+my\b"
     r"|\b(changed|reset|modified|switched|removed|disabled)\s+by\s+(someone|somebody|a\s+stranger|hackers?|a\s+hacker)\b"
     r"|\bthey'?re\s+(withdrawing|draining|emptying|stealing|selling\s+my|trading\s+my)\b"
-    r"|\bat\s+(knife\s*point|gun\s*point)\b|\bmade\s+me\s+unlock\b"
     r"|\b(all\s+)?my\s+(sol|bnb|xrp|trx|doge|ada|ton|usdc|dot|matic|ltc)\s+(just\s+)?(vanished|got\s+stolen)\b",
     _FLAGS,
 )
@@ -759,7 +759,7 @@ def _funding_drain(text: str) -> bool:
         _RECURRING.search(text) is not None
         and _POSITION_HELD.search(text) is not None
         and _MONEY_OUT_OR_IN.search(text) is None
-        and not (_CHANGED_A_SETTING.search(text) or _SETTING_CHANGED.search(text))
+        and not _setting_change_named(text)
         and _PERSON_NAMED.search(_THEFT_ASKED.sub(" ", text)) is None
     )
 
@@ -858,7 +858,7 @@ def _less_arrived_than_sent(text: str) -> bool:
         _OWN_TRANSFER.search(text) is not None
         and _LESS_ARRIVED.search(text) is not None
         and not someone_else_did_it(text)
-        and not (_CHANGED_A_SETTING.search(text) or _SETTING_CHANGED.search(text))
+        and not _setting_change_named(text)
     )
 
 
@@ -889,7 +889,12 @@ def _nothing_done(text: str) -> bool:
 
 def _nothing_lost_or_changed(text: str) -> bool:
     """No loss and no changed security setting (active or passive) named (the text folded)."""
-    return not (_LOSS.search(text) or _CHANGED_A_SETTING.search(text) or _SETTING_CHANGED.search(text))
+    return _LOSS.search(text) is None and not _setting_change_named(text)
+
+
+def _setting_change_named(text: str) -> bool:
+    """A changed security setting named, in the active or the passive (the text folded)."""
+    return _CHANGED_A_SETTING.search(text) is not None or _SETTING_CHANGED.search(text) is not None
 
 
 def without_human_request(text: str) -> str:
