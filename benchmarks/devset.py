@@ -16,7 +16,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -99,13 +99,13 @@ DEV22 = ROOT / "tests" / "data" / "dev22"
 # Session 23, for tuning only, like dev17 and dev20: FAQ questions in the tuning half's style by another writer (shown 60
 # other texts of the tuning half and the topic ids). The 9 of its 560 texts that repeat a stored text were dropped.
 DEV23 = ROOT / "tests" / "data" / "dev23"
+# Session 23, for tuning only, like dev19: hard escalations, FAQ questions that sound alarming and other companies'
+# incidents, by another writer with dev19's brief (topic ids only).
+DEV24 = ROOT / "tests" / "data" / "dev24"
 # Session 23, by an eighth writer with dev21's brief (56 topic ids), for the next session's first look: a test set only,
 # not measured in session 23. The 163 of its 834 texts that repeat a text of an earlier set, the examples or faq_data/ were
 # dropped.
 DEV25 = ROOT / "tests" / "data" / "dev25"
-# Session 23, for tuning only, like dev19: hard escalations, FAQ questions that sound alarming and other companies'
-# incidents, by another writer with dev19's brief (topic ids only).
-DEV24 = ROOT / "tests" / "data" / "dev24"
 # by their benchmark names; the whole sets in TUNING_WHOLE_SETS are tuning data, the others test sets
 WHOLE_SETS = {
     "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7, "dev8": DEV8, "dev9": DEV9,
@@ -187,18 +187,21 @@ def load_whole(folder: Path) -> list[DevQuestion]:
     return [q for name in FILES if (folder / name).exists() for q in load_file(name, folder)]
 
 
+def _numbered_rows(name: str) -> list[tuple[int, dict[str, Any]]]:
+    """The JSON rows of tests/data/`name`, with their line numbers."""
+    lines = (HELDOUT / name).read_text(encoding="utf-8").splitlines()
+    return [(i, json.loads(line)) for i, line in enumerate(lines, 1)]
+
+
 def heldout_questions() -> list[DevQuestion]:
     """tests/data in the development set's shape (its escalation file has its own kinds, mapped the same way)."""
     out: list[DevQuestion] = []
     for name, lang in (("heldout_en.jsonl", "en"), ("heldout_zh.jsonl", "zh")):
-        for i, line in enumerate((HELDOUT / name).read_text(encoding="utf-8").splitlines(), 1):
-            row = json.loads(line)
+        for i, row in _numbered_rows(name):
             out.append(DevQuestion(row["text"], lang, (row["faq_id"],), f"{lang}_faq.jsonl", i))  # type: ignore[arg-type]
-    for i, line in enumerate((HELDOUT / "escalation.jsonl").read_text(encoding="utf-8").splitlines(), 1):
-        row = json.loads(line)
+    for i, row in _numbered_rows("escalation.jsonl"):
         out.append(DevQuestion(row["text"], row["lang"], (row["kind"],), f"{row['lang']}_escalation.jsonl", i))
-    for i, line in enumerate((HELDOUT / "out_of_scope.jsonl").read_text(encoding="utf-8").splitlines(), 1):
-        row = json.loads(line)
+    for i, row in _numbered_rows("out_of_scope.jsonl"):
         out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
     return out
 
@@ -206,12 +209,10 @@ def heldout_questions() -> list[DevQuestion]:
 def blind_offtopic_questions() -> list[DevQuestion]:
     """tests/data/offtopic_blind.jsonl: 250 off-topic messages written in session 5 by a writer who saw nothing of
     the project (other companies' products, chit-chat, price predictions); measured once, never tuned on."""
-    out: list[DevQuestion] = []
-    lines = (HELDOUT / "offtopic_blind.jsonl").read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines, 1):
-        row = json.loads(line)
-        out.append(DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i))
-    return out
+    return [
+        DevQuestion(row["text"], row["lang"], ("off_topic",), f"{row['lang']}_offtopic.jsonl", i)
+        for i, row in _numbered_rows("offtopic_blind.jsonl")
+    ]
 
 
 def load_tuning() -> list[DevQuestion]:
@@ -255,7 +256,13 @@ def write_examples(path: Path = ROOT / "faq_data" / EXAMPLES_FILE) -> int:
 
 def stored_texts() -> set[str]:
     """Every text of tests/data and of the classifier's examples."""
-    texts = set()
+    return set(stored_labels())
+
+
+def stored_labels() -> dict[str, str | None]:
+    """Every text of tests/data and of the classifier's examples, with the label it was first stored under (a set's
+    label, an example's entry, a held-out file's faq_id or kind; None when the row has none)."""
+    labels: dict[str, str | None] = {}
     for path in [*(ROOT / "tests" / "data").glob("**/*.jsonl"), ROOT / "faq_data" / EXAMPLES_FILE]:
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
@@ -263,8 +270,9 @@ def stored_texts() -> set[str]:
             except json.JSONDecodeError:
                 continue
             if isinstance(row, dict) and isinstance(row.get("text"), str):
-                texts.add(row["text"])
-    return texts
+                label = next((row[key] for key in ("label", "entry", "faq_id", "kind") if isinstance(row.get(key), str)), None)
+                labels.setdefault(row["text"], label)
+    return labels
 
 
 def _yaml_strings(node: object) -> list[str]:
