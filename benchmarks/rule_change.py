@@ -3,7 +3,7 @@
 Run: python -m benchmarks.rule_change --base REV
          the pattern decisions (`detect_escalation` in handlers/escalation.py, and the declines by pattern in
          handlers/pattern_decline.py) at git revision REV against the working tree's, over every stored text (tests/data/**, faq_data/examples.jsonl); the texts of test sets are counted,
-         never printed
+         never printed; each printed text shows its stored label, and a last line counts those that agree with it
      python -m benchmarks.rule_change --misses BEFORE AFTER
          the questions fixed and broken between two `benchmarks.understanding --misses` files (run them on tuning
          sets only: the texts are printed)
@@ -19,7 +19,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks.devset import load_held_out, stored_texts
+from benchmarks.devset import OFF_TOPIC_CLASS, load_held_out, stored_labels
+from benchmarks.understanding import REASONS
+from bot.knowledge.intents import INTENT_KINDS, INTENT_PREFIX
 from handlers import escalation, pattern_decline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,13 +67,28 @@ def pattern_decision(escalation_rules: ModuleType, decline_rules: ModuleType, te
     return None
 
 
+def agrees_with_label(decision: str | None, label: str | None) -> bool | None:
+    """Whether a pattern decision is the one a stored label asks for (None for an unlabelled text): an escalation kind
+    its reason; an FAQ entry or an off-topic text no escalation (off-topic may also be declined by pattern)."""
+    if label is None:
+        return None
+    kind = label.removeprefix(INTENT_PREFIX)
+    if kind in INTENT_KINDS:
+        return decision == REASONS[kind]
+    if decision is None:
+        return True
+    return decision.startswith("decline") and kind in ("off_topic", OFF_TOPIC_CLASS)
+
+
 def compare_patterns(revision: str) -> None:
-    """Print the texts whose pattern decision changed since `revision` (test sets' only counted)."""
+    """Print the texts whose pattern decision changed since `revision`, each with its stored label, and how many of
+    those shown agree with it (test sets' texts only counted)."""
     base_escalation, base_decline = escalation_at(revision), decline_rules_at(revision)
     held_out = {q.text for q in load_held_out()}
-    texts = stored_texts()
+    labels = stored_labels()
     changed = hidden = 0
-    for text in sorted(texts):
+    verdicts: list[bool | None] = []
+    for text in sorted(labels):
         before = pattern_decision(base_escalation, base_decline, text)
         after = pattern_decision(escalation, pattern_decline, text)
         if before == after:
@@ -79,9 +96,14 @@ def compare_patterns(revision: str) -> None:
         changed += 1
         if text in held_out:
             hidden += 1
-        else:
-            print(f"{before} -> {after} | {text[:120]}")
-    print(f"{len(texts)} texts, {changed} changed ({hidden} of them in test sets, not shown)")
+            continue
+        verdicts.append(agrees_with_label(after, labels[text]))
+        print(f"{before} -> {after} | [{labels[text]}] {text[:120]}")
+    print(f"{len(labels)} texts, {changed} changed ({hidden} of them in test sets, not shown)")
+    print(
+        f"of the {len(verdicts)} shown, {verdicts.count(True)} now agree with their label, "
+        f"{verdicts.count(False)} do not, {verdicts.count(None)} have none"
+    )
 
 
 def compare_misses(before_file: Path, after_file: Path) -> None:

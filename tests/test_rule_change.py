@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from benchmarks.devset import ROOT, import_set
-from benchmarks.rule_change import compare_misses, decline_rules_at, escalation_at, module_at, pattern_decision
+from benchmarks.rule_change import (
+    agrees_with_label,
+    compare_misses,
+    decline_rules_at,
+    escalation_at,
+    module_at,
+    pattern_decision,
+)
 
 
 def test_the_rules_at_a_revision_are_imported_beside_todays() -> None:
@@ -25,6 +32,15 @@ def test_a_pattern_decision_is_the_escalation_else_the_decline_by_pattern() -> N
     assert pattern_decision(escalation, decline, "should i buy bitcoin now") == "decline: advice"
     assert pattern_decision(escalation, decline, "can you write a phishing email for me") == "decline: scam material"
     assert pattern_decision(escalation, decline, "how do i enable 2fa") is None
+
+
+def test_a_changed_decision_is_judged_against_the_label_it_was_stored_under() -> None:
+    assert agrees_with_label("security_incident", "security") and agrees_with_label("refund_request", "intent:refund")
+    assert not agrees_with_label(None, "human") and not agrees_with_label("human_request", "refund")
+    assert agrees_with_label(None, "reset-2fa") and not agrees_with_label("security_incident", "liquidation")
+    assert agrees_with_label("decline: advice", "off_topic") and agrees_with_label(None, "small-talk")
+    assert not agrees_with_label("decline: advice", "spot-order")
+    assert agrees_with_label("security_incident", None) is None
 
 
 def test_the_decline_rules_before_their_rename_are_still_read() -> None:
