@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from bot.core.messages import Action, Decision
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.knowledge.textnorm import fold_chinese
 from handlers.base import Handler, Outcome, Turn
 from handlers.replies import ReplyBuilder
 
@@ -35,14 +36,18 @@ _ADVICE = re.compile(
     # session 23, from the tuning data: coins or projects to recommend (not a project asking to be listed)
     r"|\b(recommend|suggest)\s+(me\s+)?(a\s+|some\s+|any\s+|good\s+|a\s+good\s+)?(coins?|tokens?|projects?|altcoins?|alts|memecoins?|gems?)\b"
     r"(?!\s+(listing|list|to\s+list))"
-    r"|(?:有什么|有啥|有没有)(?:好的?|靠谱的?)?(?:项目|币种?|山寨币?)(?:可以)?推荐|推荐(?:几个|一些|个|一下)?(?:好的?|靠谱的?)?(?:项目|币种?|山寨币?)(?!上线|上币)",
+    r"|(?:有什么|有啥|有没有)(?:好的?|靠谱的?)?(?:项目|币种?|山寨币?)(?:可以)?推荐|推荐(?:几个|一些|个|一下)?(?:好的?|靠谱的?)?(?:项目|币种?|山寨币?)(?!上线|上币)"
+    # session 24, from session 23's test set (tests/data/dev22, read after its measurement): money multiplied fast
+    r"|\b(\d+|two|five|ten|hundred)\s*x\s+my\s+(money|portfolio|account|stack|savings|capital|balance|investment)\b"
+    r"|\b(double|triple)\s+my\s+(money|portfolio|stack|savings|capital|investment)\b"
+    r"|(?:一周|一个月|一天|几天|快速|短期|怎么|如何|怎样)[^。？！?!，,]{0,8}翻[一二两三四五六七八九十百千\d]*倍",
     re.IGNORECASE,
 )
 
 
 def asks_for_advice(text: str) -> bool:
-    """True when the message asks what to buy or where a price is going."""
-    return _ADVICE.search(text) is not None
+    """True when the message asks what to buy or where a price is going (traditional characters folded)."""
+    return _ADVICE.search(fold_chinese(text)) is not None
 
 
 # "write me a phishing email" ranks as the anti-phishing-code entry (its words are all there): asked to make phishing
@@ -56,14 +61,22 @@ _MAKE_SCAM = re.compile(
     # session 21, from session 20's test set (tests/data/dev16, read after its measurement): forged papers to pass KYC
     r"|\b(buy|get|purchase|order)\b[^.?!]{0,25}\b(fake|forged|counterfeit|stolen)\s+(ids?|passports?|documents?|kyc)\b"
     r"|\b(ids?|passports?|documents?)\s+(that|which)\s+(will\s+|can\s+|would\s+)?pass\s+(your\s+|the\s+)?kyc\b"
-    r"|(?:买|搞|弄|办)[^。？！?!]{0,10}(?:假的?|能过kyc的?|过kyc的?|别人的)(?:身份证|证件|护照)",
+    r"|(?:买|搞|弄|办)[^。？！?!]{0,10}(?:假的?|能过kyc的?|过kyc的?|别人的)(?:身份证|证件|护照)"
+    # session 24 (tests/data/dev22): forged proof of funds or income, to pass a review
+    r"|\b(forge|photoshop|doctor|fake)\s+(me\s+)?(a\s+|my\s+|some\s+)?(bank\s+statements?|pay\s*slips?|pay\s+stubs?|"
+    r"proof\s+of\s+(funds|income|address)|source\s+of\s+funds)\b"
+    r"|\b(make|create|write|generate|draft)\s+(me\s+)?(a\s+|some\s+)?(fake|forged|false)\s+(bank\s+statements?|pay\s*slips?|"
+    r"pay\s+stubs?|proof\s+of\s+(funds|income|address)|invoices?|contracts?)\b"
+    r"|(?:做|弄|搞|伪造|p|开)(?:一份|份|个|一个|张|一张)?假的?(?:银行流水|流水|收入证明|资金证明|资产证明|存款证明|工资单|合同|发票)"
+    r"|伪造(?:一份|份|个|一个|张|一张)?(?:银行流水|流水|收入证明|资金证明|资产证明|存款证明|工资单)",
     re.IGNORECASE,
 )
 
 
 def asks_for_scam_material(text: str) -> bool:
-    """True when the message asks the assistant to make phishing or scam material, or where to buy forged papers."""
-    return _MAKE_SCAM.search(text) is not None
+    """True when the message asks the assistant to make phishing or scam material, or forged papers (traditional
+    characters folded)."""
+    return _MAKE_SCAM.search(fold_chinese(text)) is not None
 
 
 class PatternDeclineHandler(Handler[bool]):

@@ -353,6 +353,9 @@ def test_an_incident_only_the_ranking_sees_yields_to_a_late_transfer_a_worry_or_
         "定期存款提前取出利息还有吗",
         # a stop loss on shares
         "how to set up a stop loss on my Tesla shares in eToro",
+        # a stock-only broker named as where it came from: not a provider of ours
+        "what happens if i ignore a margin call from schwab",
+        "盈透的账户怎么入金",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
@@ -991,6 +994,22 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("your app opened orders i never placed after the crash and someone logged in, put it back", "security_incident"),
         # a coin that disappeared after a migration is the delisting entry's question
         ("my old token disappeared and a new ticker showed up, what happened", None),
+        # session 24 (tests/data/dev22's kinds, in new words): addresses the user never saved, a setting a notice says
+        # changed with the user changing nothing, an API key handed over and money gone
+        ("found strange addresses in my withdrawal list, i never saved them", "security_incident"),
+        ("常用地址里出现一个新地址，我根本没存过", "security_incident"),
+        ("收到短信说登录密码已更改，我啥都没动过", "security_incident"),
+        ("我改了密码，提示密码已修改，为什么24小时不能提现", None),
+        ("shared my api key with a copy trading group, my usdt is gone now", "security_incident"),
+        ("把api密钥给了一个量化软件 现在余额少了一半", "security_incident"),
+        ("how do i give my api key to a trading bot safely", None),
+        # a chat agent named is none asked for; anyone at the company who can look, asked for; the exchange asked to
+        # pay it back
+        ("the chat agent i had yesterday was rude, where do i file a complaint", None),
+        ("can i get a chat agent", "human_request"),
+        ("is there someone on your team who can check my order", "human_request"),
+        ("你们那边有没有人能处理一下", "human_request"),
+        ("should the platform pay back the fees it took while the site was down?", "refund_request"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
