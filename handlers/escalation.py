@@ -113,7 +113,8 @@ _SECURITY = re.compile(
     rf"(make|made|authori[sz]e|do|did|request|requested|place|placed|initiate)\b{_NOT_MAKE_IT_IDIOM}"
     r"[^.?!]{0,30}\b(withdrawal|transfer|transaction|trade|order|login|these|this|that|it)s?\b"
     r"|\b(all\s+)?(my\s+)?(funds|money|coins|balance|assets|crypto|usdt|btc|eth|savings)\b[^.?!]{0,20}\b(is|are|was|were|"
-    r"have|has|just)?\s*(gone|dis+ap+e?ar(ed|s)?|vanished|stolen)\b(?!\s+(out\s+)?(from|of)\s+(my\s+|the\s+)?(bank|card))"
+    r"have|has|just)?\s*(?<!\bhe's\s)(?<!\bhes\s)(?<!\bshe's\s)(?<!\bshes\s)(?<!\bthey're\s)(?<!\btheyre\s)(gone|dis+ap+e?ar(ed|s)?|vanished|stolen)\b"
+    r"(?!\s+(out\s+)?(from|of)\s+(my\s+|the\s+)?(bank|card))"
     r"|\b(login|log\s*in|sign\s*in)\s+from\s+(an?\s+)?"
     r"(unknown|another|different|strange|foreign)\s+(country|device|ip|location)\b|(?<!if\sit\s)(?<!if\sthat\s)(?<!if\sthis\s)\bwasn'?t\s+me\b|\bnot\s+me\s+who\b"
     r"|被盗|盗号|被黑|黑客|被人盗|被转走|被提走|被提现|被偷|不是我操作|(?<!提示)(?<!显示)(?<!判定)非本人操作|(?<!提示)(?<!显示)(?<!判定)不是本人操作|不是我本人|我没有操作|我没有提"
@@ -196,7 +197,11 @@ _SECURITY = re.compile(
     r"|\b(someone|somebody|strangers?|hackers?)\s+(is\s+|are\s+)?(draining|emptying|stealing\s+from)\s+my\b"
     r"|\b(changed|reset|modified|switched|removed|disabled)\s+by\s+(someone|somebody|a\s+stranger|hackers?|a\s+hacker)\b"
     r"|\bthey'?re\s+(withdrawing|draining|emptying|stealing|selling\s+my|trading\s+my)\b"
-    r"|\b(all\s+)?my\s+(sol|bnb|xrp|trx|doge|ada|ton|usdc|dot|matic|ltc)\s+(just\s+)?(vanished|got\s+stolen)\b",
+    r"|\b(all\s+)?my\s+(sol|bnb|xrp|trx|doge|ada|ton|usdc|dot|matic|ltc)\s+(just\s+)?(vanished|got\s+stolen)\b"
+    # session 24, from the tuning data (tests/data/dev24): a balance at zero said in a few words, the whole message
+    # ("balance zero wtf help"; not "wallet empty after the fee?")
+    r"|^\W*(my\s+)?(whole\s+|entire\s+)?(balance|account|acc|acct|wallet)\s+(is\s+|went\s+to\s+|shows\s+|now\s+|just\s+|at\s+)*"
+    r"(0|zero|empty)\b(?!\s+(after|when|since|because|from|on))[^.?!]{0,20}$",
     _FLAGS,
 )
 # A security setting changed that the user says they did not change: an intruder at work, whatever the wording.
@@ -216,6 +221,9 @@ _SETTING_CHANGED = re.compile(
 # A security setting changed, said in the active ("someone logged in and changed my email"): never an alert only.
 _CHANGED_A_SETTING = re.compile(
     rf"\b(changed|reset|turned\s+off|disabled|removed|replaced)\s+(the|my)\s+{_SETTING}"
+    # session 24 (tests/data/dev19): a setting moved to someone's own device ("somebody switched it to their own phone")
+    r"|\b(switched|moved|rebound|bound|linked|changed|transferred)\s+(it|them|my\s+\w+|the\s+\w+)\s+to\s+(their|his|her)\s+"
+    r"(own\s+)?(phone|device|email|number)\b"
     rf"|(?:改|换|关|删|重置|解绑)了?我?的?{_SETTING_ZH}|把我?的?{_SETTING_ZH}[^。？！?!，,]{{0,4}}(?:改|换|关|删|重置|解绑)",
     _FLAGS,
 )
@@ -252,6 +260,8 @@ _DENIED = re.compile(
     r"|\bno\s+idea\s+who\s+(that|this|it|they)\s+(is|was|are)\b|\b(do\s*n[o']?t|dont)\s+know\s+who\s+(that|this)\s+(is|was)\b"
     r"|\bi\s+only\s+(do|trade|use)\s+spot\b|我只(?:做|玩|用)现货|(?:这人|这个人|对方)我(?:都)?不认识|我(?:都)?不认识(?:这个人|这人|对方)"
     r"|\b(which|that)\s+(she|he)\s+(did\s*n[o']?t|didnt|never)\s+(make|made|authori[sz]e|request)\b"
+    # session 24 (tests/data/dev24): "there's one for 8k on my account that I never made"
+    rf"|\bthat\s+i\s+(did\s*n[o']?t|didnt|never)\s+(make|made){_NOT_MAKE_IT_IDIOM}\b"
     rf"|\b{_SETTING}\b[^.?!]{{0,40}}\b(is\s*n[o']?t|isnt|is\s+not|is\s+no\s+longer)\s+mine\b",
     _FLAGS,
 )
@@ -386,7 +396,7 @@ _SECURITY_ZH = re.compile(
     r"|有(?:人|陌生人)(?:用|在)我的(?:账号|账户|帐号|帐户|钱包)"
     rf"|{_AGENT_ZH}[^。？！?!]{{0,12}}正在(?:登录|登陆|用|使用)我的"
     rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,6}}(?:全|都)(?:没了|没有了|不见了)"
-    rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:变成|只剩|剩下)\s*0"
+    rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:变成|变|只剩|剩下)\s*0"
     rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:突然|莫名其妙|无缘无故)(?:少了|没了|不见了|转出去?了|被转走|被提走|转走了)"
     r"|未经(?:我的?)?(?:授权|允许|同意)|我?没有?授权|我不知道的(?:提现|提币|转账|交易|登录|订单)"
     r"|不是我(?:下|做|提|转|操作|发起|挂)的|莫名其妙的(?:交易|订单|提现|提币|转账|登录)"
@@ -548,7 +558,7 @@ _HOW_TO = re.compile(
     r"|(?<!none\sof\s)\bit\s+was\s+(just\s+|only\s+)?me\b"  # the login alert was the user's own
     r"|^\W*what\s+are\s+the\s+(warning\s+)?signs\b"
     r"|如何防止|怎么防止|怎样防止|如何保护|怎么保护|以防|预防|防止被|万一|如果(?:被|有人|账号|帐号|账户)|怕(?:被|号|账号|帐号)"
-    r"|容易被盗|提前了解|怎么判断|如何判断|怎么检查|如何检查|怎么知道|如何知道|(?:被盗|被黑|盗号)的话|先问一下|^\W*如果|担心(?:被|号|账号|帐号|有人)|(?<!成)(?<!成了)(?:别人|看新闻|新闻|听说|好多人|很多人|不少人)[^。？！?!]{0,8}(?:的号|的账号|的帐号|被盗|被黑)"
+    r"|容易被盗|提前了解|怎么判断|如何判断|怎么检查|如何检查|怎么知道|如何知道|(?:被盗|被黑|盗号)的话|先问一下|^\W*如果|担心(?:被|号|账号|帐号|有人)|(?<!成)(?<!成了)(?:别人|看新闻|新闻|听说|好多人|很多人|不少人|看到有人)[^。？！?!]{0,8}(?:的号|的账号|的帐号|被盗|被黑)"
     # others' thefts as the reason for a precaution ("so many people getting drained lately, how do i lock mine down")
     r"|\b(lots\s+of|so\s+many|many|a\s+lot\s+of|plenty\s+of)\s+(people|users|accounts)\b[^.?!]{0,25}\b(hacked|drained|stolen|robbed|compromised)\b"
     r"|以为[^。，？！?!]{0,6}(?:被偷|被盗|被黑|丢了)",
@@ -645,11 +655,18 @@ _POSITION_DENIED = re.compile(
     r"|\btransferr?\w*|不是我(开|下)的|没(开|下)过",
     _FLAGS,
 )
-# A phone lost or stolen, and the question how to move or reset the authenticator on it: the 2FA reset entry answers
-# it, unless money is gone or an operation is named ("手机被偷了 上面有谷歌验证器 怎么解绑").
+# A phone lost or stolen, and the question how to move or reset the authenticator on it, or the authenticator said to
+# be on it: the 2FA reset entry answers it, unless money is gone or an operation is named ("手机被偷了 上面有谷歌验证器
+# 怎么解绑", "my phone fell in the lake with google authenticator on it, I can't log in").
 _PHONE_GONE = re.compile(
-    r"\b(lost|stolen|broke|broken)\b[^.?!]{0,20}\bphone\b|\bphone\b[^.?!]{0,20}\b(lost|stolen|broke|broken|died)\b"
+    r"\b(lost|stolen|broke|broken)\b[^.?!]{0,20}\bphone\b"
+    r"|\bphone\b[^.?!]{0,20}\b(lost|stolen|broke|broken|died|fell|dropped|smashed|drowned|dead)\b"
     r"|手机[^。？！?!，,]{0,6}(?:被偷|被抢|丢了|掉了|坏了|丢失)",
+    _FLAGS,
+)
+_AUTHENTICATOR_ON_IT = re.compile(
+    r"\b(2fa|authenticator|google\s+auth\w*)\s+(app\s+)?(was\s+|is\s+)?(on|in)\s+it\b|上面有(?:谷歌验证|验证器|身份验证器|2fa)"
+    r"|(?:谷歌验证|验证器|身份验证器|2fa)[^。？！?!，,]{0,4}(?:在上面|在里面|也在)",
     _FLAGS,
 )
 _AUTHENTICATOR_MOVED = re.compile(
@@ -661,6 +678,7 @@ _AUTHENTICATOR_MOVED = re.compile(
 # with no loss and nobody else named, an incident the ranking alone suggests is the pending entry's (session 18).
 _DELAYED = re.compile(
     r"\b(stuck|pending|processing|delayed|still\s+waiting|not\s+(yet\s+)?(arrived|received|credited)|has\s*n[o']?t\s+arrived)\b"
+    r"|\b(no|still\s+no|without\s+a)\s+(txid|tx\s*id|tx\s*hash|hash|transaction\s+id)\b"
     r"|卡住|(?<![换补])卡了|卡在|审核中|处理中|未到账|没到账|还没到|一直在审核",
     _FLAGS,
 )
@@ -720,7 +738,18 @@ _POSITION_HELD = re.compile(
 # A theft only asked about ("is someone stealing?", 是不是被盗了): no person named as having acted.
 _THEFT_ASKED = re.compile(
     r"\b(is|are)\s+(someone|somebody|people)\s+\w+ing\b[^.?!]*\?|\b(was|am)\s+i\s+(hacked|robbed)\b[^.?!]*\?"
-    r"|\b(hack\w*|robbed)\s*\?|是不是被(?:盗|黑|偷)了?|被(?:盗|黑|偷)了?(?:吗|么)",
+    r"|\b(hack\w*|robbed)\s*\?|是不是被(?:盗|黑|偷)了?|被(?:盗|黑|偷)了?(?:吗|么)|会不会被[^。？！?!，,]{0,6}",
+    _FLAGS,
+)
+# A loss only asked about ("i sent it on the wrong chain. is my money gone?", 钱是不是没了？): no loss said.
+# A check or a worry with nothing said to have happened ("to be sure nothing unusual happened", 会不会被补卡盗号,
+# 怎么开谷歌验证防止这种事) (session 24, from the tuning data: tests/data/dev19).
+_CHECK_ONLY = re.compile(
+    r"\bsure\s+nothing\s+(unusual|weird|strange|suspicious|bad|fishy)\b|会不会被|(?:防止|避免|预防)(?:这种|这样|这类)", _FLAGS
+)
+_LOSS_ASKED = re.compile(
+    r"\b(is|are)\s+(all\s+)?my\s+(\w+\s+){0,2}(gone|lost)\s*\?"
+    r"|(?:钱|币|资产|资金|u)(?:是不是|会不会|是否)(?:就|都)?(?:没了|丢了|没有了)",
     _FLAGS,
 )
 _MONEY_OUT_OR_IN = re.compile(r"\b(withdr\w*|log\w*\s*in|login|sent\s+out|transferr?ed\s+out)\b|提现|提币|登录|登陆|转出|转走|提走", _FLAGS)
@@ -741,9 +770,10 @@ def detect_escalation(text: str) -> EscalationMatch | None:
     refund = _REFUND.search(text) is not None
     denied = _DENIED.search(text) is not None
     settings_changed = _settings_changed(text)
+    told = _LOSS_ASKED.sub(" ", text)
     incident = (
-        _SECURITY.search(text) is not None
-        or _SECURITY_ZH.search(text) is not None
+        _SECURITY.search(told) is not None
+        or _SECURITY_ZH.search(told) is not None
         or ((denied or _UNTOUCHED.search(text) is not None) and _SETTING_CHANGED.search(text) is not None)
         or settings_changed >= 2  # two security settings changed at once: how a takeover looks
         or (denied and _ACCOUNT_EVENT.search(text) is not None)
@@ -791,13 +821,24 @@ def _precaution(text: str) -> bool:
     if _HOW_TO.search(text) is not None:
         return True
     if (
+        _CHECK_ONLY.search(text) is not None
+        and not _person_named(text)
+        and _DENIED.search(text) is None
+        and _nothing_lost_or_changed(text)
+    ):
+        return True
+    if (
         _FIRST_STEP.search(text) is not None
         and _DENIED.search(text) is None
         and _ALIBI.search(text) is None  # "I was asleep when the six emails came": not the user's doing
         and _nothing_lost_or_changed(text)
     ):
         return True
-    if _PHONE_GONE.search(text) and _AUTHENTICATOR_MOVED.search(text) and _nothing_done(text):
+    if (
+        _PHONE_GONE.search(text)
+        and (_AUTHENTICATOR_MOVED.search(text) or _AUTHENTICATOR_ON_IT.search(text))
+        and _nothing_done(text)
+    ):
         return True
     return _RELATIVE_HACKED.search(text) is not None and not _LOSS.search(text) and _settings_changed(text) == 0
 

@@ -324,6 +324,16 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
         ("i have one long open and every 8 hours a couple usdt vanish. is someone skimming my balance?", None),
         ("多单一直拿着 每隔几个小时少一点U 是不是被盗了", None),
         ("i have a short open and every few hours usdt is withdrawn to an address i don't know", SECURITY_INCIDENT),
+        # session 24 (the tuning data's kinds, in new words): a phone broken with the authenticator on it; a withdrawal
+        # with no TxID yet; a check that nothing happened, a worry about what could; a setting moved to someone's own
+        # device, with the balance still there, stays an incident, and so does a login named beside a worry
+        ("my phone got smashed and the authenticator was on it, how do i get back in", None),
+        ("手机摔坏了 验证器在里面 怎么登录", None),
+        ("withdrew sol to my ledger 3h ago and still no txid", None),
+        ("can i get a list of all my logins, just to be sure nothing suspicious happened", None),
+        ("开了短信验证 会不会被人盗号 要不要再开谷歌验证", None),
+        ("somebody moved my authenticator to their own device, balance still fine for now", SECURITY_INCIDENT),
+        ("有人登录了我的账号 会不会被盗", SECURITY_INCIDENT),
     ],
 )
 def test_an_incident_only_the_ranking_sees_yields_to_a_late_transfer_a_worry_or_the_users_own_change(
@@ -460,6 +470,10 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     # Someone on a provider's app who claims to speak for us: the official-channels answer is ours.
     assert not products.asked_about(normalize("微信群里的客服是真的吗"))
     assert not products.asked_about("discord mod says he is examplex staff, legit?")
+    # something set up at a provider is theirs; coins moved there from here are ours
+    assert products.asked_about(normalize("how do i open a copy trading account on okx"))
+    assert products.asked_about(normalize("can i stake my eth at lido instead"))
+    assert not products.asked_about(normalize("can i move the eth i staked with you over to lido"))
 
 
 def test_our_own_name_makes_a_message_about_another_product_ours() -> None:
@@ -1010,6 +1024,14 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("is there someone on your team who can check my order", "human_request"),
         ("你们那边有没有人能处理一下", "human_request"),
         ("should the platform pay back the fees it took while the site was down?", "refund_request"),
+        # a balance at zero said in a few words; a loss only asked about; "he's gone" is the scammer; an operation
+        # denied after the noun ("one … that i never made")
+        ("wallet shows zero, help", "security_incident"),
+        ("我的余额怎么变0了", "security_incident"),
+        ("wallet empty after the withdrawal fee?", None),
+        ("sent usdt on the wrong chain. are my funds lost?", None),
+        ("the buyer got my usdt and now she's gone", None),
+        ("there's a transfer for 2k in my history that i never made", "security_incident"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

@@ -111,6 +111,11 @@ _SETTING_OF = re.compile(
     r"\b(2fa|two[-\s]?factor|two[-\s]?step|2-?step|authenticator|password|passcode|pin)\s+(\w+\s+)?(on|for|in|of)\s+(my\s+|the\s+)?$",
     re.IGNORECASE,
 )
+# Something set up at a provider ("a sub-account on bybit for copy trading", "stake eth on lido"): theirs, like its own
+# settings (session 24, from the tuning data: tests/data/dev8, dev22).
+_SET_UP_AT = re.compile(
+    r"\b(set\s+up|open|create|make|enable|register|stake|staking)\b[^.?!]{0,30}\b(on|at)\s+(my\s+)?$", re.IGNORECASE
+)
 # Money moved between two outsiders ("from paypal to my bank", "from revolut to wise"), with no coin of ours named.
 _FROM = re.compile(r"\bfrom\s+(my\s+|the\s+)?$", re.IGNORECASE)
 _ONWARD = re.compile(r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?", re.IGNORECASE)
@@ -184,7 +189,7 @@ class OtherProducts:
 
     def _about_provider(self, text: str, mention: re.Match[str]) -> bool:
         before, after = text[: mention.start()], text[mention.end() :]
-        if _SETTING_OF.search(before) or (_FROM.search(before) and self._to_outsider(after) and not _COIN.search(text)):
+        if _SETTING_OF.search(before) or _SET_UP_AT.search(before) or (_FROM.search(before) and self._to_outsider(after) and not _COIN.search(text)):
             return True
         if _LINK_BEFORE.search(before) or _LINK_AFTER.search(after):
             return False
