@@ -1032,6 +1032,11 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("sent usdt on the wrong chain. are my funds lost?", None),
         ("the buyer got my usdt and now she's gone", None),
         ("there's a transfer for 2k in my history that i never made", "security_incident"),
+        # a card charged is the bank's to dispute ("they took … from my card"), money wanted back is a refund; a real
+        # support person asked for as 有没有真的客服
+        ("they took 80 euros off my card for nothing, i want it back", "refund_request"),
+        ("someone took 2 btc from my account", "security_incident"),
+        ("有木有真的客服啊", "human_request"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
