@@ -40,7 +40,10 @@ _ADVICE = re.compile(
     # session 24, from session 23's test set (tests/data/dev22, read after its measurement): money multiplied fast
     r"|\b(\d+|two|five|ten|hundred)\s*x\s+my\s+(money|portfolio|account|stack|savings|capital|balance|investment)\b"
     r"|\b(double|triple)\s+my\s+(money|portfolio|stack|savings|capital|investment)\b"
-    r"|(?:一周|一个月|一天|几天|快速|短期|怎么|如何|怎样)[^。？！?!，,]{0,8}翻[一二两三四五六七八九十百千\d]*倍",
+    r"|(?:一周|一个月|一天|几天|快速|短期|怎么|如何|怎样)[^。？！?!，,]{0,8}翻[一二两三四五六七八九十百千\d]*倍"
+    # (tests/data/dev15, cross-fitted): whether now is the time to go long or short (现在做空纳指合适吗)
+    r"|(?:做多|做空|买入|卖出|入场|进场|抄底|开多|开空)[^。？！?!，,]{0,6}(?:合适吗|合适不|好不好|好吗|行不行)"
+    r"|(?:适合|可以|能)(?:做多|做空|买入|入场|进场|开多|开空)(?:了)?吗",
     re.IGNORECASE,
 )
 

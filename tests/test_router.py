@@ -197,6 +197,9 @@ async def test_the_urgent_incident_reply_in_chinese_freezes_first(router: Router
         "what's the fastest way to triple my savings with futures",
         "一个月怎么把本金翻五倍",
         "這個幣值得買嗎",
+        # whether now is the time to go long or short
+        "这时候开空合适吗",
+        "现在能做多了吗",
     ],
 )
 async def test_investment_advice_is_declined(router: Router, text: str) -> None:
@@ -208,7 +211,7 @@ async def test_investment_advice_is_declined(router: Router, text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["听说要涨 我就开了多单 结果爆仓了", "觉得会涨就加了仓 现在亏了一半", "邀请好友怎么赚钱", "理财怎么赚钱", "i lost 3x my deposit on fees, why"],
+    ["听说要涨 我就开了多单 结果爆仓了", "觉得会涨就加了仓 现在亏了一半", "邀请好友怎么赚钱", "理财怎么赚钱", "i lost 3x my deposit on fees, why", "做空的手续费怎么算"],
 )
 def test_a_belief_told_in_a_story_is_no_request_for_advice(text: str) -> None:
     assert not asks_for_advice(text)
