@@ -366,8 +366,6 @@ def test_an_incident_only_the_ranking_sees_yields_to_a_late_transfer_a_worry_or_
         # a stock-only broker named as where it came from: not a provider of ours
         "what happens if i ignore a margin call from schwab",
         "盈透的账户怎么入金",
-        # the user's own home network
-        "my wifi drops every hour, how do i fix the router",
     ],
 )
 async def test_another_companys_product_is_declined_not_answered(core: Core, text: str) -> None:
@@ -476,8 +474,6 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about(normalize("how do i open a copy trading account on okx"))
     assert products.asked_about(normalize("can i stake my eth at lido instead"))
     assert not products.asked_about(normalize("can i move the eth i staked with you over to lido"))
-    # the user's home network beside our app is ours
-    assert not products.asked_about(normalize("your app logs me out whenever i switch from my wifi to 4g"))
 
 
 def test_our_own_name_makes_a_message_about_another_product_ours() -> None:
