@@ -3,7 +3,9 @@
 Run: python -m benchmarks.rule_change --base REV
          the pattern decisions (`detect_escalation` in handlers/escalation.py, and the declines by pattern in
          handlers/pattern_decline.py) at git revision REV against the working tree's, over every stored text (tests/data/**, faq_data/examples.jsonl); the texts of test sets are counted,
-         never printed; each printed text shows its stored label, and a last line counts those that agree with it
+         never printed; each printed text shows its stored label, and a last line counts those that agree with it;
+         then the same for `decide_escalation` over a ranking sure of the security intent, where the rules' vetoes
+         (a precaution, a late transfer, a loss the user caused) decide
      python -m benchmarks.rule_change --misses BEFORE AFTER
          the questions fixed and broken between two `benchmarks.understanding --misses` files (run them on tuning
          sets only: the texts are printed)
@@ -16,12 +18,14 @@ import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 from benchmarks.devset import OFF_TOPIC_CLASS, load_held_out, stored_labels
 from benchmarks.understanding import REASONS
 from bot.knowledge.intents import INTENT_KINDS, INTENT_PREFIX
+from bot.knowledge.ranker import Ranked, Ranking
 from handlers import escalation, pattern_decline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +71,17 @@ def pattern_decision(escalation_rules: ModuleType, decline_rules: ModuleType, te
     return None
 
 
+# The ranking sure a message is an incident: what the escalation rules then decide is their vetoes' work alone (a
+# precaution, a late transfer, a loss the user caused …), which the patterns alone never show.
+_SURE_OF_AN_INCIDENT = Ranking((Ranked("intent:security", 0.9, 0.0, 0.0, ""),), True)
+
+
+def decision_over_an_incident_ranking(escalation_rules: ModuleType, text: str) -> str | None:
+    """The escalation `decide_escalation` makes when the ranking is sure of the security intent, else None."""
+    found = escalation_rules.decide_escalation(text, _SURE_OF_AN_INCIDENT, escalate_at=0.5)
+    return None if found is None else str(found.reason)
+
+
 def agrees_with_label(decision: str | None, label: str | None) -> bool | None:
     """Whether a pattern decision is the one a stored label asks for (None for an unlabelled text): an escalation kind
     its reason; an FAQ entry or an off-topic text no escalation (off-topic may also be declined by pattern)."""
@@ -81,24 +96,37 @@ def agrees_with_label(decision: str | None, label: str | None) -> bool | None:
 
 
 def compare_patterns(revision: str) -> None:
-    """Print the texts whose pattern decision changed since `revision`, each with its stored label, and how many of
-    those shown agree with it (test sets' texts only counted)."""
+    """Print the texts whose pattern decision changed since `revision`, then those whose decision over a ranking sure
+    of an incident changed, each with its stored label, and how many of those shown agree with it (test sets' texts
+    only counted)."""
     base_escalation, base_decline = escalation_at(revision), decline_rules_at(revision)
+    print("== the patterns")
+    _compare(
+        lambda text: pattern_decision(base_escalation, base_decline, text),
+        lambda text: pattern_decision(escalation, pattern_decline, text),
+    )
+    print("== the rules over a ranking sure of an incident")
+    _compare(
+        lambda text: decision_over_an_incident_ranking(base_escalation, text),
+        lambda text: decision_over_an_incident_ranking(escalation, text),
+    )
+
+
+def _compare(before: Callable[[str], str | None], after: Callable[[str], str | None]) -> None:
     held_out = {q.text for q in load_held_out()}
     labels = stored_labels()
     changed = hidden = 0
     verdicts: list[bool | None] = []
     for text in sorted(labels):
-        before = pattern_decision(base_escalation, base_decline, text)
-        after = pattern_decision(escalation, pattern_decline, text)
-        if before == after:
+        was, now = before(text), after(text)
+        if was == now:
             continue
         changed += 1
         if text in held_out:
             hidden += 1
             continue
-        verdicts.append(agrees_with_label(after, labels[text]))
-        print(f"{before} -> {after} | [{labels[text]}] {text[:120]}")
+        verdicts.append(agrees_with_label(now, labels[text]))
+        print(f"{was} -> {now} | [{labels[text]}] {text[:120]}")
     print(f"{len(labels)} texts, {changed} changed ({hidden} of them in test sets, not shown)")
     print(
         f"of the {len(verdicts)} shown, {verdicts.count(True)} now agree with their label, "

@@ -653,7 +653,8 @@ _MECHANISM = re.compile(
     r"|自动减仓|强平|强制平仓|爆仓|自己平(?:掉|仓)了",
     _FLAGS,
 )
-# A position the user says they did not open, or a device they do not know: beside a liquidation, an intruder's work.
+# A position the user says they did not open, a device they do not know, or money transferred: beside a liquidation,
+# an intruder's work.
 _POSITION_DENIED = re.compile(
     rf"\b(never|didn'?t|did\s+not|not)\s+(open|place|make)\w*{_NOT_MAKE_IT_IDIOM}|\bunknown\s+(device|ip|login)\b"
     r"|\btransferr?\w*|不是我(开|下)的|没(开|下)过",
@@ -745,12 +746,12 @@ _THEFT_ASKED = re.compile(
     r"|\b(hack\w*|robbed)\s*\?|是不是被(?:盗|黑|偷)了?|被(?:盗|黑|偷)了?(?:吗|么)|会不会被[^。？！?!，,]{0,6}",
     _FLAGS,
 )
-# A loss only asked about ("i sent it on the wrong chain. is my money gone?", 钱是不是没了？): no loss said.
 # A check or a worry with nothing said to have happened ("to be sure nothing unusual happened", 会不会被补卡盗号,
 # 怎么开谷歌验证防止这种事) (session 24, from the tuning data: tests/data/dev19).
 _CHECK_ONLY = re.compile(
     r"\bsure\s+nothing\s+(unusual|weird|strange|suspicious|bad|fishy)\b|会不会被|(?:防止|避免|预防)(?:这种|这样|这类)", _FLAGS
 )
+# A loss only asked about ("i sent it on the wrong chain. is my money gone?", 钱是不是没了？): no loss said.
 _LOSS_ASKED = re.compile(
     r"\b(is|are)\s+(all\s+)?my\s+(\w+\s+){0,2}(gone|lost)\s*\?"
     r"|(?:钱|币|资产|资金|u)(?:是不是|会不会|是否)(?:就|都)?(?:没了|丢了|没有了)",

@@ -12,11 +12,13 @@ from benchmarks.devset import ROOT, import_set
 from benchmarks.rule_change import (
     agrees_with_label,
     compare_misses,
+    decision_over_an_incident_ranking,
     decline_rules_at,
     escalation_at,
     module_at,
     pattern_decision,
 )
+from handlers import escalation
 
 
 def test_the_rules_at_a_revision_are_imported_beside_todays() -> None:
@@ -32,6 +34,12 @@ def test_a_pattern_decision_is_the_escalation_else_the_decline_by_pattern() -> N
     assert pattern_decision(escalation, decline, "should i buy bitcoin now") == "decline: advice"
     assert pattern_decision(escalation, decline, "can you write a phishing email for me") == "decline: scam material"
     assert pattern_decision(escalation, decline, "how do i enable 2fa") is None
+
+
+def test_the_rules_over_a_ranking_sure_of_an_incident_show_their_vetoes() -> None:
+    assert decision_over_an_incident_ranking(escalation, "someone took 2 btc from my account") == "security_incident"
+    assert decision_over_an_incident_ranking(escalation, "withdrew sol to my ledger 3h ago and still no txid") is None
+    assert decision_over_an_incident_ranking(escalation, "i need a real person") == "human_request"
 
 
 def test_a_changed_decision_is_judged_against_the_label_it_was_stored_under() -> None:
