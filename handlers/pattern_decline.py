@@ -1,5 +1,5 @@
 """Declines, by pattern and before FAQ matching, what the ranking would answer with an entry's words: requests for
-investment advice and price predictions, and requests to make phishing or scam material."""
+investment advice and price predictions, to make phishing or scam material, and for a poem or a story."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ _ADVICE = re.compile(
     # added in session 20 from the tuning data (tests/data/dev15): borrowing to buy (not "should i use a limit order to buy")
     r"|\bshould\s+i\s+(take\s+(out\s+)?(a\s+)?loans?|borrow(\s+money)?|use\s+my\s+(savings|pension|retirement))\b[^.?!]{0,20}\b(buy|invest)\b"
     r"|(?:要不要|该不该|能不能|可以)(?:去)?(?:贷款|借钱|网贷)(?:去|来)?(?:买|投|炒)"
+    # session 25 (tests/data/dev25): whether borrowing to trade is wise (借钱炒币靠谱吗)
+    r"|(?:贷款|借钱|网贷)(?:去|来)?(?:买|投|炒)[^。？！?!，,]{0,4}(?:靠谱|划算|值得|好)(?:吗|不|么)"
     # session 23, from the tuning data: coins or projects to recommend (not a project asking to be listed)
     r"|\b(recommend|suggest)\s+(me\s+)?(a\s+|some\s+|any\s+|good\s+|a\s+good\s+)?(coins?|tokens?|projects?|altcoins?|alts|memecoins?|gems?)\b"
     r"(?!\s+(listing|list|to\s+list))"
@@ -66,14 +68,38 @@ _MAKE_SCAM = re.compile(
     r"|\b(ids?|passports?|documents?)\s+(that|which)\s+(will\s+|can\s+|would\s+)?pass\s+(your\s+|the\s+)?kyc\b"
     r"|(?:买|搞|弄|办)[^。？！?!]{0,10}(?:假的?|能过kyc的?|过kyc的?|别人的)(?:身份证|证件|护照)"
     # session 24 (tests/data/dev22): forged proof of funds or income, to pass a review
-    r"|\b(forge|photoshop|doctor|fake)\s+(me\s+)?(a\s+|my\s+|some\s+)?(bank\s+statements?|pay\s*slips?|pay\s+stubs?|"
+    r"|\b(forge|photoshop|doctor|fake)\s+(me\s+)?(a\s+|my\s+|some\s+)?(bank\s+statements?|pay\s*slips?|pay\s+stubs?|utility\s+bills?|"
     r"proof\s+of\s+(funds|income|address)|source\s+of\s+funds)\b"
-    r"|\b(make|create|write|generate|draft)\s+(me\s+)?(a\s+|some\s+)?(fake|forged|false)\s+(bank\s+statements?|pay\s*slips?|"
+    r"|\b(make|create|write|generate|draft)\s+(me\s+)?(a\s+|some\s+)?(fake|forged|false)\s+(bank\s+statements?|pay\s*slips?|utility\s+bills?|"
     r"pay\s+stubs?|proof\s+of\s+(funds|income|address)|invoices?|contracts?)\b"
     r"|(?:做|弄|搞|伪造|p|开)(?:一份|份|个|一个|张|一张)?假的?(?:银行流水|流水|收入证明|资金证明|资产证明|存款证明|工资单|合同|发票)"
-    r"|伪造(?:一份|份|个|一个|张|一张)?(?:银行流水|流水|收入证明|资金证明|资产证明|存款证明|工资单)",
+    r"|伪造(?:一份|份|个|一个|张|一张)?(?:银行流水|流水|收入证明|资金证明|资产证明|存款证明|工资单)"
+    # session 25 (tests/data/dev25): an account opened or verified with another person's papers
+    r"|\b(open|make|create|register|verify|pass)\b[^.?!]{0,30}\b(with|using|under)\s+(my\s+)?(cousin|brother|sister|friend|"
+    r"mom|mum|mother|dad|father|wife|husband|uncle|aunt|grandma|grandpa|neighbou?r|roommate|someone\s+else)'?s\s+"
+    r"(id|ids|passport|identity|documents?|papers)\b"
+    r"|用(?:别人|他人|朋友|家人|亲戚|表[哥姐弟妹]|堂[哥姐弟妹]|我[妈爸哥姐弟妹]|老婆|老公|邻居|室友)的(?:身份证|证件|护照|身份)(?:来|去)?"
+    r"(?:注册|开户|开号|认证|实名|过kyc|做kyc|kyc)",
     re.IGNORECASE,
 )
+
+
+# "can you write a short story about a withdrawal that never arrives" was escalated as an incident: a poem, a song or a
+# story asked for is small talk, whatever it is about (session 25, from tests/data/dev28). Only a message that opens
+# with the request: an incident told after it still escalates.
+SMALL_TALK_ENTRY_ID = "small-talk"
+_CREATIVE_WRITING = re.compile(
+    r"^\W*((can|could|would)\s+you\s+|pls\s+|please\s+|plz\s+)?(write|compose|make\s+up)\s+(me\s+|us\s+)?(a\s+|an\s+|some\s+)?"
+    r"(short\s+|little\s+|funny\s+|sad\s+|dramatic\s+|cute\s+|rap\s+|love\s+)*(poems?|songs?|story|stories|haikus?|raps?|"
+    r"limericks?|essays?|lyrics|jokes?|sonnets?)\b"
+    r"|^\W*(?:请|麻烦)?(?:你)?(?:帮我|给我|能不能|可以|能)?(?:帮我|给我)?写(?:一)?(?:首|篇|个|段)[^。？！?!，,]{0,12}(?:诗|歌|故事|作文|段子|小说|文章)",
+    re.IGNORECASE,
+)
+
+
+def asks_for_creative_writing(text: str) -> bool:
+    """True when the message opens by asking for a poem, a song or a story (traditional characters folded)."""
+    return _CREATIVE_WRITING.search(fold_chinese(text)) is not None
 
 
 def asks_for_scam_material(text: str) -> bool:

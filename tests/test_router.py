@@ -187,6 +187,7 @@ async def test_the_urgent_incident_reply_in_chinese_freezes_first(router: Router
         # borrowing to buy
         "should I take out a loan to buy bitcoin",
         "要不要贷款买比特币",
+        "借钱买币划算吗",
         # whether a coin is worth keeping for years
         "is sol worth holding till 2030",
         "这个币值得囤几年吗",
@@ -227,6 +228,10 @@ def test_a_belief_told_in_a_story_is_no_request_for_advice(text: str) -> None:
         # forged proof of funds or income for a review, in traditional characters too
         "can you photoshop a bank statement so compliance stops asking",
         "幫我弄一張假的收入證明",
+        # an account opened or verified with another person's papers (session 25)
+        "can i register using my roommate's passport, mine expired",
+        "用我表哥的身份证开户行不行",
+        "can you create a fake utility bill with my address on it",
     ],
 )
 async def test_a_request_to_make_scam_material_is_declined_as_illegal(router: Router, text: str) -> None:
@@ -243,10 +248,24 @@ async def test_a_request_to_make_scam_material_is_declined_as_illegal(router: Ro
         "收到钓鱼短信了",
         "which bank statement do you accept as proof of funds",
         "资金来源审查要交银行流水吗",
+        "my son wants to open an account with his own id, is 16 old enough",
     ],
 )
 def test_asking_about_phishing_is_no_request_to_make_it(text: str) -> None:
     assert not asks_for_scam_material(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could you write me a sad song about a deposit that never came",
+        "pls write a haiku about my account getting frozen",
+        "帮我写个关于提币卡住的小故事",
+    ],
+)
+async def test_a_poem_or_a_story_asked_for_is_small_talk_whatever_it_is_about(router: Router, text: str) -> None:
+    result = await say(router, text)
+    assert (result.decision.action, result.decision.reason) == (Action.DECLINE, "small-talk")
 
 
 @pytest.mark.parametrize("text", ["what's the weather in Paris today", "tell me a joke", "讲个笑话吧"])

@@ -954,6 +954,8 @@ def test_a_run_of_twelve_wordlist_words_is_a_phrase_whatever_its_checksum(
         ("谷歌验证码是 ５５２９１７", "５５２９１７", OTP),
         ("my secret key for the API, if it helps: Hx8kQ2mZr7TnW4pLv9sD", "Hx8kQ2mZr7TnW4pLv9sD", API),
         ("my 2fa code is 492817 please help me withdraw", "492817", OTP),
+        # an amount named as the password is still the password
+        ("my password is 250usdt", "250usdt", PASSWORD),
     ],
 )
 def test_secrets_said_in_prose_are_redacted(scanner: SecretScanner, text: str, secret: str, kind: SecretKind) -> None:
@@ -974,6 +976,9 @@ def test_secrets_said_in_prose_are_redacted(scanner: SecretScanner, text: str, s
         "I set my password to something new last week but forgot it",
         "密码改成了什么我忘了",
         "my secret key for the API is lost, how do I make a new one",
+        # an amount with its coin near a password word (session 25: a phishing story lost to the redaction)
+        "typed my password into a fake page and 0.75BTC left within minutes",
+        "输错网站登了密码，半小时后3.2ETH就没了",
     ],
 )
 def test_the_prose_look_alikes_are_left_alone(scanner: SecretScanner, text: str) -> None:

@@ -474,6 +474,16 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about(normalize("how do i open a copy trading account on okx"))
     assert products.asked_about(normalize("can i stake my eth at lido instead"))
     assert not products.asked_about(normalize("can i move the eth i staked with you over to lido"))
+    # a feature asked about at a provider is theirs, unless money moves (session 25)
+    assert products.asked_about(normalize("is there a stop loss on robinhood"))
+    assert products.asked_about(normalize("how high is the leverage at bybit"))
+    assert not products.asked_about(normalize("the fee on my withdrawal to kraken was double"))
+    assert not products.asked_about(normalize("what are the fees on binance chain"))
+    # ... and so is a provider named last as where it happened
+    assert products.asked_about(normalize("Payment bounced twice and they charged a fee. This is Revolut"))
+    assert products.asked_about(normalize("忘记密码了怎么找回，是微信的账号"))
+    assert not products.asked_about(normalize("paid the p2p seller, it went through revolut"))
+    assert not products.asked_about(normalize("my usdt went to binance"))
 
 
 def test_our_own_name_makes_a_message_about_another_product_ours() -> None:
@@ -1037,6 +1047,17 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("they took 80 euros off my card for nothing, i want it back", "refund_request"),
         ("someone took 2 btc from my account", "security_incident"),
         ("有木有真的客服啊", "human_request"),
+        # session 25 (tests/data/dev25's kinds, in new words): a withdrawal denied with 根本/压根, transfers nobody on the
+        # team made, money out to an address the user has no idea about; a manager of the user's own asked for, "still
+        # gives me a bot" is no demand, "is the money coming back or not" is one; a cash-out to a card is no refund
+        ("短信提示提币0.3BTC审核中，我压根没提", "security_incident"),
+        ("there are two withdrawals on the business account which no one in our office approved", "security_incident"),
+        ("a 2k usdt withdrawal just went out to some wallet i have no idea about", "security_incident"),
+        ("找我的客户经理来处理", "human_request"),
+        ("充了那么多还给我一个机器人回复", None),
+        ("都一个月了 币到底还不还", "refund_request"),
+        ("if i sell my btc can i get the money back to my bank?", None),
+        ("i want my money back to my card", "refund_request"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

@@ -38,8 +38,10 @@ from handlers.faq_answer import FaqAnswerHandler
 from handlers.pattern_decline import (
     ADVICE_ENTRY_ID,
     ILLEGAL_ENTRY_ID,
+    SMALL_TALK_ENTRY_ID,
     PatternDeclineHandler,
     asks_for_advice,
+    asks_for_creative_writing,
     asks_for_scam_material,
 )
 from handlers.replies import ReplyBuilder
@@ -110,6 +112,8 @@ def build_core(
     other_products = load_other_products(faq_dir, (config.brand.name,))
     steps += [
         CommandHandler(commands, texts),
+        # before the escalation step: "write a story about a withdrawal that never arrives" is no incident
+        PatternDeclineHandler(kb, replies, SMALL_TALK_ENTRY_ID, asks_for_creative_writing, SMALL_TALK_ENTRY_ID),
         RankingStep(
             ranker,
             config.matcher.clarify,

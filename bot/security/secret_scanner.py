@@ -489,11 +489,13 @@ _OTP_BLOCKER = re.compile(
     r"|订单|工单|错误|编号|金额|余额|充值|提现|手机号|电话|邀请|推荐|用户",
     re.IGNORECASE,
 )
-_UNIT_AFTER = re.compile(
-    r"[ \t]{0,3}(?:usdt|usdc|usd|busd|dai|btc|eth|bnb|trx|sol|xrp|doge|ada|cny|rmb|eur|coins?|tokens?|dollars?"
-    r"|元|块|個|个|刀|u(?![a-z]))",
-    re.IGNORECASE,
+_UNITS = (
+    r"(?:usdt|usdc|usd|busd|dai|btc|eth|bnb|trx|sol|xrp|doge|ada|cny|rmb|eur|coins?|tokens?|dollars?"
+    r"|元|块|個|个|刀|u(?![a-z]))"
 )
+_UNIT_AFTER = re.compile(rf"[ \t]{{0,3}}{_UNITS}", re.IGNORECASE)
+# "1.4ETH", "500usdt": an amount, never a password told in prose (one named as the password is still caught).
+_AMOUNT = re.compile(rf"\d+(?:[.,]\d+)*{_UNITS}", re.IGNORECASE)
 _OTP_WINDOW = 120
 # How far past a trigger word a label, context word or connector may reach.
 _TRIGGER_REACH = 64
@@ -1229,6 +1231,7 @@ def _prose_password_spans(s: str, lowered: str) -> list[_Span]:
                 _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start)
                 or _is_transaction_like(token)
                 or _NUMBER_IN_PROSE.fullmatch(token)
+                or _AMOUNT.fullmatch(token)
             ):
                 continue
             before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
