@@ -58,7 +58,12 @@ def decline_rules_at(revision: str) -> ModuleType:
 
 
 def pattern_decision(escalation_rules: ModuleType, decline_rules: ModuleType, text: str) -> str | None:
-    """The escalation the patterns ask for, else the decline by pattern ("decline: advice"), else None."""
+    """The escalation the patterns ask for, else the decline by pattern ("decline: advice"), else None; in the
+    router's order (a poem or a story asked for is declined before the escalation step)."""
+    # (the creative-writing pattern came in session 25)
+    asks_for_writing = getattr(decline_rules, "asks_for_creative_writing", None)
+    if asks_for_writing is not None and asks_for_writing(text):
+        return "decline: small talk"
     found = escalation_rules.detect_escalation(text)
     if found is not None:
         return str(found.reason)

@@ -203,6 +203,8 @@ _SECURITY = re.compile(
     r"|\b(changed|reset|modified|switched|removed|disabled)\s+by\s+(someone|somebody|a\s+stranger|hackers?|a\s+hacker)\b"
     r"|\bthey'?re\s+(withdrawing|draining|emptying|stealing|selling\s+my|trading\s+my)\b"
     r"|\b(all\s+)?my\s+(sol|bnb|xrp|trx|doge|ada|ton|usdc|dot|matic|ltc)\s+(just\s+)?(vanished|got\s+stolen)\b"
+    # session 25 (tests/data/dev25, cross-fitted): "the account says 2FA is bound to another device. someone rebound it"
+    r"|\b(someone|somebody|hackers?|a\s+stranger)\s+(has\s+|have\s+)?(rebound|re-?bound|rebinded|unbound|unbinded|rebind|unbind)\b"
     # session 24, from the tuning data (tests/data/dev24): a balance at zero said in a few words, the whole message
     # ("balance zero wtf help"; not "wallet empty after the fee?")
     r"|^\W*(my\s+)?(whole\s+|entire\s+)?(balance|account|acc|acct|wallet)\s+(is\s+|went\s+to\s+|shows\s+|now\s+|just\s+|at\s+)*"

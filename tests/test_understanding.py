@@ -484,6 +484,10 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about(normalize("忘记密码了怎么找回，是微信的账号"))
     assert not products.asked_about(normalize("paid the p2p seller, it went through revolut"))
     assert not products.asked_about(normalize("my usdt went to binance"))
+    # databases, a disk, single sign-on named: theirs (session 25)
+    assert products.asked_about(normalize("postgres says too many clients already"))
+    assert products.asked_about(normalize("d盘满了怎么清理"))
+    assert not products.asked_about(normalize("my usdt deposit from my ledger nano is missing"))
 
 
 def test_our_own_name_makes_a_message_about_another_product_ours() -> None:
@@ -1058,6 +1062,7 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("都一个月了 币到底还不还", "refund_request"),
         ("if i sell my btc can i get the money back to my bank?", None),
         ("i want my money back to my card", "refund_request"),
+        ("my google auth is linked to a phone i don't own, somebody unbound it", "security_incident"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
