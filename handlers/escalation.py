@@ -383,13 +383,18 @@ _ALIBI = re.compile(
     r"|\bi\s+was\s+(at\s+work|in\s+(a\s+)?meeting)\s+(the\s+)?(whole|entire)\s+(time|day|night)\b|\bi\s+was\s+at\s+work\s+all\s+day\b"
     r"|\bwhile\s+i\s+(was\s+)?(asleep|sleeping|slept)\b|(?:正?在睡觉|睡着了|在飞机上|一直在上班|在上班(?:根本|完全)?没)"
     # session 21, from the tuning data (tests/data/dev7): not even online when the coins were released
-    r"|根本没(?:在线|上线|登录|登陆)|我都?不在线",
+    r"|根本没(?:在线|上线|登录|登陆)|我都?不在线"
+    # session 25, from the tuning data (tests/data/dev24): the app not even opened that day (今天根本沒開app)
+    r"|(?:今天|一直|根本|压根)(?:都)?没(?:开|打开|登|上|碰)过?(?:app|软件|账户|账号)",
     _FLAGS,
 )
 # Positions opened in the passive ("11 contracts were opened", 被开了): a leverage named beside them is the intruder's.
 _OPENED_FOR_USER = re.compile(r"\b(were|was|got|been)\s+(opened|placed)\b|被(?:开|下)", _FLAGS)
 _DONE_TO_ACCOUNT = re.compile(
-    r"\b(opened|placed|added|created|withdrawn)\b|被(?:开|下|提|转|卖|买)|币就?被?放(?:了|出)", _FLAGS
+    r"\b(opened|placed|added|created|withdrawn)\b|被(?:开|下|提|转|卖|买)|币就?被?放(?:了|出)"
+    # (session 25, tests/data/dev24: a withdrawal that succeeded while the user was at work)
+    r"|\bwithdrawals?\s+(successful|succeeded|completed|confirmed)\b|(?:提现|提币)(?:成功|已完成|完成)",
+    _FLAGS,
 )
 _OPERATION = re.compile(
     r"\b(withdr\w*|transfer\w*|orders?|trades?|traded|sold|bought|positions?|sent|api\s+keys?)\b|提现|提币|转走|转出|下单|卖|买|仓位",
@@ -538,6 +543,8 @@ _REFUND = re.compile(
     r"|\b(want|need|expect)\s+(the|my)\s+(\w+\s+)?(difference|loss(es)?|overcharge|extra|excess)\s+(covered|back|refunded|returned|paid)\b"
     r"|\breturn\s+all\s+(of\s+)?(them|it|those|these)\b"
     r"|(?:这钱|这笔钱|这个钱|损失|亏损|差额)(?:你们|平台)(?:得|要|必须|来)?(?:出|赔|担)|(?<!不是)(?<!不用)(?:要|得)你们(?:出|赔)(?=$|[。！!，,\s])|(?<!不是)(?<!不用)你们(?:得|要|必须|来)赔"
+    # session 25, from the tuning data (tests/data/dev24): the money demanded, the message's last words (…把钱给我)
+    r"|把(?:钱|币|u|usdt)给我\W*$"
     r"|吐出来|恢复回来|折现给我|重新发给我|撤回来(?!了|吗|不|么|没)|还回来(?!了|吗|不|么|没)|谁(?:来)?担[？?]?\s*你们担",
     _FLAGS,
 )

@@ -1063,6 +1063,9 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("if i sell my btc can i get the money back to my bank?", None),
         ("i want my money back to my card", "refund_request"),
         ("my google auth is linked to a phone i don't own, somebody unbound it", "security_incident"),
+        ("一直收到提币成功的短信 可我今天压根没打开过app", "security_incident"),
+        ("商家跑路了，平台担保的交易，把钱给我", "refund_request"),
+        ("怎么把钱给我朋友转过去", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:
