@@ -484,6 +484,7 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about(normalize("忘记密码了怎么找回，是微信的账号"))
     assert not products.asked_about(normalize("paid the p2p seller, it went through revolut"))
     assert not products.asked_about(normalize("my usdt went to binance"))
+    assert not products.asked_about(normalize("我用的收款方式是微信"))
     # databases, a disk, single sign-on named: theirs (session 25)
     assert products.asked_about(normalize("postgres says too many clients already"))
     assert products.asked_about(normalize("d盘满了怎么清理"))

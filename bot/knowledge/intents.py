@@ -125,14 +125,15 @@ _FEATURE_AT = re.compile(
 )
 # The provider named last as where it all happened ("… can the transfer be reversed? It went through Zelle", "… My
 # broker is Robinhood", 是支付宝的账户; session 25, from tests/data/dev28): theirs. The text is normalised, so the
-# provider must end the message.
+# provider must end the message; in Chinese its account must be named (not 收款方式是微信, a P2P payment).
 _PLACE_NAMED = re.compile(
     r"\b(it\s?s|this\s+is|that\s?s|it\s+was|this\s+was|it\s+went\s+(through|via)|(it|this)\s+(is|was)\s+(for|on|with|at)(\s+my)?|"
-    r"(my|the)\s+(broker|bank|wallet|app|exchange|platform|provider)\s+(is|was))\s+$"
-    r"|(?:这是|都是|是)(?:我的|我在)?$",
+    r"(my|the)\s+(broker|bank|wallet|app|exchange|platform|provider)\s+(is|was))\s+$",
     re.IGNORECASE,
 )
-_MESSAGE_END = re.compile(r"^\s*(app|account|acc|wallet)?\s*$|^\s*的?(?:账户|账号|帐号|号|app|钱包)?的?\s*$", re.IGNORECASE)
+_MESSAGE_END = re.compile(r"^\s*(app|account|acc|wallet)?\s*$", re.IGNORECASE)
+_PLACE_NAMED_ZH = re.compile(r"(?:这是|都是|是)(?:我的|我在)?$")
+_ITS_ACCOUNT_ZH = re.compile(r"^\s*的\s*(?:账户|账号|帐号|号|app|钱包)\s*$", re.IGNORECASE)
 _MONEY_MOVED = re.compile(r"\b(send|sent|sending|withdr\w*|deposit\w*|transfer\w*|mov(e|ed|ing))\b|转|提|充", re.IGNORECASE)
 # Money moved between two outsiders ("from paypal to my bank", "from revolut to wise"), with no coin of ours named.
 _FROM = re.compile(r"\bfrom\s+(my\s+|the\s+)?$", re.IGNORECASE)
@@ -211,7 +212,10 @@ class OtherProducts:
             return True
         if _FEATURE_AT.search(before) and not _LINK_AFTER.match(after) and not _MONEY_MOVED.search(text):
             return True
-        if _PLACE_NAMED.search(before) and _MESSAGE_END.match(after) and not _P2P_TRADE.search(text):
+        named_last = (_PLACE_NAMED.search(before) and _MESSAGE_END.match(after)) or (
+            _PLACE_NAMED_ZH.search(before) and _ITS_ACCOUNT_ZH.match(after)
+        )
+        if named_last and not _P2P_TRADE.search(text):
             return True
         if _LINK_BEFORE.search(before) or _LINK_AFTER.search(after):
             return False
