@@ -5,7 +5,8 @@ Run: python -m benchmarks.rule_change --base REV
          handlers/pattern_decline.py) at git revision REV against the working tree's, over every stored text (tests/data/**, faq_data/examples.jsonl); the texts of test sets are counted,
          never printed; each printed text shows its stored label, and a last line counts those that agree with it;
          then the same for `decide_escalation` over a ranking sure of the security intent, where the rules' vetoes
-         (a precaution, a late transfer, a loss the user caused) decide
+         (a precaution, a late transfer, a loss the user caused) decide; then the other-products decision
+         (bot/knowledge/intents.py with faq_data/intents/other_products.yaml)
      python -m benchmarks.rule_change --misses BEFORE AFTER
          the questions fixed and broken between two `benchmarks.understanding --misses` files (run them on tuning
          sets only: the texts are printed)
@@ -18,29 +19,34 @@ import importlib.util
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 from benchmarks.devset import OFF_TOPIC_CLASS, load_held_out, stored_labels
 from benchmarks.understanding import REASONS
-from bot.knowledge.intents import INTENT_KINDS, INTENT_PREFIX
+from bot.knowledge.intents import INTENT_KINDS, INTENT_PREFIX, OtherProducts, load_other_products
 from bot.knowledge.ranker import Ranked, Ranking
+from bot.knowledge.textnorm import normalize
 from handlers import escalation, pattern_decline
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def module_at(revision: str, name: str) -> ModuleType:
-    """handlers/`name`.py as it was at `revision`, imported beside today's."""
-    source = subprocess.run(
-        ["git", "show", f"{revision}:handlers/{name}.py"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
-    spec = importlib.util.spec_from_loader(f"handlers._{name}_base", loader=None)
+def file_at(revision: str, path: str) -> str:
+    """The text of the repository's file `path` at `revision`."""
+    return subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+
+
+def module_at(revision: str, name: str, package: str = "handlers") -> ModuleType:
+    """`package`/`name`.py as it was at `revision`, imported beside today's."""
+    path = f"{package}/{name}.py"
+    spec = importlib.util.spec_from_loader(f"{package.replace('/', '.')}._{name}_base", loader=None)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
-    exec(compile(source, f"{revision}:handlers/{name}.py", "exec"), module.__dict__)
+    exec(compile(file_at(revision, path), f"{revision}:{path}", "exec"), module.__dict__)
     return module
 
 
@@ -87,6 +93,22 @@ def decision_over_an_incident_ranking(escalation_rules: ModuleType, text: str) -
     return None if found is None else str(found.reason)
 
 
+def other_products_at(revision: str) -> OtherProducts | None:
+    """The other-products lists and rules as they were at `revision` (the code and the list)."""
+    intents = module_at(revision, "intents", "bot/knowledge")
+    with tempfile.TemporaryDirectory() as faq_dir:
+        (Path(faq_dir) / "intents").mkdir()
+        listed = file_at(revision, "faq_data/intents/other_products.yaml")
+        (Path(faq_dir) / "intents" / "other_products.yaml").write_text(listed, encoding="utf-8")
+        products: OtherProducts | None = intents.load_other_products(Path(faq_dir))
+    return products
+
+
+def other_product_decision(products: OtherProducts | None, text: str) -> str | None:
+    """"decline: other product" when the text is about another company's product, else None."""
+    return "decline: other product" if products is not None and products.asked_about(normalize(text)) else None
+
+
 def agrees_with_label(decision: str | None, label: str | None) -> bool | None:
     """Whether a pattern decision is the one a stored label asks for (None for an unlabelled text): an escalation kind
     its reason; an FAQ entry or an off-topic text no escalation (off-topic may also be declined by pattern)."""
@@ -102,7 +124,7 @@ def agrees_with_label(decision: str | None, label: str | None) -> bool | None:
 
 def compare_patterns(revision: str) -> None:
     """Print the texts whose pattern decision changed since `revision`, then those whose decision over a ranking sure
-    of an incident changed, each with its stored label, and how many of those shown agree with it (test sets' texts
+    of an incident changed, then those whose other-products decision changed, each with its stored label, and how many of those shown agree with it (test sets' texts
     only counted)."""
     base_escalation, base_decline = escalation_at(revision), decline_rules_at(revision)
     print("== the patterns")
@@ -114,6 +136,11 @@ def compare_patterns(revision: str) -> None:
     _compare(
         lambda text: decision_over_an_incident_ranking(base_escalation, text),
         lambda text: decision_over_an_incident_ranking(escalation, text),
+    )
+    print("== other products")
+    base_products, products = other_products_at(revision), load_other_products()
+    _compare(
+        lambda text: other_product_decision(base_products, text), lambda text: other_product_decision(products, text)
     )
 
 

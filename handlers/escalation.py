@@ -465,11 +465,11 @@ _SECURITY_ZH = re.compile(
     r"|被人?(?:建|创建|开|加)了?(?:个|一个|几个)?api|我(?:从来|根本|从)?没(?:有)?(?:建|创建|添加|加)过?(?:这个|这些|那个)?(?:api|密钥)",
     _FLAGS,
 )
-# A demand said as an order at the start of a clause ("... thats your glitch. undo that liquidation", "cover the
-# difference", 给我补发, 凭什么扣钱): a demand even beside a question's sure topic.
 # "give it back to me" (还给我), not "still gives me a …" (老VIP了还给我个机器人), and "is the money coming back or not"
 # (钱还不还; session 25, both from tests/data/dev25)
 _GIVE_BACK_ZH = r"还给我(?!个|一个|派|安排|推)|(?:钱|币|u|usdt)(?:到底|你们)?还不还"
+# A demand said as an order at the start of a clause ("... thats your glitch. undo that liquidation", "cover the
+# difference", 给我补发, 凭什么扣钱): a demand even beside a question's sure topic.
 _REFUND_ORDER = (
     r"(^|[.,!;:]\s*)((undo|reverse|refund)\s+(that|this|the|it|them|those|these)"
     r"|return\s+(that|this|it|them|the\s+(money|fee|funds|duplicate|difference|charge|overcharge|interest)|my\s+(money|funds|usdt|coins|margin|fees?))"

@@ -11,10 +11,11 @@ from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.knowledge.ranker import Ranked, Ranker, Ranking
 from bot.knowledge.textnorm import normalize
 from handlers.base import Handler, Outcome, Turn
+from handlers.pattern_decline import SMALL_TALK_ENTRY_ID
 from handlers.replies import ReplyBuilder, faq_payload
 
 _POOL = 8  # candidates fetched, so that declined entries and intents can be skipped and still leave enough choices
-OTHER_PRODUCT_ENTRY_ID = "small-talk"  # its answer says what the assistant can help with
+OTHER_PRODUCT_ENTRY_ID = SMALL_TALK_ENTRY_ID  # its answer says what the assistant can help with
 
 
 class FaqAnswerHandler(Handler[Ranking]):

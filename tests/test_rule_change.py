@@ -16,6 +16,8 @@ from benchmarks.rule_change import (
     decline_rules_at,
     escalation_at,
     module_at,
+    other_product_decision,
+    other_products_at,
     pattern_decision,
 )
 from handlers import escalation
@@ -40,6 +42,14 @@ def test_the_rules_over_a_ranking_sure_of_an_incident_show_their_vetoes() -> Non
     assert decision_over_an_incident_ranking(escalation, "someone took 2 btc from my account") == "security_incident"
     assert decision_over_an_incident_ranking(escalation, "withdrew sol to my ledger 3h ago and still no txid") is None
     assert decision_over_an_incident_ranking(escalation, "i need a real person") == "human_request"
+
+
+def test_the_other_products_at_a_revision_are_its_code_and_its_list() -> None:
+    # (HEAD: a clean checkout may hold no older revision)
+    at_head = other_products_at("HEAD")
+    for text in ("MySQL keeps saying too many connections", "the transfer bounced twice. it went through zelle"):
+        assert other_product_decision(at_head, text) == "decline: other product"
+    assert other_product_decision(at_head, "my usdt withdrawal to binance is stuck") is None
 
 
 def test_a_changed_decision_is_judged_against_the_label_it_was_stored_under() -> None:

@@ -494,8 +494,6 @@ _UNITS = (
     r"|元|块|個|个|刀|u(?![a-z]))"
 )
 _UNIT_AFTER = re.compile(rf"[ \t]{{0,3}}{_UNITS}", re.IGNORECASE)
-# "1.4ETH", "500usdt": an amount, never a password told in prose (one named as the password is still caught).
-_AMOUNT = re.compile(rf"\d+(?:[.,]\d+)*{_UNITS}", re.IGNORECASE)
 _OTP_WINDOW = 120
 # How far past a trigger word a label, context word or connector may reach.
 _TRIGGER_REACH = 64
@@ -1231,7 +1229,6 @@ def _prose_password_spans(s: str, lowered: str) -> list[_Span]:
                 _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start)
                 or _is_transaction_like(token)
                 or _NUMBER_IN_PROSE.fullmatch(token)
-                or _AMOUNT.fullmatch(token)
             ):
                 continue
             before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
@@ -1302,11 +1299,12 @@ def _is_transaction_like(token: str) -> bool:
     return len(body) >= 32 and all(c in "0123456789abcdefABCDEF" for c in body)
 
 
-# A time, a date or a counted word in a story ("password reset email at 2:14am", "since 2024-08-12", "the 2-step
-# screen"): when or what, not a credential.
+# A time, a date, a counted word or an amount in a story ("password reset email at 2:14am", "since 2024-08-12", "the
+# 2-step screen", "1.4ETH gone"): when, what or how much, not a credential (one named as the password is still caught).
 _NUMBER_IN_PROSE = re.compile(
     r"\d{1,2}:\d{2}(?::\d{2})?(?:am|pm)?|\d{1,2}(?:am|pm)|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
-    r"|\d+-(?:step|factor|digit|day|hour|minute|week|month|year|time)s?",
+    r"|\d+-(?:step|factor|digit|day|hour|minute|week|month|year|time)s?"
+    rf"|\d+(?:[.,]\d+)*{_UNITS}",
     re.IGNORECASE,
 )
 
