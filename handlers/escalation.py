@@ -85,12 +85,16 @@ _HUMAN = re.compile(
     # can look at it
     r"|\bis\s+there\s+(anyone|anybody|someone|somebody|a\s+(real\s+)?(person|human))\s+((at|in|on|from)\s+(your|the)\s+\w+\s+)?"
     r"(who|that)\s+(can|could|will)\s+(actually\s+)?(look|check|help|fix|review|see|deal)\b"
-    r"|(?:有没有|有木有|有无)(?:上班的|活着的|管事的|能管事的|真的?)?人(?:能|可以|来)(?:帮我)?(?:看|处理|管|回|查)",
+    r"|(?:有没有|有木有|有无)(?:上班的|活着的|管事的|能管事的|真的?)?人(?:能|可以|来)(?:帮我)?(?:看|处理|管|回|查)"
+    # session 26, from the tuning data (tests/data/dev31): someone from the team to take over, who to talk to, the
+    # agent switched (给我换在线客服), 真人 mistyped
+    r"|\bsomeone\s+from\s+(the\s+|your\s+)?(support|cs|customer\s+service)(\s+team)?\s+to\b|\btake\s+over\s+(this|the)\s+(conversation|chat|case)\b"
+    r"|(?:能|可以|该|要)找谁(?:聊|说|谈|问)|(?:给我)?换(?:个|一个)?(?:在线|人工|真人)客服|真仁",
     _FLAGS,
 )
 # The security settings an intruder changes, as users name them (the Chinese ones match as a prefix: 谷歌验证器).
 _SETTING = (
-    r"(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|password|"
+    r"(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|password|pas+wo?r?d|"
     r"api\s+keys?|withdrawal\s+address(es)?|security\s+settings?)"
 )
 _SETTING_ZH = r"(?:防钓鱼码|白名单|谷歌验证|二次验证|双重验证|两步验证|身份验证器|2fa|邮箱|手机号|密码|api|提现地址)"
@@ -101,15 +105,22 @@ _NOT_MAKE_IT_IDIOM = (
 )
 # The operations a user says they did not make or do not recognise.
 _OPERATION_NOUN = r"(orders?|trades?|withdrawa?ls?|transactions?|transfers?|logins?)"
+# Access taken by force (a robbery).
+_FORCED_EN = (
+    r"\b(at\s+(gun|knife)\s*point|mugged|forced\s+(me|him|her|us)\s+to\s+(unlock|transfer|send|withdraw|log\s*in|open)|"
+    r"made\s+me\s+unlock)\b"
+)
 _SECURITY = re.compile(
     r"\b(i|i've|ive|i\s+have|i\s+got|i\s+was|we|we've|we\s+were|my\s+(account|wallet|funds|coins|money|balance|"
-    r"crypto|assets|usdt|btc|eth|portfolio))\b(?:(?!\b(?:want|wish|thought)\b)[^.?!]){0,40}\b(hacked|stolen|drained|compromised|emptied|wiped|"
+    r"crypto|assets|usdt|btc|eth|portfolio))\b(?:(?!\b(?:want|wish|thought)\b)[^.?!]){0,40}\b(hacked|stolen|drained|compromised|emptied|"
+    # ("i already wiped it remotely": the user's own phone wiped)
+    r"wiped(?!\s+(it|the\s+phone|my\s+phone|the\s+device|my\s+device)\b)|"
     r"taken\s+over|hijacked)\b"
     # ("they took 30 dollars from my card": a card charged, the bank's to dispute, not an intruder in the account)
     r"|\b(someone|somebody|hacker|hackers|scammer|scammers|thief|stranger|they)\b[^.?!]{0,50}\b(withdrew|stole|"
     r"took(?![^.?!]{0,25}\b(from|off|on)\s+my\s+(card|bank|credit|debit))|"
     r"logged\s+in(to)?|transferred|accessed|(changed|edited|modified)\s+my|drained|emptied|hacked|sent\s+(out|away)|has\s+access|"
-    r"sold\s+my|(is|are)\s+(draining|emptying|stealing|withdrawing))\b"
+    r"sold\s+(all\s+)?(of\s+)?my|(is|are)\s+(draining|emptying|stealing|withdrawing))\b"
     r"|\bunauthori[sz]ed\s+(withdrawal|login|log\s*in|transaction|transfer|access|trade|trading|order|activity)s?\b"
     r"|\b(did\s*n[o']?t|never|didnt)\s+(?!\w+\s+(?:\w+\s+)?before\b)"  # "never did that before": a novice
     rf"(make|made|authori[sz]e|do|did|request|requested|place|placed|initiate)\b{_NOT_MAKE_IT_IDIOM}"
@@ -184,8 +195,7 @@ _SECURITY = re.compile(
     r"|\b(added|whitelisted)\s+to\s+(my|the)\s+(withdrawal\s+)?(address\s+book|whitelist|address\s+list)\b.{0,80}"
     r"\bi\s+(did\s*n[o']?t|didnt|never|have\s*n[o']?t|haven'?t)\s+add"
     r"|(?<!remove\s)(?<!delete\s)\ban?\s+(address|api\s+key|device)\s+(that\s+)?i\s+(did\s*n[o']?t|didnt|never)\s+(add(ed)?|created?|set\s+up)\b"
-    r"|\b(at\s+(gun|knife)\s*point|mugged|forced\s+(me|him|her|us)\s+to\s+(unlock|transfer|send|withdraw|log\s*in|open)|"
-    r"made\s+me\s+unlock)\b"
+    rf"|{_FORCED_EN}"
     # (tests/data/dev19) money out to an address the user does not know, a setting moved to someone's own phone
     r"|\b(went\s+out|sent|withdrawn|transferred|moved|left)\b[^.?!]{0,40}\bto\s+(an?|some)\s+(address|wallet)\s+(that\s+)?i\s+"
     r"(do\s*n[o']?t|dont|never|did\s*n[o']?t|have\s*n[o']?t|haven'?t)\s+(know|recogni[sz]e|own|seen|saw)\b"
@@ -208,7 +218,12 @@ _SECURITY = re.compile(
     # session 24, from the tuning data (tests/data/dev24): a balance at zero said in a few words, the whole message
     # ("balance zero wtf help"; not "wallet empty after the fee?")
     r"|^\W*(my\s+)?(whole\s+|entire\s+)?(balance|account|acc|acct|wallet)\s+(is\s+|went\s+to\s+|shows\s+|now\s+|just\s+|at\s+)*"
-    r"(0|zero|empty)\b(?!\s+(after|when|since|because|from|on))[^.?!]{0,20}$",
+    r"(0|zero|empty)\b(?!\s+(after|when|since|because|from|on))[^.?!]{0,20}$"
+    # session 26 (tests/data/dev26): the account moving money by itself
+    r"|\b(account|acc|acct|wallet)\s+(is\s+|keeps\s+)?(sending|withdrawing|transferring|selling)\b[^.?!]{0,30}"
+    r"\b(by\s+itself|on\s+its\s+own)\b"
+    # session 26, from the tuning data (tests/data/dev31): a bare loss opening the message ("emptied overnight wtf")
+    r"|^\W*(got\s+)?(emptied|drained|cleaned\s+out|wiped\s+out)\b(?!\s+(after|when|since|because|from|by\s+(the|a)\s+(fee|liquidation)))",
     _FLAGS,
 )
 # A security setting changed that the user says they did not change: an intruder at work, whatever the wording.
@@ -217,7 +232,7 @@ _SETTING_CHANGED = re.compile(
     r"(was\s+|were\s+|got\s+|has\s+been\s+|have\s+been\s+|is\s+|are\s+)?(just\s+|suddenly\s+|both\s+|all\s+)?"
     r"(change[sd]?|updated|modified|turned\s+off|disabled|removed|reset|replaced|switched|added|created|rebound|unbound|relinked)\b"
     # the bare 手机 too here, beside a denial: alone, the phone itself is meant (手机被关机了, 手机换了新的)
-    rf"|(?:{_SETTING_ZH}|手机)[^。？！?!]{{0,8}}(?:被改|被换|被关|被删|被重置|被修改|被更新|改了|换了|关了|删了|重置了|变了|更新了|修改了|已换绑|换绑了|被换绑|已解绑|被解绑|已修改|已更改|已变更|已重置|已更换|已关闭)"
+    rf"|(?:{_SETTING_ZH}|手机)[^。？！?!]{{0,8}}(?:被改|被换|被关|被删|被重置|被修改|被更新|改了|换了|关了|删了|重置了|变了|变成了?|更新了|修改了|已换绑|换绑了|被换绑|已解绑|被解绑|已修改|已更改|已变更|已重置|已更换|已关闭)"
     r"|重新绑定过|被重新绑定"
     # a password that stopped working, apart from the list above: 谷歌验证码不对了 is a clock out of sync, not a change
     r"|密码(?:也|突然|怎么)?不对了"
@@ -257,8 +272,8 @@ _DENIED = re.compile(
     r"|\b(no|zero)\s+(memory|recollection)\s+of\b|\bnone\s+of\s+(us|our\s+\w+)\s+(did|made|placed|sent|authori[sz]ed)\b"
     r"|我(?:没|没有|从没|从来没|根本没|从来不|根本不)(?:有)?(?:操作|设置|换绑|解绑|关|开|下|卖|买|玩|登录|登陆|申请|授权|发布|发|放|建|创建|添加)(?!错|对|成|到|够|完)过?"
     r"|我(?:只|一直)?用的?(?:是|都是|一直是)(?:苹果|iphone|安卓|华为|小米|mac|windows|电脑)"
-    r"|我(?:根本|从来|压根)?(?:没|没有|从没)提(?:过|啊|呀)?(?=$|[!！?？。，,\s])|我[^。？！?!，,]{1,6}没(?:有)?(?:交易|操作)过?了?"
-    r"|不是我(?:本人)?(?:在)?(?:下|做|提|转|操作|发起|开|卖|买|弄|建|设置|改|换|关|删|登录|申请)|肯定不是我|的人不是我|非本人"
+    r"|我(?:根本|从来|压根)?(?:没|没有|从没)提(?:过)?(?:啊|呀)?(?=$|[!！?？。，,\s])|我[^。？！?!，,]{1,6}没(?:有)?(?:交易|操作)过?了?"
+    r"|不是我(?:本人)?(?:在)?(?:下(?!单时|单的时候)|做|提|转|操作|发起|开|卖|买|弄|建|设置|改|换|关|删|登录|申请)|肯定不是我|的人不是我|非本人"
     r"|(?:全|都|全都|全部|全部都)不是我(?!们)"
     # session 23, from the tuning data (tests/data/dev24): "I've never made one", "without me doing anything", no idea
     # who the receiver is, "I only do spot", an operation a relative did not make (…withdrawal which she did not make)
@@ -272,7 +287,13 @@ _DENIED = re.compile(
     rf"|\b{_SETTING}\b[^.?!]{{0,40}}\b(is\s*n[o']?t|isnt|is\s+not|is\s+no\s+longer)\s+mine\b"
     # session 25 (tests/data/dev25): "transfers out that nobody on our team made"
     r"|\b(that|which)\s+(nobody|no\s*one|none\s+of\s+us)\s+((on|in|from|at|of)\s+(our|my|the)\s+\w+\s+)?"
-    r"(did|made|placed|authori[sz]ed|requested|initiated|approved)\b",
+    r"(did|made|placed|authori[sz]ed|requested|initiated|approved)\b"
+    # session 26, from the tuning data (tests/data/dev31): "it's not from me", 我不可能提前赎回, a loan never taken
+    # (我从来没借过币), only the user's own mailbox used (我只用QQ邮箱)
+    r"|\b(it'?s|its|it\s+is|that'?s|that\s+is|was)\s+not\s+from\s+me\b"
+    r"|\b(changed|reset|removed|added|disabled|withdrawn|sent|sold|bought)\s+(and\s+)?(it\s+)?(was\s*n[o']?t|not)\s+(me|by\s+me)\b"
+    r"|我不可能(?:提前)?(?:提|转|赎回|卖|买|操作|下单|借)|我(?:从来|根本|压根)?(?:没|没有|从没)借过"
+    r"|我只用(?:的是)?(?:qq|163|126|gmail|outlook|hotmail)?邮箱",
     _FLAGS,
 )
 # "I didn't touch anything" also opens questions about what the system did (ADL, a lock, a signature error): it
@@ -287,7 +308,8 @@ _ACCOUNT_EVENT = re.compile(
     r"bought|orders?|positions?|liquidated|filled|filling|log\s*ins?|logged|devices?|ip|sessions?|transfer\w*|balance|"
     r"email\s+came|left\s+my\s+(account|wallet))\b"
     r"|没了|不见|少了|转出|转走|转光|提走|提光|被提|提现|提币|仓位|爆仓|爆了|登录|登陆|(?<![a-z])ip(?![a-z])|设备|卖了|买了|卖掉|卖给|卖出|放币|划过去|划走|成交|订单|单子|下单|开了[^。？！?!，,]{0,8}单"
-    r"|余额[^。？！?!，,]{0,8}(?:掉到|掉了|只剩|剩下)",
+    r"|余额[^。？！?!，,]{0,8}(?:掉到|掉了|只剩|剩下)"
+    r"|挂单|挂了[^。？！?!，,]{0,4}单|\b(p2p|c2c)\s+(ads?|adverts?|listings?|offers?)\b|借款|欠着",  # (session 26, dev26 and dev31)
     _FLAGS,
 )
 # Access handed to someone (a remote-desktop tool, malware, credentials typed into a fake site or given away) and
@@ -333,7 +355,9 @@ _LOSS = re.compile(
     r"|\b(account|balance|portfolio|wallet)\s+(is\s+|was\s+)?down\s+(by\s+)?\$?\d|往外转"
     r"|\bleft\s+my\s+(account|wallet)\b"
     # session 23 (tests/data/dev24): "his balance dropped from 11,000 to 40 USDT", 余额从11000U变成了40U
-    r"|\bbalance\s+(dropped|fell|went\s+down)\s+from\b|余额从[^。？！?!，,]{0,12}变成",
+    r"|\bbalance\s+(dropped|fell|went\s+down)\s+from\b|余额从[^。？！?!，,]{0,12}变成"
+    # session 26 (tests/data/dev12, once a login alert in quotes counted): "my BTC balance looks lower"
+    r"|\bbalance\s+(looks|is|seems)\s+(lower|smaller)\b",
     _FLAGS,
 )
 # Money the user sent to a scammer ("sent 2000 usdt to a fake support agent", 转了5000U给一个假客服).
@@ -342,11 +366,14 @@ _PAID_SCAMMER = re.compile(
     r"|(?:转|打|付|汇)了?[^。？！?!]{0,12}给[^。？！?!]{0,6}(?:假|骗子|冒充)",
     _FLAGS,
 )
-# A login alert the user cannot place, and nothing taken or done: the account-compromised entry answers it (secure
-# the account now); with money gone or an operation made it is an incident.
+# A login alert the user cannot place, or a login only suspected, and nothing taken or done: the account-compromised
+# entry answers it (secure the account now); with money gone or an operation made it is an incident.
 _LOGIN_ALERT = re.compile(
-    r"\b(login|log-?\s*in|sign-?\s*in|new\s+device)\s+(mail|email|e-mail|alert|notification|warning|notice|message)s?\b"
-    r"|登录提醒|登录通知|登录邮件|登陆提醒|登入提醒|登入通知",
+    r"\b(login|log-?\s*in|sign-?\s*in|new\s+device)[\"'”]?\s+(mail|email|e-mail|alert|notification|warning|notice|message)s?\b"
+    r"|登录提醒|登录通知|登录邮件|登陆提醒|登入提醒|登入通知|登录的(?:提醒|通知|邮件|短信)"
+    # session 26 (tests/data/dev26): a login only suspected (怀疑账号被别人登录过，应该怎么处理)
+    r"|\bi\s+suspect\s+(someone|somebody)\s+(has\s+|may\s+have\s+|might\s+have\s+)?(logged|signed)\s+in"
+    r"|怀疑[^。？！?!，,]{0,8}被[^。？！?!，,]{0,4}(?:登录|登陆|登入)",
     _FLAGS,
 )
 # The user says nothing was taken ("balance still all there", "nothing missing yet", 钱还在): a login they cannot place
@@ -354,6 +381,7 @@ _LOGIN_ALERT = re.compile(
 _FUNDS_INTACT = re.compile(
     r"\b(balances?|funds|money|coins|assets|everything)('s)?\s+(is\s+|are\s+|looks?\s+|seems?\s+)?(still\s+)?(all\s+)?(there|here|intact|safe|ok|okay|fine)\b"
     r"|\bnothing\s+(is\s+|was\s+|has\s+been\s+)?(missing|moved|gone|taken|withdrawn|stolen|lost)\b|\bnothing\s+missing\b"
+    r"|\bnothing\s+(has\s+)?happened\s+(on|to|in|with)\s+my\s+(account|acc|acct|funds|balance)\b"  # (session 26, dev31)
     r"|(?:钱|币|资产|资金|余额)(?:都|也)?(?:还在(?![往被转流减少])|暂时没少|没少|没有少|没丢)|(?:钱|币|资产|资金|余额)还都在"
     # added in session 20 from the tuning data (tests/data/dev20): the account here looks fine (the mailbox was hacked)
     r"|(?:账号|帐号|账户|帐户)(?:目前|暂时|现在)?(?:看着|看起来)?(?:没事|正常|还好)",
@@ -365,7 +393,8 @@ _INTRUDER_INSIDE = re.compile(
     r"\b(they|someone|somebody|hackers?|the\s+hacker)\s*('re|'s|\s+are|\s+is)\s+(still\s+|already\s+)?(in|inside)"
     r"(\s+my\s+(account|acc|acct))?\s*([.!,;]|$)"
     r"|(?:他|她|对方|黑客)(?:现在)?还(?:在|登着|挂着)(?:登录|线|我的?(?:账户|账号|帐户|帐号))|把(?:他|她|对方|黑客)踢(?:出去|下线)"
-    r"|(?:他们|他|她|对方|黑客)(?:现在)?(?:就|正)?在我的?(?:账户|账号|帐户|帐号)里",
+    r"|(?:他们|他|她|对方|黑客)(?:现在)?(?:就|正)?在我的?(?:账户|账号|帐户|帐号)里"
+    r"|被(?:别人|他人|人|陌生人|黑客)?占(?:着|了|用)",  # 号现在被别人占着 (session 26, tests/data/dev4)
     _FLAGS,
 )
 # A question why money went, or where ("一天被扣了60U的资金费用，是bug吗", "where did the other dollar go"): with no demand the
@@ -385,13 +414,17 @@ _ALIBI = re.compile(
     # session 21, from the tuning data (tests/data/dev7): not even online when the coins were released
     r"|根本没(?:在线|上线|登录|登陆)|我都?不在线"
     # session 25, from the tuning data (tests/data/dev24): the app not even opened that day (今天根本沒開app)
-    r"|(?:今天|一直|根本|压根)(?:都)?没(?:开|打开|登|上|碰)过?(?:app|软件|账户|账号)",
+    r"|(?:今天|一直|根本|压根)(?:都)?没(?:开|打开|登|上|碰)过?(?:app|软件|账户|账号)"
+    # session 26 (tests/data/dev31): away from the phone ("at the gym without my phone", 手机放家里充电), no network
+    # on a train (在高铁上没网)
+    r"|\bwithout\s+my\s+phone\b|\bleft\s+my\s+phone\s+(at\s+home|in\s+the\s+car|behind)\b"
+    r"|手机(?:放|留|落)(?:在)?家(?:里)?|在(?:高铁|火车|地铁|飞机|船)上(?:没网|没信号|关机)",
     _FLAGS,
 )
 # Positions opened in the passive ("11 contracts were opened", 被开了): a leverage named beside them is the intruder's.
 _OPENED_FOR_USER = re.compile(r"\b(were|was|got|been)\s+(opened|placed)\b|被(?:开|下)", _FLAGS)
 _DONE_TO_ACCOUNT = re.compile(
-    r"\b(opened|placed|added|created|withdrawn)\b|被(?:开|下|提|转|卖|买)|币就?被?放(?:了|出)"
+    r"\b(opened|placed|added|created|withdrawn)\b|被(?:市价|低价)?(?:开|下|提|转|卖|买)|币就?被?放(?:了|出)"
     # (session 25, tests/data/dev24: a withdrawal that succeeded while the user was at work)
     r"|\bwithdrawals?\s+(successful|succeeded|completed|confirmed)\b|(?:提现|提币)(?:成功|已完成|完成)",
     _FLAGS,
@@ -411,7 +444,7 @@ _SECURITY_ZH = re.compile(
     r"|有(?:人|陌生人)(?:用|在)我的(?:账号|账户|帐号|帐户|钱包)"
     rf"|{_AGENT_ZH}[^。？！?!]{{0,12}}正在(?:登录|登陆|用|使用)我的"
     rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,6}}(?:全|都)(?:没了|没有了|不见了)"
-    rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:变成|变|只剩|剩下)\s*0"
+    rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:变成|变|成了|成|只剩|剩下)\s*0"
     rf"|{_ASSETS_ZH}[^。？！?!，,]{{0,8}}(?:突然|莫名其妙|无缘无故)(?:少了|没了|不见了|转出去?了|被转走|被提走|转走了)"
     r"|未经(?:我的?)?(?:授权|允许|同意)|我?没有?授权|我不知道的(?:提现|提币|转账|交易|登录|订单)"
     r"|不是我(?:下|做|提|转|操作|发起|挂)的|莫名其妙的(?:交易|订单|提现|提币|转账|登录)"
@@ -423,7 +456,7 @@ _SECURITY_ZH = re.compile(
     # added in session 10 from the tuning data: changed to someone else's (手机被换成了别人的号)
     rf"|被(?:改|换|绑)成了?(?:别人|他人|陌生人|不认识的人)"
     # a SIM reissued by someone, logins from foreign IPs, "who created this", someone knows the password, all moved out
-    rf"|(?:让|给|叫){_AGENT_ZH}给?(?:黑|盗|偷|转走|提走|登录|登陆)了?|被{_AGENT_ZH}?补办|(?:国外|陌生|不明|未知|境外|外国)的?ip|是谁(?:建|开|登|登录|操作|改|绑)的"
+    rf"|(?:让|给|叫){_AGENT_ZH}给?(?:黑|盗|偷|转走|提走|登录|登陆)了?|被{_AGENT_ZH}?补办|(?:国外|海外|陌生|不明|未知|境外|外国)的?ip|是谁(?:建|开|登|登录|操作|改|绑)的"
     rf"|有人知道(?:了)?我的?(?:密码|验证码|助记词)|{_ASSETS_ZH}[^。？！?!，,]{{0,6}}(?:全|都)?(?:丢了|被转光|转光了|提光了)"
     # added in session 13 from the tuning data: an address or key the user never added
     r"|(?:地址|api|密钥|设备)[^。？！?!]{0,14}我(?:没|没有|从没|从来没|根本没)(?:有)?(?:加|添加|设置|绑定|创建|存|保存)过"
@@ -462,7 +495,13 @@ _SECURITY_ZH = re.compile(
     r"|(?:有人|别人|陌生人)(?:从[^。？！?!，,]{0,6})?登(?:录|陆|入)了?(?:我|她|他)的?(?:号|账号|帐号|账户|帐户)"
     r"|在我的?(?:账户|账号|帐户|帐号)上?(?:登着|挂着)|(?:别人|有人|陌生人)从我的?(?:账户|账号|帐户|帐号)里?(?:提|转|买|卖)"
     r"|逼着我?解锁|(?:谷歌验证|2fa|验证器|身份验证器)[^。？！?!，,]{0,8}(?:换到|转到|绑到)了?(?:别的|别人的?|陌生的?)(?:手机|设备)"
-    r"|被人?(?:建|创建|开|加)了?(?:个|一个|几个)?api|我(?:从来|根本|从)?没(?:有)?(?:建|创建|添加|加)过?(?:这个|这些|那个)?(?:api|密钥)",
+    r"|被人?(?:建|创建|开|加)了?(?:个|一个|几个)?api|我(?:从来|根本|从)?没(?:有)?(?:建|创建|添加|加)过?(?:这个|这些|那个)?(?:api|密钥)"
+    # session 26 (tests/data/dev26): the account moving money by itself (帳號自己在往外轉ETH)
+    r"|(?:账号|账户|帐号|帐户)(?:里的?(?:钱|币))?自己(?:一直)?在?(?:往外|向外)?(?:转|提|卖|买|下单)"
+    # (tests/data/dev31) money out to an address nobody knows, someone using the account (用我的号), the operation
+    # denied with no 过 (我根本没操作)
+    r"|(?:往|向|到)(?:一个|个)?(?:不认识|陌生|没见过)的(?:地址|钱包)(?:提|转)|有人(?:用|在用)我的号"
+    r"|我(?:根本|从来|压根)没(?:有)?操作(?=$|[。，,！!？?\s])",
     _FLAGS,
 )
 # "give it back to me" (还给我), not "still gives me a …" (老VIP了还给我个机器人), and "is the money coming back or not"
@@ -481,6 +520,8 @@ _REFUND_ORDER = (
     # session 23, from the tuning data: a bare order at the end or the start of a clause (…扣了手续费 撤销; …没发，补发并且加上利息)
     r"|(?:^|[\s，,。！!；;])(?:请|麻烦|赶紧|立刻)?撤销(?:掉|了吧|吧)?\W*$"
     r"|(?:^|[\s，,。！!；;]|并且|而且|然后)(?:请|麻烦|立刻|马上)?补发(?![^。？！?!，,]{0,6}(?:吗|么|多久|什么时候|怎么|是什么|啥))"
+    # session 26 (tests/data/dev26): the fees ordered back whole (…这个月的手续费全退)
+    r"|(?:手续费|费用|利息)(?:全|都|全部)退(?![了回款吗么没不])"
 )
 # added in session 16 from the tuning data (tests/data/dev10): my money demanded back (我要我的200U), 多收的退我
 _MINE_DEMANDED = r"我要(?:回)?我的[^。？！?!，,]{0,8}(?:钱|u|usdt|币)(?![^。？！?!，,]{0,4}(?:怎么|如何|在哪|去哪))|(?<!怎么)(?<!如何)退我"
@@ -537,7 +578,7 @@ _REFUND = re.compile(
     rf"|{_LOST_PROFIT_WANTED}"
     # session 23, from the tuning data (tests/data/dev24): money wanted back in other words ("make it right", "make me
     # whole", "credit my account", "who's paying for this?", "the extra back", 这钱你们得出, 吐出来, 恢复回来)
-    r"|\bmake\s+(it|this|that|things)\s+right\b|\bmake\s+me\s+whole\b|\bcredit\s+(my\s+account|the\s+(overcharge|difference|loss|fees?))\b"
+    r"|\bmake\s+(it|this|that|things)\s+right\b|\bmake\s+me\s+whole\b|\bmade\s+whole\b|\bcredit\s+(my\s+account|the\s+(overcharge|difference|loss|fees?))\b"
     r"|\b(it|them|that|this)\s+credited\s+back\b|\bwho'?s\s+(paying|going\s+to\s+pay|covering)\s+for\s+(this|that|it|my)\b"
     r"|\b(pay|give|cover|return)\s+(me\s+)?(back\s+)?what\s+i\s+lost\b|\breissue\s+(it|them|the\s+\w+)\b|\bcash\s+value\b"
     r"|\b(want|need|expect)\s+(the|my)\s+(\w+\s+)?(difference|loss(es)?|overcharge|extra|excess)\s+(covered|back|refunded|returned|paid)\b"
@@ -545,7 +586,10 @@ _REFUND = re.compile(
     r"|(?:这钱|这笔钱|这个钱|损失|亏损|差额)(?:你们|平台)(?:得|要|必须|来)?(?:出|赔|担)|(?<!不是)(?<!不用)(?:要|得)你们(?:出|赔)(?=$|[。！!，,\s])|(?<!不是)(?<!不用)你们(?:得|要|必须|来)赔"
     # session 25, from the tuning data (tests/data/dev24): the money demanded, the message's last words (…把钱给我)
     r"|把(?:钱|币|u|usdt)给我\W*$"
-    r"|吐出来|恢复回来|折现给我|重新发给我|撤回来(?!了|吗|不|么|没)|还回来(?!了|吗|不|么|没)|谁(?:来)?担[？?]?\s*你们担",
+    r"|吐出来|恢复回来|折现给我|重新发给我|撤回来(?!了|吗|不|么|没)|还回来(?!了|吗|不|么|没)|谁(?:来)?担[？?]?\s*你们担"
+    # session 26, from the tuning data (tests/data/dev31): "top it back up", "cover it." as the last words, the loss
+    # for us to underwrite (你们得兜底), 你们认不认, 按下单时的价格重新给我算
+    r"|\btop\s+(it|me|my\s+\w+)\s+back\s+up\b|(^|[.!?]\s*)cover\s+it\W*$|你们(?:得|要|必须|来)?兜底|你们认不认|重新给我算",
     _FLAGS,
 )
 # A demand for money back in so many words: never mistaken for an FAQ question about funds coming back.
@@ -553,6 +597,8 @@ _REFUND_SAID = re.compile(
     r"\b(refund\w*|compensat\w*|reimburs\w*|owes?\s+me|i\s+demand|give\s+me)\b"
     rf"|{_WANTED_RETURNED}"
     r"|\bpay\s+me\s+(what|the|my)\b"
+    # session 26 (tests/data/dev26): "I expect to be made whole"
+    r"|\bmake\s+me\s+whole\b|\bmade\s+whole\b"
     # session 24 (tests/data/dev22): the exchange asked to pay it back ("will the exchange pay back the interest")
     r"|\b(will|would|should|must|can|could)\s+(you|you\s+guys|the\s+(exchange|platform|company))\s+pay\s+(\w+\s+){0,3}back\b"
     rf"|{_REFUND_ORDER}|{_MINE_DEMANDED}|{_PROMISED_BY_SUPPORT}"
@@ -588,7 +634,11 @@ _HOW_TO = re.compile(
     r"|容易被盗|提前了解|怎么判断|如何判断|怎么检查|如何检查|怎么知道|如何知道|(?:被盗|被黑|盗号)的话|先问一下|^\W*如果|担心(?:被|号|账号|帐号|有人)|(?<!成)(?<!成了)(?:别人|看新闻|新闻|听说|好多人|很多人|不少人|看到有人)[^。？！?!]{0,8}(?:的号|的账号|的帐号|被盗|被黑)"
     # others' thefts as the reason for a precaution ("so many people getting drained lately, how do i lock mine down")
     r"|\b(lots\s+of|so\s+many|many|a\s+lot\s+of|plenty\s+of)\s+(people|users|accounts)\b[^.?!]{0,25}\b(hacked|drained|stolen|robbed|compromised)\b"
-    r"|以为[^。，？！?!]{0,6}(?:被偷|被盗|被黑|丢了)",
+    r"|以为[^。，？！?!]{0,6}(?:被偷|被盗|被黑|丢了)"
+    # session 26 (tests/data/dev31): the login found to be the user's own ("then realized my tablet logged back in"), an
+    # attack only possible (短信验证能被补卡攻击), a precaution against "this" (防止这种事)
+    r"|\b(realized|realised|turns?\s+out|turned\s+out)\b[^.?!]{0,20}\b(it\s+was\s+)?my\s+(own\s+)?(tablet|phone|laptop|ipad|pc|computer|vpn|new\s+phone)\b"
+    r"|(?<!不)(?:能|可能|会|容易)被(?:补卡|盗|黑|攻击)|(?:防止|避免|预防)(?:这种|这样|这类)",  # (not 会不会被盗: a fear)
     _FLAGS,
 )
 # The first steps asked for: a how-to, unless the user denies what was done ("新登录、新API、提币确认，全都不是我，第一步该干嘛"),
@@ -732,13 +782,16 @@ _OWN_CHANGE = re.compile(
 # 我提了500U 只到了499): a fee, which the FAQ explains, when only the ranking suggests an incident (session 23, from
 # tests/data/dev18).
 _OWN_TRANSFER = re.compile(
-    r"(^\W*|\bi\s+)(just\s+)?(withdrew|sent|deposited|transferred|moved)\b|我(?:刚)?(?:提了|转了|充了|提现了|提币了|发了)",
+    r"(^\W*|\bi\s+)(just\s+)?(withdrew|sent|deposited|transferred|moved)\b|我(?:刚)?(?:提了|转了|充了|提现了|提币了|发了)"
+    r"|^\W*(?:刚)?(?:提了|转了|提现了|提币了)|比我(?:提|转|发)的",  # a bare verb opening the message (提了0.5个BTC出去), …比我提的少 (session 26)
     _FLAGS,
 )
 _LESS_ARRIVED = re.compile(
     r"\bonly\s+(got\s+|received\s+)?\$?\d[\d.,]*\s*(\w+\s+)?(showed\s+up|arrived|came\s+through|landed|got\s+there|"
     r"in\s+my\s+(wallet|account|bank))\b|\b(received|got)\s+only\s+\$?\d"
-    r"|只(?:到了?|收到了?|到账了?|有)\s*\d|到账(?:只有|才)\s*\d",
+    r"|只(?:到了?|收到了?|到账了?|有)\s*\d|到账(?:只有|才)\s*\d"
+    # session 26 (tests/data/dev26): "why did i get less than i sent", 到账少了一截
+    r"|\b(got|received)\s+less\s+than\s+(i|what\s+i)\s+(sent|withdrew|transferred)\b|到(?:账|手)(?:就|却|又)?少了|比我(?:提|转|发)的少",
     _FLAGS,
 )
 # A loss said in a few words ("balance gone", 币全没了): the ranking has nothing to tell a liquidation from a theft by.
@@ -776,13 +829,47 @@ _CHECK_ONLY = re.compile(
 )
 # A loss only asked about ("i sent it on the wrong chain. is my money gone?", 钱是不是没了？): no loss said.
 _LOSS_ASKED = re.compile(
-    r"\b(is|are)\s+(all\s+)?my\s+(\w+\s+){0,2}(gone|lost)\s*\?"
-    r"|(?:钱|币|资产|资金|u)(?:是不是|会不会|是否)(?:就|都)?(?:没了|丢了|没有了)",
+    r"\b(is|are)\s+(all\s+)?(my|the)\s+(\w+\s+){0,2}(gone|lost)\s*\?"
+    r"|(?:钱|币|资产|资金|u)(?:是不是|会不会|是否)(?:就|都)?(?:没了|丢了|没有了)"
+    # session 26 (tests/data/dev26): 钱是丢了吗
+    r"|(?:钱|币|资产|资金|u)(?:是|就)?(?:丢了|没了|没有了)(?:吗|么|嘛)",
     _FLAGS,
 )
 _MONEY_OUT_OR_IN = re.compile(r"\b(withdr\w*|log\w*\s*in|login|sent\s+out|transferr?ed\s+out)\b|提现|提币|登录|登陆|转出|转走|提走", _FLAGS)
 
 
+# A credit of ours named as what vanished or expired ("my 50 usdt bonus just vanished", 体验金不见了); not an airdrop,
+# which is how phishing lures are named.
+_CREDIT_GONE = re.compile(
+    r"\b(bonus(es)?|vouchers?|coupons?|rebates?|cashback|trial\s+funds?)\b[^.?!]{0,40}"
+    r"\b(vanished|disappeared|gone|expired|missing|removed|taken\s+(back|away)|clawed\s+back)\b"
+    r"|(?:体验金|赠金|奖励金|红包|优惠券|抵扣券|卡券)[^。？！?!，,]{0,10}(?:没了|不见|消失|过期|被收回|被扣)",
+    _FLAGS,
+)
+# A transfer sent to the wrong place, undone by asking ("chose BEP20 instead of ERC20 by accident … can you reverse
+# it?"): when the ranking puts it under one of these entries and the user owns the mistake, the entry explains what can
+# be recovered (session 26, tests/data/dev26). What we charged for it ("you charged me 30 usdt to recover it") is
+# still a demand.
+_MISDIRECTED_ENTRIES = frozenset({"deposit-wrong-network", "deposit-missing-memo", "withdrawal-wrong-address"})
+_CHARGED_BY_US = re.compile(r"\b(charged|billed|deducted)\s+(me|my|us)\b|扣了?我|收了?我", _FLAGS)
+# A robbery told as having happened, with when (not "what if i got mugged"): it beats a message's supposition ("if
+# someone has my phone and the passcode, can they withdraw? my phone was taken off me at knifepoint yesterday").
+_FORCED_TOLD = re.compile(
+    r"\b(was|were|got|been)\b[^.?!]{0,30}\b(at\s+(gun|knife)\s*point|mugged)\b"
+    r"|\b(they|he|she|robbers?|thie(f|ves)|someone|somebody)\s+(made|forced)\s+me\s+(to\s+)?(unlock|open|log|transfer|send|withdraw)"
+    r"|被(?:逼|逼着|胁迫|强迫|威胁)[^。？！?!，,]{0,4}(?:解锁|转账|转币|提币|提现|打开|登录)",
+    _FLAGS,
+)
+_WHEN_TOLD = re.compile(
+    r"\b(yesterday|last\s+night|today|this\s+(morning|afternoon|evening)|tonight|ago|earlier)\b|昨天|昨晚|今天|刚才|刚刚", _FLAGS
+)
+# A mistake the user owns: a wrong network or address, or something done "by accident" (not "you charged me twice by
+# mistake": the user must be the one who did it).
+_OWN_MISTAKE = re.compile(
+    r"\bwrong\s+(network|chain|address|memo|tag)\b|\bi\b[^.?!]{0,60}\b(by\s+(accident|mistake)|accidentally)\b"
+    r"|\bmy\s+(own\s+)?(mistake|bad|fault)\b|转错|错链|选错|填错|手滑|我不小心|(?:是)?我自己的?(?:错|问题)|怪我自己",
+    _FLAGS,
+)
 # The platform named as what acted ("your app placed it when it crashed", "the system sold my btc", app自己下了单): the
 # user's "i never placed that order" is then about the platform, not an intruder, unless a person is named.
 _PLATFORM_ACTED = re.compile(
@@ -809,7 +896,7 @@ def detect_escalation(text: str) -> EscalationMatch | None:
         or (settings_changed >= 1 and _LOSS.search(text) is not None)  # a takeover: a setting, then money
         or _away_when_it_happened(text)
     )
-    if incident and not _alert_only(text) and not _precaution(text):
+    if incident and not _alert_only(text) and not _precaution(text) and (refund or not _only_a_credit_gone(text)):
         if refund and (_OUR_FAULT.search(text) or _PROMISED_CREDIT.search(text)) and (
             not someone_else_did_it(text) or _platform_acted_alone(text)
         ):
@@ -846,7 +933,7 @@ def _platform_acted_alone(text: str) -> bool:
 
 def _precaution(text: str) -> bool:
     """A how-to or a supposition about security, or what happened to someone close with nothing taken (text folded)."""
-    if _HOW_TO.search(text) is not None:
+    if _HOW_TO.search(text) is not None and not (_FORCED_TOLD.search(text) and _WHEN_TOLD.search(text)):
         return True
     if (
         _CHECK_ONLY.search(text) is not None
@@ -953,6 +1040,29 @@ def _less_arrived_than_sent(text: str) -> bool:
     )
 
 
+def _only_a_credit_gone(text: str) -> bool:
+    """A bonus, voucher or reward named as what is gone, with no money moved out, no login, no setting changed and
+    nobody named (the text folded): its own terms (expiry, use) explain it (session 26, tests/data/dev26)."""
+    return (
+        _CREDIT_GONE.search(text) is not None
+        and _MONEY_OUT_OR_IN.search(text) is None
+        and not _person_named(text)
+        and not _setting_change_named(text)
+    )
+
+
+def _own_mistake_undone(text: str) -> bool:
+    """Money back asked for a mistake the user says they made (a wrong network or address, "by accident", 手滑), with
+    no refund said in so many words, nothing we charged, no fault of ours and nobody else acting (the text folded)."""
+    return (
+        _OWN_MISTAKE.search(text) is not None
+        and _REFUND_SAID.search(text) is None
+        and _CHARGED_BY_US.search(text) is None
+        and _OUR_FAULT.search(text) is None
+        and not someone_else_did_it(text)
+    )
+
+
 def _self_caused(text: str) -> bool:
     """The message names what the user did that explains a loss, and nobody else acting (the text folded)."""
     return _SELF_CAUSED_CONTEXT.search(text) is not None and not someone_else_did_it(text)
@@ -1055,6 +1165,8 @@ def decide_escalation(
         and not _REFUND_SAID.search(folded)
     ):
         return None
+    if pattern is REFUND_REQUEST and top is not None and top.entry_id in _MISDIRECTED_ENTRIES and _own_mistake_undone(folded):
+        return None
     if pattern is not None:
         return pattern
     if top is None or top_kind is None:
@@ -1077,6 +1189,7 @@ def decide_escalation(
         or _changed_by_user(folded)
         or _less_arrived_than_sent(folded)
         or _funding_drain(folded)
+        or _only_a_credit_gone(folded)
     ):
         return None
     return _BY_KIND[top_kind]

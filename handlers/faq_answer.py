@@ -49,14 +49,22 @@ class FaqAnswerHandler(Handler[Ranking]):
         return [dataclasses.replace(c, confidence=min(1.0, c.confidence / left)) for c in faq]
 
     def check(self, turn: Turn) -> Ranking | None:
-        """The ranking when its best FAQ entry clears the `clarify` threshold."""
+        """The ranking when its best FAQ entry clears the `clarify` threshold, or an incident was set aside."""
         ranking = turn.ranking
         if ranking is None:  # no ranking step before this one: lexical only, inline
             ranking = self._ranker.rank(turn.message.text, turn.text_lang, limit=_POOL, use_semantic=False)
         candidates = self._faq_candidates(ranking)
-        if not candidates or candidates[0].confidence < self._thresholds.clarify:
+        if not candidates:
+            return None
+        if candidates[0].confidence < self._thresholds.clarify and not self._incident_set_aside(ranking):
             return None
         return ranking
+
+    def _incident_set_aside(self, ranking: Ranking) -> bool:
+        """An incident the ranking was sure of, set aside by the escalation step (a fee, a login that took nothing):
+        the message is about the account, so its best entries are offered, not "not understood"."""
+        top = ranking.top
+        return top is not None and intent_kind(top.entry_id) == "security" and top.confidence >= self._thresholds.escalate
 
     async def handle(self, turn: Turn, match: Ranking) -> Outcome:
         """Answer, decline (off-topic or another company's product), or offer the best few entries."""

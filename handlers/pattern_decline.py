@@ -83,6 +83,9 @@ _MAKE_SCAM = re.compile(
     r"|黑卡|(?:买|收|收购|弄)(?:到)?别人的(?:信用卡|银行卡|卡)|\bstolen\s+(credit\s+|debit\s+)?cards?\b"
     r"|\bwithout\s+(my\s+|the\s+)?(bank|irs|government|tax\s+office)\s+(reporting|knowing|noticing|finding\s+out|flagging)\b"
     r"|\bsplit\b[^.?!]{0,30}\bsmall(er)?\s+(transfers|deposits|amounts|payments)\b[^.?!]{0,20}\b(avoid|under\s+the|not\s+get\s+reported|so\s+(it|they))\b"
+    # session 26 (tests/data/dev26): card numbers bought ("where can I buy credit card numbers online")
+    r"|\b(buy|get|purchase|find)\b[^.?!]{0,20}\b(credit|debit)\s+card\s+(numbers|details|dumps|data|info)\b|\bcvv\s+(dumps|shops?)\b"
+    r"|(?:买|收)(?:信用卡|银行卡)(?:号|卡号|信息|资料|四件套)|四件套"
     # session 25 (tests/data/dev25): an account opened or verified with another person's papers
     r"|\b(open|make|create|register|verify|pass)\b[^.?!]{0,30}\b(with|using|under)\s+(my\s+)?(cousin|brother|sister|friend|"
     r"mom|mum|mother|dad|father|wife|husband|uncle|aunt|grandma|grandpa|neighbou?r|roommate|someone\s+else)'?s\s+"

@@ -253,6 +253,26 @@ def test_a_sure_self_caused_entry_overrules_an_incident_only_when_the_message_na
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("i sent it to the tron network accidentally, can you undo it?", None),
+        ("手滑选错了链，能帮我撤回来吗", None),
+        # refund said in so many words, our fault, or someone else acting: still a demand
+        ("i picked the wrong network, refund the fee at least", REFUND_REQUEST),
+        ("i sent it by accident because your app lagged, reverse it", REFUND_REQUEST),
+        ("i sent it on the wrong chain and you charged me 30 usdt to recover it, can you reverse it?", REFUND_REQUEST),
+    ],
+)
+def test_money_back_for_the_users_own_mistake_is_the_faqs(text: str, expected: EscalationMatch | None) -> None:
+    """The ranking is unsure of a wrong-network entry: the message decides (session 26, tests/data/dev26). Under
+    another entry the demand stands ("paid for the premium plan by mistake, can i have the money back")."""
+    ranking = Ranking((Ranked("deposit-wrong-network", 0.6, 0.0, 0.0, ""),), True)
+    assert decide_escalation(text, ranking, escalate_at=0.5) == expected
+    elsewhere = Ranking((Ranked("vip-fee-tiers", 0.6, 0.0, 0.0, ""),), True)
+    assert decide_escalation(text, elsewhere, escalate_at=0.5) == detect_escalation(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("一天被扣了60U的资金费用，是bug吗", None),
         ("withdrew 50 and 49 arrived, where did the other dollar go", None),
         # a demand the patterns see stays one; a refund the ranking alone sees, with no question, too
@@ -334,6 +354,12 @@ def test_another_person_acting_makes_an_incident_the_ranking_leans_to_enough(
         ("开了短信验证 会不会被人盗号 要不要再开谷歌验证", None),
         ("somebody moved my authenticator to their own device, balance still fine for now", SECURITY_INCIDENT),
         ("有人登录了我的账号 会不会被盗", SECURITY_INCIDENT),
+        # session 26 (tests/data/dev26's kinds, in new words): less than was sent, said without the amount or with a
+        # bare verb first; a reward gone
+        ("i transferred 300 usdt out and got less than i sent??", None),
+        ("转了500u出去 到手少了一点 谁扣的", None),
+        ("the 10 usdt futures bonus disappeared from my account overnight", None),
+        ("the 10 usdt futures bonus disappeared and a withdrawal i never made went out", SECURITY_INCIDENT),
     ],
 )
 def test_an_incident_only_the_ranking_sees_yields_to_a_late_transfer_a_worry_or_the_users_own_change(
@@ -489,6 +515,12 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about(normalize("postgres says too many clients already"))
     assert products.asked_about(normalize("d盘满了怎么清理"))
     assert not products.asked_about(normalize("my usdt deposit from my ledger nano is missing"))
+    # a streaming site, a credit card's bill (session 26)
+    assert products.asked_about(normalize("twitch keeps asking for a code i never get"))
+    assert products.asked_about(normalize("can i skip the minimum payment this month"))
+    # an api secret is ours wherever it leaked; a code host's own api is theirs
+    assert not products.asked_about(normalize("my api secret ended up in a github gist, how do i kill it"))
+    assert products.asked_about(normalize("the github api keeps returning 403 for my script"))
 
 
 def test_our_own_name_makes_a_message_about_another_product_ours() -> None:
@@ -665,16 +697,27 @@ async def test_an_unsure_decline_offers_the_support_entry_ranked_close_behind_it
         assert decision.suggestions == ("withdrawal-pending",)
 
 
-@pytest.mark.parametrize(("security", "action"), [(0.7, Action.CLARIFY), (0.4, Action.CLARIFY), (0.1, None)])
+@pytest.mark.parametrize(
+    ("security", "share", "action"),
+    [
+        (0.7, 0.2, Action.CLARIFY),
+        (0.4, 0.2, Action.CLARIFY),
+        (0.1, 0.2, None),
+        # sure of the incident (at `escalate` or more) yet set aside: its entries offered however low their share
+        (0.9, 0.01, Action.CLARIFY),
+        (0.45, 0.01, None),
+    ],
+)
 async def test_entries_behind_an_incident_not_escalated_share_what_it_leaves(
-    core: Core, security: float, action: Action | None
+    core: Core, security: float, share: float, action: Action | None
 ) -> None:
     """An incident ranked first, sure or not, yet not escalated (here: a how-to), leaves the FAQ entries its share:
-    the entry behind it is offered, not lost below `clarify`, unless even its share stays below."""
+    the entry behind it is offered, not lost below `clarify`, unless even its share stays below and the ranking was
+    unsure of the incident. One it was sure of is about the account: "not understood" would be no answer."""
     replies = ReplyBuilder(core.kb, core.config.brand, ReplyTexts(core.config.brand))
     handler = FaqAnswerHandler(core.kb, core.ranker, core.config.matcher, replies)
     ranking = Ranking(
-        (Ranked("intent:security", security, 0.0, 0.0, ""), Ranked("enable-2fa", 0.2, 0.0, 0.0, "")), True
+        (Ranked("intent:security", security, 0.0, 0.0, ""), Ranked("enable-2fa", share, 0.0, 0.0, "")), True
     )
     message = InboundMessage("test", "u", "1", "1", "how do i keep my account from being hacked")
     turn = Turn(message, "en", "en", ConversationState(), ranking=ranking)
@@ -685,7 +728,7 @@ async def test_entries_behind_an_incident_not_escalated_share_what_it_leaves(
     assert match is not None
     decision = (await handler.handle(turn, match)).decision
     assert (decision.action, decision.suggestions[0]) == (action, "enable-2fa")
-    assert decision.confidence == pytest.approx(0.2 / (1.0 - security))
+    assert decision.confidence == pytest.approx(share / (1.0 - security))
 
 
 @pytest.mark.parametrize(
@@ -1067,6 +1110,64 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("一直收到提币成功的短信 可我今天压根没打开过app", "security_incident"),
         ("商家跑路了，平台担保的交易，把钱给我", "refund_request"),
         ("怎么把钱给我朋友转过去", None),
+        # session 26 (tests/data/dev26's kinds, in new words): a loss only asked (钱是丢了吗), the account moving money by
+        # itself, P2P ads the user never posted, the fees ordered back whole, "made whole"; a reward gone is its terms'
+        # matter; a login only suspected is secured, not escalated; a mistake of the user's own undone is the FAQ's
+        ("链上查不到这笔提币，币是丢了吗", None),
+        ("钱包自己在往外转u", None),
+        ("账户自己一直在卖币", "security_incident"),
+        ("my account keeps withdrawing usdt on its own", "security_incident"),
+        ("我从来没发布过广告，可是好多人说我挂单卖u", "security_incident"),
+        ("服务器崩了一下午，这个月的利息全退", "refund_request"),
+        ("the app crashed during the spike and i want to be made whole", "refund_request"),
+        ("my 20 usdt trading voucher is gone and i never touched it", None),
+        ("怀疑我的号被人登录过，要怎么保护", None),
+        ("i suspect somebody has logged in to my account, how do i check", None),
+        ("somebody has logged in to my account, how do i check", "security_incident"),
+        ("i sent it to the tron network accidentally, can you undo it?", "refund_request"),  # decide_escalation yields
+        # session 26, from the tuning data (tests/data/dev31's kinds, in new words): an operation denied as "not from
+        # me", 不可能, 没借过, a mistyped password "changed not me", 我没提过啊; a bare "drained overnight"; someone "sold
+        # all my"; an account at 0 said with 成; an IP 海外; money out to an unknown address, someone on the account (用我的
+        # 号); away from the phone or offline on a train when it was done; a mailbox 变成 another while the user only
+        # uses theirs; a robbery told with when, not a supposed one
+        ("there's a 2 eth withdrawal pending and that's not from me", "security_incident"),
+        ("合约账户显示我提前平仓了，我不可能平仓，我在开会", None),
+        ("资金账户里多了一笔借款，我压根没借过", "security_incident"),
+        ("my pasword got reset and it wasnt me", "security_incident"),
+        ("有笔提币在审核，我没提过呀", "security_incident"),
+        ("drained overnight, everything", "security_incident"),
+        ("somebody sold all of my sol an hour ago", "security_incident"),
+        ("钱包余额一下成0了", "security_incident"),
+        ("账户登录历史里全是海外ip", "security_incident"),
+        ("凌晨帐户往一个陌生的地址转了3000U", "security_incident"),
+        ("有人用我的号在下单", "security_incident"),
+        ("left my phone at home today and came back to find all my eth withdrawn", "security_incident"),
+        ("我在火车上没信号，出站就看到提币成功的短信", "security_incident"),
+        ("绑定的手机号变成了一个陌生号码，我只用163邮箱登录", "security_incident"),
+        ("if they take my phone could they empty my account? two guys made me unlock it yesterday and now usdt is gone",
+         "security_incident"),
+        ("if i got mugged would they get into my account", None),
+        # …a login alert that turned out to be the user's own, a new-login mail said with 的, an attack only possible, a
+        # precaution "against this", nothing happened on the account
+        ("new login email scared me but turns out it was my new phone, how do i see devices", None),
+        ("收到新设备登录的短信，我刚换了手机，要不要改密码", None),
+        ("谷歌验证会被黑吗，想换成硬件密钥", None),
+        ("群里好多人被盗，怎么设置才能避免这种事", None),
+        ("phone was stolen, it's locked and nothing has happened on my account, how do i move my 2fa", None),
+        # …but a login alert stays an incident with the balance lower or the account taken over now
+        ("a 'new login' notification from linux, i only use a mac, and my balance seems lower", "security_incident"),
+        ("收到异地登录的通知，账号现在被人占用了", "security_incident"),
+        # …a person: someone from support to take over, who to talk to, the agent switched, 真仁; a refund: topped back
+        # up, "cover it.", 兜底, 认不认, 重新给我算
+        ("can i get someone from your support team to look at this, the bot keeps looping", "human_request"),
+        ("这问题我该找谁说", "human_request"),
+        ("换个人工客服吧", "human_request"),
+        ("有没有真仁", "human_request"),
+        ("your promo said no loss. it lost 5%. top my account back up", "refund_request"),
+        ("your feed glitched and took my margin. cover it.", "refund_request"),
+        ("平台推荐的理财亏了，你们要兜底", "refund_request"),
+        ("延迟到账害我错过行情，这损失你们认不认", "refund_request"),
+        ("挂单卡住半天才成交，按我当时的价格重新给我算", "refund_request"),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

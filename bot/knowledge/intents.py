@@ -66,7 +66,9 @@ _COIN_WORDS = r"btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?"
 _OUR_CONTEXT = re.compile(
     rf"(?<![a-z0-9])({_COIN_WORDS}|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
     r"kyc|airdrop|exchange|(your|ur)\s+(app|team|support|site|website|exchange|platform|staff|admins?|company)|"
-    r"(you|u)\s+guys|selfie|liveness|verification\s+page|face\s+scan|(outside|off)\s+(of\s+)?(the\s+)?platform)(?![a-z0-9])"
+    r"(you|u)\s+guys|selfie|liveness|verification\s+page|face\s+scan|(outside|off)\s+(of\s+)?(the\s+)?platform|"
+    # (session 26, tests/data/dev30: "pushed my api secret to a public github repo"; a code host's own keys are tokens)
+    r"api\s+secrets?)(?![a-z0-9])"
     r"|币|提现|充值|合约|现货|你们|贵平台|交易所|风控|实名认证",
     re.IGNORECASE,
 )
