@@ -401,7 +401,8 @@ _INTRUDER_INSIDE = re.compile(
 # patterns see, what the FAQ explains, however much the ranking leans to a refund (session 20, tests/data/dev19).
 _ASKS_WHY = re.compile(
     r"\b(why|how\s+come|what'?s\s+going\s+on|where\s+did|is\s+(it|this|that)\s+(a\s+)?(bug|normal))\b"
-    r"|为什么|为啥|怎么回事|是不是|bug吗|正常吗|去哪了|去哪儿了|能查到吗|什么在扣",
+    r"|为什么|为啥|怎么回事|是不是|bug吗|正常吗|去哪了|去哪儿了|能查到吗|什么在扣"
+    r"|(?:是)?怎么(?:算|计算|收)的|如何计算",  # how the fee is counted (session 26, tests/data/dev31)
     _FLAGS,
 )
 # Where the user was when it happened ("i was fast asleep both times", 这段时间我在睡觉): beside something done to the

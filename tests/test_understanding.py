@@ -275,6 +275,7 @@ def test_money_back_for_the_users_own_mistake_is_the_faqs(text: str, expected: E
     [
         ("一天被扣了60U的资金费用，是bug吗", None),
         ("withdrew 50 and 49 arrived, where did the other dollar go", None),
+        ("机器人一天成交几十次，手续费扣了一大笔，这个费是怎么算的", None),
         # a demand the patterns see stays one; a refund the ranking alone sees, with no question, too
         ("why was i charged twice? refund me", REFUND_REQUEST),
         ("the fee was way too high, i expect that back", REFUND_REQUEST),
@@ -518,6 +519,10 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     # a streaming site, a credit card's bill (session 26)
     assert products.asked_about(normalize("twitch keeps asking for a code i never get"))
     assert products.asked_about(normalize("can i skip the minimum payment this month"))
+    # a broker's account of a named kind, named last; a payment app named first (session 26)
+    assert products.asked_about(normalize("交易被限制了，要补资料，是老虎证券的美股账户"))
+    assert products.asked_about(normalize("街口支付的帳號登不進去"))
+    assert not products.asked_about(normalize("是我的合约账户"))
     # an api secret is ours wherever it leaked; a code host's own api is theirs
     assert not products.asked_about(normalize("my api secret ended up in a github gist, how do i kill it"))
     assert products.asked_about(normalize("the github api keeps returning 403 for my script"))

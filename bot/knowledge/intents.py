@@ -135,7 +135,8 @@ _PLACE_NAMED = re.compile(
 )
 _MESSAGE_END = re.compile(r"^\s*(app|account|acc|wallet)?\s*$", re.IGNORECASE)
 _PLACE_NAMED_ZH = re.compile(r"(?:这是|都是|是)(?:我的|我在)?$")
-_ITS_ACCOUNT_ZH = re.compile(r"^\s*的\s*(?:账户|账号|帐号|号|app|钱包)\s*$", re.IGNORECASE)
+# (its kind of account may be named too: 是富途牛牛的港股账户; session 26, tests/data/dev28)
+_ITS_ACCOUNT_ZH = re.compile(r"^\s*的\s*(?:港股|美股|股票|证券|基金|理财)?(?:账户|账号|帐号|号|app|钱包)\s*$", re.IGNORECASE)
 # (English only, as `_FEATURE_AT`'s words are)
 _MONEY_MOVED = re.compile(r"\b(send|sent|sending|withdr\w*|deposit\w*|transfer\w*|mov(e|ed|ing))\b", re.IGNORECASE)
 # Money moved between two outsiders ("from paypal to my bank", "from revolut to wise"), with no coin of ours named.
