@@ -134,7 +134,7 @@ DEV29 = ROOT / "tests" / "data" / "dev29"
 # contact-support entry's.
 DEV30 = ROOT / "tests" / "data" / "dev30"
 # Session 26, for tuning only, like dev19 and dev24: hard escalations, FAQ questions that sound alarming and other
-# companies' incidents, by another writer with dev24's brief (topic ids only). The 15 of its 560 texts that repeat a
+# companies' incidents, by another writer with dev24's brief (topic ids only). The 15 of its 490 texts that repeat a
 # stored text were dropped.
 DEV31 = ROOT / "tests" / "data" / "dev31"
 # by their benchmark names; the whole sets in TUNING_WHOLE_SETS are tuning data, the others test sets

@@ -94,7 +94,7 @@ _HUMAN = re.compile(
 )
 # The security settings an intruder changes, as users name them (the Chinese ones match as a prefix: 谷歌验证器).
 _SETTING = (
-    r"(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|password|pas+wo?r?d|"
+    r"(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|pas+wo?r?d|"
     r"api\s+keys?|withdrawal\s+address(es)?|security\s+settings?)"
 )
 _SETTING_ZH = r"(?:防钓鱼码|白名单|谷歌验证|二次验证|双重验证|两步验证|身份验证器|2fa|邮箱|手机号|密码|api|提现地址)"
@@ -110,6 +110,7 @@ _FORCED_EN = (
     r"\b(at\s+(gun|knife)\s*point|mugged|forced\s+(me|him|her|us)\s+to\s+(unlock|transfer|send|withdraw|log\s*in|open)|"
     r"made\s+me\s+unlock)\b"
 )
+_FORCED_ZH = r"被(?:逼|逼着|胁迫|强迫|威胁)[^。？！?!，,]{0,4}(?:解锁|转账|转币|提币|提现|打开|登录)"
 _SECURITY = re.compile(
     r"\b(i|i've|ive|i\s+have|i\s+got|i\s+was|we|we've|we\s+were|my\s+(account|wallet|funds|coins|money|balance|"
     r"crypto|assets|usdt|btc|eth|portfolio))\b(?:(?!\b(?:want|wish|thought)\b)[^.?!]){0,40}\b(hacked|stolen|drained|compromised|emptied|"
@@ -291,7 +292,7 @@ _DENIED = re.compile(
     # session 26, from the tuning data (tests/data/dev31): "it's not from me", 我不可能提前赎回, a loan never taken
     # (我从来没借过币), only the user's own mailbox used (我只用QQ邮箱)
     r"|\b(it'?s|its|it\s+is|that'?s|that\s+is|was)\s+not\s+from\s+me\b"
-    r"|\b(changed|reset|removed|added|disabled|withdrawn|sent|sold|bought)\s+(and\s+)?(it\s+)?(was\s*n[o']?t|not)\s+(me|by\s+me)\b"
+    r"|\b(changed|reset|removed|added|disabled|withdrawn|sent|sold|bought)\s+not\s+me\b"
     r"|我不可能(?:提前)?(?:提|转|赎回|卖|买|操作|下单|借)|我(?:从来|根本|压根)?(?:没|没有|从没)借过"
     r"|我只用(?:的是)?(?:qq|163|126|gmail|outlook|hotmail)?邮箱",
     _FLAGS,
@@ -479,7 +480,7 @@ _SECURITY_ZH = re.compile(
     # else opening the account (no 我 in between: 他让我登录我的账号 is a scammer's instruction), access by force
     r"|(?:一笔|有笔)[^。？！?!]{0,20}(?:提到|提币|提现|提走|转出|转走)[^。？！?!]{0,20}不是我"
     r"|(?:他|她|对方|骗子|劫匪|黑客|那人)[^。？！?!，,我]{0,4}(?:打开|登录|登陆|进入|进了)了?我的?(?:账户|账号|帐户|帐号)"
-    r"|被(?:逼|逼着|胁迫|强迫|威胁)[^。？！?!，,]{0,4}(?:解锁|转账|转币|提币|提现|打开|登录)"
+    rf"|{_FORCED_ZH}"
     r"|(?:劫匪|强盗|抢劫)[^。？！?!]{0,20}(?:提币|提现|转走|转账|登录|登陆|操作)"
     # (tests/data/dev19) money moved out to an address the user never saw, someone binding a setting to theirs, moved
     # out in the passive
@@ -498,7 +499,7 @@ _SECURITY_ZH = re.compile(
     r"|逼着我?解锁|(?:谷歌验证|2fa|验证器|身份验证器)[^。？！?!，,]{0,8}(?:换到|转到|绑到)了?(?:别的|别人的?|陌生的?)(?:手机|设备)"
     r"|被人?(?:建|创建|开|加)了?(?:个|一个|几个)?api|我(?:从来|根本|从)?没(?:有)?(?:建|创建|添加|加)过?(?:这个|这些|那个)?(?:api|密钥)"
     # session 26 (tests/data/dev26): the account moving money by itself (帳號自己在往外轉ETH)
-    r"|(?:账号|账户|帐号|帐户)(?:里的?(?:钱|币))?自己(?:一直)?在?(?:往外|向外)?(?:转|提|卖|买|下单)"
+    r"|(?:账号|账户|帐号|帐户|钱包)(?:里的?(?:钱|币))?自己(?:一直)?在?(?:往外|向外)?(?:转|提|卖|买|下单)"
     # (tests/data/dev31) money out to an address nobody knows, someone using the account (用我的号), the operation
     # denied with no 过 (我根本没操作)
     r"|(?:往|向|到)(?:一个|个)?(?:不认识|陌生|没见过)的(?:地址|钱包)(?:提|转)|有人(?:用|在用)我的号"
@@ -853,14 +854,9 @@ _CREDIT_GONE = re.compile(
 # still a demand.
 _MISDIRECTED_ENTRIES = frozenset({"deposit-wrong-network", "deposit-missing-memo", "withdrawal-wrong-address"})
 _CHARGED_BY_US = re.compile(r"\b(charged|billed|deducted)\s+(me|my|us)\b|扣了?我|收了?我", _FLAGS)
-# A robbery told as having happened, with when (not "what if i got mugged"): it beats a message's supposition ("if
-# someone has my phone and the passcode, can they withdraw? my phone was taken off me at knifepoint yesterday").
-_FORCED_TOLD = re.compile(
-    r"\b(was|were|got|been)\b[^.?!]{0,30}\b(at\s+(gun|knife)\s*point|mugged)\b"
-    r"|\b(they|he|she|robbers?|thie(f|ves)|someone|somebody)\s+(made|forced)\s+me\s+(to\s+)?(unlock|open|log|transfer|send|withdraw)"
-    r"|被(?:逼|逼着|胁迫|强迫|威胁)[^。？！?!，,]{0,4}(?:解锁|转账|转币|提币|提现|打开|登录)",
-    _FLAGS,
-)
+# A robbery told with when it happened (not "what if i got mugged"): it beats a message's supposition ("if someone
+# has my phone and the passcode, can they withdraw? my phone was taken off me at knifepoint yesterday").
+_FORCED = re.compile(rf"{_FORCED_EN}|{_FORCED_ZH}", _FLAGS)
 _WHEN_TOLD = re.compile(
     r"\b(yesterday|last\s+night|today|this\s+(morning|afternoon|evening)|tonight|ago|earlier)\b|昨天|昨晚|今天|刚才|刚刚", _FLAGS
 )
@@ -934,7 +930,7 @@ def _platform_acted_alone(text: str) -> bool:
 
 def _precaution(text: str) -> bool:
     """A how-to or a supposition about security, or what happened to someone close with nothing taken (text folded)."""
-    if _HOW_TO.search(text) is not None and not (_FORCED_TOLD.search(text) and _WHEN_TOLD.search(text)):
+    if _HOW_TO.search(text) is not None and not (_FORCED.search(text) and _WHEN_TOLD.search(text)):
         return True
     if (
         _CHECK_ONLY.search(text) is not None
@@ -1042,7 +1038,7 @@ def _less_arrived_than_sent(text: str) -> bool:
 
 
 def _only_a_credit_gone(text: str) -> bool:
-    """A bonus, voucher or reward named as what is gone, with no money moved out, no login, no setting changed and
+    """A bonus, voucher or coupon named as what is gone, with no money moved out, no login, no setting changed and
     nobody named (the text folded): its own terms (expiry, use) explain it (session 26, tests/data/dev26)."""
     return (
         _CREDIT_GONE.search(text) is not None

@@ -1119,7 +1119,7 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         # itself, P2P ads the user never posted, the fees ordered back whole, "made whole"; a reward gone is its terms'
         # matter; a login only suspected is secured, not escalated; a mistake of the user's own undone is the FAQ's
         ("链上查不到这笔提币，币是丢了吗", None),
-        ("钱包自己在往外转u", None),
+        ("钱包自己在往外转u", "security_incident"),
         ("账户自己一直在卖币", "security_incident"),
         ("my account keeps withdrawing usdt on its own", "security_incident"),
         ("我从来没发布过广告，可是好多人说我挂单卖u", "security_incident"),
