@@ -15,6 +15,10 @@ from handlers.replies import ReplyBuilder
 
 ADVICE_ENTRY_ID = "investment-advice"
 _COIN = r"(btc|bitcoin|eth|ether|ethereum|sol|solana|xrp|doge|dogecoin|bnb|ada|crypto|it|this\s+coin|the\s+price|price|market|\w+coin)"
+_NOT_PROMISED = "".join(
+    rf"(?<!{words}\s)" for words in ("promised to", "offered to", "promising to", "guaranteed to", "he would", "she would",
+    "they would", "he could", "she could", "they could", "he'd", "she'd", "they'd")
+).replace(" ", r"\s")
 _ADVICE = re.compile(
     r"\bshould\s+i\s+(buy|sell|invest|hold|short|long|ape|dump|hodl)\b"
     r"|\b(price|market)\s+(prediction|predictions|target|forecast|outlook)\b"
@@ -41,7 +45,8 @@ _ADVICE = re.compile(
     r"|(?:有什么|有啥|有没有)(?:好的?|靠谱的?)?(?:项目|币种?|山寨币?)(?:可以)?推荐|推荐(?:几个|一些|个|一下)?(?:好的?|靠谱的?)?(?:项目|币种?|山寨币?)(?!上线|上币)"
     # session 24, from session 23's test set (tests/data/dev22, read after its measurement): money multiplied fast
     r"|\b(\d+|two|five|ten|hundred)\s*x\s+my\s+(money|portfolio|account|stack|savings|capital|balance|investment)\b"
-    r"|\b(double|triple)\s+my\s+(money|portfolio|stack|savings|capital|investment)\b"
+    # (not what a scammer promised, session 27, tests/data/dev27: "promised to double my money, i sent him 1000 usdt")
+    rf"|{_NOT_PROMISED}\b(double|triple)\s+my\s+(money|portfolio|stack|savings|capital|investment)\b"
     r"|(?:一周|一个月|一天|几天|快速|短期|怎么|如何|怎样)[^。？！?!，,]{0,8}翻[一二两三四五六七八九十百千\d]*倍"
     # (tests/data/dev15, cross-fitted): whether now is the time to go long or short (现在做空纳指合适吗)
     r"|(?:做多|做空|买入|卖出|入场|进场|抄底|开多|开空)[^。？！?!，,]{0,6}(?:合适吗|合适不|好不好|好吗|行不行)"
@@ -79,6 +84,8 @@ _MAKE_SCAM = re.compile(
     r"pay\s+stubs?|proof\s+of\s+(funds|income|address)|invoices?|contracts?)\b"
     r"|(?:做|弄|搞|伪造|p|开)(?:一份|份|个|一个|张|一张)?假的?(?:银行流水|流水|收入证明|资金证明|资产证明|存款证明|工资单|合同|发票)"
     r"|伪造(?:一份|份|个|一个|张|一张)?(?:银行流水|流水|收入证明|资金证明|资产证明|存款证明|工资单)"
+    # session 27, from the tuning data (tests/data/dev35): an ID card made up (帮我P一张身份证)
+    r"|(?:p|ps|伪造|造|做)(?:一张|张|一个|个|一份|份)(?:假的?)?(?:身份证|证件|护照|驾照)"
     # session 25 (tests/data/dev28, cross-fitted): stolen cards to buy with, money moved so the bank does not report it
     r"|黑卡|(?:买|收|收购|弄)(?:到)?别人的(?:信用卡|银行卡|卡)|\bstolen\s+(credit\s+|debit\s+)?cards?\b"
     r"|\bwithout\s+(my\s+|the\s+)?(bank|irs|government|tax\s+office)\s+(reporting|knowing|noticing|finding\s+out|flagging)\b"

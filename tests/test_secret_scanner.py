@@ -236,6 +236,11 @@ def test_sentences_of_wordlist_words_with_an_outsider_are_left_alone(scanner: Se
     [
         "transfer fee limit",
         "deposit address network",
+        "travel rule question",  # dev27: the words of a topic and "question" were redacted as a part of a phrase
+        "grid copy history",
+        "best bike under 300",
+        # twelve wordlist characters that pass the checksum but read as a question in traditional characters
+        "公司的錢包被人拿走怎麼辦",
         "can you check my account",
         "help please",
         "great service thank you",
@@ -555,6 +560,9 @@ SOLANA_SIGNATURE = b58encode(hashlib.sha512(b"omnidesk signature").digest())
         f"this WIF looks broken: {WIF_BROKEN}",
         "my UID is 38291746 and order id 1234567890123",
         "email me at trader.joe@example.com or see https://example.com/help/withdrawals?id=77",
+        # an address shortened or an IP masked beside a password word (session 27)
+        "资金密码被改了，然后提走2 ETH到0x9fA...e71",
+        "my password was reset from IP 185.x.x.x and then 0.5 btc went to bc1q7...k3m",
     ],
 )
 def test_transactions_addresses_and_ids_are_left_alone(scanner: SecretScanner, text: str) -> None:

@@ -526,6 +526,17 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     # an api secret is ours wherever it leaked; a code host's own api is theirs
     assert not products.asked_about(normalize("my api secret ended up in a github gist, how do i kill it"))
     assert products.asked_about(normalize("the github api keeps returning 403 for my script"))
+    # forex is not ours; a wallet the user withdraws to is, said with 自己的 (session 27)
+    assert products.asked_about(normalize("best forex broker for scalping gbp?"))
+    assert not products.asked_about(normalize("转到自己的trust wallet要填受益人吗"))
+    assert products.asked_about(normalize("coingecko keeps logging me out of my watchlist"))
+    # money moved from a payment app on to a bank is theirs, in Chinese too; to us it is ours (session 27)
+    assert products.asked_about(normalize("从微信零钱提到银行卡怎么要手续费"))
+    assert not products.asked_about(normalize("从支付宝转到你们这里要多久"))
+    # a provider named last after "on", or as what was meant (说的是); money moved on to one is ours (session 27)
+    assert products.asked_about(normalize("why did my stop loss trigger so late on robinhood"))
+    assert products.asked_about(normalize("利息怎么少了这么多，我说的是零钱通"))
+    assert not products.asked_about(normalize("how long until my usdt lands on kraken"))
 
 
 def test_our_own_name_makes_a_message_about_another_product_ours() -> None:
@@ -1173,6 +1184,56 @@ def test_no_examples_file_means_no_examples(tmp_path: Path) -> None:
         ("平台推荐的理财亏了，你们要兜底", "refund_request"),
         ("延迟到账害我错过行情，这损失你们认不认", "refund_request"),
         ("挂单卡住半天才成交，按我当时的价格重新给我算", "refund_request"),
+        # session 27 (tests/data/dev27's kinds, in new words): a hack named in a few words beside money gone, even as a
+        # question; money moved to a UID the user does not know (but "i don't know if it arrived" is no denial); what a
+        # setting of the account is now, beside "i didn't change it"; a site posing as ours or an ad, then the account
+        # typed in and the money gone; 清零; the assets said untouched (都在没动) after a phishing link
+        ("stolen?? wallet empty", "security_incident"),
+        ("my spot balance was moved to another uid i don't recognise", "security_incident"),
+        ("sent 50 usdt to another uid i dont know if it arrived", None),
+        ("the email on my account is now some yahoo address and i never touched anything", "security_incident"),
+        ("the email on my account is now verified, i didn't change anything else, why is kyc still pending", None),
+        ("在冒充你们的app里登录了一下，现在资产清零了", "security_incident"),
+        ("刷视频点开一个领币广告，输入了账号密码，然后币全没了", "security_incident"),
+        ("点了个钓鱼链接输了密码，不过资金都在没动，要改哪些设置", None),
+        ("设备列表里有台没见过的电脑还在线，我没登录过，币暂时没动", "security_incident"),
+        # session 27, from the tuning data (tests/data/dev34's kinds, in new words): a setting switched off that the user
+        # never switched; a position opened on a flight; a machine never owned; an account emptied however spelt; a
+        # setting that is "not mine"; an operation never asked for; a supposition that then "happened"; someone who sold
+        # it all; a leverage raised while the app was not opened; a person who picks up; the difference wanted; "that's
+        # on you guys, not me"
+        ("2fa got disabled last night and 400 usdt left. i never turned it off", "security_incident"),
+        ("i was on a 9 hour flight and came back to three short positions opened on my account", "security_incident"),
+        ("a linux box in the device list, logged in 2 hours ago. i don't own a linux pc", "security_incident"),
+        ("wallet got drained", "security_incident"),
+        ("the email on my account says jk77@proton.me, mine is on gmail", "security_incident"),
+        ("there's a transfer out of 2k pending, i never asked for it", "security_incident"),
+        ("suppose somebody took my usdt, can it be frozen? it happened 20 minutes ago", "security_incident"),
+        ("我出差那几天有人把我的ETH全卖掉了", "security_incident"),
+        ("杠杆被改成100倍了，我今天也没登过账号", "security_incident"),
+        ("is there a number to call where a human answers the phone", "human_request"),
+        ("your mark price spiked, pay me the difference", "refund_request"),
+        ("your servers froze and i lost 300. that's on you, not me", "refund_request"),
+        # after the refit (dev34's cross-fitted misses, in new words): an SMS check switched off while the app was not
+        # opened; the intruder still in there; "not my withdrawl"; 被人动过了; whoever took it; a permission switched on by
+        # itself; a key never created; a fee that never came back; but someone stealing the account (被别人盗号) is no
+        # hearsay
+        ("短信提醒说已解绑短信验证，可我今天都没登过你们app", "security_incident"),
+        ("the scammer already reset my password and they're still in there right now", "security_incident"),
+        ("not my withdrawl!!", "security_incident"),
+        ("我的理财被人动过了，少了一半", "security_incident"),
+        ("whoever drained my wallet used a new device", "security_incident"),
+        ("withdrawals got switched on by itself on my api key", "security_incident"),
+        ("there are orders from a key i never created", "security_incident"),
+        ("the card payment failed and the 4 usd fee never came back", "refund_request"),
+        ("我的号被别人盗号了，钱都没了", "security_incident"),
+        # …but not a fear before a how-to, a platform that lost a withdrawal (弄丢了), hearsay of SIM swaps, a theft on
+        # another platform
+        ("i'm worried about getting drained like my friend, how do i add a withdrawal whitelist", None),
+        ("提币显示完成了，是不是你们把我的u搞丢了", None),
+        ("听说好多人被补卡盗号，短信验证安全吗", None),
+        ("同学在其他交易所被盗了，我要怎么设置防钓鱼码", None),
+        ("my cousin's wallet got emptied last month so now i'm nervous, what's the best 2fa for mine", None),
     ],
 )
 def test_the_escalation_patterns(text: str, expected: str | None) -> None:

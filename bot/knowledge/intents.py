@@ -62,7 +62,8 @@ def load_intents(faq_dir: Path | None = None) -> tuple[Intent, ...]:
 # Words that put a message on this exchange ("withdraw my usdt", "your support", 提币, 你们): a question that names
 # another company's product and one of these is ours ("p2p merchant wants to talk on whatsapp"). Latin words may touch
 # Chinese (买BTC), where \b sees no boundary.
-_COIN_WORDS = r"btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?"
+# (the coins a user names beside another product's word: "…把SOL全卖了" after 锁屏密码; session 27, tests/data/dev34)
+_COIN_WORDS = r"btc|bitcoin|eth|ether|usdt|usdc|sol|solana|trx|bnb|xrp|doge|dogecoin|ltc|litecoin|crypto|coins?|tokens?"
 _OUR_CONTEXT = re.compile(
     rf"(?<![a-z0-9])({_COIN_WORDS}|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
     r"kyc|airdrop|exchange|(your|ur)\s+(app|team|support|site|website|exchange|platform|staff|admins?|company)|"
@@ -77,7 +78,7 @@ _OUR_CONTEXT = re.compile(
 # A provider tied to this exchange: money moved from or to it ("from binance", "to my new metamask", 从币安, 提到我小狐狸,
 # 币安转过来, "my ledger address"), or "here"; 币安链 is a network, not the company.
 _LINK_BEFORE = re.compile(
-    r"(\b(from|to|into|via|through|using|with|on|off|onto|in|at|and|add)\s+(\w+\s+){0,2}|(从|到|往|转入|转去|提去|充去|转给)[我的]{0,2})$",
+    r"(\b(from|to|into|via|through|using|with|on|off|onto|in|at|and|add)\s+(\w+\s+){0,2}|(从|到|往|转入|转去|提去|充去|转给)(?:我|自己)?的?)$",
     re.IGNORECASE,
 )
 _LINK_AFTER = re.compile(r"^\s*(address|addr|chain|地址|链|转过来|提过来|充过来|转来|提来|过来|转到|提到|充到|转给|提币到|到这|到你们)")
@@ -135,14 +136,23 @@ _PLACE_NAMED = re.compile(
 )
 _MESSAGE_END = re.compile(r"^\s*(app|account|acc|wallet)?\s*$", re.IGNORECASE)
 _PLACE_NAMED_ZH = re.compile(r"(?:这是|都是|是)(?:我的|我在)?$")
+# (session 27, tests/data/dev35: "… my limit order didnt fill … on Fidelity", 哦我说的是余额宝; a provider our users move
+# money to may be named last too: "withdrew usdt to my account on kraken" is ours)
+_MEANT_ZH = re.compile(r"(?:说的是|指的是|问的是)$")
+_ON_LAST = re.compile(r"\bon\s+$", re.IGNORECASE)
 # (its kind of account may be named too: 是富途牛牛的港股账户; session 26, tests/data/dev28)
 _ITS_ACCOUNT_ZH = re.compile(r"^\s*的\s*(?:港股|美股|股票|证券|基金|理财)?(?:账户|账号|帐号|号|app|钱包)\s*$", re.IGNORECASE)
 # (English only, as `_FEATURE_AT`'s words are)
-_MONEY_MOVED = re.compile(r"\b(send|sent|sending|withdr\w*|deposit\w*|transfer\w*|mov(e|ed|ing))\b", re.IGNORECASE)
+_MONEY_MOVED = re.compile(
+    r"\b(send|sent|sending|withdr\w*|deposit\w*|transfer\w*|mov(e|ed|ing)|arriv\w*|received?|credited|land(s|ed)?)\b", re.IGNORECASE
+)
 # Money moved between two outsiders ("from paypal to my bank", "from revolut to wise"), with no coin of ours named.
-_FROM = re.compile(r"\bfrom\s+(my\s+|the\s+)?$", re.IGNORECASE)
-_ONWARD = re.compile(r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?", re.IGNORECASE)
-_BANK_OR_CARD = re.compile(r"(bank|card)\b", re.IGNORECASE)
+# (从支付宝提到银行卡 too: session 27, tests/data/dev35)
+_FROM = re.compile(r"\bfrom\s+(my\s+|the\s+)?$|从(?:我的)?$", re.IGNORECASE)
+_ONWARD = re.compile(
+    r"^\s*(\w+\s+)?(to|into)\s+(my\s+|a\s+|the\s+)?|^\s*(?:提|转|充|打)?(?:到|去|进|入)了?(?:我的|自己的)?", re.IGNORECASE
+)
+_BANK_OR_CARD = re.compile(r"(bank|card)\b|银行|卡", re.IGNORECASE)
 _COIN = re.compile(rf"(?<![a-z0-9])({_COIN_WORDS})(?![a-z0-9])|币", re.IGNORECASE)
 _MAILBOX_AFTER = re.compile(
     r"^\s*(account\s+)?(\w+\s+)?(password|passcode|locked|lock|disabled|suspended|recovery|storage|full|banned|"
@@ -216,8 +226,12 @@ class OtherProducts:
             return True
         if _FEATURE_AT.search(before) and not _LINK_AFTER.match(after) and not _MONEY_MOVED.search(text):
             return True
-        named_last = (_PLACE_NAMED.search(before) and _MESSAGE_END.match(after)) or (
-            _PLACE_NAMED_ZH.search(before) and _ITS_ACCOUNT_ZH.match(after)
+        at_end = _MESSAGE_END.match(after) is not None
+        named_last = (
+            (_PLACE_NAMED.search(before) and at_end)
+            or (_PLACE_NAMED_ZH.search(before) and _ITS_ACCOUNT_ZH.match(after))
+            or (_MEANT_ZH.search(before) and at_end)
+            or (_ON_LAST.search(before) and at_end and not _MONEY_MOVED.search(text))
         )
         if named_last and not _P2P_TRADE.search(text):
             return True

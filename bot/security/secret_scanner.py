@@ -209,6 +209,30 @@ _DOMAIN_WORDS = frozenset(
         "trade",
         "transfer",
         "wallet",
+        # words of the knowledge base's topics ("travel rule question", "grid tag history")
+        "change",
+        "close",
+        "code",
+        "copy",
+        "dust",
+        "earn",
+        "frozen",
+        "grid",
+        "history",
+        "long",
+        "number",
+        "position",
+        "question",
+        "rate",
+        "rule",
+        "short",
+        "submit",
+        "tag",
+        "ticket",
+        "travel",
+        "upgrade",
+        "verify",
+        "wrong",
     ]
 )
 # The Chinese wordlists are in order of frequency: prose is made of the first few hundred characters, a random
@@ -243,6 +267,7 @@ _CHAT_WORDS = frozenset(
         "few",
         "find",
         "give",
+        "best",
         "have",
         "hello",
         "help",
@@ -287,6 +312,7 @@ _CHAT_WORDS = frozenset(
         "together",
         "tomorrow",
         "try",
+        "under",
         "until",
         "upon",
         "use",
@@ -895,7 +921,10 @@ class SecretScanner:
         if alone is None or _ZH_PROSE.search(alone.group(1)) or _FUNCTION_CHARS.intersection(alone.group(1)):
             return []
         chars = self._words.as_simplified(alone.group(1))
-        return [] if chars is None or self._chinese_words.has_word(chars) else [alone.span(1)]
+        # (prose in traditional characters too: 怎麼辦 is 怎么办)
+        if chars is None or _ZH_PROSE.search(chars) or _FUNCTION_CHARS.intersection(chars):
+            return []
+        return [] if self._chinese_words.has_word(chars) else [alone.span(1)]
 
     def _rare_enough(self, chars: str) -> bool:
         """Chinese characters drawn like a phrase's (evenly from the list), not like prose (the most frequent)."""
@@ -957,6 +986,9 @@ class SecretScanner:
     def _is_chinese_phrase(self, chars: str, checksum: bool = True) -> bool:
         """A 12..24-character Chinese phrase (valid, unless `checksum` is False) that does not read as a sentence."""
         if len(chars) not in _VALID_LENGTHS or _ZH_PROSE.search(chars):
+            return False
+        simplified = self._words.as_simplified(chars)  # (prose in traditional characters: 怎麼辦 is 怎么办)
+        if simplified is not None and _ZH_PROSE.search(simplified):
             return False
         if not checksum:
             return any(all(c in table for c in chars) for table in self._words.chinese)
@@ -1229,6 +1261,7 @@ def _prose_password_spans(s: str, lowered: str) -> list[_Span]:
                 _IDENTIFIER_BEFORE.search(s, max(0, start - 16), start)
                 or _is_transaction_like(token)
                 or _NUMBER_IN_PROSE.fullmatch(token)
+                or _ELIDED.fullmatch(token)
             ):
                 continue
             before = s[max(0, start - _PASSWORD_WORD_REACH) : start]
@@ -1299,6 +1332,9 @@ def _is_transaction_like(token: str) -> bool:
     return len(body) >= 32 and all(c in "0123456789abcdefABCDEF" for c in body)
 
 
+# A value shown with its middle left out ("to 7xKX...f9Qm", "0xab3…9c1") or an IP address masked ("91.x.x.x"): an
+# address or a hash told in a story, never a whole password.
+_ELIDED = re.compile(r"[0-9A-Za-z]{2,12}(?:\.{2,4}|…)[0-9A-Za-z]{2,12}|\d{1,3}(?:\.(?:\d{1,3}|x|\*)){3}", re.IGNORECASE)
 # A time, a date, a counted word or an amount in a story ("password reset email at 2:14am", "since 2024-08-12", "the
 # 2-step screen", "1.4ETH gone"): when, what or how much, not a credential (one named as the password is still caught).
 _NUMBER_IN_PROSE = re.compile(
