@@ -152,6 +152,8 @@ def test_every_intent_kind_has_phrasings_in_both_languages() -> None:
         # another company's product as the lure, not what was robbed
         ("clicked a link in a tiktok comment, entered my login on the fake app, balance now zero", "security_incident", Priority.URGENT),
         ("抖音上的客服让我把验证码告诉他，然后钱没了", "security_incident", Priority.URGENT),
+        # a phone's own lock code handed to a repair shop, then the coins taken (session 27)
+        ("手机拿去修，把开机密码告诉了师傅，第二天账户里的USDT被转走了", "security_incident", Priority.URGENT),
         # a bare login alert from abroad stays an incident; "i didn't touch a coin" is no "my coins are still there"
         ("got a login alert from a country i have never been to, its not me", "security_incident", Priority.URGENT),
         ("余额突然清零了 我一个币都没动过", "security_incident", Priority.URGENT),

@@ -62,8 +62,7 @@ def load_intents(faq_dir: Path | None = None) -> tuple[Intent, ...]:
 # Words that put a message on this exchange ("withdraw my usdt", "your support", 提币, 你们): a question that names
 # another company's product and one of these is ours ("p2p merchant wants to talk on whatsapp"). Latin words may touch
 # Chinese (买BTC), where \b sees no boundary.
-# (the coins a user names beside another product's word: "…把SOL全卖了" after 锁屏密码; session 27, tests/data/dev34)
-_COIN_WORDS = r"btc|bitcoin|eth|ether|usdt|usdc|sol|solana|trx|bnb|xrp|doge|dogecoin|ltc|litecoin|crypto|coins?|tokens?"
+_COIN_WORDS = r"btc|bitcoin|eth|ether|usdt|usdc|crypto|coins?|tokens?"
 _OUR_CONTEXT = re.compile(
     rf"(?<![a-z0-9])({_COIN_WORDS}|p2p|futures|derivatives|partnership|spot|staking|withdraw\w*|deposit\w*|uid|"
     r"kyc|airdrop|exchange|(your|ur)\s+(app|team|support|site|website|exchange|platform|staff|admins?|company)|"

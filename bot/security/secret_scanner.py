@@ -209,7 +209,14 @@ _DOMAIN_WORDS = frozenset(
         "trade",
         "transfer",
         "wallet",
-        # words of the knowledge base's topics ("travel rule question", "grid tag history")
+    ]
+)
+# Wordlist words of the knowledge base's topics and of short questions: a message of only three or four wordlist
+# words with one of these ("travel rule question", "best laptop under 1000") is a question, not a part of a phrase
+# sent alone. (Only for such whole messages: beside other parts, or in a longer run, they may be a phrase's words.)
+_SHORT_QUESTION_WORDS = frozenset(
+    [
+        "best",
         "change",
         "close",
         "code",
@@ -230,6 +237,7 @@ _DOMAIN_WORDS = frozenset(
         "tag",
         "ticket",
         "travel",
+        "under",
         "upgrade",
         "verify",
         "wrong",
@@ -267,7 +275,6 @@ _CHAT_WORDS = frozenset(
         "few",
         "find",
         "give",
-        "best",
         "have",
         "hello",
         "help",
@@ -312,7 +319,6 @@ _CHAT_WORDS = frozenset(
         "together",
         "tomorrow",
         "try",
-        "under",
         "until",
         "upon",
         "use",
@@ -902,7 +908,7 @@ class SecretScanner:
             if (
                 len(tokens) >= _MIN_FRAGMENT
                 or (context and len(tokens) >= _MIN_BARE_FRAGMENT)
-                or (whole and len(tokens) >= _MIN_BARE_FRAGMENT and not common)
+                or (whole and len(tokens) >= _MIN_BARE_FRAGMENT and not common and not self._short_question(tokens))
             ):
                 spans.append((start, end))
         if alone:
@@ -914,6 +920,11 @@ class SecretScanner:
         if 2 <= len(leading) < _MIN_SEED_WORDS and not _ZH_PROSE.search(leading) and self._rare_enough(leading):
             spans.append(han.span(1) if han is not None else (0, 0))
         return spans
+
+    @staticmethod
+    def _short_question(tokens: Sequence[_Token]) -> bool:
+        """Wordlist words that name a topic or ask a short question ("travel rule question")."""
+        return any(t.word in _SHORT_QUESTION_WORDS for t in tokens)
 
     def _unworded_han_spans(self, s: str) -> list[_Span]:
         """A message of 6..24 unseparated wordlist characters that form no word: half of a phrase, sent alone."""
