@@ -453,7 +453,8 @@ _ALIBI = re.compile(
     r"|手机(?:放|留|落)(?:在)?家(?:里)?|在(?:高铁|火车|地铁|飞机|船)上(?:没网|没信号|关机)",
     _FLAGS,
 )
-# Positions opened in the passive ("11 contracts were opened", 被开了): a leverage named beside them is the intruder's.
+# Positions opened, or the leverage set, in the passive ("11 contracts were opened", 被开了, 杠杆被调成125倍): a leverage
+# named beside them is the intruder's.
 _OPENED_FOR_USER = re.compile(r"\b(were|was|got|been)\s+(opened|placed)\b|被(?:开|下|调成|调到|调高|改成)", _FLAGS)
 _DONE_TO_ACCOUNT = re.compile(
     r"\b(opened|placed|added|created|withdrawn)\b|被(?:市价|低价)?(?:开|下|提|转|卖|买|调成|调到|调高|改成)|币就?被?放(?:了|出)"

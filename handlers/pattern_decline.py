@@ -15,10 +15,11 @@ from handlers.replies import ReplyBuilder
 
 ADVICE_ENTRY_ID = "investment-advice"
 _COIN = r"(btc|bitcoin|eth|ether|ethereum|sol|solana|xrp|doge|dogecoin|bnb|ada|crypto|it|this\s+coin|the\s+price|price|market|\w+coin)"
-_NOT_PROMISED = "".join(
-    rf"(?<!{words}\s)" for words in ("promised to", "offered to", "promising to", "guaranteed to", "he would", "she would",
-    "they would", "he could", "she could", "they could", "he'd", "she'd", "they'd")
-).replace(" ", r"\s")
+# What someone promised the user ("some guy promised to double my money, i sent him 1000 usdt") is a scam told, not
+# advice asked for: one fixed-width lookbehind per phrase.
+_PROMISERS = ("promised to", "offered to", "promising to", "guaranteed to", "he would", "she would", "they would",
+              "he could", "she could", "they could", "he'd", "she'd", "they'd")
+_NOT_PROMISED = "".join("(?<!" + words.replace(" ", r"\s") + r"\s)" for words in _PROMISERS)
 _ADVICE = re.compile(
     r"\bshould\s+i\s+(buy|sell|invest|hold|short|long|ape|dump|hodl)\b"
     r"|\b(price|market)\s+(prediction|predictions|target|forecast|outlook)\b"
