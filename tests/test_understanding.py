@@ -539,6 +539,9 @@ def test_other_products_list_leaves_our_words_alone() -> None:
     assert products.asked_about(normalize("why did my stop loss trigger so late on robinhood"))
     assert products.asked_about(normalize("利息怎么少了这么多，我说的是零钱通"))
     assert not products.asked_about(normalize("how long until my usdt lands on kraken"))
+    # buying at a provider, a mortgage (session 27)
+    assert products.asked_about(normalize("why is buying on kraken so expensive right now"))
+    assert products.asked_about(normalize("车贷还剩两年，能不能一次还清"))
 
 
 def test_our_own_name_makes_a_message_about_another_product_ours() -> None:

@@ -121,7 +121,8 @@ _SET_UP_AT = re.compile(
 # A feature asked about at a provider, with no money moved ("place a limit order on etoro", "the maker fee on kraken";
 # session 25, from tests/data/dev25): theirs, as what is set up there.
 _FEATURE_AT = re.compile(
-    r"\b(fees?|orders?|leverage|margin|stop[-\s]?loss(es)?|interest|apy|apr|rates?|spreads?|trades?|trading)\b[^.?!]{0,20}"
+    r"\b(fees?|orders?|leverage|margin|stop[-\s]?loss(es)?|interest|apy|apr|rates?|spreads?|trades?|trading|buy|buying|sell|selling)\b"
+    r"[^.?!]{0,20}"
     r"\b(on|at|in)\s+(my\s+)?$",
     re.IGNORECASE,
 )
