@@ -99,6 +99,8 @@ _SETTING = (
     r"(anti-?\s*phishing(\s+code)?|whitelist|2fa|two[-\s]factor|authenticator|email|e-mail|phone(\s+number)?|pas+wo?r?d|"
     r"api\s+keys?|withdrawal\s+address(es)?|security\s+settings?)"
 )
+# "the phone number on my account", "the email for my profile": a setting of the account named with where it is.
+_SETTING_OF_ACCOUNT = rf"\b{_SETTING}\s+(on|of|for|in)\s+(my\s+|the\s+)?(account|acc|acct|profile)\b"
 _SETTING_ZH = r"(?:防钓鱼码|白名单|谷歌验证|二次验证|双重验证|两步验证|短信验证|身份验证器|2fa|邮箱|手机号|密码|api|提现地址)"
 # "didn't make it to my wallet", "never made it through", "didn't make it clear": an idiom of arriving or of
 # explaining, not an operation denied (an operation denied stays one: "there's a withdrawal, i didn't make it").
@@ -237,7 +239,7 @@ _SECURITY = re.compile(
     # setting of the account that is not the user's ("phone number on my profile ends in 77 now. mine ends in 31")
     r"|\b(account|acount|acc|acct|accnt|wallet)\s+(got\s+|was\s+|has\s+been\s+)?(emptied|drained|cleaned\s+out|wiped\s+out)\b"
     r"(?!\s+(after|when|since|because|from|by\s+(the|a)\s+(fee|liquidation)))"
-    rf"|\b{_SETTING}\s+(on|of|for|in)\s+(my\s+|the\s+)?(account|acc|acct|profile)\b[^?!]{{0,40}}\bmine\s+(ends?|is|was|starts?)\b",
+    rf"|{_SETTING_OF_ACCOUNT}[^?!]{{0,40}}\bmine\s+(ends?|is|was|starts?)\b",
     _FLAGS,
 )
 # A security setting changed that the user says they did not change: an intruder at work, whatever the wording.
@@ -255,7 +257,7 @@ _SETTING_CHANGED = re.compile(
     # session 22 (tests/data/dev18): a setting that is no longer the user's ("the email on my account is no longer mine")
     rf"|\b{_SETTING}\s+((on|of|for|in)\s+(my\s+|the\s+)?(account|acc|acct|profile)\s+)?((is|was)\s+(now\s+)?(no\s+longer|not)|is\s*n[o']?t|isnt|was\s*n[o']?t)\s+mine\b"
     # session 27 (tests/data/dev27): what the account's setting is now ("the phone number on my account now ends in 77")
-    rf"|\b{_SETTING}\s+(on|of|for|in)\s+(my\s+|the\s+)?(account|acc|acct|profile)\s+(is\s+)?now\b"
+    rf"|{_SETTING_OF_ACCOUNT}\s+(is\s+)?now\b"
     r"(?!\s+(verified|confirmed|correct|right|fixed|working|updated|fine|ok|okay|active|enabled|on)\b)",
     _FLAGS,
 )
@@ -455,9 +457,10 @@ _ALIBI = re.compile(
 )
 # Positions opened, or the leverage set, in the passive ("11 contracts were opened", 被开了, 杠杆被调成125倍): a leverage
 # named beside them is the intruder's.
-_OPENED_FOR_USER = re.compile(r"\b(were|was|got|been)\s+(opened|placed)\b|被(?:开|下|调成|调到|调高|改成)", _FLAGS)
+_SET_FOR_USER_ZH = r"调成|调到|调高|改成"  # 杠杆被调成125倍
+_OPENED_FOR_USER = re.compile(rf"\b(were|was|got|been)\s+(opened|placed)\b|被(?:开|下|{_SET_FOR_USER_ZH})", _FLAGS)
 _DONE_TO_ACCOUNT = re.compile(
-    r"\b(opened|placed|added|created|withdrawn)\b|被(?:市价|低价)?(?:开|下|提|转|卖|买|调成|调到|调高|改成)|币就?被?放(?:了|出)"
+    rf"\b(opened|placed|added|created|withdrawn)\b|被(?:市价|低价)?(?:开|下|提|转|卖|买|{_SET_FOR_USER_ZH})|币就?被?放(?:了|出)"
     # (session 25, tests/data/dev24: a withdrawal that succeeded while the user was at work)
     r"|\bwithdrawals?\s+(successful|succeeded|completed|confirmed)\b|(?:提现|提币)(?:成功|已完成|完成)",
     _FLAGS,

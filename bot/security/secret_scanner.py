@@ -921,6 +921,13 @@ class SecretScanner:
             spans.append(han.span(1) if han is not None else (0, 0))
         return spans
 
+    def _reads_as_prose(self, chars: str) -> bool:
+        """Chinese characters with a pair common in questions, in either script (怎麼辦 is 怎么办)."""
+        if _ZH_PROSE.search(chars):
+            return True
+        simplified = self._words.as_simplified(chars)
+        return simplified is not None and _ZH_PROSE.search(simplified) is not None
+
     @staticmethod
     def _short_question(tokens: Sequence[_Token]) -> bool:
         """Wordlist words that name a topic or ask a short question ("travel rule question")."""
@@ -929,13 +936,10 @@ class SecretScanner:
     def _unworded_han_spans(self, s: str) -> list[_Span]:
         """A message of 6..24 unseparated wordlist characters that form no word: half of a phrase, sent alone."""
         alone = _HAN_ALONE.fullmatch(s)
-        if alone is None or _ZH_PROSE.search(alone.group(1)) or _FUNCTION_CHARS.intersection(alone.group(1)):
+        if alone is None or self._reads_as_prose(alone.group(1)) or _FUNCTION_CHARS.intersection(alone.group(1)):
             return []
         chars = self._words.as_simplified(alone.group(1))
-        # (prose in traditional characters too: 怎麼辦 is 怎么办)
-        if chars is None or _ZH_PROSE.search(chars) or _FUNCTION_CHARS.intersection(chars):
-            return []
-        return [] if self._chinese_words.has_word(chars) else [alone.span(1)]
+        return [] if chars is None or self._chinese_words.has_word(chars) else [alone.span(1)]
 
     def _rare_enough(self, chars: str) -> bool:
         """Chinese characters drawn like a phrase's (evenly from the list), not like prose (the most frequent)."""
@@ -996,10 +1000,7 @@ class SecretScanner:
 
     def _is_chinese_phrase(self, chars: str, checksum: bool = True) -> bool:
         """A 12..24-character Chinese phrase (valid, unless `checksum` is False) that does not read as a sentence."""
-        if len(chars) not in _VALID_LENGTHS or _ZH_PROSE.search(chars):
-            return False
-        simplified = self._words.as_simplified(chars)  # (prose in traditional characters: 怎麼辦 is 怎么办)
-        if simplified is not None and _ZH_PROSE.search(simplified):
+        if len(chars) not in _VALID_LENGTHS or self._reads_as_prose(chars):
             return False
         if not checksum:
             return any(all(c in table for c in chars) for table in self._words.chinese)
